@@ -1,0 +1,90 @@
+// Thin RAII layer over the HDF5 C API: every id is owned by an Hid, every call is checked, and a
+// failure becomes a LibraryError carrying HDF5's own error stack.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rgflow::h5 {
+
+/// Throws LibraryError (with HDF5's error stack) when `status` is negative; returns it otherwise.
+int64_t check(int64_t status, const char* call, const char* file, int line);
+#define RGFLOW_H5(call) ::rgflow::h5::check(static_cast<int64_t>(call), #call, __FILE__, __LINE__)
+
+/// Stops HDF5 from printing its error stack to stderr; rgflow reports errors itself.
+void silence_error_printing();
+
+/// An owned HDF5 identifier of any kind, closed with the matching H5?close at scope exit.
+class Hid {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Hid() = default;
+  Hid(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Hid(Hid&& other) noexcept
+      : id_(std::exchange(other.id_, H5I_INVALID_HID)), closer_(other.closer_) {}
+  Hid& operator=(Hid&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      closer_ = other.closer_;
+    }
+    return *this;
+  }
+  Hid(const Hid&) = delete;
+  Hid& operator=(const Hid&) = delete;
+  ~Hid() { reset(); }
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  /// Closes now and reports failure (closing a file flushes it: its errors matter).
+  void close();
+
+ private:
+  void reset() noexcept {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+// Checked constructors of owned ids; `what` names the object in error messages.
+Hid file_id(hid_t id);
+Hid group_id(hid_t id);
+Hid dataset_id(hid_t id);
+Hid dataspace_id(hid_t id);
+Hid plist_id(hid_t id);
+Hid attribute_id(hid_t id);
+Hid datatype_id(hid_t id);
+
+/// Simple dataspace of the given shape.
+Hid simple_space(const std::vector<hsize_t>& shape);
+
+// Attributes on a file, group or dataset. Writing is an HDF5 metadata operation: in parallel it is
+// collective and every rank must pass identical values.
+void write_attribute(hid_t object, const std::string& name, int64_t value);
+void write_attribute(hid_t object, const std::string& name, double value);
+void write_attribute(hid_t object, const std::string& name, const std::string& value);
+bool has_attribute(hid_t object, const std::string& name);
+int64_t read_int_attribute(hid_t object, const std::string& name);
+double read_double_attribute(hid_t object, const std::string& name);
+std::string read_string_attribute(hid_t object, const std::string& name);
+
+/// True if `path` (e.g. "/level_3") names a link in the file.
+bool link_exists(hid_t file, const std::string& path);
+
+/// The HDF5 memory type of a C++ arithmetic type.
+template <typename T>
+hid_t native_type();
+template <>
+inline hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+inline hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+inline hid_t native_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+
+}  // namespace rgflow::h5

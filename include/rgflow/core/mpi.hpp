@@ -1,0 +1,58 @@
+// Thin RAII layer over MPI communicators and the few collectives rgflow needs.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <utility>
+
+#include "rgflow/core/error.hpp"
+
+namespace rgflow {
+
+/// Throws LibraryError with MPI's error string when `code` is not MPI_SUCCESS.
+void mpi_check(int code, const char* call, const char* file, int line);
+#define RGFLOW_MPI(call) ::rgflow::mpi_check((call), #call, __FILE__, __LINE__)
+
+/// A communicator handle. Owning handles (from split/dup) are freed on destruction; borrowed ones
+/// (MPI_COMM_WORLD, MPI_COMM_SELF) are not. Move-only.
+class Comm {
+ public:
+  /// Borrows `comm` without taking ownership.
+  explicit Comm(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm), owned_(false) {}
+  Comm(Comm&& other) noexcept
+      : comm_(std::exchange(other.comm_, MPI_COMM_NULL)), owned_(std::exchange(other.owned_, false)) {}
+  Comm& operator=(Comm&& other) noexcept;
+  Comm(const Comm&) = delete;
+  Comm& operator=(const Comm&) = delete;
+  ~Comm();
+
+  MPI_Comm get() const { return comm_; }
+  int rank() const;
+  int size() const;
+
+  /// Collective: splits into sub-communicators by `color`, ordered by `key`.
+  Comm split(int color, int key) const;
+
+  /// Collective: true on every rank if `flag` is true on any rank.
+  bool any(bool flag) const;
+  /// Collective: sum of `value` over ranks.
+  long long sum(long long value) const;
+  /// Collective: maximum of `value` over ranks.
+  double max(double value) const;
+  /// Collective: broadcasts a string from `root`.
+  std::string broadcast(const std::string& text, int root = 0) const;
+  /// Collective.
+  void barrier() const;
+
+  /// Collective: if any rank holds an error message (non-empty), every rank throws a UsageError
+  /// carrying the message of the lowest such rank. Lets a check that only one rank can make
+  /// (e.g. on the file system) end every rank the same way.
+  void raise_if_any(const std::string& message) const;
+
+ private:
+  MPI_Comm comm_;
+  bool owned_;
+};
+
+}  // namespace rgflow

@@ -1,0 +1,32 @@
+// Progress of long work, shown on one rank as a single self-overwriting line on stderr.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace rgflow {
+
+/// Wall-clock seconds since an arbitrary origin (monotonic).
+double wall_seconds();
+
+class Progress {
+ public:
+  /// `enabled` should be false on all ranks but one; it is also off when stderr is not a
+  /// terminal (batch logs get the closing summary instead of hundreds of carriage returns).
+  Progress(std::string label, double total, std::string unit, bool enabled);
+  /// Reports that `done` of `total` units are finished; prints at most every half second.
+  void update(double done);
+  /// Clears the line.
+  void finish();
+
+ private:
+  std::string label_;
+  double total_;
+  std::string unit_;
+  bool enabled_;
+  double start_;
+  double last_print_;
+  double start_done_ = -1;
+};
+
+}  // namespace rgflow

@@ -1,0 +1,40 @@
+// Philox4x32-10, the counter-based generator of Salmon, Moraes, Dror and Shaw (SC'11): a keyed
+// bijection of 128-bit counters. Random numbers are a pure function of (key, counter), so any
+// site of any sample can be computed alone, by any rank, in any order.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace rgflow::field {
+
+using PhiloxCounter = std::array<uint32_t, 4>;
+using PhiloxKey = std::array<uint32_t, 2>;
+
+namespace detail {
+constexpr uint32_t kPhiloxM0 = 0xD2511F53u;
+constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
+constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;  // golden ratio
+constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
+}  // namespace detail
+
+/// Ten rounds of Philox4x32 on `counter` under `key`.
+inline PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key) {
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) {
+      key[0] += detail::kPhiloxW0;
+      key[1] += detail::kPhiloxW1;
+    }
+    const uint64_t product0 = uint64_t{detail::kPhiloxM0} * counter[0];
+    const uint64_t product1 = uint64_t{detail::kPhiloxM1} * counter[2];
+    const uint32_t hi0 = static_cast<uint32_t>(product0 >> 32), lo0 = static_cast<uint32_t>(product0);
+    const uint32_t hi1 = static_cast<uint32_t>(product1 >> 32), lo1 = static_cast<uint32_t>(product1);
+    counter = {hi1 ^ counter[1] ^ key[0], lo1, hi0 ^ counter[3] ^ key[1], lo0};
+  }
+  return counter;
+}
+
+/// The uniform variate (w + 1/2) 2^-32 in the open interval (0, 1); exact in double.
+inline double uniform_open01(uint32_t word) { return (static_cast<double>(word) + 0.5) * 0x1p-32; }
+
+}  // namespace rgflow::field

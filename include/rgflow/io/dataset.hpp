@@ -1,0 +1,97 @@
+// dataset.h5, schema version 1 (docs/schema.md): lattice fields of every level, written
+// collectively with parallel HDF5 and read back by the later stages and the tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rgflow/core/hdf5.hpp"
+#include "rgflow/core/mpi.hpp"
+#include "rgflow/field/distribution.hpp"
+#include "rgflow/lattice/geometry.hpp"
+
+namespace rgflow::io {
+
+constexpr int64_t kDatasetSchemaVersion = 1;
+constexpr const char* kDatasetFormat = "rgflow dataset";
+
+/// Everything that determines a dataset's contents, plus provenance.
+struct DatasetSpec {
+  lattice::Geometry geometry;
+  int64_t samples = 0;
+  uint64_t seed = 0;
+  field::Distribution distribution;
+  double scaling_dimension = 1.0;  // Delta in y = b^(-Delta) sum x
+  std::string dtype = "float32";   // float32 or float64
+  std::string command_line;        // provenance only
+  std::string created;             // provenance only (UTC, ISO 8601)
+
+  /// A description of the first field that determines contents and differs, or "" if none does.
+  std::string difference(const DatasetSpec& other) const;
+};
+
+/// Bytes per value of `dtype`.
+int64_t dtype_bytes(const std::string& dtype);
+
+/// Writes one dataset file. Every member function is collective on the communicator the writer
+/// was made with, and every rank passes the same arguments except where noted.
+class DatasetWriter {
+ public:
+  /// Creates `path` (replacing any file of that name) with every group, dataset and attribute of
+  /// the schema, storage allocated, and flushes it, so a later crash leaves a file -resume can
+  /// open.
+  static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec);
+  /// Opens the partial file of an interrupted run; UsageError unless it was made with the same
+  /// content-determining options as `spec`.
+  static DatasetWriter reopen(const Comm& comm, const std::string& path, const DatasetSpec& spec);
+
+  /// Per sample: 1 if it has been completely written (all levels).
+  std::vector<uint8_t> completed_samples() const;
+
+  /// Writes samples [first_sample, first_sample + count) of `level` on `box` (level-k sites);
+  /// `data` has shape count x box.extent. Per rank: count may be 0 (the rank still takes part).
+  template <typename T>
+  void write(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
+             const T* data);
+
+  /// Records samples [first_sample, first_sample + count) as complete. Per rank: only one rank
+  /// of each sample group passes count > 0. Waits for every rank's data writes first.
+  void mark_complete(int64_t first_sample, int64_t count);
+
+  /// Sets the file's `complete` attribute and closes it.
+  void finish();
+
+ private:
+  DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec);
+  void open_datasets();
+
+  const Comm* comm_;
+  h5::Hid file_;
+  DatasetSpec spec_;
+  std::vector<h5::Hid> levels_;
+  h5::Hid completion_;
+  h5::Hid transfer_;
+};
+
+/// Reads a dataset file on one process (serial HDF5 access; any number of processes may read the
+/// same file at once).
+class DatasetReader {
+ public:
+  /// UsageError if the file is missing, not HDF5, not an rgflow dataset, or of another schema.
+  explicit DatasetReader(const std::string& path);
+
+  const DatasetSpec& spec() const { return spec_; }
+  bool complete() const { return complete_; }
+  /// Samples [first_sample, first_sample + count) of `level`, all sites, as double; shape
+  /// count x L_k^d.
+  std::vector<double> read(int level, int64_t first_sample, int64_t count) const;
+
+ private:
+  std::string path_;
+  h5::Hid file_;
+  DatasetSpec spec_;
+  bool complete_ = false;
+};
+
+}  // namespace rgflow::io

@@ -1,0 +1,43 @@
+#include "rgflow/analysis/jackknife.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace rgflow::analysis {
+
+std::vector<Estimate> jackknife_cumulants(const std::vector<CentralMoments>& groups) {
+  const size_t count = groups.size();
+  if (count < 2) throw std::invalid_argument("the jackknife needs at least 2 groups");
+  const int order = groups.front().max_order();
+  // prefix[i] merges groups [0, i), suffix[i] merges [i, count): leave-one-out in O(G) merges.
+  std::vector<CentralMoments> prefix(count + 1, CentralMoments(order));
+  std::vector<CentralMoments> suffix(count + 1, CentralMoments(order));
+  for (size_t i = 0; i < count; ++i) {
+    prefix[i + 1] = prefix[i];
+    prefix[i + 1].merge(groups[i]);
+  }
+  for (size_t i = count; i-- > 0;) {
+    suffix[i] = groups[i];
+    suffix[i].merge(suffix[i + 1]);
+  }
+  const std::vector<double> full = prefix[count].cumulants();
+  std::vector<std::vector<double>> left_out;
+  for (size_t i = 0; i < count; ++i) {
+    CentralMoments without = prefix[i];
+    without.merge(suffix[i + 1]);
+    left_out.push_back(without.cumulants());
+  }
+  std::vector<Estimate> result(full.size());
+  const double g = static_cast<double>(count);
+  for (size_t n = 0; n < full.size(); ++n) {
+    double mean = 0;
+    for (const auto& values : left_out) mean += values[n];
+    mean /= g;
+    double spread = 0;
+    for (const auto& values : left_out) spread += (values[n] - mean) * (values[n] - mean);
+    result[n] = {full[n], std::sqrt((g - 1) / g * spread)};
+  }
+  return result;
+}
+
+}  // namespace rgflow::analysis

@@ -1,0 +1,104 @@
+// rgflow: the executable. Initialises MPI then PETSc, dispatches to a subcommand, and turns every
+// error into one line on stderr (from rank 0) and a non-zero exit status on every rank.
+#include <mpi.h>
+#include <petscsys.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.hpp"
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/hdf5.hpp"
+#include "rgflow/core/options.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: rgflow <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  generate   lattice fields and every coarse-grained level -> dataset.h5\n"
+    "  info       print a dataset's attributes and the cumulants of every level\n"
+    "  train      fit a network to the RG map (not implemented yet)\n"
+    "  analyze    cumulants, flows, generalisation, symmetry (not implemented yet)\n"
+    "  run        run every stage of a pipeline file (not implemented yet)\n"
+    "\n"
+    "'rgflow <command> -help' lists a command's options with their defaults.\n"
+    "Run under MPI as 'mpiexec -n P rgflow <command> ...'.\n";
+
+int world_rank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+std::string join(int argc, char** argv) {
+  std::string text = "rgflow";
+  for (int i = 1; i < argc; ++i) text += std::string(" ") + argv[i];
+  return text;
+}
+
+int dispatch(const std::string& command, const rgflow::app::Invocation& invocation) {
+  const rgflow::Comm world(MPI_COMM_WORLD);
+  if (command == "generate") return rgflow::app::run_generate(world, invocation);
+  if (command == "info") return rgflow::app::run_info(world, invocation);
+  if (command == "train" || command == "analyze" || command == "run") {
+    throw rgflow::UsageError("'" + command + "' is not implemented yet");
+  }
+  throw rgflow::UsageError("unknown command '" + command + "' (see rgflow -help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  const bool root = world_rank() == 0;
+  if (argc < 2 || std::strcmp(argv[1], "-help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "-h") == 0) {
+    if (root) std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    MPI_Finalize();
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "-version") == 0 || std::strcmp(argv[1], "--version") == 0) {
+    if (root) std::printf("rgflow %s\n", RGFLOW_VERSION);
+    MPI_Finalize();
+    return 0;
+  }
+
+  const std::string command = argv[1];
+  rgflow::app::Invocation invocation;
+  invocation.command_line = join(argc, argv);
+  // PETSc sees the options after the command name.
+  int petsc_argc = argc - 1;
+  char** petsc_argv = argv + 1;
+  invocation.help = rgflow::take_help_flag(&petsc_argc, petsc_argv);
+
+  int status = 1;
+  if (PetscInitialize(&petsc_argc, &petsc_argv, nullptr, nullptr) != 0) {
+    // PETSc has printed why (e.g. an unreadable -options_file_yaml).
+    if (root) std::fprintf(stderr, "rgflow %s: error: cannot initialise PETSc\n", command.c_str());
+    MPI_Finalize();
+    return 1;
+  }
+  // rgflow reports errors itself, one line each: no library tracebacks.
+  PetscPushErrorHandler(PetscReturnErrorHandler, nullptr);
+  rgflow::h5::silence_error_printing();
+  try {
+    status = dispatch(command, invocation);
+  } catch (const rgflow::UsageError& error) {
+    // Raised identically on every rank: report once, end cleanly everywhere.
+    if (root) std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(), error.what());
+    status = 1;
+  } catch (const std::exception& error) {
+    // A library or system failure, possibly on this rank alone while others wait in a
+    // collective: nothing can be recovered, so end the whole job.
+    std::fprintf(stderr, "rgflow %s: error on rank %d: %s\n", command.c_str(), world_rank(),
+                 error.what());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 3);
+  }
+  PetscFinalize();
+  MPI_Finalize();
+  return status;
+}

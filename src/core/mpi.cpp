@@ -1,0 +1,90 @@
+#include "rgflow/core/mpi.hpp"
+
+#include <vector>
+
+namespace rgflow {
+
+void mpi_check(int code, const char* call, const char* file, int line) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw LibraryError(std::string("MPI error in ") + call + " at " + source_location(file, line) +
+                     ": " + std::string(text, static_cast<size_t>(length)));
+}
+
+Comm& Comm::operator=(Comm&& other) noexcept {
+  if (this != &other) {
+    if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+    comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+    owned_ = std::exchange(other.owned_, false);
+  }
+  return *this;
+}
+
+Comm::~Comm() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (owned_ && comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+}
+
+int Comm::rank() const {
+  int r = 0;
+  RGFLOW_MPI(MPI_Comm_rank(comm_, &r));
+  return r;
+}
+
+int Comm::size() const {
+  int s = 0;
+  RGFLOW_MPI(MPI_Comm_size(comm_, &s));
+  return s;
+}
+
+Comm Comm::split(int color, int key) const {
+  MPI_Comm sub = MPI_COMM_NULL;
+  RGFLOW_MPI(MPI_Comm_split(comm_, color, key, &sub));
+  Comm result(sub);
+  result.owned_ = true;
+  return result;
+}
+
+bool Comm::any(bool flag) const {
+  int local = flag ? 1 : 0, global = 0;
+  RGFLOW_MPI(MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_LOR, comm_));
+  return global != 0;
+}
+
+long long Comm::sum(long long value) const {
+  long long global = 0;
+  RGFLOW_MPI(MPI_Allreduce(&value, &global, 1, MPI_LONG_LONG, MPI_SUM, comm_));
+  return global;
+}
+
+double Comm::max(double value) const {
+  double global = 0;
+  RGFLOW_MPI(MPI_Allreduce(&value, &global, 1, MPI_DOUBLE, MPI_MAX, comm_));
+  return global;
+}
+
+std::string Comm::broadcast(const std::string& text, int root) const {
+  long long length = static_cast<long long>(text.size());
+  RGFLOW_MPI(MPI_Bcast(&length, 1, MPI_LONG_LONG, root, comm_));
+  std::vector<char> buffer(text.begin(), text.end());
+  buffer.resize(static_cast<size_t>(length));
+  if (length > 0) {
+    RGFLOW_MPI(MPI_Bcast(buffer.data(), static_cast<int>(length), MPI_CHAR, root, comm_));
+  }
+  return std::string(buffer.begin(), buffer.end());
+}
+
+void Comm::barrier() const { RGFLOW_MPI(MPI_Barrier(comm_)); }
+
+void Comm::raise_if_any(const std::string& message) const {
+  const int mine = message.empty() ? size() : rank();
+  int first = 0;
+  RGFLOW_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_));
+  if (first == size()) return;
+  throw UsageError(broadcast(message, first));
+}
+
+}  // namespace rgflow

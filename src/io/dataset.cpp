@@ -1,0 +1,370 @@
+#include "rgflow/io/dataset.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+#include "rgflow/core/error.hpp"
+
+namespace rgflow::io {
+namespace {
+
+std::string level_path(int level) { return "/level_" + std::to_string(level); }
+std::string field_path(int level) { return level_path(level) + "/field"; }
+
+hid_t file_type(const std::string& dtype) {
+  return dtype == "float64" ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+}
+
+// File shape of one level: (samples, L_k, ..., L_k).
+std::vector<hsize_t> level_shape(const DatasetSpec& spec, int level) {
+  std::vector<hsize_t> shape{static_cast<hsize_t>(spec.samples)};
+  for (int axis = 0; axis < spec.geometry.dim; ++axis) {
+    shape.push_back(static_cast<hsize_t>(spec.geometry.level_side(level)));
+  }
+  return shape;
+}
+
+// Chunks hold whole samples (up to about 1 MiB of them, so small levels are not stored in tiny
+// chunks); a sample larger than 64 MiB is cut along axis 0 instead, below HDF5's 4 GiB limit.
+std::vector<hsize_t> chunk_shape(const DatasetSpec& spec, int level) {
+  std::vector<hsize_t> chunk = level_shape(spec, level);
+  const double sample_bytes =
+      static_cast<double>(spec.geometry.level_sites(level)) * dtype_bytes(spec.dtype);
+  const double target = 1 << 20, largest = 64.0 * (1 << 20);
+  if (sample_bytes <= largest) {
+    chunk[0] = static_cast<hsize_t>(
+        std::clamp<double>(std::floor(target / sample_bytes), 1, static_cast<double>(spec.samples)));
+  } else {
+    chunk[0] = 1;
+    const double rows = std::floor(largest / (sample_bytes / static_cast<double>(chunk[1])));
+    chunk[1] = static_cast<hsize_t>(std::max(1.0, rows));
+  }
+  return chunk;
+}
+
+std::string axes_description(int dim) {
+  std::string axes = "sample";
+  for (int axis = 0; axis < dim; ++axis) axes += ",x" + std::to_string(axis);
+  return axes;
+}
+
+std::string utc_now() {
+  char text[32];
+  const time_t now = time(nullptr);
+  struct tm parts;
+  gmtime_r(&now, &parts);
+  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+h5::Hid mpio_access(const Comm& comm) {
+  h5::Hid access = h5::plist_id(H5Pcreate(H5P_FILE_ACCESS));
+  RGFLOW_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL));
+  // Metadata reads by all ranks at once become one read and a broadcast.
+  RGFLOW_H5(H5Pset_all_coll_metadata_ops(access.get(), true));
+  RGFLOW_H5(H5Pset_coll_metadata_write(access.get(), true));
+  return access;
+}
+
+void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
+  using h5::write_attribute;
+  write_attribute(file, "format", std::string(kDatasetFormat));
+  write_attribute(file, "schema_version", kDatasetSchemaVersion);
+  write_attribute(file, "rgflow_version", std::string(RGFLOW_VERSION));
+  write_attribute(file, "created", spec.created.empty() ? utc_now() : spec.created);
+  write_attribute(file, "command_line", spec.command_line);
+  write_attribute(file, "seed", static_cast<int64_t>(spec.seed));
+  write_attribute(file, "d", static_cast<int64_t>(spec.geometry.dim));
+  write_attribute(file, "L", spec.geometry.side);
+  write_attribute(file, "b", spec.geometry.block_side);
+  write_attribute(file, "levels", static_cast<int64_t>(spec.geometry.levels));
+  write_attribute(file, "n_samples", spec.samples);
+  write_attribute(file, "distribution", spec.distribution.name());
+  write_attribute(file, "distribution_parameters",
+                  spec.distribution.kind == field::DistributionKind::kGamma
+                      ? "shape=" + std::to_string(spec.distribution.gamma_shape)
+                      : std::string("none"));
+  if (spec.distribution.kind == field::DistributionKind::kGamma) {
+    write_attribute(file, "gamma_shape", spec.distribution.gamma_shape);
+  }
+  write_attribute(file, "standardised", std::string("mean 0, variance 1"));
+  write_attribute(file, "rg_map", std::string("block_sum"));
+  write_attribute(file, "scaling_dimension", spec.scaling_dimension);
+  write_attribute(file, "block_map_scale",
+                  std::pow(static_cast<double>(spec.geometry.block_side), -spec.scaling_dimension));
+  write_attribute(file, "dtype", spec.dtype);
+  write_attribute(file, "rng", std::string("philox4x32-10; key (seed lo, seed hi); counter "
+                                           "(site/4 lo, site/4 hi, sample, 0); site takes word "
+                                           "site mod 4"));
+  write_attribute(file, "complete", int64_t{0});
+}
+
+}  // namespace
+
+int64_t dtype_bytes(const std::string& dtype) { return dtype == "float64" ? 8 : 4; }
+
+std::string DatasetSpec::difference(const DatasetSpec& other) const {
+  auto differs = [](const std::string& what, const auto& mine, const auto& theirs) {
+    std::ostringstream text;
+    text << what << " " << theirs << " (this run: " << mine << ")";
+    return text.str();
+  };
+  if (geometry.dim != other.geometry.dim) return differs("-d", geometry.dim, other.geometry.dim);
+  if (geometry.side != other.geometry.side) return differs("-L", geometry.side, other.geometry.side);
+  if (geometry.block_side != other.geometry.block_side) {
+    return differs("-b", geometry.block_side, other.geometry.block_side);
+  }
+  if (geometry.levels != other.geometry.levels) {
+    return differs("-levels", geometry.levels, other.geometry.levels);
+  }
+  if (samples != other.samples) return differs("-samples", samples, other.samples);
+  if (seed != other.seed) return differs("-seed", seed, other.seed);
+  if (distribution.kind != other.distribution.kind) {
+    return differs("-distribution", distribution.name(), other.distribution.name());
+  }
+  if (distribution.kind == field::DistributionKind::kGamma &&
+      distribution.gamma_shape != other.distribution.gamma_shape) {
+    return differs("-gamma_shape", distribution.gamma_shape, other.distribution.gamma_shape);
+  }
+  if (scaling_dimension != other.scaling_dimension) {
+    return differs("-scaling_dimension", scaling_dimension, other.scaling_dimension);
+  }
+  if (dtype != other.dtype) return differs("-dtype", dtype, other.dtype);
+  return "";
+}
+
+DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec)
+    : comm_(&comm), file_(std::move(file)), spec_(spec) {
+  transfer_ = h5::plist_id(H5Pcreate(H5P_DATASET_XFER));
+  RGFLOW_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE));
+}
+
+DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
+                                    const DatasetSpec& spec) {
+  h5::Hid access = mpio_access(comm);
+  DatasetWriter writer(comm, h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
+                                                   access.get())),
+                       spec);
+  hid_t file = writer.file_.get();
+  write_spec_attributes(file, spec);
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    h5::Hid group = h5::group_id(
+        H5Gcreate2(file, level_path(level).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_attribute(group.get(), "level", static_cast<int64_t>(level));
+    h5::write_attribute(group.get(), "L_k", spec.geometry.level_side(level));
+    h5::write_attribute(group.get(), "scale_factor",
+                        std::pow(static_cast<double>(spec.geometry.block_side), level));
+    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
+    const auto chunk = chunk_shape(spec, level);
+    RGFLOW_H5(H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data()));
+    // Parallel HDF5 allocates storage at creation; writing fill values there would write the
+    // whole file twice.
+    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_NEVER));
+    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
+    h5::Hid space = h5::simple_space(level_shape(spec, level));
+    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(),
+                                                file_type(spec.dtype), space.get(), H5P_DEFAULT,
+                                                creation.get(), H5P_DEFAULT));
+    h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
+  }
+  {
+    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
+    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
+    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_ALLOC));
+    h5::Hid space = h5::simple_space({static_cast<hsize_t>(spec.samples)});
+    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, "/sample_complete", H5T_STD_U8LE,
+                                                space.get(), H5P_DEFAULT, creation.get(),
+                                                H5P_DEFAULT));
+    h5::write_attribute(dataset.get(), "meaning",
+                        std::string("1 once every level of the sample is written (for -resume)"));
+  }
+  RGFLOW_H5(H5Fflush(file, H5F_SCOPE_GLOBAL));
+  writer.open_datasets();
+  return writer;
+}
+
+DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
+                                    const DatasetSpec& spec) {
+  // Read the stored spec serially on rank 0 first: a damaged partial file must give a clean
+  // message on every rank, not a failure inside a collective open.
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      DatasetReader stored(path);
+      const std::string difference = spec.difference(stored.spec());
+      if (!difference.empty()) {
+        error = "the partial output '" + path + "' was made with " + difference +
+                "; use -force to start over";
+      }
+    } catch (const std::exception& failure) {
+      error = "cannot resume from '" + path + "': " + failure.what() +
+              " (use -force to start over)";
+    }
+  }
+  comm.raise_if_any(error);
+  h5::Hid access = mpio_access(comm);
+  DatasetWriter writer(comm, h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get())),
+                       spec);
+  writer.open_datasets();
+  return writer;
+}
+
+void DatasetWriter::open_datasets() {
+  levels_.clear();
+  for (int level = 0; level <= spec_.geometry.levels; ++level) {
+    levels_.push_back(h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT)));
+  }
+  completion_ = h5::dataset_id(H5Dopen2(file_.get(), "/sample_complete", H5P_DEFAULT));
+}
+
+std::vector<uint8_t> DatasetWriter::completed_samples() const {
+  std::vector<uint8_t> done(static_cast<size_t>(spec_.samples));
+  RGFLOW_H5(H5Dread(completion_.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, transfer_.get(),
+                    done.data()));
+  return done;
+}
+
+template <typename T>
+void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
+                          const T* data) {
+  const hid_t dataset = levels_.at(static_cast<size_t>(level)).get();
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset));
+  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
+  std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
+  for (int axis = 0; axis < box.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[axis]));
+    extent.push_back(static_cast<hsize_t>(box.extent[axis]));
+  }
+  h5::Hid memory_space = h5::simple_space(extent);
+  if (count > 0) {
+    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                  extent.data(), nullptr));
+  } else {
+    RGFLOW_H5(H5Sselect_none(file_space.get()));
+    RGFLOW_H5(H5Sselect_none(memory_space.get()));
+  }
+  RGFLOW_H5(H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(),
+                     transfer_.get(), data));
+}
+
+void DatasetWriter::mark_complete(int64_t first_sample, int64_t count) {
+  // Every rank has returned from its collective data writes once all pass the barrier, so the
+  // marks never get ahead of the data they vouch for.
+  comm_->barrier();
+  const std::vector<uint8_t> ones(static_cast<size_t>(std::max<int64_t>(count, 1)), 1);
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(completion_.get()));
+  const hsize_t start = static_cast<hsize_t>(first_sample), extent = static_cast<hsize_t>(count);
+  h5::Hid memory_space = h5::simple_space({std::max<hsize_t>(extent, 1)});
+  if (count > 0) {
+    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &extent,
+                                  nullptr));
+  } else {
+    RGFLOW_H5(H5Sselect_none(file_space.get()));
+    RGFLOW_H5(H5Sselect_none(memory_space.get()));
+  }
+  RGFLOW_H5(H5Dwrite(completion_.get(), H5T_NATIVE_UINT8, memory_space.get(), file_space.get(),
+                     transfer_.get(), ones.data()));
+}
+
+void DatasetWriter::finish() {
+  h5::write_attribute(file_.get(), "complete", int64_t{1});
+  levels_.clear();
+  completion_ = h5::Hid();
+  file_.close();
+}
+
+template void DatasetWriter::write<float>(int, int64_t, int64_t, const lattice::Box&,
+                                          const float*);
+template void DatasetWriter::write<double>(int, int64_t, int64_t, const lattice::Box&,
+                                           const double*);
+
+DatasetReader::DatasetReader(const std::string& path) : path_(path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) throw UsageError("dataset '" + path + "' does not exist");
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    throw UsageError("'" + path + "' is not an HDF5 file");
+  }
+  try {
+    file_ = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot open '" + path + "': " + failure.what());
+  }
+  const hid_t file = file_.get();
+  if (!h5::has_attribute(file, "format") ||
+      h5::read_string_attribute(file, "format") != kDatasetFormat) {
+    throw UsageError("'" + path + "' is not an rgflow dataset (no format attribute '" +
+                     kDatasetFormat + "')");
+  }
+  const int64_t version = h5::read_int_attribute(file, "schema_version");
+  if (version != kDatasetSchemaVersion) {
+    throw UsageError("'" + path + "' has dataset schema version " + std::to_string(version) +
+                     "; this rgflow reads version " + std::to_string(kDatasetSchemaVersion));
+  }
+  try {
+    spec_.geometry.dim = static_cast<int>(h5::read_int_attribute(file, "d"));
+    spec_.geometry.side = h5::read_int_attribute(file, "L");
+    spec_.geometry.block_side = h5::read_int_attribute(file, "b");
+    spec_.geometry.levels = static_cast<int>(h5::read_int_attribute(file, "levels"));
+    spec_.samples = h5::read_int_attribute(file, "n_samples");
+    spec_.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "seed"));
+    const auto kind = field::parse_distribution(h5::read_string_attribute(file, "distribution"));
+    if (!kind) throw UsageError("unknown distribution");
+    spec_.distribution.kind = *kind;
+    if (*kind == field::DistributionKind::kGamma) {
+      spec_.distribution.gamma_shape = h5::read_double_attribute(file, "gamma_shape");
+    }
+    spec_.scaling_dimension = h5::read_double_attribute(file, "scaling_dimension");
+    spec_.dtype = h5::read_string_attribute(file, "dtype");
+    spec_.command_line = h5::read_string_attribute(file, "command_line");
+    spec_.created = h5::read_string_attribute(file, "created");
+    complete_ = h5::read_int_attribute(file, "complete") == 1;
+  } catch (const UsageError& failure) {
+    throw UsageError("'" + path + "' is a malformed rgflow dataset: " + failure.what());
+  }
+  const auto& g = spec_.geometry;
+  const bool sane = g.dim >= 1 && g.dim <= 3 && g.block_side >= 2 && g.levels >= 0 &&
+                    g.side >= 1 && g.side % g.top_block_side() == 0 && spec_.samples >= 1 &&
+                    (spec_.dtype == "float32" || spec_.dtype == "float64");
+  if (!sane) throw UsageError("'" + path + "' is a malformed rgflow dataset: inconsistent sizes");
+  for (int level = 0; level <= g.levels; ++level) {
+    if (!h5::link_exists(file, level_path(level)) || !h5::link_exists(file, field_path(level))) {
+      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + field_path(level) +
+                       " is missing");
+    }
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file, field_path(level).c_str(), H5P_DEFAULT));
+    h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> shape(static_cast<size_t>(std::max(rank, 0)));
+    RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr));
+    if (shape != level_shape(spec_, level)) {
+      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + field_path(level) +
+                       " has the wrong shape");
+    }
+  }
+}
+
+std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t count) const {
+  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 ||
+      first_sample + count > spec_.samples) {
+    throw UsageError("read outside dataset '" + path_ + "'");
+  }
+  h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
+  std::vector<hsize_t> extent = level_shape(spec_, level);
+  start[0] = static_cast<hsize_t>(first_sample);
+  extent[0] = static_cast<hsize_t>(count);
+  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                extent.data(), nullptr));
+  h5::Hid memory_space = h5::simple_space(extent);
+  std::vector<double> values(static_cast<size_t>(count * spec_.geometry.level_sites(level)));
+  RGFLOW_H5(H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(),
+                    H5P_DEFAULT, values.data()));
+  return values;
+}
+
+}  // namespace rgflow::io

@@ -1,0 +1,81 @@
+#include "e2e_util.hpp"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "rgflow/io/dataset.hpp"
+
+namespace rgflow::e2e {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::vector<std::string> RunResult::rgflow_error_lines() const {
+  std::vector<std::string> lines;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("rgflow", 0) == 0) lines.push_back(line);
+  }
+  return lines;
+}
+
+RunResult run_rgflow(int ranks, const std::string& arguments) {
+  TempFolder logs;
+  const std::string command = "timeout 300 " + std::string(RGFLOW_MPIEXEC) +
+                              " --oversubscribe -n " + std::to_string(ranks) + " " + RGFLOW_EXE +
+                              " " + arguments + " > " + logs.file("out") + " 2> " +
+                              logs.file("err") + " < /dev/null";
+  RunResult result;
+  const int raw = std::system(command.c_str());
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
+  result.out = slurp(logs.file("out"));
+  result.err = slurp(logs.file("err"));
+  return result;
+}
+
+TempFolder::TempFolder() {
+  char pattern[] = "/tmp/rgflow_e2e_XXXXXX";
+  path_ = mkdtemp(pattern);
+}
+
+TempFolder::~TempFolder() {
+  const std::string command = "rm -rf '" + path_ + "'";
+  if (std::system(command.c_str()) != 0) std::perror("rm");
+}
+
+bool file_exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+::testing::AssertionResult same_fields(const std::string& a, const std::string& b) {
+  const io::DatasetReader first(a), second(b);
+  const std::string difference = first.spec().difference(second.spec());
+  if (!difference.empty()) return ::testing::AssertionFailure() << "specs differ: " << difference;
+  const auto& spec = first.spec();
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    const auto x = first.read(level, 0, spec.samples);
+    const auto y = second.read(level, 0, spec.samples);
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i] != y[i]) {
+        return ::testing::AssertionFailure()
+               << "level " << level << " value " << i << ": " << x[i] << " vs " << y[i];
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace rgflow::e2e

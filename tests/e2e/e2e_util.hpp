@@ -1,0 +1,39 @@
+// Helpers for end-to-end tests: run the rgflow executable under mpiexec, read its files back.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rgflow::e2e {
+
+struct RunResult {
+  int status = -1;  // exit status of mpiexec (non-zero if any rank failed)
+  std::string out;
+  std::string err;
+  /// Lines of stderr written by rgflow itself (launcher messages excluded).
+  std::vector<std::string> rgflow_error_lines() const;
+};
+
+/// Runs `mpiexec -n ranks rgflow <arguments>` (bounded by a 300 s timeout).
+RunResult run_rgflow(int ranks, const std::string& arguments);
+
+/// A fresh empty folder under /tmp, removed with its contents by the destructor.
+class TempFolder {
+ public:
+  TempFolder();
+  ~TempFolder();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+bool file_exists(const std::string& path);
+
+/// Every level of two datasets equal value for value (reports the first difference).
+::testing::AssertionResult same_fields(const std::string& a, const std::string& b);
+
+}  // namespace rgflow::e2e

@@ -1,0 +1,112 @@
+// Every bad input: a non-zero exit on every rank (no hang: runs are bounded), exactly one error
+// line from rgflow naming the problem, no abort trace, and no output file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "e2e_util.hpp"
+
+namespace rgflow::e2e {
+namespace {
+
+struct BadInput {
+  std::string options;   // after "generate -o <out>"
+  std::string expected;  // must appear in the error line
+  int ranks = 2;
+};
+
+void expect_clean_refusal(const RunResult& result, const std::string& expected,
+                          const std::string& what) {
+  EXPECT_NE(result.status, 0) << what;
+  const auto lines = result.rgflow_error_lines();
+  ASSERT_EQ(lines.size(), 1u) << what << "\nstderr:\n" << result.err;
+  EXPECT_NE(lines[0].find(expected), std::string::npos)
+      << what << ": '" << lines[0] << "' should mention '" << expected << "'";
+  EXPECT_EQ(result.err.find("MPI_ABORT"), std::string::npos) << what << "\n" << result.err;
+  EXPECT_EQ(result.err.find("Signal"), std::string::npos) << what << "\n" << result.err;
+}
+
+TEST(GenerateBadInput, EachIsRefusedCleanlyWithoutOutput) {
+  const std::vector<BadInput> cases{
+      {"-L 100 -b 2 -levels 3", "-L: 100 is not divisible by b^K = 2^3 = 8"},
+      {"-L 4 -b 2 -levels 3", "-levels"},
+      {"-d 4", "-d: 4 is out of range"},
+      {"-d 0", "-d: 0 is out of range"},
+      {"-b 1", "-b: 1 is out of range"},
+      {"-L 0", "-L: 0 is out of range"},
+      {"-L -16", "-L: -16 is out of range"},
+      {"-samples 0", "-samples: 0 is out of range"},
+      {"-samples -3", "-samples"},
+      {"-levels -1", "-levels"},
+      {"-L 2.5", "-L: '2.5' is not an integer"},
+      {"-seed abc", "-seed: 'abc' is not an integer"},
+      {"-distribution cauchy", "-distribution: unknown value 'cauchy'"},
+      {"-distribution gamma", "-gamma_shape"},
+      {"-distribution gamma -gamma_shape -1", "-gamma_shape"},
+      {"-distribution gamma -gamma_shape 0", "-gamma_shape"},
+      {"-gamma_shape 2", "-gamma_shape"},
+      {"-dtype float16", "-dtype: unknown value 'float16'"},
+      {"-Lx 64", "unknown option -Lx"},
+      {"-sample 4", "unknown option -sample"},
+      {"-L 64 -levels 2 -lattice_ranks 3", "-lattice_ranks: 3 does not divide the number of ranks"},
+      {"-d 1 -L 8 -b 2 -levels 2 -lattice_ranks 4",
+       "-lattice_ranks: 4 exceeds the number of top-level blocks, 2", 4},
+      {"-d 1 -L 8 -b 2 -levels 2 -lattice_ranks -1", "-lattice_ranks"},
+      {"-scaling_dimension -1", "-scaling_dimension"},
+      {"-force maybe", "-force"},
+  };
+  for (const auto& c : cases) {
+    TempFolder folder;
+    const std::string output = folder.file("out.h5");
+    const auto result =
+        run_rgflow(c.ranks, "generate -quiet -samples 4 -o " + output + " " + c.options);
+    expect_clean_refusal(result, c.expected, c.options);
+    EXPECT_FALSE(file_exists(output)) << c.options;
+    EXPECT_FALSE(file_exists(output + ".partial")) << c.options;
+  }
+}
+
+TEST(GenerateBadInput, OutputFolderMissingOrNotWritable) {
+  TempFolder folder;
+  expect_clean_refusal(run_rgflow(2, "generate -quiet -o " + folder.file("missing/out.h5")),
+                       "output folder", "missing folder");
+  // /proc refuses new files even for root.
+  expect_clean_refusal(run_rgflow(2, "generate -quiet -o /proc/rgflow-test.h5"),
+                       "not writable", "unwritable folder");
+  EXPECT_FALSE(file_exists("/proc/rgflow-test.h5"));
+}
+
+TEST(GenerateBadInput, ExistingOutputIsKeptWithoutForce) {
+  TempFolder folder;
+  const std::string output = folder.file("out.h5");
+  {
+    std::ofstream keep(output);
+    keep << "precious";
+  }
+  expect_clean_refusal(run_rgflow(2, "generate -quiet -o " + output), "exists (use -force",
+                       "existing output");
+  std::ifstream kept(output);
+  std::string text;
+  kept >> text;
+  EXPECT_EQ(text, "precious");
+}
+
+TEST(InfoBadInput, MissingOrMalformedDataset) {
+  TempFolder folder;
+  expect_clean_refusal(run_rgflow(2, "info -data " + folder.file("none.h5")), "does not exist",
+                       "missing dataset");
+  const std::string garbage = folder.file("garbage.h5");
+  {
+    std::ofstream out(garbage);
+    out << "not hdf5";
+  }
+  expect_clean_refusal(run_rgflow(2, "info -data " + garbage), "not an HDF5 file", "garbage");
+}
+
+TEST(CommandLine, UnknownAndUnimplementedCommands) {
+  expect_clean_refusal(run_rgflow(1, "frobnicate"), "unknown command", "unknown command");
+  expect_clean_refusal(run_rgflow(2, "train"), "not implemented yet", "train");
+}
+
+}  // namespace
+}  // namespace rgflow::e2e
