@@ -6,6 +6,7 @@
 // sites of each sample (the values depend only on seed, sample and global site) and coarse-grains
 // them without communication. Samples stream through in chunks sized by a memory budget.
 #include <petscsys.h>
+#include <sys/resource.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -290,10 +291,12 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   }
 
   const std::string partial = io::partial_path(config.output);
+  const double open_start = wall_seconds();
   io::DatasetWriter writer = state == io::OutputState::kResume
                                  ? io::DatasetWriter::reopen(world, partial, spec)
                                  : io::DatasetWriter::create(world, partial, spec);
   const std::vector<uint8_t> done = writer.completed_samples();
+  const double open_seconds = wall_seconds() - open_start;
   std::vector<int64_t> pending;
   for (int64_t sample = 0; sample < spec.samples; ++sample) {
     if (!done[static_cast<size_t>(sample)]) pending.push_back(sample);
@@ -307,7 +310,10 @@ int run_generate(const Comm& world, const Invocation& invocation) {
       factor *= geometry.block_side;
     }
   }
-  const int64_t chunk = std::max<int64_t>(1, config.chunk_budget_bytes / local_bytes_per_sample);
+  // Samples per chunk: as many as the budget allows, but no more than a group has to do.
+  const int64_t largest_share = (static_cast<int64_t>(pending.size()) + groups - 1) / groups;
+  const int64_t chunk = std::max<int64_t>(
+      1, std::min(largest_share, config.chunk_budget_bytes / local_bytes_per_sample));
   std::vector<std::vector<SampleRun>> plan;
   for (int g = 0; g < groups; ++g) plan.push_back(plan_runs(pending, groups, g, chunk));
 
@@ -329,9 +335,14 @@ int run_generate(const Comm& world, const Invocation& invocation) {
                                      chunk)
           : generate_samples<float>(world, config, writer, owned, marks_completion, plan, group,
                                     chunk);
+  const double close_start = wall_seconds();
   writer.finish();
   io::commit_output(world, config.output);
+  const double close_seconds = wall_seconds() - close_start;
   const double seconds = wall_seconds() - start;
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
 
   if (world.rank() == 0 && !config.quiet) {
     const double sites = static_cast<double>(pending.size()) *
@@ -339,9 +350,11 @@ int run_generate(const Comm& world, const Invocation& invocation) {
     const double bytes = static_cast<double>(pending.size()) * static_cast<double>(bytes_per_sample);
     std::printf(
         "rgflow generate: %.4g sites (%zu samples, levels 0-%d), %.3g GB in %.2f s: %.3g sites/s, "
-        "%.0f MB/s [rank 0: random %.2f s, coarse %.2f s, write %.2f s] -> %s\n",
+        "%.0f MB/s, peak RSS %.0f MiB/rank [rank 0: open %.2f s, random %.2f s, coarse %.2f s, "
+        "write %.2f s, close %.2f s] -> %s\n",
         sites, pending.size(), geometry.levels, bytes / 1e9, seconds, sites / seconds,
-        bytes / seconds / 1e6, times.random, times.coarse, times.write, config.output.c_str());
+        bytes / seconds / 1e6, peak_rss_mib, open_seconds, times.random, times.coarse, times.write, close_seconds,
+        config.output.c_str());
   }
   return 0;
 }

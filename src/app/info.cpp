@@ -1,5 +1,6 @@
 // rgflow info: a dataset's attributes and, per level, the cumulants kappa_1, kappa_2, kappa_4
 // with jackknife errors next to the values the exact recursion predicts from the distribution.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -15,7 +16,9 @@ namespace rgflow::app {
 int run_info(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const std::string path = options.get_string("data", "", "dataset to describe");
-  const int64_t groups = options.get_int("groups", 16, "jackknife groups of samples", 2, 1 << 20);
+  int64_t groups = options.get_int("groups", 16,
+                                   "jackknife groups of samples (at most the number of samples)",
+                                   2, 1 << 20);
   if (invocation.help) {
     if (world.rank() == 0) options.print_help("rgflow info -data FILE [options]");
     return 0;
@@ -27,6 +30,7 @@ int run_info(const Comm& world, const Invocation& invocation) {
   const io::DatasetReader reader(path);
   const io::DatasetSpec& spec = reader.spec();
   const auto& geometry = spec.geometry;
+  if (!options.given("groups")) groups = std::min<int64_t>(groups, spec.samples);
   if (spec.samples < groups) {
     throw UsageError("option " + options.full_name("groups") + ": " + std::to_string(groups) +
                      " groups need at least as many samples, the dataset has " +

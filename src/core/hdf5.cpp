@@ -27,6 +27,9 @@ int64_t check(int64_t status, const char* call, const char* file, int line) {
   if (status >= 0) return status;
   std::string message = std::string("HDF5 error in ") + call + " at " +
                         source_location(file, line) + ": " + error_stack_text();
+  for (char& c : message) {
+    if (c == '\n') c = ' ';  // one line per error
+  }
   if (message.find("lock") != std::string::npos) {
     message += " (on file systems without POSIX locks, such as NFS or Lustre, set "
                "HDF5_USE_FILE_LOCKING=FALSE)";

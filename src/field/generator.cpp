@@ -113,12 +113,42 @@ void philox_batch(PhiloxKey key, uint32_t sample, uint64_t first_group, int grou
   }
 }
 
-template <typename T>
-void fill_full_groups_uniform(const WordBatch& batch, int groups, T* out) {
-  for (int i = 0; i < groups; ++i) {
-    for (int lane = 0; lane < 4; ++lane) {
-      out[4 * i + lane] = static_cast<T>(uniform_value(batch.w[lane][i]));
+// Values for sites [site, end_site) from a batch of words whose first counter is first_group.
+// The distribution is a template parameter so the per-site switch folds away.
+template <DistributionKind Kind, typename T>
+void words_to_values(const WordBatch& batch, uint64_t first_group, uint64_t site,
+                     uint64_t end_site, T* out) {
+  if (site == first_group * 4 && (end_site - site) % 4 == 0) {
+    // Whole counters: the hot path, lanes unrolled.
+    const int groups = static_cast<int>((end_site - site) / 4);
+    for (int i = 0; i < groups; ++i) {
+      const PhiloxCounter w{batch.w[0][i], batch.w[1][i], batch.w[2][i], batch.w[3][i]};
+      for (unsigned lane = 0; lane < 4; ++lane) {
+        out[4 * i + static_cast<int>(lane)] = static_cast<T>(word_value(Kind, w, lane));
+      }
     }
+    return;
+  }
+  for (uint64_t s = site; s < end_site; ++s) {
+    const int i = static_cast<int>(s / 4 - first_group);
+    const PhiloxCounter w{batch.w[0][i], batch.w[1][i], batch.w[2][i], batch.w[3][i]};
+    out[s - site] = static_cast<T>(word_value(Kind, w, static_cast<unsigned>(s % 4)));
+  }
+}
+
+template <DistributionKind Kind, typename T>
+void fill_run_words(PhiloxKey key, uint32_t sample, uint64_t first_site, uint64_t end_site,
+                    T* out) {
+  WordBatch batch;
+  uint64_t site = first_site;
+  while (site < end_site) {
+    const uint64_t first_group = site / 4;
+    const uint64_t last_group = (end_site - 1) / 4;
+    const int groups = static_cast<int>(std::min<uint64_t>(kBatch, last_group - first_group + 1));
+    philox_batch(key, sample, first_group, groups, &batch);
+    const uint64_t batch_end = std::min(end_site, (first_group + groups) * 4);
+    words_to_values<Kind>(batch, first_group, site, batch_end, out + (site - first_site));
+    site = batch_end;
   }
 }
 
@@ -147,26 +177,19 @@ void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample,
     }
     return;
   }
-  WordBatch batch;
-  uint64_t site = first_site;
-  while (site < end_site) {
-    const uint64_t first_group = site / 4;
-    const uint64_t last_group = (end_site - 1) / 4;
-    const int groups = static_cast<int>(std::min<uint64_t>(kBatch, last_group - first_group + 1));
-    philox_batch(key, sample, first_group, groups, &batch);
-    const uint64_t batch_end = std::min(end_site, (first_group + groups) * 4);
-    if (distribution.kind == DistributionKind::kUniform && site == first_group * 4 &&
-        batch_end == (first_group + groups) * 4) {
-      fill_full_groups_uniform(batch, groups, out + (site - first_site));  // the hot path
-      site = batch_end;
-      continue;
-    }
-    for (; site < batch_end; ++site) {
-      const int i = static_cast<int>(site / 4 - first_group);
-      const PhiloxCounter w{batch.w[0][i], batch.w[1][i], batch.w[2][i], batch.w[3][i]};
-      out[site - first_site] =
-          static_cast<T>(word_value(distribution.kind, w, static_cast<unsigned>(site % 4)));
-    }
+  switch (distribution.kind) {
+    case DistributionKind::kGaussian:
+      return fill_run_words<DistributionKind::kGaussian>(key, sample, first_site, end_site, out);
+    case DistributionKind::kUniform:
+      return fill_run_words<DistributionKind::kUniform>(key, sample, first_site, end_site, out);
+    case DistributionKind::kRademacher:
+      return fill_run_words<DistributionKind::kRademacher>(key, sample, first_site, end_site, out);
+    case DistributionKind::kLaplace:
+      return fill_run_words<DistributionKind::kLaplace>(key, sample, first_site, end_site, out);
+    case DistributionKind::kExponential:
+      return fill_run_words<DistributionKind::kExponential>(key, sample, first_site, end_site,
+                                                            out);
+    case DistributionKind::kGamma: break;  // handled above
   }
 }
 

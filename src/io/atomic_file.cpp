@@ -1,5 +1,6 @@
 #include "rgflow/io/atomic_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,9 +35,15 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
   if (stat(folder.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
     return "option " + option + ": output folder '" + folder + "' does not exist";
   }
-  if (access(folder.c_str(), W_OK | X_OK) != 0) {
-    return "option " + option + ": output folder '" + folder + "' is not writable";
+  // Try it: permission bits say nothing for root, nor for read-only mounts.
+  const std::string probe = folder + "/.rgflow-write-probe-" + std::to_string(getpid());
+  const int probe_fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (probe_fd < 0) {
+    return "option " + option + ": output folder '" + folder + "' is not writable (" +
+           std::strerror(errno) + ")";
   }
+  close(probe_fd);
+  unlink(probe.c_str());
   const std::string partial = partial_path(final_path);
   *state = OutputState::kFresh;
   if (exists(final_path)) {

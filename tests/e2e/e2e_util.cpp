@@ -32,6 +32,9 @@ std::vector<std::string> RunResult::rgflow_error_lines() const {
 }
 
 RunResult run_rgflow(int ranks, const std::string& arguments) {
+  // Open MPI refuses root without these; set here so the binary also runs outside CTest.
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   TempFolder logs;
   const std::string command = "timeout 300 " + std::string(RGFLOW_MPIEXEC) +
                               " --oversubscribe -n " + std::to_string(ranks) + " " + RGFLOW_EXE +
