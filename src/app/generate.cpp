@@ -34,6 +34,7 @@ struct GenerateConfig {
   bool force = false;
   bool resume = false;
   bool quiet = false;
+  std::string io_mode = "auto";  // auto, collective, independent
   int lattice_ranks = 0;  // 0: chosen from the sizes
   int64_t chunk_budget_bytes = 0;
   int64_t stop_after_chunks = 0;  // test hook: simulate a crash after this many chunks
@@ -67,6 +68,9 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   config.chunk_budget_bytes =
       options.get_int("chunk_mb", 64, "memory budget per rank for a chunk of samples, MiB", 1,
                       1 << 20) << 20;
+  config.io_mode = options.get_choice(
+      "io", "auto", {"auto", "collective", "independent"},
+      "MPI-IO mode for field data (auto: independent when every rank owns whole samples)");
   config.force = options.get_flag("force", "overwrite an existing output");
   config.resume = options.get_flag("resume", "continue the partial output of an interrupted run");
   config.quiet = options.get_flag("quiet", "no progress line and no summary");
@@ -292,9 +296,14 @@ int run_generate(const Comm& world, const Invocation& invocation) {
 
   const std::string partial = io::partial_path(config.output);
   const double open_start = wall_seconds();
+  // Ranks that own whole samples write large contiguous pieces: independent I/O then avoids the
+  // collective layer's shuffling (measured in docs/performance.md). Ranks sharing a lattice
+  // write many short rows, which collective buffering merges.
+  const bool collective =
+      config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
   io::DatasetWriter writer = state == io::OutputState::kResume
-                                 ? io::DatasetWriter::reopen(world, partial, spec)
-                                 : io::DatasetWriter::create(world, partial, spec);
+                                 ? io::DatasetWriter::reopen(world, partial, spec, collective)
+                                 : io::DatasetWriter::create(world, partial, spec, collective);
   const std::vector<uint8_t> done = writer.completed_samples();
   const double open_seconds = wall_seconds() - open_start;
   std::vector<int64_t> pending;

@@ -137,18 +137,22 @@ std::string DatasetSpec::difference(const DatasetSpec& other) const {
   return "";
 }
 
-DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec)
+DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec,
+                             bool collective)
     : comm_(&comm), file_(std::move(file)), spec_(spec) {
   transfer_ = h5::plist_id(H5Pcreate(H5P_DATASET_XFER));
-  RGFLOW_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE));
+  RGFLOW_H5(H5Pset_dxpl_mpio(transfer_.get(),
+                             collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
+  collective_transfer_ = h5::plist_id(H5Pcreate(H5P_DATASET_XFER));
+  RGFLOW_H5(H5Pset_dxpl_mpio(collective_transfer_.get(), H5FD_MPIO_COLLECTIVE));
 }
 
 DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
-                                    const DatasetSpec& spec) {
+                                    const DatasetSpec& spec, bool collective) {
   h5::Hid access = mpio_access(comm);
   DatasetWriter writer(comm, h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
                                                    access.get())),
-                       spec);
+                       spec, collective);
   hid_t file = writer.file_.get();
   write_spec_attributes(file, spec);
   for (int level = 0; level <= spec.geometry.levels; ++level) {
@@ -188,7 +192,7 @@ DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
 }
 
 DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
-                                    const DatasetSpec& spec) {
+                                    const DatasetSpec& spec, bool collective) {
   // Read the stored spec serially on rank 0 first: a damaged partial file must give a clean
   // message on every rank, not a failure inside a collective open.
   std::string error;
@@ -208,7 +212,7 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
   comm.raise_if_any(error);
   h5::Hid access = mpio_access(comm);
   DatasetWriter writer(comm, h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get())),
-                       spec);
+                       spec, collective);
   writer.open_datasets();
   return writer;
 }
@@ -223,8 +227,8 @@ void DatasetWriter::open_datasets() {
 
 std::vector<uint8_t> DatasetWriter::completed_samples() const {
   std::vector<uint8_t> done(static_cast<size_t>(spec_.samples));
-  RGFLOW_H5(H5Dread(completion_.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, transfer_.get(),
-                    done.data()));
+  RGFLOW_H5(H5Dread(completion_.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
+                    collective_transfer_.get(), done.data()));
   return done;
 }
 
@@ -267,7 +271,7 @@ void DatasetWriter::mark_complete(int64_t first_sample, int64_t count) {
     RGFLOW_H5(H5Sselect_none(memory_space.get()));
   }
   RGFLOW_H5(H5Dwrite(completion_.get(), H5T_NATIVE_UINT8, memory_space.get(), file_space.get(),
-                     transfer_.get(), ones.data()));
+                     collective_transfer_.get(), ones.data()));
 }
 
 void DatasetWriter::finish() {

@@ -37,7 +37,7 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
   const lattice::Box box0 = decomposition.owned();
   const lattice::Box box1 = box0.coarsened(2);
   {
-    DatasetWriter writer = DatasetWriter::create(world, path, spec);
+    DatasetWriter writer = DatasetWriter::create(world, path, spec, true);
     std::vector<double> level0(static_cast<size_t>(spec.samples * box0.size()));
     std::vector<double> level1(static_cast<size_t>(spec.samples * box1.size()));
     for (int64_t s = 0; s < spec.samples; ++s) {

@@ -41,10 +41,14 @@ class DatasetWriter {
   /// Creates `path` (replacing any file of that name) with every group, dataset and attribute of
   /// the schema, storage allocated, and flushes it, so a later crash leaves a file -resume can
   /// open.
-  static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec);
+  /// `collective` selects collective MPI-IO for the field data (best when each rank's share of a
+  /// sample is many small pieces); independent I/O suits ranks that own whole samples.
+  static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec,
+                              bool collective);
   /// Opens the partial file of an interrupted run; UsageError unless it was made with the same
   /// content-determining options as `spec`.
-  static DatasetWriter reopen(const Comm& comm, const std::string& path, const DatasetSpec& spec);
+  static DatasetWriter reopen(const Comm& comm, const std::string& path, const DatasetSpec& spec,
+                              bool collective);
 
   /// Per sample: 1 if it has been completely written (all levels).
   std::vector<uint8_t> completed_samples() const;
@@ -63,7 +67,7 @@ class DatasetWriter {
   void finish();
 
  private:
-  DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec);
+  DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec, bool collective);
   void open_datasets();
 
   const Comm* comm_;
@@ -71,7 +75,8 @@ class DatasetWriter {
   DatasetSpec spec_;
   std::vector<h5::Hid> levels_;
   h5::Hid completion_;
-  h5::Hid transfer_;
+  h5::Hid transfer_;        // field data: collective or independent
+  h5::Hid collective_transfer_;  // completion marks and reads: always collective
 };
 
 /// Reads a dataset file on one process (serial HDF5 access; any number of processes may read the
