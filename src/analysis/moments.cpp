@@ -51,8 +51,12 @@ void CentralMoments::add_block(const T* values, std::size_t n) {
   merge(block);
 }
 
-void CentralMoments::add(const double* values, std::size_t n) { add_block(values, n); }
-void CentralMoments::add(const float* values, std::size_t n) { add_block(values, n); }
+void CentralMoments::add(const double* values, std::size_t n) {
+  add_block(values, n);
+}
+void CentralMoments::add(const float* values, std::size_t n) {
+  add_block(values, n);
+}
 
 void CentralMoments::merge(const CentralMoments& other) {
   if (other.max_order_ != max_order_) {
@@ -78,8 +82,8 @@ void CentralMoments::merge(const CentralMoments& other) {
       value += binomial(p, k) * std::pow(delta, k) *
                (std::pow(-nb / n, k) * a[rest] + std::pow(na / n, k) * b[rest]);
     }
-    value += std::pow(na * nb * delta / n, p) *
-             (1.0 / std::pow(nb, p - 1) - std::pow(-1.0 / na, p - 1));
+    value +=
+        std::pow(na * nb * delta / n, p) * (1.0 / std::pow(nb, p - 1) - std::pow(-1.0 / na, p - 1));
     merged[static_cast<size_t>(p)] = value;
   }
   sums_ = std::move(merged);
@@ -92,7 +96,9 @@ double CentralMoments::central_sum(int p) const {
   return sums_[static_cast<size_t>(p)];
 }
 
-double CentralMoments::central_moment(int p) const { return central_sum(p) / count_; }
+double CentralMoments::central_moment(int p) const {
+  return central_sum(p) / count_;
+}
 
 std::vector<double> CentralMoments::cumulants() const {
   std::vector<double> mu(static_cast<size_t>(max_order_) + 1, 0.0);
@@ -102,8 +108,8 @@ std::vector<double> CentralMoments::cumulants() const {
   for (int n = 2; n <= max_order_; ++n) {
     double value = mu[static_cast<size_t>(n)];
     for (int m = 2; m <= n - 2; ++m) {
-      value -= binomial(n - 1, m - 1) * kappa[static_cast<size_t>(m)] *
-               mu[static_cast<size_t>(n - m)];
+      value -=
+          binomial(n - 1, m - 1) * kappa[static_cast<size_t>(m)] * mu[static_cast<size_t>(n - m)];
     }
     kappa[static_cast<size_t>(n)] = value;
   }
@@ -128,9 +134,8 @@ CentralMoments CentralMoments::from_buffer(const std::vector<double>& buffer) {
 std::array<double, 4> k_statistics(const CentralMoments& moments) {
   const double n = moments.count();
   if (n < 4) throw std::invalid_argument("k-statistics up to order 4 need at least 4 values");
-  const double m2 = moments.central_moment(2), m4 = moments.max_order() >= 4
-                                                      ? moments.central_moment(4)
-                                                      : NAN;
+  const double m2 = moments.central_moment(2),
+               m4 = moments.max_order() >= 4 ? moments.central_moment(4) : NAN;
   const double m3 = moments.max_order() >= 3 ? moments.central_moment(3) : NAN;
   const double k2 = n / (n - 1) * m2;
   const double k3 = n * n / ((n - 1) * (n - 2)) * m3;

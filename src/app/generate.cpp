@@ -35,7 +35,7 @@ struct GenerateConfig {
   bool resume = false;
   bool quiet = false;
   std::string io_mode = "auto";  // auto, collective, independent
-  int lattice_ranks = 0;  // 0: chosen from the sizes
+  int lattice_ranks = 0;         // 0: chosen from the sizes
   int64_t chunk_budget_bytes = 0;
   int64_t stop_after_chunks = 0;  // test hook: simulate a crash after this many chunks
 };
@@ -56,27 +56,29 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
       options.get_choice("distribution", "uniform", field::distribution_names(),
                          "site distribution, standardised to mean 0 and variance 1");
   spec.distribution.kind = *field::parse_distribution(distribution);
-  const double gamma_shape = options.get_real("gamma_shape", 0, "shape a > 0 of -distribution gamma");
+  const double gamma_shape =
+      options.get_real("gamma_shape", 0, "shape a > 0 of -distribution gamma");
   spec.dtype = options.get_choice("dtype", "float32", {"float32", "float64"}, "stored value type");
   const double default_dimension = spec.geometry.dim / 2.0;
-  spec.scaling_dimension = options.get_real(
-      "scaling_dimension", default_dimension,
-      "Delta in y = b^(-Delta) sum_block x (default d/2, the CLT map)");
-  config.lattice_ranks = static_cast<int>(options.get_int(
-      "lattice_ranks", 0, "ranks per sample group splitting the lattice (0: automatic)", 0,
-      INT32_MAX));
+  spec.scaling_dimension =
+      options.get_real("scaling_dimension", default_dimension,
+                       "Delta in y = b^(-Delta) sum_block x (default d/2, the CLT map)");
+  config.lattice_ranks = static_cast<int>(
+      options.get_int("lattice_ranks", 0,
+                      "ranks per sample group splitting the lattice (0: automatic)", 0, INT32_MAX));
   config.chunk_budget_bytes =
       options.get_int("chunk_mb", 64, "memory budget per rank for a chunk of samples, MiB", 1,
-                      1 << 20) << 20;
+                      1 << 20)
+      << 20;
   config.io_mode = options.get_choice(
       "io", "auto", {"auto", "collective", "independent"},
       "MPI-IO mode for field data (auto: independent when every rank owns whole samples)");
   config.force = options.get_flag("force", "overwrite an existing output");
   config.resume = options.get_flag("resume", "continue the partial output of an interrupted run");
   config.quiet = options.get_flag("quiet", "no progress line and no summary");
-  config.stop_after_chunks = options.get_int(
-      "test_stop_after_chunks", 0, "testing only: end abruptly after this many chunks", 0,
-      INT64_MAX);
+  config.stop_after_chunks =
+      options.get_int("test_stop_after_chunks", 0,
+                      "testing only: end abruptly after this many chunks", 0, INT64_MAX);
   spec.command_line = command_line;
   if (options.help()) return config;
 
@@ -140,10 +142,10 @@ struct PhaseTimes {
 };
 
 template <typename T>
-PhaseTimes generate_samples(const Comm& world, const GenerateConfig& config,
+PhaseTimes generate_samples(const Comm& world, const Comm& group, const GenerateConfig& config,
                             io::DatasetWriter& writer, const lattice::Box& owned,
                             bool marks_completion, const std::vector<std::vector<SampleRun>>& plan,
-                            int group, int64_t chunk) {
+                            int64_t chunk) {
   const auto& spec = config.spec;
   const auto& geometry = spec.geometry;
   const int levels = geometry.levels;
@@ -162,7 +164,7 @@ PhaseTimes generate_samples(const Comm& world, const GenerateConfig& config,
     steps = std::max(steps, runs.size());
     for (const auto& run : runs) pending_total += run.count;
   }
-  const auto& my_runs = plan[static_cast<size_t>(group)];
+  const auto& my_runs = plan[static_cast<size_t>(world.rank() / group.size())];
   const PetscLogStage stage_random = log_stage("Gen: random");
   const PetscLogStage stage_coarse = log_stage("Gen: coarse");
   const PetscLogStage stage_write = log_stage("Gen: write");
@@ -203,14 +205,15 @@ PhaseTimes generate_samples(const Comm& world, const GenerateConfig& config,
         writer.write(level, run.first, run.count, boxes[static_cast<size_t>(level)],
                      buffers[static_cast<size_t>(level)].data());
       }
-      writer.mark_complete(run.first, marks_completion ? run.count : 0);
+      writer.mark_complete(group, run.first, marks_completion ? run.count : 0);
     }
     times.write += wall_seconds() - start;
     for (const auto& runs : plan) {
       if (step < runs.size()) done_by_all += runs[step].count;
     }
     progress.update(static_cast<double>(already_done + done_by_all));
-    if (config.stop_after_chunks > 0 && static_cast<int64_t>(step) + 1 >= config.stop_after_chunks) {
+    if (config.stop_after_chunks > 0 &&
+        static_cast<int64_t>(step) + 1 >= config.stop_after_chunks) {
       // Testing hook: end every rank abruptly, leaving the partial file as a crash would.
       world.barrier();
       std::fflush(stdout);
@@ -338,12 +341,11 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   }
 
   const bool marks_completion = group_comm.rank() == 0;
-  const PhaseTimes times =
-      spec.dtype == "float64"
-          ? generate_samples<double>(world, config, writer, owned, marks_completion, plan, group,
-                                     chunk)
-          : generate_samples<float>(world, config, writer, owned, marks_completion, plan, group,
-                                    chunk);
+  const PhaseTimes times = spec.dtype == "float64"
+                               ? generate_samples<double>(world, group_comm, config, writer, owned,
+                                                          marks_completion, plan, chunk)
+                               : generate_samples<float>(world, group_comm, config, writer, owned,
+                                                         marks_completion, plan, chunk);
   const double close_start = wall_seconds();
   writer.finish();
   io::commit_output(world, config.output);
@@ -354,16 +356,17 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
 
   if (world.rank() == 0 && !config.quiet) {
-    const double sites = static_cast<double>(pending.size()) *
-                         static_cast<double>(geometry.level_sites(0));
-    const double bytes = static_cast<double>(pending.size()) * static_cast<double>(bytes_per_sample);
+    const double sites =
+        static_cast<double>(pending.size()) * static_cast<double>(geometry.level_sites(0));
+    const double bytes =
+        static_cast<double>(pending.size()) * static_cast<double>(bytes_per_sample);
     std::printf(
         "rgflow generate: %.4g sites (%zu samples, levels 0-%d), %.3g GB in %.2f s: %.3g sites/s, "
         "%.0f MB/s, peak RSS %.0f MiB/rank [rank 0: open %.2f s, random %.2f s, coarse %.2f s, "
         "write %.2f s, close %.2f s] -> %s\n",
         sites, pending.size(), geometry.levels, bytes / 1e9, seconds, sites / seconds,
-        bytes / seconds / 1e6, peak_rss_mib, open_seconds, times.random, times.coarse, times.write, close_seconds,
-        config.output.c_str());
+        bytes / seconds / 1e6, peak_rss_mib, open_seconds, times.random, times.coarse, times.write,
+        close_seconds, config.output.c_str());
   }
   return 0;
 }

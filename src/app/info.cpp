@@ -16,9 +16,8 @@ namespace rgflow::app {
 int run_info(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const std::string path = options.get_string("data", "", "dataset to describe");
-  int64_t groups = options.get_int("groups", 16,
-                                   "jackknife groups of samples (at most the number of samples)",
-                                   2, 1 << 20);
+  int64_t groups = options.get_int(
+      "groups", 16, "jackknife groups of samples (at most the number of samples)", 2, 1 << 20);
   if (invocation.help) {
     if (world.rank() == 0) options.print_help("rgflow info -data FILE [options]");
     return 0;
@@ -37,14 +36,14 @@ int run_info(const Comm& world, const Invocation& invocation) {
                      std::to_string(spec.samples));
   }
   if (world.rank() == 0) {
-    std::printf("%s: d=%d L=%lld b=%lld levels=%d samples=%lld distribution=%s dtype=%s seed=%llu "
-                "Delta=%g%s\n  created %s by: %s\n",
-                path.c_str(), geometry.dim, static_cast<long long>(geometry.side),
-                static_cast<long long>(geometry.block_side), geometry.levels,
-                static_cast<long long>(spec.samples), spec.distribution.name().c_str(),
-                spec.dtype.c_str(), static_cast<unsigned long long>(spec.seed),
-                spec.scaling_dimension, reader.complete() ? "" : " (INCOMPLETE)",
-                spec.created.c_str(), spec.command_line.c_str());
+    std::printf(
+        "%s: d=%d L=%lld b=%lld levels=%d samples=%lld distribution=%s dtype=%s seed=%llu "
+        "Delta=%g%s\n  created %s by: %s\n",
+        path.c_str(), geometry.dim, static_cast<long long>(geometry.side),
+        static_cast<long long>(geometry.block_side), geometry.levels,
+        static_cast<long long>(spec.samples), spec.distribution.name().c_str(), spec.dtype.c_str(),
+        static_cast<unsigned long long>(spec.seed), spec.scaling_dimension,
+        reader.complete() ? "" : " (INCOMPLETE)", spec.created.c_str(), spec.command_line.c_str());
     std::printf("%5s %8s %20s %20s %22s %10s %7s\n", "level", "L_k", "kappa_1", "kappa_2",
                 "kappa_4", "exact k4", "z(k4)");
   }
@@ -57,8 +56,8 @@ int run_info(const Comm& world, const Invocation& invocation) {
     const size_t width = analysis::CentralMoments(order).to_buffer().size();
     std::vector<double> all(static_cast<size_t>(groups) * width, 0.0);
     for (int64_t g = world.rank(); g < groups; g += world.size()) {
-      const auto range = lattice::piece_range(spec.samples, static_cast<int>(groups),
-                                              static_cast<int>(g));
+      const auto range =
+          lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(g));
       analysis::CentralMoments moments(order);
       for (int64_t sample = range[0]; sample < range[1]; ++sample) {
         const std::vector<double> values = reader.read(level, sample, 1);
@@ -71,15 +70,14 @@ int run_info(const Comm& world, const Invocation& invocation) {
                              MPI_SUM, world.get()));
     std::vector<analysis::CentralMoments> parts;
     for (int64_t g = 0; g < groups; ++g) {
-      parts.push_back(analysis::CentralMoments::from_buffer(std::vector<double>(
-          all.begin() + g * static_cast<int64_t>(width),
-          all.begin() + (g + 1) * static_cast<int64_t>(width))));
+      parts.push_back(analysis::CentralMoments::from_buffer(
+          std::vector<double>(all.begin() + g * static_cast<int64_t>(width),
+                              all.begin() + (g + 1) * static_cast<int64_t>(width))));
     }
     const auto kappa = analysis::jackknife_cumulants(parts);
     // Exact: kappa_4(level k) = N^(k (1 - 4/2)) kappa_4(level 0), for the CLT map.
-    const double exact4 = clt_map ? std::pow(sites_per_block, -level) *
-                                        spec.distribution.exact_cumulant(4)
-                                  : NAN;
+    const double exact4 =
+        clt_map ? std::pow(sites_per_block, -level) * spec.distribution.exact_cumulant(4) : NAN;
     const double z4 = (kappa[3].value - exact4) / kappa[3].error;
     if (world.rank() == 0) {
       std::printf("%5d %8lld %10.6f+-%-9.2g %10.6f+-%-9.2g %11.6f+-%-10.2g %10.6f %7.2f\n", level,

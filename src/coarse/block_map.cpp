@@ -22,9 +22,12 @@ void add_fixed_block_rows(const T* line, int64_t count, double* sums) {
 template <typename T>
 void add_block_rows(const T* line, int64_t b, int64_t count, double* sums) {
   switch (b) {
-    case 2: return add_fixed_block_rows<2>(line, count, sums);
-    case 3: return add_fixed_block_rows<3>(line, count, sums);
-    case 4: return add_fixed_block_rows<4>(line, count, sums);
+    case 2:
+      return add_fixed_block_rows<2>(line, count, sums);
+    case 3:
+      return add_fixed_block_rows<3>(line, count, sums);
+    case 4:
+      return add_fixed_block_rows<4>(line, count, sums);
     default:
       for (int64_t j = 0; j < count; ++j) {
         double sum = sums[j];

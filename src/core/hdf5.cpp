@@ -31,13 +31,16 @@ int64_t check(int64_t status, const char* call, const char* file, int line) {
     if (c == '\n') c = ' ';  // one line per error
   }
   if (message.find("lock") != std::string::npos) {
-    message += " (on file systems without POSIX locks, such as NFS or Lustre, set "
-               "HDF5_USE_FILE_LOCKING=FALSE)";
+    message +=
+        " (on file systems without POSIX locks, such as NFS or Lustre, set "
+        "HDF5_USE_FILE_LOCKING=FALSE)";
   }
   throw LibraryError(message);
 }
 
-void silence_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_error_printing() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 void Hid::close() {
   if (id_ < 0) return;
@@ -45,13 +48,27 @@ void Hid::close() {
   RGFLOW_H5(closer_(id));
 }
 
-Hid file_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Fclose); }
-Hid group_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Gclose); }
-Hid dataset_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Dclose); }
-Hid dataspace_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Sclose); }
-Hid plist_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Pclose); }
-Hid attribute_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Aclose); }
-Hid datatype_id(hid_t id) { return Hid(RGFLOW_H5(id), H5Tclose); }
+Hid file_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Fclose);
+}
+Hid group_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Gclose);
+}
+Hid dataset_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Dclose);
+}
+Hid dataspace_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Sclose);
+}
+Hid plist_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Pclose);
+}
+Hid attribute_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Aclose);
+}
+Hid datatype_id(hid_t id) {
+  return Hid(RGFLOW_H5(id), H5Tclose);
+}
 
 Hid simple_space(const std::vector<hsize_t>& shape) {
   return dataspace_id(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
@@ -64,8 +81,8 @@ void write_scalar_attribute(hid_t object, const std::string& name, hid_t type, c
     RGFLOW_H5(H5Adelete(object, name.c_str()));
   }
   Hid space = dataspace_id(H5Screate(H5S_SCALAR));
-  Hid attribute = attribute_id(
-      H5Acreate2(object, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  Hid attribute =
+      attribute_id(H5Acreate2(object, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
   RGFLOW_H5(H5Awrite(attribute.get(), type, value));
 }
 

@@ -77,7 +77,9 @@ std::string Comm::broadcast(const std::string& text, int root) const {
   return std::string(buffer.begin(), buffer.end());
 }
 
-void Comm::barrier() const { RGFLOW_MPI(MPI_Barrier(comm_)); }
+void Comm::barrier() const {
+  RGFLOW_MPI(MPI_Barrier(comm_));
+}
 
 void Comm::raise_if_any(const std::string& message) const {
   const int mine = message.empty() ? size() : rank();

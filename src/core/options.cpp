@@ -69,8 +69,7 @@ double OptionReader::get_real(const std::string& name, double default_value,
   if (help_) {
     char shown[64];
     std::snprintf(shown, sizeof shown, "%g", default_value);
-    help_lines_.push_back(full_name(name) + " <real>  " + description + " [default " + shown +
-                          "]");
+    help_lines_.push_back(full_name(name) + " <real>  " + description + " [default " + shown + "]");
     return default_value;
   }
   std::string text;

@@ -15,8 +15,12 @@ void petsc_check(PetscErrorCode code, const char* call, const char* file, int li
                      ": " + (text ? text : "unknown error"));
 }
 
-LogStageGuard::LogStageGuard(PetscLogStage stage) { PetscLogStagePush(stage); }
-LogStageGuard::~LogStageGuard() { PetscLogStagePop(); }
+LogStageGuard::LogStageGuard(PetscLogStage stage) {
+  PetscLogStagePush(stage);
+}
+LogStageGuard::~LogStageGuard() {
+  PetscLogStagePop();
+}
 
 PetscLogStage log_stage(const char* name) {
   static std::map<std::string, PetscLogStage> stages;

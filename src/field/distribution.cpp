@@ -30,17 +30,24 @@ std::optional<DistributionKind> parse_distribution(const std::string& name) {
   return std::nullopt;
 }
 
-std::string Distribution::name() const { return distribution_names()[static_cast<size_t>(kind)]; }
+std::string Distribution::name() const {
+  return distribution_names()[static_cast<size_t>(kind)];
+}
 
 double Distribution::exact_cumulant(int n) const {
   if (n < 1 || n > 8) throw std::invalid_argument("exact cumulants are tabulated for n = 1..8");
   const size_t i = static_cast<size_t>(n - 1);
   switch (kind) {
-    case DistributionKind::kGaussian: return kGaussian[i];
-    case DistributionKind::kUniform: return kUniform[i];
-    case DistributionKind::kRademacher: return kRademacher[i];
-    case DistributionKind::kLaplace: return kLaplace[i];
-    case DistributionKind::kExponential: return kExponential[i];
+    case DistributionKind::kGaussian:
+      return kGaussian[i];
+    case DistributionKind::kUniform:
+      return kUniform[i];
+    case DistributionKind::kRademacher:
+      return kRademacher[i];
+    case DistributionKind::kLaplace:
+      return kLaplace[i];
+    case DistributionKind::kExponential:
+      return kExponential[i];
     case DistributionKind::kGamma: {
       // Standardised gamma(a): kappa_n = (n-1)! a^(1 - n/2) for n >= 2.
       if (n == 1) return 0;

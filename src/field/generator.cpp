@@ -21,7 +21,9 @@ PhiloxKey key_of(uint64_t seed) {
 inline double uniform_value(uint32_t w) {
   return kSqrt3 * ((2.0 * static_cast<double>(w) + 1.0) * 0x1p-32 - 1.0);
 }
-inline double rademacher_value(uint32_t w) { return (w >> 31) ? 1.0 : -1.0; }
+inline double rademacher_value(uint32_t w) {
+  return (w >> 31) ? 1.0 : -1.0;
+}
 inline double laplace_value(uint32_t w) {
   // Sign from the top bit, magnitude by inversion of the exponential from the other 31 bits;
   // scale 1/sqrt(2) gives unit variance.
@@ -29,7 +31,9 @@ inline double laplace_value(uint32_t w) {
   const double magnitude = -kInvSqrt2 * std::log(u);
   return (w >> 31) ? magnitude : -magnitude;
 }
-inline double exponential_value(uint32_t w) { return -std::log(uniform_open01(w)) - 1.0; }
+inline double exponential_value(uint32_t w) {
+  return -std::log(uniform_open01(w)) - 1.0;
+}
 inline double gaussian_value(uint32_t radial_word, uint32_t angle_word, bool sine) {
   const double radius = std::sqrt(-2.0 * std::log(uniform_open01(radial_word)));
   const double angle = kTwoPi * uniform_open01(angle_word);
@@ -60,13 +64,18 @@ double gamma_value(double shape, PhiloxKey key, uint32_t sample, uint64_t site) 
 
 inline double word_value(DistributionKind kind, const PhiloxCounter& w, unsigned lane) {
   switch (kind) {
-    case DistributionKind::kUniform: return uniform_value(w[lane]);
-    case DistributionKind::kRademacher: return rademacher_value(w[lane]);
-    case DistributionKind::kLaplace: return laplace_value(w[lane]);
-    case DistributionKind::kExponential: return exponential_value(w[lane]);
+    case DistributionKind::kUniform:
+      return uniform_value(w[lane]);
+    case DistributionKind::kRademacher:
+      return rademacher_value(w[lane]);
+    case DistributionKind::kLaplace:
+      return laplace_value(w[lane]);
+    case DistributionKind::kExponential:
+      return exponential_value(w[lane]);
     case DistributionKind::kGaussian:
       return gaussian_value(w[lane & 2u], w[(lane & 2u) | 1u], (lane & 1u) != 0);
-    case DistributionKind::kGamma: break;  // not word-based
+    case DistributionKind::kGamma:
+      break;  // not word-based
   }
   return 0;
 }
@@ -116,8 +125,8 @@ void philox_batch(PhiloxKey key, uint32_t sample, uint64_t first_group, int grou
 // Values for sites [site, end_site) from a batch of words whose first counter is first_group.
 // The distribution is a template parameter so the per-site switch folds away.
 template <DistributionKind Kind, typename T>
-void words_to_values(const WordBatch& batch, uint64_t first_group, uint64_t site,
-                     uint64_t end_site, T* out) {
+void words_to_values(const WordBatch& batch, uint64_t first_group, uint64_t site, uint64_t end_site,
+                     T* out) {
   if (site == first_group * 4 && (end_site - site) % 4 == 0) {
     // Whole counters: the hot path, lanes unrolled.
     const int groups = static_cast<int>((end_site - site) / 4);
@@ -166,8 +175,8 @@ double site_value(const Distribution& distribution, uint64_t seed, uint32_t samp
 }
 
 template <typename T>
-void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample,
-              uint64_t first_site, int64_t count, T* out) {
+void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample, uint64_t first_site,
+              int64_t count, T* out) {
   const PhiloxKey key = key_of(seed);
   const uint64_t end_site = first_site + static_cast<uint64_t>(count);
   if (distribution.kind == DistributionKind::kGamma) {
@@ -187,9 +196,9 @@ void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample,
     case DistributionKind::kLaplace:
       return fill_run_words<DistributionKind::kLaplace>(key, sample, first_site, end_site, out);
     case DistributionKind::kExponential:
-      return fill_run_words<DistributionKind::kExponential>(key, sample, first_site, end_site,
-                                                            out);
-    case DistributionKind::kGamma: break;  // handled above
+      return fill_run_words<DistributionKind::kExponential>(key, sample, first_site, end_site, out);
+    case DistributionKind::kGamma:
+      break;  // handled above
   }
 }
 
@@ -215,10 +224,9 @@ void fill_box(const Distribution& distribution, uint64_t seed, uint32_t sample, 
 }
 
 template void fill_run<float>(const Distribution&, uint64_t, uint32_t, uint64_t, int64_t, float*);
-template void fill_run<double>(const Distribution&, uint64_t, uint32_t, uint64_t, int64_t,
-                               double*);
-template void fill_box<float>(const Distribution&, uint64_t, uint32_t, int64_t,
-                              const lattice::Box&, float*);
+template void fill_run<double>(const Distribution&, uint64_t, uint32_t, uint64_t, int64_t, double*);
+template void fill_box<float>(const Distribution&, uint64_t, uint32_t, int64_t, const lattice::Box&,
+                              float*);
 template void fill_box<double>(const Distribution&, uint64_t, uint32_t, int64_t,
                                const lattice::Box&, double*);
 

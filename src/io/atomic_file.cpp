@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 
 namespace rgflow::io {
 namespace {
@@ -74,7 +74,9 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
 
 }  // namespace
 
-std::string partial_path(const std::string& final_path) { return final_path + ".partial"; }
+std::string partial_path(const std::string& final_path) {
+  return final_path + ".partial";
+}
 
 OutputState prepare_output(const Comm& comm, const std::string& final_path,
                            const std::string& option, bool force, bool resume) {

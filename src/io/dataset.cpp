@@ -12,8 +12,12 @@
 namespace rgflow::io {
 namespace {
 
-std::string level_path(int level) { return "/level_" + std::to_string(level); }
-std::string field_path(int level) { return level_path(level) + "/field"; }
+std::string level_path(int level) {
+  return "/level_" + std::to_string(level);
+}
+std::string field_path(int level) {
+  return level_path(level) + "/field";
+}
 
 hid_t file_type(const std::string& dtype) {
   return dtype == "float64" ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
@@ -36,8 +40,8 @@ std::vector<hsize_t> chunk_shape(const DatasetSpec& spec, int level) {
       static_cast<double>(spec.geometry.level_sites(level)) * dtype_bytes(spec.dtype);
   const double target = 1 << 20, largest = 64.0 * (1 << 20);
   if (sample_bytes <= largest) {
-    chunk[0] = static_cast<hsize_t>(
-        std::clamp<double>(std::floor(target / sample_bytes), 1, static_cast<double>(spec.samples)));
+    chunk[0] = static_cast<hsize_t>(std::clamp<double>(std::floor(target / sample_bytes), 1,
+                                                       static_cast<double>(spec.samples)));
   } else {
     chunk[0] = 1;
     const double rows = std::floor(largest / (sample_bytes / static_cast<double>(chunk[1])));
@@ -97,15 +101,18 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   write_attribute(file, "block_map_scale",
                   std::pow(static_cast<double>(spec.geometry.block_side), -spec.scaling_dimension));
   write_attribute(file, "dtype", spec.dtype);
-  write_attribute(file, "rng", std::string("philox4x32-10; key (seed lo, seed hi); counter "
-                                           "(site/4 lo, site/4 hi, sample, 0); site takes word "
-                                           "site mod 4"));
+  write_attribute(file, "rng",
+                  std::string("philox4x32-10; key (seed lo, seed hi); counter "
+                              "(site/4 lo, site/4 hi, sample, 0); site takes word "
+                              "site mod 4"));
   write_attribute(file, "complete", int64_t{0});
 }
 
 }  // namespace
 
-int64_t dtype_bytes(const std::string& dtype) { return dtype == "float64" ? 8 : 4; }
+int64_t dtype_bytes(const std::string& dtype) {
+  return dtype == "float64" ? 8 : 4;
+}
 
 std::string DatasetSpec::difference(const DatasetSpec& other) const {
   auto differs = [](const std::string& what, const auto& mine, const auto& theirs) {
@@ -114,7 +121,8 @@ std::string DatasetSpec::difference(const DatasetSpec& other) const {
     return text.str();
   };
   if (geometry.dim != other.geometry.dim) return differs("-d", geometry.dim, other.geometry.dim);
-  if (geometry.side != other.geometry.side) return differs("-L", geometry.side, other.geometry.side);
+  if (geometry.side != other.geometry.side)
+    return differs("-L", geometry.side, other.geometry.side);
   if (geometry.block_side != other.geometry.block_side) {
     return differs("-b", geometry.block_side, other.geometry.block_side);
   }
@@ -139,10 +147,10 @@ std::string DatasetSpec::difference(const DatasetSpec& other) const {
 
 DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec,
                              bool collective)
-    : comm_(&comm), file_(std::move(file)), spec_(spec) {
+    : comm_(&comm), file_(std::move(file)), spec_(spec), collective_(collective) {
   transfer_ = h5::plist_id(H5Pcreate(H5P_DATASET_XFER));
-  RGFLOW_H5(H5Pset_dxpl_mpio(transfer_.get(),
-                             collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
+  RGFLOW_H5(
+      H5Pset_dxpl_mpio(transfer_.get(), collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
   collective_transfer_ = h5::plist_id(H5Pcreate(H5P_DATASET_XFER));
   RGFLOW_H5(H5Pset_dxpl_mpio(collective_transfer_.get(), H5FD_MPIO_COLLECTIVE));
 }
@@ -150,9 +158,9 @@ DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& 
 DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
                                     const DatasetSpec& spec, bool collective) {
   h5::Hid access = mpio_access(comm);
-  DatasetWriter writer(comm, h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                                                   access.get())),
-                       spec, collective);
+  DatasetWriter writer(
+      comm, h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get())), spec,
+      collective);
   hid_t file = writer.file_.get();
   write_spec_attributes(file, spec);
   for (int level = 0; level <= spec.geometry.levels; ++level) {
@@ -170,9 +178,9 @@ DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
     RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_NEVER));
     RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
     h5::Hid space = h5::simple_space(level_shape(spec, level));
-    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(),
-                                                file_type(spec.dtype), space.get(), H5P_DEFAULT,
-                                                creation.get(), H5P_DEFAULT));
+    h5::Hid dataset =
+        h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec.dtype),
+                                  space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
   }
   {
@@ -180,9 +188,8 @@ DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
     RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
     RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_ALLOC));
     h5::Hid space = h5::simple_space({static_cast<hsize_t>(spec.samples)});
-    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, "/sample_complete", H5T_STD_U8LE,
-                                                space.get(), H5P_DEFAULT, creation.get(),
-                                                H5P_DEFAULT));
+    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, "/sample_complete", H5T_STD_U8LE, space.get(),
+                                                H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     h5::write_attribute(dataset.get(), "meaning",
                         std::string("1 once every level of the sample is written (for -resume)"));
   }
@@ -205,14 +212,14 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
                 "; use -force to start over";
       }
     } catch (const std::exception& failure) {
-      error = "cannot resume from '" + path + "': " + failure.what() +
-              " (use -force to start over)";
+      error =
+          "cannot resume from '" + path + "': " + failure.what() + " (use -force to start over)";
     }
   }
   comm.raise_if_any(error);
   h5::Hid access = mpio_access(comm);
-  DatasetWriter writer(comm, h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get())),
-                       spec, collective);
+  DatasetWriter writer(comm, h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get())), spec,
+                       collective);
   writer.open_datasets();
   return writer;
 }
@@ -220,7 +227,8 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
 void DatasetWriter::open_datasets() {
   levels_.clear();
   for (int level = 0; level <= spec_.geometry.levels; ++level) {
-    levels_.push_back(h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT)));
+    levels_.push_back(
+        h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT)));
   }
   completion_ = h5::dataset_id(H5Dopen2(file_.get(), "/sample_complete", H5P_DEFAULT));
 }
@@ -235,6 +243,7 @@ std::vector<uint8_t> DatasetWriter::completed_samples() const {
 template <typename T>
 void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
                           const T* data) {
+  if (!collective_ && count == 0) return;
   const hid_t dataset = levels_.at(static_cast<size_t>(level)).get();
   h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset));
   std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
@@ -255,23 +264,24 @@ void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const 
                      transfer_.get(), data));
 }
 
-void DatasetWriter::mark_complete(int64_t first_sample, int64_t count) {
-  // Every rank has returned from its collective data writes once all pass the barrier, so the
+void DatasetWriter::mark_complete(const Comm& group, int64_t first_sample, int64_t count) {
+  // Every rank of the group has returned from its data writes once all pass the barrier, so the
   // marks never get ahead of the data they vouch for.
-  comm_->barrier();
+  group.barrier();
+  if (!collective_ && count == 0) return;
   const std::vector<uint8_t> ones(static_cast<size_t>(std::max<int64_t>(count, 1)), 1);
   h5::Hid file_space = h5::dataspace_id(H5Dget_space(completion_.get()));
   const hsize_t start = static_cast<hsize_t>(first_sample), extent = static_cast<hsize_t>(count);
   h5::Hid memory_space = h5::simple_space({std::max<hsize_t>(extent, 1)});
   if (count > 0) {
-    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &extent,
-                                  nullptr));
+    RGFLOW_H5(
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &extent, nullptr));
   } else {
     RGFLOW_H5(H5Sselect_none(file_space.get()));
     RGFLOW_H5(H5Sselect_none(memory_space.get()));
   }
   RGFLOW_H5(H5Dwrite(completion_.get(), H5T_NATIVE_UINT8, memory_space.get(), file_space.get(),
-                     collective_transfer_.get(), ones.data()));
+                     transfer_.get(), ones.data()));
 }
 
 void DatasetWriter::finish() {
@@ -281,8 +291,7 @@ void DatasetWriter::finish() {
   file_.close();
 }
 
-template void DatasetWriter::write<float>(int, int64_t, int64_t, const lattice::Box&,
-                                          const float*);
+template void DatasetWriter::write<float>(int, int64_t, int64_t, const lattice::Box&, const float*);
 template void DatasetWriter::write<double>(int, int64_t, int64_t, const lattice::Box&,
                                            const double*);
 
@@ -330,8 +339,8 @@ DatasetReader::DatasetReader(const std::string& path) : path_(path) {
     throw UsageError("'" + path + "' is a malformed rgflow dataset: " + failure.what());
   }
   const auto& g = spec_.geometry;
-  const bool sane = g.dim >= 1 && g.dim <= 3 && g.block_side >= 2 && g.levels >= 0 &&
-                    g.side >= 1 && g.side % g.top_block_side() == 0 && spec_.samples >= 1 &&
+  const bool sane = g.dim >= 1 && g.dim <= 3 && g.block_side >= 2 && g.levels >= 0 && g.side >= 1 &&
+                    g.side % g.top_block_side() == 0 && spec_.samples >= 1 &&
                     (spec_.dtype == "float32" || spec_.dtype == "float64");
   if (!sane) throw UsageError("'" + path + "' is a malformed rgflow dataset: inconsistent sizes");
   for (int level = 0; level <= g.levels; ++level) {

@@ -22,8 +22,8 @@ BlockDecomposition::BlockDecomposition(const Comm& group, const Geometry& geomet
   const auto& rx = ranges[static_cast<size_t>(dim - 1)];
   // Stencil width 0: coarse-graining never reads a neighbour's sites.
   if (dim == 1) {
-    RGFLOW_PETSC(DMDACreate1d(group.get(), DM_BOUNDARY_PERIODIC, blocks, 1, 0, rx.data(),
-                              dm_.out()));
+    RGFLOW_PETSC(
+        DMDACreate1d(group.get(), DM_BOUNDARY_PERIODIC, blocks, 1, 0, rx.data(), dm_.out()));
   } else if (dim == 2) {
     RGFLOW_PETSC(DMDACreate2d(group.get(), DM_BOUNDARY_PERIODIC, DM_BOUNDARY_PERIODIC,
                               DMDA_STENCIL_BOX, blocks, blocks, grid[1], grid[0], 1, 0, rx.data(),
@@ -37,8 +37,8 @@ BlockDecomposition::BlockDecomposition(const Comm& group, const Geometry& geomet
   RGFLOW_PETSC(DMSetUp(dm_.get()));
 
   PetscInt start[3] = {0, 0, 0}, size[3] = {1, 1, 1};
-  RGFLOW_PETSC(DMDAGetCorners(dm_.get(), &start[0], &start[1], &start[2], &size[0], &size[1],
-                              &size[2]));
+  RGFLOW_PETSC(
+      DMDAGetCorners(dm_.get(), &start[0], &start[1], &start[2], &size[0], &size[1], &size[2]));
   const int64_t block = geometry.top_block_side();
   owned_.dim = dim;
   for (int axis = 0; axis < dim; ++axis) {

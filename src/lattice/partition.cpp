@@ -17,7 +17,7 @@ std::array<int64_t, 2> piece_range(int64_t count, int parts, int index) {
 }
 
 std::optional<std::array<int, kMaxDim>> choose_process_grid(int dim, int64_t blocks_per_axis,
-                                                             int ranks) {
+                                                            int ranks) {
   std::optional<std::array<int, kMaxDim>> best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
   // Enumerate ordered factorisations p0 * p1 * p2 = ranks; tiny, since ranks per group is small.

@@ -71,8 +71,8 @@ TEST(GenerateBadInput, OutputFolderMissingOrNotWritable) {
   expect_clean_refusal(run_rgflow(2, "generate -quiet -o " + folder.file("missing/out.h5")),
                        "output folder", "missing folder");
   // /proc refuses new files even for root.
-  expect_clean_refusal(run_rgflow(2, "generate -quiet -o /proc/rgflow-test.h5"),
-                       "not writable", "unwritable folder");
+  expect_clean_refusal(run_rgflow(2, "generate -quiet -o /proc/rgflow-test.h5"), "not writable",
+                       "unwritable folder");
   EXPECT_FALSE(file_exists("/proc/rgflow-test.h5"));
 }
 

@@ -34,10 +34,11 @@ TEST(Generate, SameSeedSameBitsOnOneToFourRanks) {
       const std::string output =
           folder.file("out" + std::to_string(index) + "_" + std::to_string(ranks) + ".h5");
       const std::string split = c.splits[static_cast<size_t>(ranks - 2)];
-      result = run_rgflow(ranks, "generate -quiet -seed 3 " + c.sizes + " " + split + " -o " +
-                                     output);
+      result =
+          run_rgflow(ranks, "generate -quiet -seed 3 " + c.sizes + " " + split + " -o " + output);
       ASSERT_EQ(result.status, 0) << c.sizes << " " << split << "\n" << result.err;
-      EXPECT_TRUE(same_fields(reference, output)) << c.sizes << " on " << ranks << " ranks " << split;
+      EXPECT_TRUE(same_fields(reference, output))
+          << c.sizes << " on " << ranks << " ranks " << split;
     }
     ++index;
   }
@@ -99,8 +100,10 @@ TEST(Generate, CumulantsFollowTheExactRecursionForEveryDistribution) {
     const std::string path = folder.file(distribution + ".h5");
     const std::string extra = distribution == "gamma" ? " -gamma_shape 2" : "";
     const auto result =
-        run_rgflow(2, "generate -quiet -d 2 -L 128 -b 2 -levels 3 -samples 32 -seed 11 "
-                      "-dtype float64 -distribution " + distribution + extra + " -o " + path);
+        run_rgflow(2,
+                   "generate -quiet -d 2 -L 128 -b 2 -levels 3 -samples 32 -seed 11 "
+                   "-dtype float64 -distribution " +
+                       distribution + extra + " -o " + path);
     ASSERT_EQ(result.status, 0) << result.err;
     const io::DatasetReader reader(path);
     const auto& spec = reader.spec();
@@ -144,8 +147,10 @@ TEST(Generate, ResumeAfterInterruptionGivesTheSameContents) {
   ASSERT_EQ(result.rgflow_error_lines().size(), 1u) << result.err;
   EXPECT_NE(result.rgflow_error_lines()[0].find("-resume"), std::string::npos);
 
-  result = run_rgflow(2, "generate -quiet -d 2 -L 256 -b 2 -levels 3 -samples 24 -seed 6 "
-                         "-chunk_mb 1 -resume -o " + output);
+  result = run_rgflow(2,
+                      "generate -quiet -d 2 -L 256 -b 2 -levels 3 -samples 24 -seed 6 "
+                      "-chunk_mb 1 -resume -o " +
+                          output);
   EXPECT_NE(result.status, 0) << "resuming with another seed must be refused";
   ASSERT_EQ(result.rgflow_error_lines().size(), 1u) << result.err;
   EXPECT_NE(result.rgflow_error_lines()[0].find("-seed"), std::string::npos);
@@ -166,7 +171,8 @@ TEST(Generate, ResumeAfterInterruptionGivesTheSameContents) {
 TEST(Generate, ForceReplacesAnExistingOutput) {
   TempFolder folder;
   const std::string output = folder.file("data.h5");
-  ASSERT_EQ(run_rgflow(1, "generate -quiet -L 16 -levels 1 -samples 2 -seed 1 -o " + output).status, 0);
+  ASSERT_EQ(run_rgflow(1, "generate -quiet -L 16 -levels 1 -samples 2 -seed 1 -o " + output).status,
+            0);
   ASSERT_EQ(run_rgflow(1, "generate -quiet -L 16 -levels 1 -samples 2 -seed 2 -force -o " + output)
                 .status,
             0);
@@ -176,8 +182,8 @@ TEST(Generate, ForceReplacesAnExistingOutput) {
 TEST(Generate, HelpListsOptionsWithDefaults) {
   const auto result = run_rgflow(1, "generate -help");
   EXPECT_EQ(result.status, 0) << result.err;
-  for (const std::string option : {"-L <int>", "-distribution", "-lattice_ranks", "-resume",
-                                   "-force", "[default 256]"}) {
+  for (const std::string option :
+       {"-L <int>", "-distribution", "-lattice_ranks", "-resume", "-force", "[default 256]"}) {
     EXPECT_NE(result.out.find(option), std::string::npos) << option;
   }
 }

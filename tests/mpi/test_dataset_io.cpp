@@ -31,7 +31,8 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
   spec.distribution.kind = field::DistributionKind::kLaplace;
   spec.dtype = "float64";
   const std::string path = temporary_path(world, "roundtrip");
-  const auto grid = lattice::choose_process_grid(2, spec.geometry.top_blocks_per_axis(), world.size());
+  const auto grid =
+      lattice::choose_process_grid(2, spec.geometry.top_blocks_per_axis(), world.size());
   ASSERT_TRUE(grid.has_value());
   const lattice::BlockDecomposition decomposition(world, spec.geometry, *grid);
   const lattice::Box box0 = decomposition.owned();
@@ -48,7 +49,7 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
     }
     writer.write(0, 0, spec.samples, box0, level0.data());
     writer.write(1, 0, spec.samples, box1, level1.data());
-    writer.mark_complete(0, world.rank() == 0 ? spec.samples : 0);
+    writer.mark_complete(world, 0, world.rank() == 0 ? spec.samples : 0);
     EXPECT_EQ(writer.completed_samples(), std::vector<uint8_t>(3, 1));
     writer.finish();
   }
@@ -68,7 +69,8 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
       for (int64_t J = 0; J < 12; ++J) {
         double sum = 0;
         for (int p = 0; p < 2; ++p)
-          for (int q = 0; q < 2; ++q) sum += stored[static_cast<size_t>(s * 576 + (2 * I + p) * 24 + 2 * J + q)];
+          for (int q = 0; q < 2; ++q)
+            sum += stored[static_cast<size_t>(s * 576 + (2 * I + p) * 24 + 2 * J + q)];
         ASSERT_EQ(coarse[static_cast<size_t>(s * 144 + I * 12 + J)], 0.5 * sum);
       }
   }

@@ -71,7 +71,8 @@ TEST(BlockMap, SiteIndexFieldGivesKnownBlockSums) {
   std::vector<double> out(4);
   block_sum_map(in.data(), 2, {4, 4, 1}, 2, block_map_scale(2, 1.0), out.data());
   for (int I = 0; I < 2; ++I)
-    for (int J = 0; J < 2; ++J) EXPECT_EQ(out[static_cast<size_t>(2 * I + J)], (4 * (8 * I + 2 * J) + 10) / 2.0);
+    for (int J = 0; J < 2; ++J)
+      EXPECT_EQ(out[static_cast<size_t>(2 * I + J)], (4 * (8 * I + 2 * J) + 10) / 2.0);
 }
 
 TEST(BlockMap, ScaleIsBToMinusDelta) {

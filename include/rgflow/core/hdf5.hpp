@@ -81,10 +81,16 @@ bool link_exists(hid_t file, const std::string& path);
 template <typename T>
 hid_t native_type();
 template <>
-inline hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+inline hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-inline hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+inline hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 template <>
-inline hid_t native_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+inline hid_t native_type<uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 
 }  // namespace rgflow::h5

@@ -21,7 +21,8 @@ class Comm {
   /// Borrows `comm` without taking ownership.
   explicit Comm(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm), owned_(false) {}
   Comm(Comm&& other) noexcept
-      : comm_(std::exchange(other.comm_, MPI_COMM_NULL)), owned_(std::exchange(other.owned_, false)) {}
+      : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
+        owned_(std::exchange(other.owned_, false)) {}
   Comm& operator=(Comm&& other) noexcept;
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;

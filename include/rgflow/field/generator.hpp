@@ -27,7 +27,7 @@ void fill_box(const Distribution& distribution, uint64_t seed, uint32_t sample, 
 
 /// Fills `count` consecutive sites starting at global index `first_site` (one row of a box).
 template <typename T>
-void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample,
-              uint64_t first_site, int64_t count, T* out);
+void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample, uint64_t first_site,
+              int64_t count, T* out);
 
 }  // namespace rgflow::field

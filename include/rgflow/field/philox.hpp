@@ -27,14 +27,18 @@ inline PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key) {
     }
     const uint64_t product0 = uint64_t{detail::kPhiloxM0} * counter[0];
     const uint64_t product1 = uint64_t{detail::kPhiloxM1} * counter[2];
-    const uint32_t hi0 = static_cast<uint32_t>(product0 >> 32), lo0 = static_cast<uint32_t>(product0);
-    const uint32_t hi1 = static_cast<uint32_t>(product1 >> 32), lo1 = static_cast<uint32_t>(product1);
+    const uint32_t hi0 = static_cast<uint32_t>(product0 >> 32),
+                   lo0 = static_cast<uint32_t>(product0);
+    const uint32_t hi1 = static_cast<uint32_t>(product1 >> 32),
+                   lo1 = static_cast<uint32_t>(product1);
     counter = {hi1 ^ counter[1] ^ key[0], lo1, hi0 ^ counter[3] ^ key[1], lo0};
   }
   return counter;
 }
 
 /// The uniform variate (w + 1/2) 2^-32 in the open interval (0, 1); exact in double.
-inline double uniform_open01(uint32_t word) { return (static_cast<double>(word) + 0.5) * 0x1p-32; }
+inline double uniform_open01(uint32_t word) {
+  return (static_cast<double>(word) + 0.5) * 0x1p-32;
+}
 
 }  // namespace rgflow::field

@@ -59,9 +59,11 @@ class DatasetWriter {
   void write(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
              const T* data);
 
-  /// Records samples [first_sample, first_sample + count) as complete. Per rank: only one rank
-  /// of each sample group passes count > 0. Waits for every rank's data writes first.
-  void mark_complete(int64_t first_sample, int64_t count);
+  /// Records samples [first_sample, first_sample + count) as complete, after every rank of
+  /// `group` (the ranks that wrote those samples) has finished its data writes. Per rank: only
+  /// one rank of each group passes count > 0. Collective on the writer's communicator in
+  /// collective mode; in independent mode only on `group`, so groups never wait for each other.
+  void mark_complete(const Comm& group, int64_t first_sample, int64_t count);
 
   /// Sets the file's `complete` attribute and closes it.
   void finish();
@@ -75,7 +77,8 @@ class DatasetWriter {
   DatasetSpec spec_;
   std::vector<h5::Hid> levels_;
   h5::Hid completion_;
-  h5::Hid transfer_;        // field data: collective or independent
+  bool collective_;
+  h5::Hid transfer_;             // field data: collective or independent
   h5::Hid collective_transfer_;  // completion marks and reads: always collective
 };
 

@@ -11,10 +11,10 @@ namespace rgflow::lattice {
 constexpr int kMaxDim = 3;
 
 struct Geometry {
-  int dim = 2;              // d
-  int64_t side = 256;       // L, sites per axis at level 0
-  int64_t block_side = 2;   // b
-  int levels = 4;           // K: levels 1..K are coarse-grained, level 0 is the fine field
+  int dim = 2;             // d
+  int64_t side = 256;      // L, sites per axis at level 0
+  int64_t block_side = 2;  // b
+  int levels = 4;          // K: levels 1..K are coarse-grained, level 0 is the fine field
 
   /// N = b^d, sites per block.
   int64_t sites_per_block() const;

@@ -23,7 +23,7 @@ std::array<int64_t, 2> piece_range(int64_t count, int parts, int index);
 /// Ranks per axis (product = `ranks`, each at most `blocks_per_axis`) minimising the largest
 /// local box; nullopt if `ranks` cannot be arranged so. Entries beyond `dim` are 1.
 std::optional<std::array<int, kMaxDim>> choose_process_grid(int dim, int64_t blocks_per_axis,
-                                                             int ranks);
+                                                            int ranks);
 
 /// The box of level-0 sites owned by `lattice_rank` on `grid`, ranks numbered with the last axis
 /// fastest (the DMDA's x axis is our last axis).
