@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "e2e_util.hpp"
 #include "rgflow/analysis/jackknife.hpp"
@@ -177,6 +180,41 @@ TEST(Generate, ForceReplacesAnExistingOutput) {
                 .status,
             0);
   EXPECT_EQ(io::DatasetReader(output).spec().seed, 2u);
+}
+
+TEST(Generate, OptionsFromYamlFileAndReadableByH5dump) {
+  TempFolder folder;
+  const std::string yaml = folder.file("options.yaml");
+  {
+    std::ofstream out(yaml);
+    out << "d: 1\nL: 64\nlevels: 3\nsamples: 3\ndistribution: rademacher\nseed: 9\n";
+  }
+  const std::string output = folder.file("yaml.h5");
+  auto result = run_rgflow(2, "generate -quiet -options_file_yaml " + yaml + " -o " + output);
+  ASSERT_EQ(result.status, 0) << result.err;
+  const io::DatasetReader reader(output);
+  EXPECT_EQ(reader.spec().geometry.dim, 1);
+  EXPECT_EQ(reader.spec().geometry.side, 64);
+  EXPECT_EQ(reader.spec().distribution.name(), "rademacher");
+  EXPECT_EQ(reader.spec().seed, 9u);
+  // h5dump, an independent reader, sees every level with its shape and the attributes.
+  const std::string dump = folder.file("dump.txt");
+  ASSERT_EQ(std::system(("h5dump -H " + output + " > " + dump).c_str()), 0);
+  std::ifstream in(dump);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("DATASET \"field\""), std::string::npos);
+  EXPECT_NE(text.find("( 3, 8 )"), std::string::npos) << "level 3 of L = 64, b = 2: 8 sites";
+  EXPECT_NE(text.find("schema_version"), std::string::npos);
+
+  // A misspelt key in the file is an unknown option too.
+  {
+    std::ofstream out(yaml);
+    out << "L: 64\nlevel: 3\n";
+  }
+  result = run_rgflow(1, "generate -quiet -options_file_yaml " + yaml + " -o " + output + "2");
+  EXPECT_NE(result.status, 0);
+  ASSERT_EQ(result.rgflow_error_lines().size(), 1u) << result.err;
+  EXPECT_NE(result.rgflow_error_lines()[0].find("unknown option -level"), std::string::npos);
 }
 
 TEST(Generate, HelpListsOptionsWithDefaults) {
