@@ -74,6 +74,17 @@ const std::vector<std::string>& tying_names() {
                                               "units", "symmetric", "scalar"};
   return names;
 }
+const std::vector<std::string>& strategy_names() {
+  static const std::vector<std::string> names{"none", "augment", "regularize", "average",
+                                              "canonical"};
+  return names;
+}
+std::optional<Strategy> parse_strategy(const std::string& name) {
+  return parse_name<Strategy>(strategy_names(), name);
+}
+std::string strategy_name(Strategy strategy) {
+  return strategy_names()[static_cast<size_t>(strategy)];
+}
 std::optional<ModelKind> parse_model_kind(const std::string& name) {
   return parse_name<ModelKind>(model_kind_names(), name);
 }
@@ -212,7 +223,7 @@ Network<Scalar>::Network(const ModelSpec& spec) : spec_(spec) {
   for (auto& array : biases_) place(array);
   expanded_.assign(static_cast<size_t>(offset), Scalar(0));
   Eigen::Index largest = 0;
-  for (const auto& array : weights_) largest = std::max(largest, array.size());
+  for (const auto& array : weights_) largest = std::max(largest, 2 * array.size());
   dense_gradient_.assign(static_cast<size_t>(largest), Scalar(0));
   theta_.assign(static_cast<size_t>(allocator.count()), Scalar(0));
   init_parameters();
@@ -273,6 +284,14 @@ void Network<Scalar>::expand() const {
   for (const auto& array : weights_) gather(array);
   for (const auto& array : neighbours_w_) gather(array);
   for (const auto& array : biases_) gather(array);
+  stacked_weights_.resize(neighbours_w_.size());
+  for (size_t layer = 0; layer < neighbours_w_.size(); ++layer) {
+    const auto self = view(weights_[layer]);
+    auto& stacked = stacked_weights_[layer];
+    stacked.resize(self.rows(), 2 * self.cols());
+    stacked.leftCols(self.cols()) = self;
+    stacked.rightCols(self.cols()) = view(neighbours_w_[layer]);
+  }
 }
 
 template <typename Scalar>
@@ -309,12 +328,16 @@ void Network<Scalar>::forward(const Eigen::Ref<const Matrix<Scalar>>& x, Tape& t
   // the memory order of x: the input layer is x viewed as one row.
   const Eigen::Index nodes = inputs();
   const int graph_layers = layers - 1;
-  tape.agg.resize(static_cast<size_t>(graph_layers));
+  tape.stacked.resize(static_cast<size_t>(graph_layers));
   tape.h[0] = Eigen::Map<const Matrix<Scalar>>(x.data(), 1, nodes * batch);
   for (int layer = 0; layer < graph_layers; ++layer) {
     const Matrix<Scalar>& h = tape.h[static_cast<size_t>(layer)];
-    Matrix<Scalar>& agg = tape.agg[static_cast<size_t>(layer)];
-    agg.setZero(h.rows(), h.cols());
+    const Eigen::Index width = h.rows();
+    Matrix<Scalar>& stacked = tape.stacked[static_cast<size_t>(layer)];
+    stacked.resize(2 * width, h.cols());
+    stacked.topRows(width) = h;
+    auto agg = stacked.bottomRows(width);
+    agg.setZero();
     for (Eigen::Index s = 0; s < batch; ++s) {
       for (Eigen::Index i = 0; i < nodes; ++i) {
         const auto& list = neighbours_[static_cast<size_t>(i)];
@@ -324,8 +347,7 @@ void Network<Scalar>::forward(const Eigen::Ref<const Matrix<Scalar>>& x, Tape& t
       }
     }
     Matrix<Scalar>& out = tape.h[static_cast<size_t>(layer + 1)];
-    out.noalias() = view(weights_[static_cast<size_t>(layer)]) * h;
-    out.noalias() += view(neighbours_w_[static_cast<size_t>(layer)]) * agg;
+    out.noalias() = stacked_weights_[static_cast<size_t>(layer)] * stacked;
     if (spec_.bias) out.colwise() += view(biases_[static_cast<size_t>(layer)]).col(0);
     auto& derivative = tape.d[static_cast<size_t>(layer)];
     derivative.resize(out.rows(), out.cols());
@@ -342,13 +364,12 @@ void Network<Scalar>::forward(const Eigen::Ref<const Matrix<Scalar>>& x, Tape& t
 }
 
 template <typename Scalar>
-void Network<Scalar>::backward(const Tape& tape,
-                               const Eigen::Ref<const Matrix<Scalar>>& output_gradient,
+void Network<Scalar>::backward(Tape& tape, const Eigen::Ref<const Matrix<Scalar>>& output_gradient,
                                Scalar* gradient, Matrix<Scalar>* input_gradient) const {
   const int layers = layer_count();
+  using ConstRef = const Eigen::Ref<const Matrix<Scalar>>&;
   // dL/dW = G h^T for a layer with output gradient G and input h, folded onto theta.
-  auto accumulate_weight = [&](const TiedArray& array, const Matrix<Scalar>& g,
-                               const Matrix<Scalar>& h) {
+  auto accumulate_weight = [&](const TiedArray& array, ConstRef g, ConstRef h) {
     if (array.contiguous) {
       Eigen::Map<Matrix<Scalar>> target(gradient + array.source[0], array.rows, array.cols);
       target.noalias() += g * h.transpose();
@@ -358,23 +379,29 @@ void Network<Scalar>::backward(const Tape& tape,
     dense.noalias() = g * h.transpose();
     fold(array, dense_gradient_.data(), gradient);
   };
-  auto accumulate_bias = [&](const TiedArray& array, const Matrix<Scalar>& g) {
+  auto accumulate_bias = [&](const TiedArray& array, ConstRef g) {
     if (!spec_.bias) return;
     const Vector<Scalar> sum = g.rowwise().sum();
     fold(array, sum.data(), gradient);
   };
+  // Two work matrices, alternating as the gradient moves down the layers.
+  tape.scratch.resize(2);
+  Matrix<Scalar>* g = &tape.scratch[0];
+  Matrix<Scalar>* below = &tape.scratch[1];
 
-  Matrix<Scalar> g = output_gradient;
   if (spec_.kind == ModelKind::kMlp) {
     for (int layer = layers - 1; layer >= 0; --layer) {
       const auto& array = weights_[static_cast<size_t>(layer)];
-      accumulate_weight(array, g, tape.h[static_cast<size_t>(layer)]);
-      accumulate_bias(biases_[static_cast<size_t>(layer)], g);
+      const bool top = layer == layers - 1;
+      ConstRef current = top ? output_gradient : ConstRef(*g);
+      accumulate_weight(array, current, tape.h[static_cast<size_t>(layer)]);
+      accumulate_bias(biases_[static_cast<size_t>(layer)], current);
       if (layer > 0) {
-        Matrix<Scalar> below = view(array).transpose() * g;
-        g = below.cwiseProduct(tape.d[static_cast<size_t>(layer - 1)]);
+        below->noalias() = view(array).transpose() * current;
+        below->array() *= tape.d[static_cast<size_t>(layer - 1)].array();
+        std::swap(g, below);
       } else if (input_gradient) {
-        *input_gradient = view(array).transpose() * g;
+        input_gradient->noalias() = view(array).transpose() * current;
       }
     }
     return;
@@ -382,39 +409,47 @@ void Network<Scalar>::backward(const Tape& tape,
   const Eigen::Index nodes = inputs();
   const Eigen::Index batch = output_gradient.cols();
   const int graph_layers = layers - 1;
-  accumulate_weight(weights_.back(), g, tape.pooled);
-  accumulate_bias(biases_.back(), g);
-  Matrix<Scalar> pooled_gradient = view(weights_.back()).transpose() * g;
+  accumulate_weight(weights_.back(), output_gradient, tape.pooled);
+  accumulate_bias(biases_.back(), output_gradient);
+  // Pooling hands every node of a block the block's gradient (divided by N for a mean).
+  Matrix<Scalar> pooled_gradient = view(weights_.back()).transpose() * output_gradient;
   if (spec_.mean_pooling) pooled_gradient /= Scalar(nodes);
-  Matrix<Scalar> dh(pooled_gradient.rows(), nodes * batch);
+  g->resize(pooled_gradient.rows(), nodes * batch);
   for (Eigen::Index s = 0; s < batch; ++s) {
-    dh.middleCols(s * nodes, nodes).colwise() = pooled_gradient.col(s);
+    g->middleCols(s * nodes, nodes).colwise() = pooled_gradient.col(s);
   }
   for (int layer = graph_layers - 1; layer >= 0; --layer) {
-    const Matrix<Scalar> dz = dh.cwiseProduct(tape.d[static_cast<size_t>(layer)]);
+    g->array() *= tape.d[static_cast<size_t>(layer)].array();  // now dL/dz
     const auto& self = weights_[static_cast<size_t>(layer)];
     const auto& neighbour = neighbours_w_[static_cast<size_t>(layer)];
-    accumulate_weight(self, dz, tape.h[static_cast<size_t>(layer)]);
-    accumulate_weight(neighbour, dz, tape.agg[static_cast<size_t>(layer)]);
-    accumulate_bias(biases_[static_cast<size_t>(layer)], dz);
+    // [dW_self dW_nbr] = dz [h; agg]^T in one product; the halves fold onto their parameters.
+    Eigen::Map<Matrix<Scalar>> dense(dense_gradient_.data(), self.rows, 2 * self.cols);
+    dense.noalias() = *g * tape.stacked[static_cast<size_t>(layer)].transpose();
+    fold(self, dense_gradient_.data(), gradient);
+    fold(neighbour, dense_gradient_.data() + self.size(), gradient);
+    accumulate_bias(biases_[static_cast<size_t>(layer)], *g);
     if (layer == 0 && !input_gradient) break;
-    // Through the aggregation: node j feeds every neighbour i (the graph is undirected).
-    const Matrix<Scalar> dagg = view(neighbour).transpose() * dz;
-    Matrix<Scalar> below = view(self).transpose() * dz;
+    // [dh; dagg] = [W_self W_nbr]^T dz; then node j collects dagg from every neighbour i.
+    below->noalias() = stacked_weights_[static_cast<size_t>(layer)].transpose() * *g;
+    const Eigen::Index width = self.cols;
     for (Eigen::Index s = 0; s < batch; ++s) {
       for (Eigen::Index j = 0; j < nodes; ++j) {
-        auto target = below.col(s * nodes + j);
+        auto target = below->col(s * nodes + j).head(width);
         for (int i : neighbours_[static_cast<size_t>(j)]) {
           const auto& list = neighbours_[static_cast<size_t>(i)];
-          const Scalar weight = spec_.mean_aggregation ? Scalar(1) / Scalar(list.size()) : Scalar(1);
-          target += weight * dagg.col(s * nodes + i);
+          const auto source = below->col(s * nodes + i).tail(width);
+          if (spec_.mean_aggregation) {
+            target += source / Scalar(list.size());
+          } else {
+            target += source;
+          }
         }
       }
     }
-    dh = std::move(below);
+    *g = below->topRows(width);
   }
   if (input_gradient) {
-    *input_gradient = Eigen::Map<const Matrix<Scalar>>(dh.data(), nodes, batch);
+    *input_gradient = Eigen::Map<const Matrix<Scalar>>(g->data(), nodes, batch);
   }
 }
 

@@ -41,6 +41,19 @@ std::optional<Tying> parse_tying(const std::string& name);
 std::string model_kind_name(ModelKind kind);
 std::string tying_name(Tying tying);
 
+/// How a model is made to respect the block's symmetries beyond its weight tying
+/// (SCIENCE.md section 6).
+enum class Strategy {
+  kNone,
+  kAugment,     // training inputs transformed by random group elements
+  kRegularize,  // soft penalty lambda_t R_t per symmetry type added to the loss
+  kAverage,     // f(x) = mean over the point group of f_net(g.x): exactly invariant
+  kCanonical,   // f(x) = f_net(sort(x)): exactly invariant under every site permutation
+};
+const std::vector<std::string>& strategy_names();
+std::optional<Strategy> parse_strategy(const std::string& name);
+std::string strategy_name(Strategy strategy);
+
 struct ModelSpec {
   ModelKind kind = ModelKind::kMlp;
   BlockShape block{2, 2};
@@ -54,6 +67,7 @@ struct ModelSpec {
   bool mean_pooling = false;      // readout sum (default) or mean over nodes
   bool periodic = false;          // wrap the block's graph
   bool tie_self_neighbour = false;  // W_nbr = W_self
+  Strategy strategy = Strategy::kNone;
   uint64_t seed = 1;              // initialisation
 
   /// "" if the spec is usable, else a one-line reason.
@@ -75,11 +89,14 @@ class Network {
  public:
   /// Activations of one forward pass, kept for the backward pass.
   struct Tape {
-    std::vector<Matrix<Scalar>> h;    // h[0]: input features; h[l+1]: output of layer l
-    std::vector<Matrix<Scalar>> d;    // d[l]: phi'(z) of layer l
-    std::vector<Matrix<Scalar>> agg;  // gnn: neighbour aggregate of h[l]
-    Matrix<Scalar> pooled;            // gnn: width x B readout input
-    Matrix<Scalar> output;            // 1 x B
+    std::vector<Matrix<Scalar>> h;  // h[0]: input features; h[l+1]: output of layer l
+    std::vector<Matrix<Scalar>> d;  // d[l]: phi'(z) of layer l
+    // gnn: [h[l]; neighbour aggregate of h[l]] stacked, so that W_self h + W_nbr agg is one
+    // product [W_self W_nbr] stacked[l].
+    std::vector<Matrix<Scalar>> stacked;
+    Matrix<Scalar> pooled;  // gnn: width x B readout input
+    Matrix<Scalar> output;  // 1 x B
+    std::vector<Matrix<Scalar>> scratch;  // backward pass work space, reused across steps
   };
 
   /// Builds the architecture and initialises theta (Xavier for bounded activations, He for the
@@ -98,7 +115,7 @@ class Network {
   void forward(const Eigen::Ref<const Matrix<Scalar>>& x, Tape& tape) const;
   /// Adds dL/dtheta to gradient[0 .. parameter_count) given dL/dy (1 x B) for the batch of the
   /// last forward into `tape`; if `input_gradient` is given, sets it to dL/dx (inputs() x B).
-  void backward(const Tape& tape, const Eigen::Ref<const Matrix<Scalar>>& output_gradient,
+  void backward(Tape& tape, const Eigen::Ref<const Matrix<Scalar>>& output_gradient,
                 Scalar* gradient, Matrix<Scalar>* input_gradient = nullptr) const;
 
   /// Effective weights of layer l (rows = outputs): W (mlp) or W_self (gnn); W_nbr for gnn.
@@ -122,6 +139,7 @@ class Network {
   std::vector<std::vector<int>> neighbours_;
   mutable std::vector<Scalar> expanded_;  // tied arrays gathered from theta
   mutable std::vector<Scalar> dense_gradient_;
+  mutable std::vector<Matrix<Scalar>> stacked_weights_;  // gnn: [W_self W_nbr] per graph layer
 };
 
 /// Mean squared error over a batch and its gradient dL/dy = 2 (y - t) / B.
