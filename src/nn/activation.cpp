@@ -11,9 +11,8 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 }  // namespace
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{"identity", "relu",     "tanh",
-                                              "sigmoid",  "gelu",     "silu",
-                                              "softplus", "quadratic", "cubic"};
+  static const std::vector<std::string> names{
+      "identity", "relu", "tanh", "sigmoid", "gelu", "silu", "softplus", "quadratic", "cubic"};
   return names;
 }
 
@@ -31,15 +30,24 @@ std::string activation_name(Activation activation) {
 
 double activation_value(Activation activation, double z) {
   switch (activation) {
-    case Activation::kIdentity: return z;
-    case Activation::kRelu: return z > 0 ? z : 0;
-    case Activation::kTanh: return std::tanh(z);
-    case Activation::kSigmoid: return 1 / (1 + std::exp(-z));
-    case Activation::kGelu: return z * 0.5 * (1 + std::erf(z * kInvSqrt2));
-    case Activation::kSilu: return z / (1 + std::exp(-z));
-    case Activation::kSoftplus: return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
-    case Activation::kQuadratic: return z * z;
-    case Activation::kCubic: return z * z * z;
+    case Activation::kIdentity:
+      return z;
+    case Activation::kRelu:
+      return z > 0 ? z : 0;
+    case Activation::kTanh:
+      return std::tanh(z);
+    case Activation::kSigmoid:
+      return 1 / (1 + std::exp(-z));
+    case Activation::kGelu:
+      return z * 0.5 * (1 + std::erf(z * kInvSqrt2));
+    case Activation::kSilu:
+      return z / (1 + std::exp(-z));
+    case Activation::kSoftplus:
+      return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
+    case Activation::kQuadratic:
+      return z * z;
+    case Activation::kCubic:
+      return z * z * z;
   }
   return z;
 }

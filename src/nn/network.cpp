@@ -94,7 +94,9 @@ std::optional<Tying> parse_tying(const std::string& name) {
 std::string model_kind_name(ModelKind kind) {
   return model_kind_names()[static_cast<size_t>(kind)];
 }
-std::string tying_name(Tying tying) { return tying_names()[static_cast<size_t>(tying)]; }
+std::string tying_name(Tying tying) {
+  return tying_names()[static_cast<size_t>(tying)];
+}
 
 std::string ModelSpec::validate() const {
   if (block.dim < 1 || block.dim > 3) return "block dimension must be 1, 2 or 3";
@@ -145,7 +147,8 @@ Network<Scalar>::Network(const ModelSpec& spec) : spec_(spec) {
     const bool in_hidden = layer > 0;
     auto make_weight = [&]() -> TiedArray {
       switch (spec.tying) {
-        case Tying::kNone: break;
+        case Tying::kNone:
+          break;
         case Tying::kInputs:
           if (layer == 0) {
             const int base = allocator.count();
@@ -191,7 +194,8 @@ Network<Scalar>::Network(const ModelSpec& spec) : spec_(spec) {
             });
           }
           break;
-        case Tying::kScalar: return allocator.single(rows, cols);
+        case Tying::kScalar:
+          return allocator.single(rows, cols);
       }
       return allocator.untied(rows, cols);
     };
@@ -201,7 +205,8 @@ Network<Scalar>::Network(const ModelSpec& spec) : spec_(spec) {
     }
     TiedArray bias;
     if (spec.bias) {
-      const bool shared = spec.tying == Tying::kScalar || (spec.tying == Tying::kUnits && out_hidden);
+      const bool shared =
+          spec.tying == Tying::kScalar || (spec.tying == Tying::kUnits && out_hidden);
       bias = shared ? allocator.single(rows, 1) : allocator.untied(rows, 1);
     } else {
       bias.rows = rows;
@@ -267,8 +272,8 @@ void Network<Scalar>::init_parameters() {
 
 template <typename Scalar>
 typename Network<Scalar>::ConstMap Network<Scalar>::view(const TiedArray& array) const {
-  const Scalar* data = array.contiguous ? theta_.data() + array.source[0]
-                                        : expanded_.data() + array.offset;
+  const Scalar* data =
+      array.contiguous ? theta_.data() + array.source[0] : expanded_.data() + array.offset;
   return ConstMap(data, array.rows, array.cols);
 }
 
@@ -313,7 +318,8 @@ void Network<Scalar>::forward(const Eigen::Ref<const Matrix<Scalar>>& x, Tape& t
     tape.h[0] = x;
     for (int layer = 0; layer < layers; ++layer) {
       const auto w = view(weights_[static_cast<size_t>(layer)]);
-      Matrix<Scalar>& out = layer + 1 < layers ? tape.h[static_cast<size_t>(layer + 1)] : tape.output;
+      Matrix<Scalar>& out =
+          layer + 1 < layers ? tape.h[static_cast<size_t>(layer + 1)] : tape.output;
       out.noalias() = w * tape.h[static_cast<size_t>(layer)];
       if (spec_.bias) out.colwise() += view(biases_[static_cast<size_t>(layer)]).col(0);
       if (layer + 1 < layers) {

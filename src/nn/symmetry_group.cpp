@@ -20,7 +20,8 @@ std::array<int, 3> coordinates(const BlockShape& block, int site) {
 
 int site_of(const BlockShape& block, const std::array<int, 3>& c) {
   int site = 0;
-  for (int axis = 0; axis < block.dim; ++axis) site = site * block.side + c[static_cast<size_t>(axis)];
+  for (int axis = 0; axis < block.dim; ++axis)
+    site = site * block.side + c[static_cast<size_t>(axis)];
   return site;
 }
 
@@ -76,8 +77,8 @@ Permutation random_permutation(int sites, uint64_t seed, uint64_t index) {
   const field::PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
   for (int i = sites - 1; i > 0; --i) {
     const auto words = field::philox4x32_10(
-        {static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32),
-         static_cast<uint32_t>(i), 0x5045524du},  // "PERM": a stream of its own
+        {static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), static_cast<uint32_t>(i),
+         0x5045524du},  // "PERM": a stream of its own
         key);
     // 64 random bits reduce modulo i+1 with a bias below 2^-50 for any block size.
     const uint64_t bits = (uint64_t{words[0]} << 32) | words[1];

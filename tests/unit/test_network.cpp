@@ -122,7 +122,8 @@ double invariance_error(const Network<double>& net, const std::vector<Permutatio
   double worst = 0;
   for (const auto& g : group) {
     MatrixD moved(x.rows(), x.cols());
-    for (Eigen::Index s = 0; s < x.cols(); ++s) permute_block(g, x.col(s).data(), moved.col(s).data());
+    for (Eigen::Index s = 0; s < x.cols(); ++s)
+      permute_block(g, x.col(s).data(), moved.col(s).data());
     net.forward(moved, tape);
     worst = std::max(worst, (tape.output - reference).cwiseAbs().maxCoeff());
   }

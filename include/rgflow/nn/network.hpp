@@ -63,12 +63,12 @@ struct ModelSpec {
   std::string orbit_group = "point";  // for kOrbits: point, reflections or full
   bool bias = true;
   // Graph networks only.
-  bool mean_aggregation = false;  // neighbour sum (default) or mean
-  bool mean_pooling = false;      // readout sum (default) or mean over nodes
-  bool periodic = false;          // wrap the block's graph
+  bool mean_aggregation = false;    // neighbour sum (default) or mean
+  bool mean_pooling = false;        // readout sum (default) or mean over nodes
+  bool periodic = false;            // wrap the block's graph
   bool tie_self_neighbour = false;  // W_nbr = W_self
   Strategy strategy = Strategy::kNone;
-  uint64_t seed = 1;              // initialisation
+  uint64_t seed = 1;  // initialisation
 
   /// "" if the spec is usable, else a one-line reason.
   std::string validate() const;
@@ -94,8 +94,8 @@ class Network {
     // gnn: [h[l]; neighbour aggregate of h[l]] stacked, so that W_self h + W_nbr agg is one
     // product [W_self W_nbr] stacked[l].
     std::vector<Matrix<Scalar>> stacked;
-    Matrix<Scalar> pooled;  // gnn: width x B readout input
-    Matrix<Scalar> output;  // 1 x B
+    Matrix<Scalar> pooled;                // gnn: width x B readout input
+    Matrix<Scalar> output;                // 1 x B
     std::vector<Matrix<Scalar>> scratch;  // backward pass work space, reused across steps
   };
 
@@ -133,9 +133,9 @@ class Network {
 
   ModelSpec spec_;
   std::vector<Scalar> theta_;
-  std::vector<TiedArray> weights_;     // per layer; the last is the output / readout layer
+  std::vector<TiedArray> weights_;       // per layer; the last is the output / readout layer
   std::vector<TiedArray> neighbours_w_;  // gnn graph layers
-  std::vector<TiedArray> biases_;      // per layer (empty arrays when spec.bias is false)
+  std::vector<TiedArray> biases_;        // per layer (empty arrays when spec.bias is false)
   std::vector<std::vector<int>> neighbours_;
   mutable std::vector<Scalar> expanded_;  // tied arrays gathered from theta
   mutable std::vector<Scalar> dense_gradient_;
