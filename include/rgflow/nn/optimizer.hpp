@@ -11,9 +11,9 @@ namespace rgflow::nn {
 struct OptimizerSettings {
   std::string kind = "adam";  // adam or sgd
   double learning_rate = 1e-3;
-  double momentum = 0.9;      // sgd
+  double momentum = 0.9;                              // sgd
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // adam
-  double weight_decay = 0;    // decoupled (AdamW); for sgd added to the gradient
+  double weight_decay = 0;  // decoupled (AdamW); for sgd added to the gradient
 };
 
 template <typename Scalar>
