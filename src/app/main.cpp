@@ -20,7 +20,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  generate   lattice fields and every coarse-grained level -> dataset.h5\n"
     "  info       print a dataset's attributes and the cumulants of every level\n"
-    "  train      fit a network to the RG map (not implemented yet)\n"
+    "  train      fit a network to the RG map of a dataset -> model.h5\n"
     "  analyze    cumulants, flows, generalisation, symmetry (not implemented yet)\n"
     "  run        run every stage of a pipeline file (not implemented yet)\n"
     "\n"
@@ -43,7 +43,8 @@ int dispatch(const std::string& command, const rgflow::app::Invocation& invocati
   const rgflow::Comm world(MPI_COMM_WORLD);
   if (command == "generate") return rgflow::app::run_generate(world, invocation);
   if (command == "info") return rgflow::app::run_info(world, invocation);
-  if (command == "train" || command == "analyze" || command == "run") {
+  if (command == "train") return rgflow::app::run_train(world, invocation);
+  if (command == "analyze" || command == "run") {
     throw rgflow::UsageError("'" + command + "' is not implemented yet");
   }
   throw rgflow::UsageError("unknown command '" + command + "' (see rgflow -help)");

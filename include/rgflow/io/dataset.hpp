@@ -90,6 +90,7 @@ class DatasetReader {
   explicit DatasetReader(const std::string& path);
 
   const DatasetSpec& spec() const { return spec_; }
+  const std::string& path() const { return path_; }
   bool complete() const { return complete_; }
   /// Samples [first_sample, first_sample + count) of `level`, all sites, as double; shape
   /// count x L_k^d.

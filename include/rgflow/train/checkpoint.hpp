@@ -1,0 +1,36 @@
+// model.h5 as written by `rgflow train` (docs/schema.md): /model, /history, /checkpoint (the
+// optimiser state and the position in the data, for an exact resume) and provenance attributes.
+// The same layout serves as the checkpoint (complete = 0) and as the final output (complete = 1).
+#pragma once
+
+#include <string>
+
+#include "rgflow/io/dataset.hpp"
+#include "rgflow/train/trainer.hpp"
+
+namespace rgflow::train {
+
+struct Provenance {
+  std::string dataset_path;
+  io::DatasetSpec dataset;
+  int level = 0;
+  std::string command_line;
+  /// The options that determine the result; a resume must match it exactly.
+  std::string fingerprint;
+};
+
+/// Writes the file at `path` atomically (`path`.tmp, then rename). Serial HDF5: call on one rank.
+template <typename Scalar>
+void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
+                         nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
+                         const Provenance& provenance, bool complete);
+
+/// Restores parameters, optimiser state and training state from a file written by
+/// write_training_file. UsageError naming the file if it is malformed or its fingerprint differs
+/// from `fingerprint`.
+template <typename Scalar>
+void read_training_file(const std::string& path, const std::string& fingerprint,
+                        nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
+                        TrainState<Scalar>& state);
+
+}  // namespace rgflow::train

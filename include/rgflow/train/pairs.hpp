@@ -1,0 +1,20 @@
+// Training pairs of the RG map: the N = b^d values of a block of level k (input) and that block's
+// value at level k+1 (target), read from the dataset. Pairs of one sample are numbered by the
+// coarse site, row-major; global pair id = sample * pairs_per_sample + pair.
+#pragma once
+
+#include <cstdint>
+
+namespace rgflow::train {
+
+/// Pairs per sample: L_{k+1}^d.
+int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side);
+
+/// From one sample's fine field (L_k^d values, row-major) and coarse field (L_{k+1}^d values),
+/// writes inputs (N x pairs, column-major: column p holds block p's sites in block order, the
+/// network's site order) and targets (pairs).
+template <typename Scalar>
+void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double* fine,
+                   const double* coarse, Scalar* inputs, Scalar* targets);
+
+}  // namespace rgflow::train

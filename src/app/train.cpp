@@ -1,0 +1,345 @@
+// rgflow train: fit a network to the RG map stored in a dataset: inputs are the blocks of level
+// k, targets the same blocks' values at level k+1, read from the file (not recomputed).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "commands.hpp"
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/options.hpp"
+#include "rgflow/core/progress.hpp"
+#include "rgflow/io/atomic_file.hpp"
+#include "rgflow/io/dataset.hpp"
+#include "rgflow/lattice/partition.hpp"
+#include "rgflow/train/checkpoint.hpp"
+#include "rgflow/train/pairs.hpp"
+
+namespace rgflow::app {
+namespace {
+
+struct TrainConfig {
+  std::string data, output;
+  int level = 0;
+  nn::ModelSpec spec;
+  std::string dtype = "float32";
+  nn::OptimizerSettings optimizer;
+  train::TrainSettings settings;
+  double val_fraction = 0.1;
+  int64_t memory_budget = 0;
+  bool force = false, resume = false, quiet = false;
+  int64_t stop_after_steps = 0;
+};
+
+std::vector<int> parse_widths(const std::string& option, const std::string& text) {
+  std::vector<int> widths;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const long value = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || value < 1 || value > 1 << 20) {
+      throw UsageError("option " + option + ": '" + text +
+                       "' is not a list of positive widths (e.g. 64,64)");
+    }
+    widths.push_back(static_cast<int>(value));
+  }
+  if (widths.empty()) throw UsageError("option " + option + ": no hidden widths given");
+  return widths;
+}
+
+TrainConfig read_config(OptionReader& o) {
+  TrainConfig c;
+  c.data = o.get_string("data", "", "dataset written by rgflow generate (required)");
+  c.level = static_cast<int>(o.get_int("level", 0, "input level k (targets: level k+1)", 0, 62));
+  c.output = o.get_string("o", "model.h5", "output model file");
+  auto& spec = c.spec;
+  spec.kind =
+      *nn::parse_model_kind(o.get_choice("model", "mlp", nn::model_kind_names(), "network kind"));
+  const std::string hidden = o.get_string("hidden", "64,64", "hidden widths, comma separated");
+  spec.activation = *nn::parse_activation(
+      o.get_choice("activation", "tanh", nn::activation_names(), "activation"));
+  spec.tying = *nn::parse_tying(o.get_choice("tying", "none", nn::tying_names(), "weight tying"));
+  spec.orbit_group = o.get_choice("orbit_group", "point", {"point", "reflections", "full"},
+                                  "site group whose orbits -tying orbits shares weights over");
+  spec.strategy = *nn::parse_strategy(
+      o.get_choice("strategy", "none", nn::strategy_names(), "symmetry strategy"));
+  spec.bias = !o.get_flag("no_bias", "layers without biases");
+  spec.mean_aggregation =
+      o.get_choice("aggregation", "sum", {"sum", "mean"}, "gnn neighbour aggregation") == "mean";
+  spec.mean_pooling =
+      o.get_choice("pooling", "sum", {"sum", "mean"}, "gnn readout pooling") == "mean";
+  spec.periodic = o.get_flag("periodic", "gnn: wrap the block's graph");
+  spec.tie_self_neighbour = o.get_flag("tie_self_neighbour", "gnn: W_nbr = W_self");
+  auto& penalty = c.settings.penalty;
+  penalty.permutation = o.get_real("lambda_permutation", 0, "penalty strength: site permutations");
+  penalty.point_group = o.get_real("lambda_point_group", 0, "penalty strength: point group");
+  penalty.sign = o.get_real("lambda_sign", 0, "penalty strength: sign flip");
+  penalty.scale = o.get_real("lambda_scale", 0, "penalty strength: scale covariance");
+  penalty.scale_factor = o.get_real("scale_factor", 2.0, "c of the scale penalty");
+  c.optimizer.kind = o.get_choice("optimizer", "adam", {"adam", "sgd"}, "optimiser");
+  c.optimizer.learning_rate = o.get_real("lr", 1e-3, "learning rate");
+  c.optimizer.momentum = o.get_real("momentum", 0.9, "sgd momentum");
+  c.optimizer.weight_decay = o.get_real("weight_decay", 0, "decoupled weight decay (AdamW)");
+  auto& schedule = c.settings.schedule;
+  schedule.kind = o.get_choice("schedule", "constant", {"constant", "cosine", "step"},
+                               "learning-rate schedule");
+  schedule.step_factor = o.get_real("step_factor", 0.1, "step schedule: factor");
+  schedule.step_epochs =
+      o.get_int("step_epochs", 10, "step schedule: epochs between steps", 1, INT64_MAX);
+  c.settings.batch = o.get_int("batch", 256, "global batch size", 1, INT32_MAX);
+  c.settings.epochs = o.get_int("epochs", 5, "epochs", 1, INT64_MAX);
+  c.settings.steps =
+      o.get_int("steps", 0, "stop after this many steps (0: -epochs decides)", 0, INT64_MAX);
+  c.settings.patience =
+      o.get_int("patience", 0, "early stopping: epochs without a better validation loss (0: off)",
+                0, INT64_MAX);
+  c.val_fraction = o.get_real("val_fraction", 0.1, "fraction of samples held out for validation");
+  c.settings.seed =
+      static_cast<uint64_t>(o.get_int("seed", 1, "seed: initialisation, data order", 0, INT64_MAX));
+  c.dtype = o.get_choice("dtype", "float32", {"float32", "float64"}, "training precision");
+  c.settings.reproducible =
+      o.get_flag("reproducible", "fixed-order reduction: identical weights for any rank count");
+  c.settings.checkpoint_every =
+      o.get_int("checkpoint_every", 0, "steps between checkpoints (0: none)", 0, INT64_MAX);
+  c.memory_budget =
+      o.get_int("memory_mb", 2048, "memory for training pairs per rank, MiB", 1, 1 << 30) << 20;
+  c.force = o.get_flag("force", "overwrite an existing output");
+  c.resume = o.get_flag("resume", "continue from the checkpoint of an interrupted run");
+  c.quiet = o.get_flag("quiet", "no progress and no per-epoch lines");
+  c.stop_after_steps = o.get_int("test_stop_after_steps", 0,
+                                 "testing only: end abruptly after this many steps", 0, INT64_MAX);
+  if (o.help()) return c;
+
+  spec.hidden = parse_widths(o.full_name("hidden"), hidden);
+  spec.seed = c.settings.seed;
+  if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
+  if (!(c.val_fraction >= 0 && c.val_fraction < 1)) {
+    throw UsageError("option " + o.full_name("val_fraction") + ": must be in [0, 1)");
+  }
+  if (!(c.optimizer.learning_rate > 0)) {
+    throw UsageError("option " + o.full_name("lr") + ": must be positive");
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"lambda_permutation", penalty.permutation},
+        {"lambda_point_group", penalty.point_group},
+        {"lambda_sign", penalty.sign},
+        {"lambda_scale", penalty.scale}}) {
+    if (value < 0) throw UsageError("option " + o.full_name(name) + ": must not be negative");
+  }
+  if (penalty.active() && spec.strategy != nn::Strategy::kRegularize) {
+    throw UsageError("option " + o.full_name("strategy") +
+                     ": symmetry penalties (-lambda_*) need -strategy regularize");
+  }
+  c.settings.progress = !c.quiet;
+  return c;
+}
+
+// The options that determine the trained weights; a resume must match them.
+std::string fingerprint(const TrainConfig& c, const io::DatasetSpec& data) {
+  std::ostringstream text;
+  text.precision(17);
+  const auto& s = c.spec;
+  text << "data seed " << data.seed << " " << data.distribution.name() << " L "
+       << data.geometry.side << " S " << data.samples << " level " << c.level << " model "
+       << nn::model_kind_name(s.kind) << " hidden";
+  for (int w : s.hidden) text << " " << w;
+  text << " act " << nn::activation_name(s.activation) << " tying " << nn::tying_name(s.tying)
+       << " " << s.orbit_group << " strategy " << nn::strategy_name(s.strategy) << " bias "
+       << s.bias << " gnn " << s.mean_aggregation << s.mean_pooling << s.periodic
+       << s.tie_self_neighbour << " penalty " << c.settings.penalty.permutation << " "
+       << c.settings.penalty.point_group << " " << c.settings.penalty.sign << " "
+       << c.settings.penalty.scale << " " << c.settings.penalty.scale_factor << " opt "
+       << c.optimizer.kind << " " << c.optimizer.learning_rate << " " << c.optimizer.momentum << " "
+       << c.optimizer.weight_decay << " schedule " << c.settings.schedule.kind << " "
+       << c.settings.schedule.step_factor << " " << c.settings.schedule.step_epochs << " batch "
+       << c.settings.batch << " epochs " << c.settings.epochs << " steps " << c.settings.steps
+       << " patience " << c.settings.patience << " val " << c.val_fraction << " seed "
+       << c.settings.seed << " dtype " << c.dtype << " reproducible " << c.settings.reproducible;
+  return text.str();
+}
+
+// Reads this rank's samples [first, first + count) of the level pair into a PairSet. NaN or Inf
+// in the data is an input error (checked by every rank; the verdict is shared).
+template <typename Scalar>
+train::PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& reader, int level,
+                                  int64_t sample_offset, int64_t samples, std::string* error) {
+  const auto& g = reader.spec().geometry;
+  const int64_t per_sample = train::pairs_per_sample(g.dim, g.level_side(level), g.block_side);
+  const int n = static_cast<int>(g.sites_per_block());
+  const auto range = lattice::piece_range(samples, world.size(), world.rank());
+  train::PairSet<Scalar> set;
+  set.total = static_cast<uint64_t>(samples * per_sample);
+  set.first = static_cast<uint64_t>(range[0] * per_sample);
+  const int64_t count = (range[1] - range[0]) * per_sample;
+  set.x.resize(n, count);
+  set.y.resize(1, count);
+  for (int64_t s = range[0]; s < range[1] && error->empty(); ++s) {
+    const auto fine = reader.read(level, sample_offset + s, 1);
+    const auto coarse = reader.read(level + 1, sample_offset + s, 1);
+    for (const auto* values : {&fine, &coarse}) {
+      for (double v : *values) {
+        if (!std::isfinite(v)) {
+          *error = "dataset '" + reader.path() + "' holds a non-finite value (NaN or Inf) in " +
+                   "sample " + std::to_string(sample_offset + s);
+          break;
+        }
+      }
+    }
+    const int64_t column = (s - range[0]) * per_sample;
+    train::extract_pairs(g.dim, g.level_side(level), g.block_side, fine.data(), coarse.data(),
+                         set.x.data() + column * n, set.y.data() + column);
+  }
+  return set;
+}
+
+template <typename Scalar>
+int train_with(const Comm& world, const TrainConfig& config, const io::DatasetReader& reader,
+               const std::string& command_line, io::OutputState state_on_disk) {
+  const auto& data = reader.spec();
+  const int64_t samples = data.samples;
+  int64_t validation_samples =
+      config.val_fraction > 0 ? std::max<int64_t>(1, std::llround(config.val_fraction * samples))
+                              : 0;
+  const int64_t training_samples = samples - validation_samples;
+  if (training_samples < 1) {
+    throw UsageError("option -val_fraction: leaves no training samples (the dataset has " +
+                     std::to_string(samples) + ")");
+  }
+  const auto& g = data.geometry;
+  const int64_t per_sample =
+      train::pairs_per_sample(g.dim, g.level_side(config.level), g.block_side);
+  if (config.settings.batch > training_samples * per_sample) {
+    throw UsageError("option -batch: " + std::to_string(config.settings.batch) +
+                     " exceeds the training split's " +
+                     std::to_string(training_samples * per_sample) + " pairs");
+  }
+  const double bytes = double((training_samples + validation_samples) * per_sample) *
+                       double(g.sites_per_block() + 1) * sizeof(Scalar) / world.size();
+  if (bytes > double(config.memory_budget)) {
+    throw UsageError("option -memory_mb: the training pairs need " +
+                     std::to_string(static_cast<long long>(bytes / (1 << 20))) +
+                     " MiB per rank; raise -memory_mb or use more ranks");
+  }
+  std::string error;
+  const auto train_set =
+      load_pairs<Scalar>(world, reader, config.level, 0, training_samples, &error);
+  const auto validation_set =
+      load_pairs<Scalar>(world, reader, config.level, training_samples, validation_samples, &error);
+  world.raise_if_any(error);
+
+  nn::ModelSpec spec = config.spec;
+  spec.block = {g.dim, static_cast<int>(g.block_side)};
+  const std::string problem = spec.validate();
+  if (!problem.empty()) throw UsageError(problem);
+  nn::SymmetricModel<Scalar> model(spec);
+  nn::Optimizer<Scalar> optimizer(config.optimizer,
+                                  static_cast<size_t>(model.network().parameter_count()));
+  train::TrainState<Scalar> state;
+  train::TrainSettings settings = config.settings;
+  settings.pairs_per_sample = per_sample;
+  train::Provenance provenance{config.data, data, config.level, command_line,
+                               fingerprint(config, data)};
+  const std::string partial = io::partial_path(config.output);
+  if (state_on_disk == io::OutputState::kResume) {
+    train::read_training_file(partial, provenance.fingerprint, model, optimizer, state);
+    if (world.rank() == 0 && !config.quiet) {
+      std::printf("rgflow train: resuming at step %lld\n",
+                  static_cast<long long>(state.global_step));
+    }
+  }
+  train::Trainer<Scalar> trainer(world, settings, model, optimizer, train_set, validation_set);
+  auto save = [&](const train::TrainState<Scalar>& now, const std::string& path, bool complete) {
+    std::string failure;
+    if (world.rank() == 0) {
+      try {
+        train::write_training_file(path, model, optimizer, now, provenance, complete);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    }
+    world.raise_if_any(failure);
+  };
+  if (world.rank() == 0 && !config.quiet) {
+    std::printf(
+        "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs, %lld "
+        "steps of %lld on %d rank(s)%s\n",
+        nn::model_kind_name(spec.kind).c_str(),
+        static_cast<long long>(model.network().parameter_count()),
+        static_cast<unsigned long long>(train_set.total),
+        static_cast<unsigned long long>(validation_set.total),
+        static_cast<long long>(trainer.total_steps()), static_cast<long long>(settings.batch),
+        world.size(), settings.reproducible ? ", reproducible reduction" : "");
+    std::fflush(stdout);
+  }
+  const double start = wall_seconds();
+  const int64_t first_step = state.global_step;
+  const auto outcome =
+      trainer.run(state, config.stop_after_steps,
+                  [&](const train::TrainState<Scalar>& now) { save(now, partial, false); });
+  if (outcome == train::StepOutcome::kDiverged) {
+    throw UsageError("training diverged at step " + std::to_string(state.global_step + 1) +
+                     " (the loss is not finite)" +
+                     (settings.checkpoint_every > 0
+                          ? "; the last good checkpoint is kept in '" + partial + "'"
+                          : "; lower -lr, or set -checkpoint_every to keep checkpoints"));
+  }
+  if (outcome == train::StepOutcome::kContinue) {  // the test hook: end as a crash would
+    world.barrier();
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+  const double seconds = wall_seconds() - start;
+  if (settings.patience > 0 && !state.best_parameters.empty()) {
+    std::copy(state.best_parameters.begin(), state.best_parameters.end(),
+              model.network().parameters());
+  }
+  save(state, config.output, true);
+  if (world.rank() == 0) std::remove(partial.c_str());
+  const double final_validation = trainer.validation_loss();  // collective
+  if (world.rank() == 0 && !config.quiet) {
+    const double pairs = double(state.global_step - first_step) * double(settings.batch);
+    std::printf(
+        "rgflow train: %lld steps in %.2f s (%.3g samples/s), %s; final train loss %.4e, "
+        "validation loss %.4e -> %s\n",
+        static_cast<long long>(state.global_step), seconds, pairs / seconds,
+        state.stop_reason.c_str(),
+        state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
+        config.output.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_train(const Comm& world, const Invocation& invocation) {
+  OptionReader options(invocation.prefix, invocation.help);
+  const TrainConfig config = read_config(options);
+  if (invocation.help) {
+    if (world.rank() == 0) options.print_help("rgflow train -data FILE [options]");
+    return 0;
+  }
+  if (invocation.prefix.empty()) require_all_options_used();
+  const io::DatasetReader reader(config.data);  // every rank: same verdict on a bad file
+  const auto& g = reader.spec().geometry;
+  if (!reader.complete()) {
+    throw UsageError("dataset '" + config.data + "' is incomplete (an interrupted generate?)");
+  }
+  if (config.level + 1 > g.levels) {
+    throw UsageError("option " + options.full_name("level") + ": level " +
+                     std::to_string(config.level + 1) + " does not exist in '" + config.data +
+                     "' (levels 0-" + std::to_string(g.levels) + ")");
+  }
+  const io::OutputState state =
+      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
+  if (state == io::OutputState::kComplete) {
+    if (world.rank() == 0 && !config.quiet) {
+      std::printf("rgflow train: '%s' is already complete; nothing to do\n", config.output.c_str());
+    }
+    return 0;
+  }
+  return config.dtype == "float64"
+             ? train_with<double>(world, config, reader, invocation.command_line, state)
+             : train_with<float>(world, config, reader, invocation.command_line, state);
+}
+
+}  // namespace rgflow::app

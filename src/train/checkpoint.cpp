@@ -1,0 +1,206 @@
+#include "rgflow/train/checkpoint.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/hdf5.hpp"
+#include "rgflow/io/model_file.hpp"
+
+namespace rgflow::train {
+namespace {
+
+template <typename T>
+void write_vector(hid_t group, const std::string& name, const std::vector<T>& values,
+                  const std::string& meaning) {
+  h5::Hid space = h5::simple_space({static_cast<hsize_t>(values.size())});
+  h5::Hid dataset = h5::dataset_id(H5Dcreate2(group, name.c_str(), h5::native_type<T>(),
+                                              space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!values.empty()) {
+    RGFLOW_H5(H5Dwrite(dataset.get(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                       values.data()));
+  }
+  h5::write_attribute(dataset.get(), "meaning", meaning);
+}
+
+template <typename T>
+std::vector<T> read_vector(hid_t group, const std::string& name, const std::string& path) {
+  if (RGFLOW_H5(H5Lexists(group, name.c_str(), H5P_DEFAULT)) <= 0) {
+    throw UsageError("'" + path + "' is a malformed training file: '" + name + "' is missing");
+  }
+  h5::Hid dataset = h5::dataset_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT));
+  h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  std::vector<T> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  if (!values.empty()) {
+    RGFLOW_H5(
+        H5Dread(dataset.get(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  }
+  return values;
+}
+
+std::string utc_now() {
+  char text[32];
+  const time_t now = time(nullptr);
+  struct tm parts;
+  gmtime_r(&now, &parts);
+  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace
+
+template <typename Scalar>
+void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
+                         nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
+                         const Provenance& provenance, bool complete) {
+  const std::string temporary = path + ".tmp";
+  {
+    h5::Hid file =
+        h5::file_id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    const hid_t f = file.get();
+    using h5::write_attribute;
+    write_attribute(f, "format", std::string("rgflow trained model"));
+    write_attribute(f, "schema_version", int64_t{1});
+    write_attribute(f, "rgflow_version", std::string(RGFLOW_VERSION));
+    write_attribute(f, "created", utc_now());
+    write_attribute(f, "command_line", provenance.command_line);
+    write_attribute(f, "options_fingerprint", provenance.fingerprint);
+    write_attribute(f, "dataset_path", provenance.dataset_path);
+    const io::DatasetSpec& d = provenance.dataset;
+    write_attribute(f, "dataset_seed", static_cast<int64_t>(d.seed));
+    write_attribute(f, "dataset_distribution", d.distribution.name());
+    write_attribute(f, "dataset_d", int64_t{d.geometry.dim});
+    write_attribute(f, "dataset_L", d.geometry.side);
+    write_attribute(f, "dataset_b", d.geometry.block_side);
+    write_attribute(f, "dataset_levels", int64_t{d.geometry.levels});
+    write_attribute(f, "dataset_samples", d.samples);
+    write_attribute(f, "dataset_created", d.created);
+    write_attribute(f, "level_input", int64_t{provenance.level});
+    write_attribute(f, "level_target", int64_t{provenance.level + 1});
+    write_attribute(f, "complete", int64_t{complete ? 1 : 0});
+    write_attribute(f, "stop_reason", state.stop_reason);
+    io::write_model(f, model.network());
+
+    h5::Hid history =
+        h5::group_id(H5Gcreate2(f, "/history", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const History& h = state.history;
+    write_vector(history.get(), "epoch", h.epoch, "epochs completed at each record");
+    write_vector(history.get(), "step", h.step, "optimiser steps taken at each record");
+    write_vector(history.get(), "train_loss", h.train_loss, "mean training MSE over the epoch");
+    write_vector(history.get(), "val_loss", h.val_loss, "validation MSE at the record");
+    write_vector(history.get(), "penalty", h.penalty, "mean symmetry penalty over the epoch");
+    write_vector(history.get(), "learning_rate", h.learning_rate, "learning rate of the last step");
+    std::vector<double> order;
+    const size_t layers = h.order_parameter.empty() ? 0 : h.order_parameter.front().size();
+    for (const auto& record : h.order_parameter)
+      order.insert(order.end(), record.begin(), record.end());
+    {
+      h5::Hid space = h5::simple_space(
+          {static_cast<hsize_t>(h.order_parameter.size()), static_cast<hsize_t>(layers)});
+      h5::Hid dataset =
+          h5::dataset_id(H5Dcreate2(history.get(), "order_parameter", H5T_NATIVE_DOUBLE,
+                                    space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!order.empty()) {
+        RGFLOW_H5(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           order.data()));
+      }
+      h5::write_attribute(dataset.get(), "shape_meaning",
+                          std::string("records x hidden layers: unit order parameter D"));
+    }
+
+    h5::Hid checkpoint =
+        h5::group_id(H5Gcreate2(f, "/checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const hid_t c = checkpoint.get();
+    write_attribute(c, "optimizer", optimizer.settings().kind);
+    write_attribute(c, "optimizer_steps", optimizer.steps());
+    write_attribute(c, "epoch", state.epoch);
+    write_attribute(c, "step_in_epoch", state.step_in_epoch);
+    write_attribute(c, "global_step", state.global_step);
+    write_attribute(c, "epoch_loss", state.epoch_loss);
+    write_attribute(c, "epoch_penalty", state.epoch_penalty);
+    write_attribute(c, "best_val", state.best_val);
+    write_attribute(c, "epochs_since_best", state.epochs_since_best);
+    write_attribute(c, "finished", int64_t{state.finished ? 1 : 0});
+    write_vector(c, "first_moment", optimizer.first_moment(), "Adam m or SGD velocity");
+    write_vector(c, "second_moment", optimizer.second_moment(), "Adam v (empty for SGD)");
+    write_vector(c, "best_parameters", state.best_parameters,
+                 "parameters at the best validation loss");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    throw LibraryError("cannot rename '" + temporary + "' to '" + path +
+                       "': " + std::strerror(errno));
+  }
+}
+
+template <typename Scalar>
+void read_training_file(const std::string& path, const std::string& fingerprint,
+                        nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
+                        TrainState<Scalar>& state) {
+  h5::Hid file;
+  try {
+    file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot open '" + path + "' to resume: " + failure.what());
+  }
+  const hid_t f = file.get();
+  if (!h5::has_attribute(f, "options_fingerprint") ||
+      h5::read_string_attribute(f, "options_fingerprint") != fingerprint) {
+    throw UsageError("'" + path +
+                     "' was made with other training options; use -force to start over");
+  }
+  const nn::Network<Scalar> stored = io::read_model<Scalar>(f, path);
+  if (stored.parameter_count() != model.network().parameter_count()) {
+    throw UsageError("'" + path + "' holds a model of another architecture");
+  }
+  std::copy(stored.parameters(), stored.parameters() + stored.parameter_count(),
+            model.network().parameters());
+  h5::Hid checkpoint = h5::group_id(H5Gopen2(f, "/checkpoint", H5P_DEFAULT));
+  const hid_t c = checkpoint.get();
+  optimizer.set_steps(h5::read_int_attribute(c, "optimizer_steps"));
+  optimizer.first_moment() = read_vector<Scalar>(c, "first_moment", path);
+  optimizer.second_moment() = read_vector<Scalar>(c, "second_moment", path);
+  state.epoch = h5::read_int_attribute(c, "epoch");
+  state.step_in_epoch = h5::read_int_attribute(c, "step_in_epoch");
+  state.global_step = h5::read_int_attribute(c, "global_step");
+  state.epoch_loss = h5::read_double_attribute(c, "epoch_loss");
+  state.epoch_penalty = h5::read_double_attribute(c, "epoch_penalty");
+  state.best_val = h5::read_double_attribute(c, "best_val");
+  state.epochs_since_best = h5::read_int_attribute(c, "epochs_since_best");
+  state.finished = h5::read_int_attribute(c, "finished") != 0;
+  state.best_parameters = read_vector<Scalar>(c, "best_parameters", path);
+  h5::Hid history = h5::group_id(H5Gopen2(f, "/history", H5P_DEFAULT));
+  History& h = state.history;
+  h.epoch = read_vector<double>(history.get(), "epoch", path);
+  h.step = read_vector<double>(history.get(), "step", path);
+  h.train_loss = read_vector<double>(history.get(), "train_loss", path);
+  h.val_loss = read_vector<double>(history.get(), "val_loss", path);
+  h.penalty = read_vector<double>(history.get(), "penalty", path);
+  h.learning_rate = read_vector<double>(history.get(), "learning_rate", path);
+  const std::vector<double> order = read_vector<double>(history.get(), "order_parameter", path);
+  h.order_parameter.clear();
+  const size_t records = h.epoch.size();
+  const size_t layers = records ? order.size() / records : 0;
+  for (size_t r = 0; r < records; ++r) {
+    h.order_parameter.emplace_back(order.begin() + static_cast<long>(r * layers),
+                                   order.begin() + static_cast<long>((r + 1) * layers));
+  }
+  if (optimizer.first_moment().size() != static_cast<size_t>(stored.parameter_count())) {
+    throw UsageError("'" + path + "' is a malformed training file: optimiser state size");
+  }
+}
+
+template void write_training_file<float>(const std::string&, const nn::SymmetricModel<float>&,
+                                         nn::Optimizer<float>&, const TrainState<float>&,
+                                         const Provenance&, bool);
+template void write_training_file<double>(const std::string&, const nn::SymmetricModel<double>&,
+                                          nn::Optimizer<double>&, const TrainState<double>&,
+                                          const Provenance&, bool);
+template void read_training_file<float>(const std::string&, const std::string&,
+                                        nn::SymmetricModel<float>&, nn::Optimizer<float>&,
+                                        TrainState<float>&);
+template void read_training_file<double>(const std::string&, const std::string&,
+                                         nn::SymmetricModel<double>&, nn::Optimizer<double>&,
+                                         TrainState<double>&);
+
+}  // namespace rgflow::train

@@ -1,0 +1,228 @@
+#include "rgflow/train/trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <type_traits>
+
+#include "rgflow/core/progress.hpp"
+#include "rgflow/nn/metrics.hpp"
+
+namespace rgflow::train {
+namespace {
+
+template <typename Scalar>
+MPI_Datatype mpi_type() {
+  return std::is_same_v<Scalar, float> ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+double mean(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return values.empty() ? 0.0 : sum / double(values.size());
+}
+
+}  // namespace
+
+template <typename Scalar>
+Trainer<Scalar>::Trainer(const Comm& world, const TrainSettings& settings,
+                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
+                         const PairSet<Scalar>& train, const PairSet<Scalar>& validation)
+    : world_(world),
+      settings_(settings),
+      model_(model),
+      optimizer_(optimizer),
+      train_(train),
+      validation_(validation) {}
+
+template <typename Scalar>
+int64_t Trainer<Scalar>::steps_per_epoch() const {
+  return static_cast<int64_t>(train_.total) / settings_.batch;
+}
+
+template <typename Scalar>
+int64_t Trainer<Scalar>::total_steps() const {
+  return settings_.steps > 0 ? settings_.steps : settings_.epochs * steps_per_epoch();
+}
+
+template <typename Scalar>
+double Trainer<Scalar>::validation_loss() const {
+  // Squared errors are summed per sample, each sample on the one rank that holds it; the
+  // reduction adds only zeros to each entry, so the per-sample sums, and their sum in sample
+  // order, are the same for any rank count.
+  const int64_t per_sample = settings_.pairs_per_sample;
+  const int64_t samples = static_cast<int64_t>(validation_.total) / per_sample;
+  std::vector<double> sums(static_cast<size_t>(samples), 0.0);
+  const Eigen::Index count = validation_.x.cols();
+  const Eigen::Index chunk = 4096;
+  for (Eigen::Index begin = 0; begin < count; begin += chunk) {
+    const Eigen::Index width = std::min(chunk, count - begin);
+    const nn::Matrix<Scalar> x = validation_.x.middleCols(begin, width);
+    const nn::Matrix<Scalar> f = model_.predict(x);
+    for (Eigen::Index c = 0; c < width; ++c) {
+      const double residual = double(f(0, c)) - double(validation_.y(0, begin + c));
+      const uint64_t pair = validation_.first + static_cast<uint64_t>(begin + c);
+      sums[pair / static_cast<uint64_t>(per_sample)] += residual * residual;
+    }
+  }
+  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
+                           MPI_SUM, world_.get()));
+  double total = 0;
+  for (double s : sums) total += s;
+  return validation_.total ? total / double(validation_.total) : 0.0;
+}
+
+template <typename Scalar>
+StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
+  if (order_epoch_ != state.epoch) {
+    order_ = epoch_order(train_.total, settings_.seed, static_cast<uint64_t>(state.epoch));
+    order_epoch_ = state.epoch;
+  }
+  const int64_t batch = settings_.batch;
+  const uint32_t* ids = order_.data() + state.step_in_epoch * batch;
+  const uint64_t per_sample = static_cast<uint64_t>(settings_.pairs_per_sample);
+  const uint64_t local_end = train_.first + static_cast<uint64_t>(train_.x.cols());
+  const Eigen::Index parameters = model_.network().parameter_count();
+  const size_t width = static_cast<size_t>(parameters) + 2;  // gradient, mse, penalty
+
+  // The batch's pairs held here, in batch order, grouped by sample when reproducible.
+  std::vector<int64_t> mine;
+  for (int64_t k = 0; k < batch; ++k) {
+    if (ids[k] >= train_.first && ids[k] < local_end) mine.push_back(k);
+  }
+  std::vector<uint64_t> group_of(1, 0);  // one group (the whole local share) by default
+  std::vector<uint64_t> batch_samples;
+  if (settings_.reproducible) {
+    for (int64_t k = 0; k < batch; ++k) batch_samples.push_back(ids[k] / per_sample);
+    std::sort(batch_samples.begin(), batch_samples.end());
+    batch_samples.erase(std::unique(batch_samples.begin(), batch_samples.end()),
+                        batch_samples.end());
+    std::stable_sort(mine.begin(), mine.end(), [&](int64_t a, int64_t b) {
+      return ids[a] / per_sample < ids[b] / per_sample;
+    });
+  }
+  const size_t groups = settings_.reproducible ? batch_samples.size() : 1;
+  reduction_.assign(groups * width, Scalar(0));
+
+  size_t begin = 0;
+  while (begin < mine.size()) {
+    size_t end = begin + 1;
+    size_t row = 0;
+    if (settings_.reproducible) {
+      const uint64_t sample = ids[mine[begin]] / per_sample;
+      while (end < mine.size() && ids[mine[end]] / per_sample == sample) ++end;
+      row =
+          static_cast<size_t>(std::lower_bound(batch_samples.begin(), batch_samples.end(), sample) -
+                              batch_samples.begin());
+    } else {
+      end = mine.size();
+    }
+    const Eigen::Index count = static_cast<Eigen::Index>(end - begin);
+    nn::Matrix<Scalar> x(train_.x.rows(), count), y(1, count);
+    std::vector<uint64_t> pair_ids(static_cast<size_t>(count));
+    for (Eigen::Index c = 0; c < count; ++c) {
+      const uint64_t id = ids[mine[begin + static_cast<size_t>(c)]];
+      const Eigen::Index column = static_cast<Eigen::Index>(id - train_.first);
+      x.col(c) = train_.x.col(column);
+      y(0, c) = train_.y(0, column);
+      pair_ids[static_cast<size_t>(c)] = id;
+    }
+    Scalar* target = reduction_.data() + row * width;
+    const auto loss = model_.loss_and_gradient(x, y, pair_ids, static_cast<uint64_t>(state.epoch),
+                                               settings_.penalty, double(batch), target);
+    target[parameters] = Scalar(loss.mse);
+    target[parameters + 1] = Scalar(loss.penalty);
+    begin = end;
+  }
+  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, reduction_.data(), static_cast<int>(reduction_.size()),
+                           mpi_type<Scalar>(), MPI_SUM, world_.get()));
+  // Groups in sample order (reproducible) or the one already-summed group.
+  gradient_.assign(width, Scalar(0));
+  for (size_t g = 0; g < groups; ++g) {
+    const Scalar* row = reduction_.data() + g * width;
+    for (size_t i = 0; i < width; ++i) gradient_[i] += row[i];
+  }
+  const double mse = double(gradient_[static_cast<size_t>(parameters)]);
+  const double penalty = double(gradient_[static_cast<size_t>(parameters) + 1]);
+  if (!std::isfinite(mse) || !std::isfinite(penalty)) return StepOutcome::kDiverged;
+
+  const double rate = settings_.schedule.at(state.global_step, total_steps(), state.epoch);
+  optimizer_.step(model_.network().parameters(), gradient_.data(), rate);
+  state.epoch_loss += mse;
+  state.epoch_penalty += penalty;
+  ++state.global_step;
+  ++state.step_in_epoch;
+  if (state.step_in_epoch == steps_per_epoch()) end_epoch(state);
+  return StepOutcome::kContinue;
+}
+
+template <typename Scalar>
+void Trainer<Scalar>::end_epoch(TrainState<Scalar>& state) {
+  const double steps = double(std::max<int64_t>(state.step_in_epoch, 1));
+  const double val = validation_loss();
+  History& h = state.history;
+  h.epoch.push_back(double(state.epoch) + double(state.step_in_epoch) / double(steps_per_epoch()));
+  h.step.push_back(double(state.global_step));
+  h.train_loss.push_back(state.epoch_loss / steps);
+  h.penalty.push_back(state.epoch_penalty / steps);
+  h.val_loss.push_back(val);
+  h.learning_rate.push_back(settings_.schedule.at(std::max<int64_t>(state.global_step - 1, 0),
+                                                  total_steps(), state.epoch));
+  h.order_parameter.push_back(nn::unit_order_parameter(model_.network()));
+  if (val < state.best_val) {
+    state.best_val = val;
+    state.epochs_since_best = 0;
+    const Scalar* p = model_.network().parameters();
+    state.best_parameters.assign(p, p + model_.network().parameter_count());
+  } else {
+    ++state.epochs_since_best;
+  }
+  if (settings_.progress && world_.rank() == 0) {
+    std::printf("epoch %6.2f  step %8lld  train %.4e  val %.4e  penalty %.3e  lr %.3e  D %.3g\n",
+                h.epoch.back(), static_cast<long long>(state.global_step), h.train_loss.back(), val,
+                h.penalty.back(), h.learning_rate.back(), mean(h.order_parameter.back()));
+    std::fflush(stdout);
+  }
+  ++state.epoch;
+  state.step_in_epoch = 0;
+  state.epoch_loss = state.epoch_penalty = 0;
+  if (settings_.patience > 0 && state.epochs_since_best >= settings_.patience) {
+    state.finished = true;
+    state.stop_reason = "early stopping: no better validation loss for " +
+                        std::to_string(settings_.patience) + " epochs";
+  }
+}
+
+template <typename Scalar>
+StepOutcome Trainer<Scalar>::run(TrainState<Scalar>& state, int64_t stop_after_steps,
+                                 const std::function<void(const TrainState<Scalar>&)>& checkpoint) {
+  Progress progress("train", double(total_steps()), "steps",
+                    settings_.progress && world_.rank() == 0);
+  while (!state.finished) {
+    if (state.global_step >= total_steps()) {
+      if (state.step_in_epoch > 0) end_epoch(state);  // record the partial epoch
+      state.finished = true;
+      if (state.stop_reason.empty()) state.stop_reason = "done";
+      break;
+    }
+    if (step(state) == StepOutcome::kDiverged) {
+      progress.finish();
+      return StepOutcome::kDiverged;
+    }
+    progress.update(double(state.global_step));
+    if (settings_.checkpoint_every > 0 && state.global_step % settings_.checkpoint_every == 0) {
+      checkpoint(state);
+    }
+    if (stop_after_steps > 0 && state.global_step >= stop_after_steps) {
+      progress.finish();
+      return StepOutcome::kContinue;
+    }
+  }
+  progress.finish();
+  return StepOutcome::kFinished;
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace rgflow::train
