@@ -1,5 +1,7 @@
 // rgflow train: fit a network to the RG map stored in a dataset: inputs are the blocks of level
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -221,11 +223,13 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                      " MiB per rank; raise -memory_mb or use more ranks");
   }
   std::string error;
+  const double load_start = wall_seconds();
   const auto train_set =
       load_pairs<Scalar>(world, reader, config.level, 0, training_samples, &error);
   const auto validation_set =
       load_pairs<Scalar>(world, reader, config.level, training_samples, validation_samples, &error);
   world.raise_if_any(error);
+  const double load_seconds = world.max(wall_seconds() - load_start);
 
   nn::ModelSpec spec = config.spec;
   spec.block = {g.dim, static_cast<int>(g.block_side)};
@@ -296,13 +300,17 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   save(state, config.output, true);
   if (world.rank() == 0) std::remove(partial.c_str());
   const double final_validation = trainer.validation_loss();  // collective
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
+  const double reduce_seconds = world.max(trainer.reduce_seconds());
   if (world.rank() == 0 && !config.quiet) {
     const double pairs = double(state.global_step - first_step) * double(settings.batch);
     std::printf(
-        "rgflow train: %lld steps in %.2f s (%.3g samples/s), %s; final train loss %.4e, "
-        "validation loss %.4e -> %s\n",
-        static_cast<long long>(state.global_step), seconds, pairs / seconds,
-        state.stop_reason.c_str(),
+        "rgflow train: %lld steps in %.2f s (%.3g samples/s; all-reduce %.2f s, load %.2f s, "
+        "peak RSS %.0f MiB/rank), %s; final train loss %.4e, validation loss %.4e -> %s\n",
+        static_cast<long long>(state.global_step), seconds, pairs / seconds, reduce_seconds,
+        load_seconds, peak_rss_mib, state.stop_reason.c_str(),
         state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
         config.output.c_str());
   }

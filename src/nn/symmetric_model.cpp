@@ -127,13 +127,18 @@ typename SymmetricModel<Scalar>::Loss SymmetricModel<Scalar>::loss_and_gradient(
     net_.backward(other_tapes_[0], a * dr, gradient);
     dy += b * dr;
   };
+  // Transformed inputs are built only for the active terms.
   const Scalar c = Scalar(penalty.scale_factor);
-  add_penalty(penalty.permutation,
-              transformed(x, sample_ids, epoch, kPermutationPenaltyStream, true), 1, -1);
-  add_penalty(penalty.point_group,
-              transformed(x, sample_ids, epoch, kPointGroupPenaltyStream, false), 1, -1);
-  add_penalty(penalty.sign, -x, 1, 1);
-  add_penalty(penalty.scale, c * x, Scalar(1) / c, -1);
+  if (penalty.permutation > 0) {
+    add_penalty(penalty.permutation,
+                transformed(x, sample_ids, epoch, kPermutationPenaltyStream, true), 1, -1);
+  }
+  if (penalty.point_group > 0) {
+    add_penalty(penalty.point_group,
+                transformed(x, sample_ids, epoch, kPointGroupPenaltyStream, false), 1, -1);
+  }
+  if (penalty.sign > 0) add_penalty(penalty.sign, -x, 1, 1);
+  if (penalty.scale > 0) add_penalty(penalty.scale, c * x, Scalar(1) / c, -1);
   backward(tapes_, dy, gradient);
   return loss;
 }

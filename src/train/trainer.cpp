@@ -134,8 +134,10 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
     target[parameters + 1] = Scalar(loss.penalty);
     begin = end;
   }
+  const double reduce_start = wall_seconds();
   RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, reduction_.data(), static_cast<int>(reduction_.size()),
                            mpi_type<Scalar>(), MPI_SUM, world_.get()));
+  reduce_seconds_ += wall_seconds() - reduce_start;
   // Groups in sample order (reproducible) or the one already-summed group.
   gradient_.assign(width, Scalar(0));
   for (size_t g = 0; g < groups; ++g) {

@@ -82,6 +82,9 @@ class Trainer {
   StepOutcome run(TrainState<Scalar>& state, int64_t stop_after_steps,
                   const std::function<void(const TrainState<Scalar>&)>& checkpoint);
 
+  /// Seconds this rank spent in the gradient all-reduce (including waiting for other ranks).
+  double reduce_seconds() const { return reduce_seconds_; }
+
  private:
   StepOutcome step(TrainState<Scalar>& state);
   void end_epoch(TrainState<Scalar>& state);
@@ -95,6 +98,7 @@ class Trainer {
   std::vector<uint32_t> order_;
   int64_t order_epoch_ = -1;
   std::vector<Scalar> reduction_, gradient_;
+  double reduce_seconds_ = 0;
 };
 
 }  // namespace rgflow::train
