@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 namespace rgflow {
 
@@ -32,6 +33,15 @@ void Progress::update(double done) {
   std::fprintf(stderr, "\r%s %5.1f%%  %.3g %s/s  ETA %.0f s   ", label_.c_str(),
                total_ > 0 ? 100.0 * done / total_ : 100.0, rate, unit_.c_str(), eta);
   std::fflush(stderr);
+}
+
+std::string utc_timestamp() {
+  char text[32];
+  const time_t now = time(nullptr);
+  struct tm parts;
+  gmtime_r(&now, &parts);
+  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
 }
 
 void Progress::finish() {

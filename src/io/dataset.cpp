@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "rgflow/core/error.hpp"
+#include "rgflow/core/progress.hpp"
 
 namespace rgflow::io {
 namespace {
@@ -56,15 +57,6 @@ std::string axes_description(int dim) {
   return axes;
 }
 
-std::string utc_now() {
-  char text[32];
-  const time_t now = time(nullptr);
-  struct tm parts;
-  gmtime_r(&now, &parts);
-  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
 h5::Hid mpio_access(const Comm& comm) {
   h5::Hid access = h5::plist_id(H5Pcreate(H5P_FILE_ACCESS));
   RGFLOW_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL));
@@ -79,7 +71,7 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   write_attribute(file, "format", std::string(kDatasetFormat));
   write_attribute(file, "schema_version", kDatasetSchemaVersion);
   write_attribute(file, "rgflow_version", std::string(RGFLOW_VERSION));
-  write_attribute(file, "created", spec.created.empty() ? utc_now() : spec.created);
+  write_attribute(file, "created", spec.created.empty() ? utc_timestamp() : spec.created);
   write_attribute(file, "command_line", spec.command_line);
   write_attribute(file, "seed", static_cast<int64_t>(spec.seed));
   write_attribute(file, "d", static_cast<int64_t>(spec.geometry.dim));

@@ -8,13 +8,6 @@ namespace {
 using MatrixD = Matrix<double>;
 
 template <typename Scalar>
-Matrix<Scalar> permuted_columns(const Matrix<Scalar>& x, const Permutation& g) {
-  Matrix<Scalar> y(x.rows(), x.cols());
-  for (Eigen::Index s = 0; s < x.cols(); ++s) permute_block(g, x.col(s).data(), y.col(s).data());
-  return y;
-}
-
-template <typename Scalar>
 MatrixD outputs(const Network<Scalar>& net, const Matrix<Scalar>& x) {
   typename Network<Scalar>::Tape tape;
   net.forward(x, tape);
@@ -72,12 +65,12 @@ OutputSymmetryErrors output_symmetry_errors(const Network<Scalar>& net, const Ma
   OutputSymmetryErrors errors;
   for (int k = 0; k < permutation_samples; ++k) {
     const Permutation g = random_permutation(net.inputs(), seed, static_cast<uint64_t>(k));
-    errors.permutation += relative(outputs(net, permuted_columns(x, g)) - f);
+    errors.permutation += relative(outputs(net, permute_blocks(x, g)) - f);
   }
   if (permutation_samples > 0) errors.permutation /= permutation_samples;
   const auto group = point_group(net.spec().block);
   for (const auto& g : group)
-    errors.point_group += relative(outputs(net, permuted_columns(x, g)) - f);
+    errors.point_group += relative(outputs(net, permute_blocks(x, g)) - f);
   errors.point_group /= double(group.size());
   const Matrix<Scalar> negated = -x;
   errors.sign = relative(outputs(net, negated) + f);
@@ -94,7 +87,7 @@ std::vector<double> invariant_fraction(const Network<Scalar>& net, const Matrix<
   for (size_t l = 0; l < plain.size(); ++l)
     averaged[l] = MatrixD::Zero(plain[l].rows(), plain[l].cols());
   for (const auto& g : group) {
-    const auto moved = hidden_features(net, permuted_columns(x, g));
+    const auto moved = hidden_features(net, permute_blocks(x, g));
     for (size_t l = 0; l < plain.size(); ++l) averaged[l] += moved[l];
   }
   std::vector<double> fraction;
@@ -118,7 +111,7 @@ std::vector<double> equivariance_error(const Network<Scalar>& net, const Matrix<
   const int graph_layers = net.layer_count() - 1;
   std::vector<double> error(static_cast<size_t>(graph_layers), 0.0);
   for (const auto& g : group) {
-    net.forward(permuted_columns(x, g), moved);
+    net.forward(permute_blocks(x, g), moved);
     for (int layer = 1; layer <= graph_layers; ++layer) {
       const MatrixD h = reference.h[static_cast<size_t>(layer)].template cast<double>();
       const MatrixD hg = moved.h[static_cast<size_t>(layer)].template cast<double>();

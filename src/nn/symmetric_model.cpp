@@ -13,13 +13,6 @@ constexpr uint32_t kAugmentStream = 1;
 constexpr uint32_t kPermutationPenaltyStream = 2;
 constexpr uint32_t kPointGroupPenaltyStream = 3;
 
-template <typename Scalar>
-Matrix<Scalar> permuted_columns(const Matrix<Scalar>& x, const Permutation& g) {
-  Matrix<Scalar> y(x.rows(), x.cols());
-  for (Eigen::Index s = 0; s < x.cols(); ++s) permute_block(g, x.col(s).data(), y.col(s).data());
-  return y;
-}
-
 }  // namespace
 
 template <typename Scalar>
@@ -35,7 +28,7 @@ void SymmetricModel<Scalar>::forward(const Matrix<Scalar>& x,
       tapes.resize(group_.size());
       output->setZero(1, x.cols());
       for (size_t g = 0; g < group_.size(); ++g) {
-        net_.forward(permuted_columns(x, group_[g]), tapes[g]);
+        net_.forward(permute_blocks(x, group_[g]), tapes[g]);
         *output += tapes[g].output;
       }
       *output /= Scalar(group_.size());

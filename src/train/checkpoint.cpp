@@ -6,6 +6,7 @@
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
+#include "rgflow/core/progress.hpp"
 #include "rgflow/io/model_file.hpp"
 
 namespace rgflow::train {
@@ -39,15 +40,6 @@ std::vector<T> read_vector(hid_t group, const std::string& name, const std::stri
   return values;
 }
 
-std::string utc_now() {
-  char text[32];
-  const time_t now = time(nullptr);
-  struct tm parts;
-  gmtime_r(&now, &parts);
-  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
 }  // namespace
 
 template <typename Scalar>
@@ -63,7 +55,7 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
     write_attribute(f, "format", std::string("rgflow trained model"));
     write_attribute(f, "schema_version", int64_t{1});
     write_attribute(f, "rgflow_version", std::string(RGFLOW_VERSION));
-    write_attribute(f, "created", utc_now());
+    write_attribute(f, "created", utc_timestamp());
     write_attribute(f, "command_line", provenance.command_line);
     write_attribute(f, "options_fingerprint", provenance.fingerprint);
     write_attribute(f, "dataset_path", provenance.dataset_path);

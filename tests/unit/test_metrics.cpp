@@ -1,6 +1,8 @@
 // Symmetry metrics on models whose answers are known by construction or by hand.
 #include <gtest/gtest.h>
 
+#include "nn_test_util.hpp"
+
 #include <random>
 
 #include "rgflow/nn/metrics.hpp"
@@ -10,13 +12,7 @@ namespace {
 
 using MatrixD = Matrix<double>;
 
-MatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  std::normal_distribution<double> normal;
-  MatrixD m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(random);
-  return m;
-}
+using testing::random_matrix;
 
 void jitter(Network<double>& net) {  // off the zero biases, which make tanh networks odd
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i)

@@ -2,6 +2,8 @@
 // exact CLT map.
 #include <gtest/gtest.h>
 
+#include "nn_test_util.hpp"
+
 #include <cmath>
 #include <random>
 
@@ -13,13 +15,7 @@ namespace {
 
 using MatrixD = Matrix<double>;
 
-MatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  std::normal_distribution<double> normal;
-  MatrixD m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(random);
-  return m;
-}
+using testing::random_matrix;
 
 double loss_at(Network<double>& net, const MatrixD& x, const MatrixD& t) {
   Network<double>::Tape tape;

@@ -1,6 +1,8 @@
 // Symmetry strategies: exact invariance where promised, and exact gradients of every loss.
 #include <gtest/gtest.h>
 
+#include "nn_test_util.hpp"
+
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -12,13 +14,7 @@ namespace {
 
 using MatrixD = Matrix<double>;
 
-MatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  std::normal_distribution<double> normal;
-  MatrixD m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(random);
-  return m;
-}
+using testing::random_matrix;
 
 double worst_change(const SymmetricModel<double>& model, const std::vector<Permutation>& group) {
   const MatrixD x = random_matrix(model.network().inputs(), 12, 2);

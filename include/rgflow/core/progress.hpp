@@ -8,6 +8,8 @@ namespace rgflow {
 
 /// Wall-clock seconds since an arbitrary origin (monotonic).
 double wall_seconds();
+/// The current time as UTC ISO 8601 ("2026-11-22T12:00:00Z"), for provenance attributes.
+std::string utc_timestamp();
 
 class Progress {
  public:

@@ -24,6 +24,14 @@ using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <typename Scalar>
 using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
+/// g applied to every block (column) of a batch.
+template <typename Scalar>
+Matrix<Scalar> permute_blocks(const Matrix<Scalar>& x, const Permutation& g) {
+  Matrix<Scalar> y(x.rows(), x.cols());
+  for (Eigen::Index s = 0; s < x.cols(); ++s) permute_block(g, x.col(s).data(), y.col(s).data());
+  return y;
+}
+
 enum class ModelKind { kMlp, kGnn };
 enum class Tying {
   kNone,
