@@ -18,5 +18,6 @@ struct Invocation {
 int run_generate(const Comm& world, const Invocation& invocation);
 int run_info(const Comm& world, const Invocation& invocation);
 int run_train(const Comm& world, const Invocation& invocation);
+int run_analyze(const Comm& world, const Invocation& invocation);
 
 }  // namespace rgflow::app

@@ -21,7 +21,8 @@ constexpr const char* kUsage =
     "  generate   lattice fields and every coarse-grained level -> dataset.h5\n"
     "  info       print a dataset's attributes and the cumulants of every level\n"
     "  train      fit a network to the RG map of a dataset -> model.h5\n"
-    "  analyze    cumulants, flows, generalisation, symmetry (not implemented yet)\n"
+    "  analyze    cumulants across scales against the exact recursion -> results.h5 (models: to "
+    "come)\n"
     "  run        run every stage of a pipeline file (not implemented yet)\n"
     "\n"
     "'rgflow <command> -help' lists a command's options with their defaults.\n"
@@ -44,7 +45,8 @@ int dispatch(const std::string& command, const rgflow::app::Invocation& invocati
   if (command == "generate") return rgflow::app::run_generate(world, invocation);
   if (command == "info") return rgflow::app::run_info(world, invocation);
   if (command == "train") return rgflow::app::run_train(world, invocation);
-  if (command == "analyze" || command == "run") {
+  if (command == "analyze") return rgflow::app::run_analyze(world, invocation);
+  if (command == "run") {
     throw rgflow::UsageError("'" + command + "' is not implemented yet");
   }
   throw rgflow::UsageError("unknown command '" + command + "' (see rgflow -help)");

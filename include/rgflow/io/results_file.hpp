@@ -1,0 +1,21 @@
+// results.h5 (docs/schema.md) and the CSV tables beside it, written by `rgflow analyze`.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+
+#include "rgflow/analysis/cumulant_flow.hpp"
+#include "rgflow/io/dataset.hpp"
+
+namespace rgflow::io {
+
+/// Writes group /cumulants: every array with an `axes` attribute naming its dimensions.
+/// Serial HDF5 (one rank).
+void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const DatasetSpec& data);
+
+/// One row per (level, n): level, n, kappa, error, exact, z_exact, recursion_difference and its
+/// error, eigenvalue and its error (empty at level 0), expected eigenvalue.
+void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow);
+
+}  // namespace rgflow::io

@@ -1,0 +1,96 @@
+#include "rgflow/io/results_file.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/hdf5.hpp"
+
+namespace rgflow::io {
+namespace {
+
+void write_table(hid_t group, const std::string& name, const std::vector<std::vector<double>>& rows,
+                 const std::string& axes) {
+  const size_t columns = rows.empty() ? 0 : rows.front().size();
+  std::vector<double> flat;
+  for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+  h5::Hid space =
+      h5::simple_space({static_cast<hsize_t>(rows.size()), static_cast<hsize_t>(columns)});
+  h5::Hid dataset = h5::dataset_id(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space.get(),
+                                              H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!flat.empty()) {
+    RGFLOW_H5(
+        H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat.data()));
+  }
+  h5::write_attribute(dataset.get(), "axes", axes);
+}
+
+std::vector<std::vector<double>> values(const std::vector<std::vector<analysis::Estimate>>& table,
+                                        bool errors) {
+  std::vector<std::vector<double>> out;
+  for (const auto& row : table) {
+    out.emplace_back();
+    for (const auto& e : row) out.back().push_back(errors ? e.error : e.value);
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const DatasetSpec& data) {
+  h5::Hid group =
+      h5::group_id(H5Gcreate2(file, "/cumulants", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t g = group.get();
+  h5::write_attribute(g, "description",
+                      std::string("cumulants kappa_n of every level with delete-one jackknife "
+                                  "errors, against the exact recursion kappa_n(k+1) = lambda_n "
+                                  "kappa_n(k), lambda_n = N b^(-n Delta)"));
+  h5::write_attribute(g, "distribution", data.distribution.name());
+  h5::write_attribute(g, "sites_per_block", data.geometry.sites_per_block());
+  const std::string by_level = "level k (row), cumulant order n = 1.. (column)";
+  write_table(g, "kappa", values(flow.kappa, false), by_level);
+  write_table(g, "kappa_error", values(flow.kappa, true), by_level);
+  std::vector<std::vector<double>> k_stats;
+  for (const auto& row : flow.k_statistics) k_stats.emplace_back(row.begin(), row.end());
+  write_table(g, "k_statistics", k_stats, "level k (row), order 1..4 (column): Fisher's k_n");
+  write_table(g, "exact", flow.exact,
+              by_level + ": lambda_n^k kappa_n(distribution), NaN if unknown");
+  write_table(g, "z_exact", flow.z_exact, by_level + ": (kappa - exact) / error");
+  write_table(g, "recursion_difference", values(flow.recursion_difference, false),
+              by_level + ": kappa_n(k) - lambda_n^k kappa_n(0), both measured");
+  write_table(g, "recursion_difference_error", values(flow.recursion_difference, true), by_level);
+  write_table(g, "eigenvalue", values(flow.eigenvalue, false),
+              "level k = 1.. (row), order n (column): kappa_n(k) / kappa_n(k-1)");
+  write_table(g, "eigenvalue_error", values(flow.eigenvalue, true),
+              "level k = 1.. (row), order n (column)");
+  write_table(g, "expected_eigenvalue", {flow.expected_eigenvalue},
+              "one row, order n (column): lambda_n");
+}
+
+void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow) {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));
+  std::fprintf(out,
+               "level,n,kappa,error,exact,z_exact,recursion_difference,"
+               "recursion_difference_error,eigenvalue,eigenvalue_error,expected_eigenvalue\n");
+  for (size_t k = 0; k < flow.kappa.size(); ++k) {
+    for (size_t i = 0; i < flow.kappa[k].size(); ++i) {
+      std::fprintf(out, "%zu,%zu,%.17g,%.17g,%.17g,%.6g,%.17g,%.17g,", k, i + 1,
+                   flow.kappa[k][i].value, flow.kappa[k][i].error, flow.exact[k][i],
+                   flow.z_exact[k][i], flow.recursion_difference[k][i].value,
+                   flow.recursion_difference[k][i].error);
+      if (k > 0) {
+        std::fprintf(out, "%.17g,%.17g,", flow.eigenvalue[k - 1][i].value,
+                     flow.eigenvalue[k - 1][i].error);
+      } else {
+        std::fprintf(out, ",,");
+      }
+      std::fprintf(out, "%.17g\n", flow.expected_eigenvalue[i]);
+    }
+  }
+  if (std::fclose(out) != 0) throw LibraryError("cannot write '" + path + "'");
+}
+
+}  // namespace rgflow::io

@@ -1,0 +1,96 @@
+// rgflow analyze (dataset part): identical results on any rank count, cumulants against the exact
+// values, and bad inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "e2e_util.hpp"
+#include "rgflow/core/hdf5.hpp"
+
+namespace rgflow::e2e {
+namespace {
+
+std::vector<double> table(const std::string& path, const std::string& name) {
+  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  h5::Hid dataset = h5::dataset_id(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
+  h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  RGFLOW_H5(
+      H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  return values;
+}
+
+TEST(Analyze, ResultsAreIdenticalOnOneToFourRanks) {
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(
+      run_rgflow(2, "generate -quiet -L 64 -levels 3 -samples 24 -distribution laplace -o " + data)
+          .status,
+      0);
+  const std::string reference = folder.file("r1.h5");
+  auto result = run_rgflow(1, "analyze -quiet -data " + data + " -o " + reference);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(file_exists(folder.file("r1_cumulants.csv")));
+  for (int ranks = 2; ranks <= 4; ++ranks) {
+    const std::string output = folder.file("r" + std::to_string(ranks) + ".h5");
+    result = run_rgflow(ranks, "analyze -quiet -data " + data + " -o " + output);
+    ASSERT_EQ(result.status, 0) << result.err;
+    for (const std::string name :
+         {"/cumulants/kappa", "/cumulants/kappa_error", "/cumulants/eigenvalue"}) {
+      EXPECT_EQ(table(output, name), table(reference, name)) << name << " on " << ranks << " ranks";
+    }
+  }
+}
+
+TEST(Analyze, CumulantsAgreeWithExactValuesForEveryDistribution) {
+  TempFolder folder;
+  for (const std::string distribution :
+       {"gaussian", "uniform", "rademacher", "laplace", "exponential", "gamma"}) {
+    const std::string data = folder.file(distribution + ".h5");
+    const std::string extra = distribution == "gamma" ? " -gamma_shape 3" : "";
+    ASSERT_EQ(run_rgflow(2,
+                         "generate -quiet -L 128 -levels 2 -samples 32 -seed 21 -dtype float64 "
+                         "-distribution " +
+                             distribution + extra + " -o " + data)
+                  .status,
+              0);
+    const std::string output = folder.file(distribution + "_r.h5");
+    ASSERT_EQ(run_rgflow(2, "analyze -quiet -data " + data + " -o " + output).status, 0);
+    const auto kappa = table(output, "/cumulants/kappa");
+    const auto error = table(output, "/cumulants/kappa_error");
+    const auto exact = table(output, "/cumulants/exact");
+    for (int level = 0; level <= 2; ++level) {
+      for (int n = 2; n <= 6; ++n) {
+        const size_t i = static_cast<size_t>(level * 8 + n - 1);
+        EXPECT_NEAR(kappa[i], exact[i], 4 * error[i])
+            << distribution << " level " << level << " kappa_" << n;
+      }
+    }
+  }
+}
+
+TEST(Analyze, BadInputs) {
+  TempFolder folder;
+  const std::string data = folder.file("small.h5");
+  ASSERT_EQ(run_rgflow(1, "generate -quiet -L 16 -levels 1 -samples 8 -o " + data).status, 0);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"-data " + data + " -order 1", "-order: 1 is out of range"},
+      {"-data " + data + " -order 13", "-order: 13 is out of range"},
+      {"-data " + data, "16 jackknife groups need at least as many samples"},
+      {"-data " + folder.file("none.h5"), "does not exist"},
+      {"-data " + data + " -groups 4 -models m.h5", "not implemented yet"},
+      {"-groups 4", "-data is required"},
+  };
+  for (const auto& [options, expected] : cases) {
+    const std::string output = folder.file("r.h5");
+    const auto result = run_rgflow(2, "analyze -quiet " + options + " -o " + output);
+    EXPECT_NE(result.status, 0) << options;
+    const auto lines = result.rgflow_error_lines();
+    ASSERT_EQ(lines.size(), 1u) << options << "\n" << result.err;
+    EXPECT_NE(lines[0].find(expected), std::string::npos) << lines[0];
+    EXPECT_FALSE(file_exists(output)) << options;
+  }
+}
+
+}  // namespace
+}  // namespace rgflow::e2e
