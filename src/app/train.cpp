@@ -241,7 +241,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   train::TrainState<Scalar> state;
   train::TrainSettings settings = config.settings;
   settings.pairs_per_sample = per_sample;
-  train::Provenance provenance{config.data, data, config.level, command_line,
+  train::Provenance provenance{config.data, data, config.level, training_samples, command_line,
                                fingerprint(config, data)};
   const std::string partial = io::partial_path(config.output);
   if (state_on_disk == io::OutputState::kResume) {

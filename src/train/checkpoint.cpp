@@ -70,6 +70,8 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
     write_attribute(f, "dataset_created", d.created);
     write_attribute(f, "level_input", int64_t{provenance.level});
     write_attribute(f, "level_target", int64_t{provenance.level + 1});
+    write_attribute(f, "training_samples", provenance.training_samples);
+    write_attribute(f, "validation_samples", d.samples - provenance.training_samples);
     write_attribute(f, "complete", int64_t{complete ? 1 : 0});
     write_attribute(f, "stop_reason", state.stop_reason);
     io::write_model(f, model.network());

@@ -14,6 +14,7 @@ struct Provenance {
   std::string dataset_path;
   io::DatasetSpec dataset;
   int level = 0;
+  int64_t training_samples = 0;  // samples [0, training_samples) trained on; the rest validate
   std::string command_line;
   /// The options that determine the result; a resume must match it exactly.
   std::string fingerprint;
