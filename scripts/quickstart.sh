@@ -15,5 +15,6 @@ mpiexec --oversubscribe -n 2 "$build_dir/rgflow" info -data "$outdir/clt.h5"
 mpiexec --oversubscribe -n 2 "$build_dir/rgflow" train -data "$outdir/clt.h5" -level 0 -model mlp \
   -hidden 4 -activation identity -tying inputs -epochs 3 -batch 256 -lr 3e-3 -schedule cosine \
   -o "$outdir/linear.h5" -resume
-mpiexec --oversubscribe -n 2 "$build_dir/rgflow" analyze -data "$outdir/clt.h5" -o "$outdir/results.h5" \
+mpiexec --oversubscribe -n 2 "$build_dir/rgflow" analyze -data "$outdir/clt.h5" -models "$outdir/linear.h5" \
+  -o "$outdir/results.h5" \
   -force

@@ -2,9 +2,13 @@
 // and network analyses). Jackknife groups of consecutive samples are shared out over ranks; each
 // group's moments are computed by one rank in sample order and merged in group order, so the
 // results are bit-identical for any rank count.
+#include <sys/stat.h>
 #include <algorithm>
+
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <sstream>
 
 #include "commands.hpp"
 #include "rgflow/analysis/cumulant_flow.hpp"
@@ -13,11 +17,19 @@
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/io/atomic_file.hpp"
+#include "rgflow/io/model_file.hpp"
 #include "rgflow/io/results_file.hpp"
 #include "rgflow/lattice/partition.hpp"
+#include "rgflow/nn/symmetric_model.hpp"
+#include "rgflow/train/pairs.hpp"
 
 namespace rgflow::app {
 namespace {
+
+std::string generalisation_csv_path(const std::string& output) {
+  const auto dot = output.rfind(".h5");
+  return (dot == std::string::npos ? output : output.substr(0, dot)) + "_generalisation.csv";
+}
 
 std::string csv_path(const std::string& output) {
   const auto dot = output.rfind(".h5");
@@ -25,15 +37,72 @@ std::string csv_path(const std::string& output) {
   return stem + "_cumulants.csv";
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+std::string stem_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto dot = name.rfind(".h5");
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+struct LoadedModel {
+  std::string path, name, trained_on;
+  int64_t training_samples = 0;
+  std::unique_ptr<nn::SymmetricModel<double>> model;
+};
+
+LoadedModel load_model(const std::string& path, const lattice::Geometry& geometry) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) throw UsageError("model '" + path + "' does not exist");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
+  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  const nn::Network<double> net = io::read_model<double>(file.get(), path, true);
+  const auto& spec = net.spec();
+  if (spec.block.dim != geometry.dim || spec.block.side != geometry.block_side) {
+    throw UsageError("model '" + path + "' works on blocks of side " +
+                     std::to_string(spec.block.side) + " in " + std::to_string(spec.block.dim) +
+                     "D; the dataset has blocks of side " + std::to_string(geometry.block_side) +
+                     " in " + std::to_string(geometry.dim) + "D");
+  }
+  LoadedModel loaded;
+  loaded.path = path;
+  loaded.name = stem_of(path);
+  if (h5::has_attribute(file.get(), "dataset_path")) {
+    loaded.trained_on = h5::read_string_attribute(file.get(), "dataset_path");
+    loaded.training_samples = h5::read_int_attribute(file.get(), "training_samples");
+  }
+  loaded.model = std::make_unique<nn::SymmetricModel<double>>(spec);
+  std::copy(net.parameters(), net.parameters() + net.parameter_count(),
+            loaded.model->network().parameters());
+  return loaded;
+}
+
+// The model's coarse field of one sample's field: one prediction per block.
+std::vector<double> apply_model(const nn::SymmetricModel<double>& model, int dim, int64_t side,
+                                int64_t block_side, const std::vector<double>& field) {
+  const int64_t blocks = train::pairs_per_sample(dim, side, block_side);
+  nn::Matrix<double> inputs(model.network().inputs(), blocks);
+  train::extract_blocks(dim, side, block_side, field.data(), inputs.data());
+  const nn::Matrix<double> output = model.predict(inputs);
+  return std::vector<double>(output.data(), output.data() + blocks);
+}
+
 }  // namespace
 
 int run_analyze(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const std::string data = options.get_string("data", "", "dataset to analyse (required)");
-  const std::string models =
-      options.get_string("models", "", "trained models (not implemented yet)");
+  const std::string models = options.get_string("models", "", "trained models, comma separated");
   const std::string eval_data = options.get_string(
-      "eval_data", "", "datasets for generalisation tests (not implemented yet)");
+      "eval_data", "", "datasets of other distributions for the generalisation table");
   const int order =
       static_cast<int>(options.get_int("order", 8, "highest cumulant order P", 2, 12));
   int64_t groups = options.get_int("groups", 16, "jackknife groups of samples", 2, 1 << 20);
@@ -46,8 +115,8 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
   }
   if (invocation.prefix.empty()) require_all_options_used();
   if (data.empty()) throw UsageError("option " + options.full_name("data") + " is required");
-  if (!models.empty() || !eval_data.empty()) {
-    throw UsageError("options -models and -eval_data are not implemented yet");
+  if (models.empty() && !eval_data.empty()) {
+    throw UsageError("option " + options.full_name("eval_data") + " needs -models");
   }
   const io::DatasetReader reader(data);
   const auto& spec = reader.spec();
@@ -95,6 +164,96 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
       spec.scaling_dimension,
       [&](int n) { return n <= 8 ? spec.distribution.exact_cumulant(n) : NAN; });
 
+  // Models: generalisation table and learned flows.
+  std::vector<LoadedModel> loaded;
+  for (const auto& path : split_list(models)) loaded.push_back(load_model(path, g));
+  std::vector<std::string> eval_paths = split_list(eval_data);
+  std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
+  for (const auto& path : eval_paths) {
+    eval_readers.push_back(std::make_unique<io::DatasetReader>(path));
+    const auto& e = eval_readers.back()->spec().geometry;
+    if (e.dim != g.dim || e.block_side != g.block_side || e.levels < 1) {
+      throw UsageError("dataset '" + path + "' has other blocks than '" + data + "'");
+    }
+  }
+  // Test sets: 0 the data (held-out samples when the model was trained on it), 1..E the other
+  // datasets, then the data's inputs scaled by 2 and by 1/2 (targets scale alike: the exact map
+  // is linear).
+  std::vector<std::string> test_names{"data"};
+  for (const auto& path : eval_paths) test_names.push_back(stem_of(path));
+  test_names.push_back("data_x2");
+  test_names.push_back("data_x0.5");
+  std::vector<std::vector<double>> mse(loaded.size(), std::vector<double>(test_names.size()));
+  std::vector<analysis::CumulantFlow> learned_flows;
+  for (size_t m = 0; m < loaded.size(); ++m) {
+    const auto& model = *loaded[m].model;
+    const int64_t first_heldout = loaded[m].trained_on == data ? loaded[m].training_samples : 0;
+    for (size_t t = 0; t < test_names.size(); ++t) {
+      const io::DatasetReader& source =
+          (t >= 1 && t <= eval_paths.size()) ? *eval_readers[t - 1] : reader;
+      const int64_t first = (t >= 1 && t <= eval_paths.size()) ? 0 : first_heldout;
+      const double scale = t == test_names.size() - 2   ? 2.0
+                           : t == test_names.size() - 1 ? 0.5
+                                                        : 1.0;
+      const int64_t count = source.spec().samples - first;
+      // Per-sample sums filled by one rank each: the total is the same for any rank count.
+      std::vector<double> sums(static_cast<size_t>(std::max<int64_t>(count, 0)), 0.0);
+      for (int64_t s = world.rank(); s < count; s += world.size()) {
+        std::vector<double> fine = source.read(0, first + s, 1);
+        for (double& v : fine) v *= scale;
+        const auto coarse = source.read(1, first + s, 1);
+        const auto predicted = apply_model(model, g.dim, g.side, g.block_side, fine);
+        for (size_t p = 0; p < predicted.size(); ++p) {
+          const double residual = predicted[p] - scale * coarse[p];
+          sums[static_cast<size_t>(s)] += residual * residual;
+        }
+      }
+      RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
+                               MPI_SUM, world.get()));
+      double total = 0;
+      for (double v : sums) total += v;
+      mse[m][t] = total / double(std::max<int64_t>(count, 1) *
+                                 train::pairs_per_sample(g.dim, g.side, g.block_side));
+    }
+    // Learned flow: the model applied again and again to the data's level 0.
+    std::vector<double> flow_buffer(static_cast<size_t>((g.levels + 1) * groups) * width, 0.0);
+    for (int64_t group = world.rank(); group < groups; group += world.size()) {
+      const auto range =
+          lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(group));
+      std::vector<analysis::CentralMoments> per_level(static_cast<size_t>(g.levels + 1),
+                                                      analysis::CentralMoments(order));
+      for (int64_t sample = range[0]; sample < range[1]; ++sample) {
+        std::vector<double> field = reader.read(0, sample, 1);
+        for (int level = 0; level <= g.levels; ++level) {
+          if (level > 0)
+            field = apply_model(model, g.dim, g.level_side(level - 1), g.block_side, field);
+          per_level[static_cast<size_t>(level)].add(field.data(), field.size());
+        }
+      }
+      for (int level = 0; level <= g.levels; ++level) {
+        const auto flat = per_level[static_cast<size_t>(level)].to_buffer();
+        std::copy(flat.begin(), flat.end(),
+                  flow_buffer.begin() +
+                      static_cast<long>((level * groups + group) * static_cast<int64_t>(width)));
+      }
+    }
+    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, flow_buffer.data(), static_cast<int>(flow_buffer.size()),
+                             MPI_DOUBLE, MPI_SUM, world.get()));
+    std::vector<std::vector<analysis::CentralMoments>> learned(static_cast<size_t>(g.levels + 1));
+    for (int level = 0; level <= g.levels; ++level) {
+      for (int64_t group = 0; group < groups; ++group) {
+        const auto begin = flow_buffer.begin() + static_cast<long>((level * groups + group) *
+                                                                   static_cast<int64_t>(width));
+        learned[static_cast<size_t>(level)].push_back(analysis::CentralMoments::from_buffer(
+            std::vector<double>(begin, begin + static_cast<long>(width))));
+      }
+    }
+    learned_flows.push_back(analysis::cumulant_flow(
+        learned, static_cast<double>(g.sites_per_block()), static_cast<double>(g.block_side),
+        spec.scaling_dimension,
+        [&](int n) { return n <= 8 ? spec.distribution.exact_cumulant(n) : NAN; }));
+  }
+
   std::string error;
   if (world.rank() == 0) {
     try {
@@ -109,6 +268,13 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
         h5::write_attribute(file.get(), "created", utc_timestamp());
         h5::write_attribute(file.get(), "jackknife_groups", groups);
         io::write_cumulant_flow(file.get(), flow, spec);
+        if (!loaded.empty()) {
+          std::vector<std::string> names;
+          for (const auto& m : loaded) names.push_back(m.name);
+          io::write_generalisation(file.get(), names, test_names, mse);
+          io::write_learned_flows(file.get(), names, learned_flows);
+          io::write_generalisation_csv(generalisation_csv_path(output), names, test_names, mse);
+        }
       }
       io::write_cumulant_csv(csv_path(output), flow);
     } catch (const std::exception& failure) {
@@ -126,6 +292,16 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
         std::printf("%5zu %3d %14.6g %11.3g %14.6g %8.2f", k, n, flow.kappa[k][i].value,
                     flow.kappa[k][i].error, flow.exact[k][i], flow.z_exact[k][i]);
         if (k > 0) std::printf(" %12.5g", flow.eigenvalue[k - 1][i].value);
+        std::printf("\n");
+      }
+    }
+    if (!loaded.empty()) {
+      std::printf("\ngeneralisation (MSE):\n%-24s", "model");
+      for (const auto& t : test_names) std::printf(" %12s", t.c_str());
+      std::printf("\n");
+      for (size_t m = 0; m < loaded.size(); ++m) {
+        std::printf("%-24s", loaded[m].name.c_str());
+        for (double v : mse[m]) std::printf(" %12.4g", v);
         std::printf("\n");
       }
     }

@@ -164,11 +164,12 @@ nn::ModelSpec read_model_spec(hid_t file, const std::string& path) {
 }
 
 template <typename Scalar>
-nn::Network<Scalar> read_model(hid_t file, const std::string& path) {
+nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert) {
   nn::Network<Scalar> net(read_model_spec(file, path));
   h5::Hid group = h5::group_id(H5Gopen2(file, "/model", H5P_DEFAULT));
   const std::string scalar = text_attribute(group.get(), "scalar", path);
-  if (scalar != scalar_name<Scalar>()) {
+  const bool widening = convert && scalar == "float32" && std::is_same_v<Scalar, double>;
+  if (scalar != scalar_name<Scalar>() && !widening) {
     throw UsageError("'" + path + "' holds a " + scalar + " model; a " + scalar_name<Scalar>() +
                      " one is needed here");
   }
@@ -196,7 +197,7 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path) {
 
 template void write_model<float>(hid_t, const nn::Network<float>&);
 template void write_model<double>(hid_t, const nn::Network<double>&);
-template nn::Network<float> read_model<float>(hid_t, const std::string&);
-template nn::Network<double> read_model<double>(hid_t, const std::string&);
+template nn::Network<float> read_model<float>(hid_t, const std::string&, bool);
+template nn::Network<double> read_model<double>(hid_t, const std::string&, bool);
 
 }  // namespace rgflow::io

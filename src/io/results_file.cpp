@@ -39,16 +39,9 @@ std::vector<std::vector<double>> values(const std::vector<std::vector<analysis::
 
 }  // namespace
 
-void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const DatasetSpec& data) {
-  h5::Hid group =
-      h5::group_id(H5Gcreate2(file, "/cumulants", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  const hid_t g = group.get();
-  h5::write_attribute(g, "description",
-                      std::string("cumulants kappa_n of every level with delete-one jackknife "
-                                  "errors, against the exact recursion kappa_n(k+1) = lambda_n "
-                                  "kappa_n(k), lambda_n = N b^(-n Delta)"));
-  h5::write_attribute(g, "distribution", data.distribution.name());
-  h5::write_attribute(g, "sites_per_block", data.geometry.sites_per_block());
+namespace {
+
+void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow) {
   const std::string by_level = "level k (row), cumulant order n = 1.. (column)";
   write_table(g, "kappa", values(flow.kappa, false), by_level);
   write_table(g, "kappa_error", values(flow.kappa, true), by_level);
@@ -67,6 +60,75 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
               "level k = 1.. (row), order n (column)");
   write_table(g, "expected_eigenvalue", {flow.expected_eigenvalue},
               "one row, order n (column): lambda_n");
+}
+
+}  // namespace
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+  return text;
+}
+
+}  // namespace
+
+void write_generalisation(hid_t file, const std::vector<std::string>& models,
+                          const std::vector<std::string>& tests,
+                          const std::vector<std::vector<double>>& mse) {
+  h5::Hid group =
+      h5::group_id(H5Gcreate2(file, "/generalisation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::write_attribute(group.get(), "models", joined(models));
+  h5::write_attribute(group.get(), "test_sets", joined(tests));
+  h5::write_attribute(group.get(), "description",
+                      std::string("mean squared error of level-0 -> level-1 predictions; 'data' "
+                                  "is the held-out samples when the model was trained on the "
+                                  "data, x2 and x0.5 scale inputs and targets"));
+  write_table(group.get(), "mse", mse, "model (row, see models), test set (column, see test_sets)");
+}
+
+void write_generalisation_csv(const std::string& path, const std::vector<std::string>& models,
+                              const std::vector<std::string>& tests,
+                              const std::vector<std::vector<double>>& mse) {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));
+  std::fprintf(out, "model");
+  for (const auto& t : tests) std::fprintf(out, ",%s", t.c_str());
+  std::fprintf(out, "\n");
+  for (size_t m = 0; m < models.size(); ++m) {
+    std::fprintf(out, "%s", models[m].c_str());
+    for (double v : mse[m]) std::fprintf(out, ",%.17g", v);
+    std::fprintf(out, "\n");
+  }
+  if (std::fclose(out) != 0) throw LibraryError("cannot write '" + path + "'");
+}
+
+void write_learned_flows(hid_t file, const std::vector<std::string>& models,
+                         const std::vector<analysis::CumulantFlow>& flows) {
+  h5::Hid group = h5::group_id(H5Gcreate2(file, "/flow", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::write_attribute(group.get(), "description",
+                      std::string("per model: cumulants of the levels the model makes from the "
+                                  "data's level 0 by applying itself again and again, against "
+                                  "the exact flow"));
+  for (size_t m = 0; m < models.size(); ++m) {
+    h5::Hid sub = h5::group_id(
+        H5Gcreate2(group.get(), models[m].c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    write_flow_tables(sub.get(), flows[m]);
+  }
+}
+
+void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const DatasetSpec& data) {
+  h5::Hid group =
+      h5::group_id(H5Gcreate2(file, "/cumulants", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t g = group.get();
+  h5::write_attribute(g, "description",
+                      std::string("cumulants kappa_n of every level with delete-one jackknife "
+                                  "errors, against the exact recursion kappa_n(k+1) = lambda_n "
+                                  "kappa_n(k), lambda_n = N b^(-n Delta)"));
+  h5::write_attribute(g, "distribution", data.distribution.name());
+  h5::write_attribute(g, "sites_per_block", data.geometry.sites_per_block());
+  write_flow_tables(g, flow);
 }
 
 void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow) {

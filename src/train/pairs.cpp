@@ -11,6 +11,14 @@ int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side) {
 template <typename Scalar>
 void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double* fine,
                    const double* coarse, Scalar* inputs, Scalar* targets) {
+  extract_blocks(dim, fine_side, block_side, fine, inputs);
+  const int64_t pairs = pairs_per_sample(dim, fine_side, block_side);
+  for (int64_t pair = 0; pair < pairs; ++pair) targets[pair] = static_cast<Scalar>(coarse[pair]);
+}
+
+template <typename Scalar>
+void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const double* fine,
+                    Scalar* inputs) {
   const int64_t b = block_side, side = fine_side / b;
   const int64_t n0 = side, n1 = dim >= 2 ? side : 1, n2 = dim >= 3 ? side : 1;
   const int64_t b1 = dim >= 2 ? b : 1, b2 = dim >= 3 ? b : 1;
@@ -30,12 +38,13 @@ void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double*
             }
           }
         }
-        targets[pair] = static_cast<Scalar>(coarse[pair]);
       }
     }
   }
 }
 
+template void extract_blocks<float>(int, int64_t, int64_t, const double*, float*);
+template void extract_blocks<double>(int, int64_t, int64_t, const double*, double*);
 template void extract_pairs<float>(int, int64_t, int64_t, const double*, const double*, float*,
                                    float*);
 template void extract_pairs<double>(int, int64_t, int64_t, const double*, const double*, double*,

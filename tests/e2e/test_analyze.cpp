@@ -69,6 +69,75 @@ TEST(Analyze, CumulantsAgreeWithExactValuesForEveryDistribution) {
   }
 }
 
+TEST(Analyze, ModelsGeneraliseAsExpectedAndLearnedFlows) {
+  TempFolder folder;
+  const std::string data = folder.file("uniform.h5"), other = folder.file("laplace.h5");
+  ASSERT_EQ(
+      run_rgflow(2, "generate -quiet -L 64 -levels 3 -samples 32 -seed 5 -dtype float64 -o " + data)
+          .status,
+      0);
+  ASSERT_EQ(run_rgflow(2,
+                       "generate -quiet -L 64 -levels 3 -samples 16 -seed 6 -dtype float64 "
+                       "-distribution laplace -o " +
+                           other)
+                .status,
+            0);
+  const std::string linear = folder.file("linear.h5"), tanh = folder.file("tanh.h5");
+  ASSERT_EQ(run_rgflow(
+                2, "train -quiet -data " + data +
+                       " -hidden 2 -activation identity -tying "
+                       "inputs -dtype float64 -epochs 10 -batch 64 -lr 0.003 -schedule cosine -o " +
+                       linear)
+                .status,
+            0);
+  ASSERT_EQ(
+      run_rgflow(2, "train -quiet -data " + data + " -hidden 16,16 -epochs 2 -batch 64 -o " + tanh)
+          .status,
+      0);
+  const std::string models = " -models " + linear + "," + tanh + " -eval_data " + other;
+  const std::string reference = folder.file("r1.h5");
+  auto result =
+      run_rgflow(1, "analyze -quiet -data " + data + models + " -groups 8 -o " + reference);
+  ASSERT_EQ(result.status, 0) << result.err;
+  // Columns: data (held-out), laplace, data_x2, data_x0.5.
+  const auto mse = table(reference, "/generalisation/mse");
+  ASSERT_EQ(mse.size(), 8u);
+  for (size_t t = 0; t < 4; ++t) EXPECT_LT(mse[t], 1e-10) << "the exact linear map, test " << t;
+  EXPECT_LT(mse[4], 1e-2);         // tanh fits its own distribution,
+  EXPECT_GT(mse[5], 2 * mse[4]);   // drifts on another one
+  EXPECT_GT(mse[6], 10 * mse[4]);  // and on larger inputs.
+  // The linear model's learned flow is the data's own flow.
+  const auto data_kappa = table(reference, "/cumulants/kappa");
+  const auto learned = table(reference, "/flow/linear/kappa");
+  for (int level = 0; level <= 3; ++level) {
+    for (int n : {2, 4}) {
+      const size_t i = static_cast<size_t>(level * 8 + n - 1);
+      EXPECT_NEAR(learned[i], data_kappa[i], 1e-6 + 1e-5 * std::abs(data_kappa[i]))
+          << "level " << level << " kappa_" << n;
+    }
+  }
+  EXPECT_TRUE(file_exists(folder.file("r1_generalisation.csv")));
+  // The same table on three ranks, to the last bit.
+  const std::string three = folder.file("r3.h5");
+  ASSERT_EQ(
+      run_rgflow(3, "analyze -quiet -data " + data + models + " -groups 8 -o " + three).status, 0);
+  EXPECT_EQ(table(three, "/generalisation/mse"), mse);
+  EXPECT_EQ(table(three, "/flow/tanh/kappa"), table(reference, "/flow/tanh/kappa"));
+  // A model for other blocks is refused.
+  const std::string line = folder.file("line.h5"), line_model = folder.file("line_model.h5");
+  ASSERT_EQ(run_rgflow(1, "generate -quiet -d 1 -L 64 -levels 1 -samples 8 -o " + line).status, 0);
+  ASSERT_EQ(run_rgflow(
+                1, "train -quiet -data " + line + " -hidden 2 -epochs 1 -batch 16 -o " + line_model)
+                .status,
+            0);
+  result = run_rgflow(2, "analyze -quiet -data " + data + " -models " + line_model + " -o " +
+                             folder.file("bad.h5"));
+  EXPECT_NE(result.status, 0);
+  ASSERT_EQ(result.rgflow_error_lines().size(), 1u) << result.err;
+  EXPECT_NE(result.rgflow_error_lines()[0].find("works on blocks of side 2 in 1D"),
+            std::string::npos);
+}
+
 TEST(Analyze, BadInputs) {
   TempFolder folder;
   const std::string data = folder.file("small.h5");
@@ -78,7 +147,8 @@ TEST(Analyze, BadInputs) {
       {"-data " + data + " -order 13", "-order: 13 is out of range"},
       {"-data " + data, "16 jackknife groups need at least as many samples"},
       {"-data " + folder.file("none.h5"), "does not exist"},
-      {"-data " + data + " -groups 4 -models m.h5", "not implemented yet"},
+      {"-data " + data + " -groups 4 -models " + folder.file("missing.h5"), "does not exist"},
+      {"-data " + data + " -groups 4 -eval_data " + data, "needs -models"},
       {"-groups 4", "-data is required"},
   };
   for (const auto& [options, expected] : cases) {

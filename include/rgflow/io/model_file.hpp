@@ -23,8 +23,9 @@ void write_model(hid_t file, const nn::Network<Scalar>& net);
 nn::ModelSpec read_model_spec(hid_t file, const std::string& path);
 
 /// The stored network. UsageError naming `path` for a missing or malformed group, another
-/// scalar type, a parameter count that the architecture does not imply, or non-finite values.
+/// scalar type (unless `convert`: then float32 parameters are widened exactly to double), a
+/// parameter count that the architecture does not imply, or non-finite values.
 template <typename Scalar>
-nn::Network<Scalar> read_model(hid_t file, const std::string& path);
+nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert = false);
 
 }  // namespace rgflow::io

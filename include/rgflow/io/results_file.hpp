@@ -18,4 +18,15 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
 /// error, eigenvalue and its error (empty at level 0), expected eigenvalue.
 void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow);
 
+/// Group /generalisation: dataset `mse` (models x test sets) with the names as attributes.
+void write_generalisation(hid_t file, const std::vector<std::string>& models,
+                          const std::vector<std::string>& tests,
+                          const std::vector<std::vector<double>>& mse);
+void write_generalisation_csv(const std::string& path, const std::vector<std::string>& models,
+                              const std::vector<std::string>& tests,
+                              const std::vector<std::vector<double>>& mse);
+/// Group /flow/<model>: the cumulant table of the model's learned levels (as /cumulants).
+void write_learned_flows(hid_t file, const std::vector<std::string>& models,
+                         const std::vector<analysis::CumulantFlow>& flows);
+
 }  // namespace rgflow::io

@@ -10,6 +10,12 @@ namespace rgflow::train {
 /// Pairs per sample: L_{k+1}^d.
 int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side);
 
+/// The blocks of one sample's field (fine_side^d values, row-major) as the columns of `inputs`
+/// (N x pairs), in coarse-site order.
+template <typename Scalar>
+void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const double* fine,
+                    Scalar* inputs);
+
 /// From one sample's fine field (L_k^d values, row-major) and coarse field (L_{k+1}^d values),
 /// writes inputs (N x pairs, column-major: column p holds block p's sites in block order, the
 /// network's site order) and targets (pairs).
