@@ -20,6 +20,7 @@
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/io/results_file.hpp"
 #include "rgflow/lattice/partition.hpp"
+#include "rgflow/nn/metrics.hpp"
 #include "rgflow/nn/symmetric_model.hpp"
 #include "rgflow/train/pairs.hpp"
 
@@ -57,6 +58,8 @@ struct LoadedModel {
   std::string path, name, trained_on;
   int64_t training_samples = 0;
   std::unique_ptr<nn::SymmetricModel<double>> model;
+  std::vector<double> order_history;  // /history/order_parameter, records x hidden layers
+  std::vector<double> history_epochs;
 };
 
 LoadedModel load_model(const std::string& path, const lattice::Geometry& geometry) {
@@ -78,6 +81,18 @@ LoadedModel load_model(const std::string& path, const lattice::Geometry& geometr
   if (h5::has_attribute(file.get(), "dataset_path")) {
     loaded.trained_on = h5::read_string_attribute(file.get(), "dataset_path");
     loaded.training_samples = h5::read_int_attribute(file.get(), "training_samples");
+  }
+  for (auto [name, target] : {std::pair<const char*, std::vector<double>*>{
+                                  "/history/order_parameter", &loaded.order_history},
+                              {"/history/epoch", &loaded.history_epochs}}) {
+    if (!h5::link_exists(file.get(), "/history") || !h5::link_exists(file.get(), name)) continue;
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file.get(), name, H5P_DEFAULT));
+    h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+    target->resize(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+    if (!target->empty()) {
+      RGFLOW_H5(
+          H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, target->data()));
+    }
   }
   loaded.model = std::make_unique<nn::SymmetricModel<double>>(spec);
   std::copy(net.parameters(), net.parameters() + net.parameter_count(),
@@ -274,6 +289,33 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
           io::write_generalisation(file.get(), names, test_names, mse);
           io::write_learned_flows(file.get(), names, learned_flows);
           io::write_generalisation_csv(generalisation_csv_path(output), names, test_names, mse);
+          // Symmetry metrics of each network on blocks of the data's first samples.
+          const int64_t blocks = train::pairs_per_sample(g.dim, g.side, g.block_side);
+          const int64_t columns = std::min<int64_t>(4096, blocks * spec.samples);
+          nn::Matrix<double> x(g.sites_per_block(), columns);
+          for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
+            nn::Matrix<double> all(g.sites_per_block(), blocks);
+            const auto field = reader.read(0, sample, 1);
+            train::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
+            const int64_t take = std::min(blocks, columns - filled);
+            x.middleCols(filled, take) = all.leftCols(take);
+            filled += take;
+          }
+          for (const auto& m : loaded) {
+            const auto& net = m.model->network();
+            io::SymmetryReport report;
+            report.errors = nn::output_symmetry_errors(net, x, 16, spec.seed);
+            report.invariant_fraction =
+                nn::invariant_fraction(net, x, nn::point_group(net.spec().block));
+            if (net.spec().kind == nn::ModelKind::kGnn) {
+              report.equivariance_error =
+                  nn::equivariance_error(net, x, nn::point_group(net.spec().block));
+            }
+            report.order_parameter = nn::unit_order_parameter(net);
+            report.order_history = m.order_history;
+            report.history_epochs = m.history_epochs;
+            io::write_symmetry(file.get(), m.name, report);
+          }
         }
       }
       io::write_cumulant_csv(csv_path(output), flow);

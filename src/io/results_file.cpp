@@ -131,6 +131,44 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
   write_flow_tables(g, flow);
 }
 
+void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report) {
+  if (!h5::link_exists(file, "/symmetry")) {
+    h5::Hid top =
+        h5::group_id(H5Gcreate2(file, "/symmetry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_attribute(top.get(), "description",
+                        std::string("symmetry metrics of SCIENCE.md section 5 of each model's "
+                                    "network on up to 4096 blocks of the data's first samples"));
+  }
+  h5::Hid group = h5::group_id(
+      H5Gcreate2(file, ("/symmetry/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t g = group.get();
+  h5::write_attribute(g, "output_error_permutation", report.errors.permutation);
+  h5::write_attribute(g, "output_error_point_group", report.errors.point_group);
+  h5::write_attribute(g, "output_error_sign", report.errors.sign);
+  h5::write_attribute(g, "output_error_scale", report.errors.scale);
+  write_table(g, "invariant_fraction", {report.invariant_fraction},
+              "one row, hidden layer (column): invariant fraction under the point group");
+  write_table(g, "order_parameter", {report.order_parameter},
+              "one row, hidden layer (column): unit order parameter D of the trained weights");
+  if (!report.equivariance_error.empty()) {
+    write_table(g, "equivariance_error", {report.equivariance_error},
+                "one row, graph layer (column): equivariance error under the point group");
+  }
+  const size_t records = report.history_epochs.size();
+  if (records > 0 && report.order_history.size() % records == 0) {
+    std::vector<std::vector<double>> rows;
+    const size_t layers = report.order_history.size() / records;
+    for (size_t r = 0; r < records; ++r) {
+      rows.emplace_back(1, report.history_epochs[r]);
+      rows.back().insert(rows.back().end(),
+                         report.order_history.begin() + static_cast<long>(r * layers),
+                         report.order_history.begin() + static_cast<long>((r + 1) * layers));
+    }
+    write_table(g, "order_parameter_history", rows,
+                "training record (row); columns: epoch, then D per hidden layer");
+  }
+}
+
 void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow) {
   FILE* out = std::fopen(path.c_str(), "w");
   if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));

@@ -117,6 +117,19 @@ TEST(Analyze, ModelsGeneraliseAsExpectedAndLearnedFlows) {
     }
   }
   EXPECT_TRUE(file_exists(folder.file("r1_generalisation.csv")));
+  // Symmetry metrics: the tied linear model is invariant, the untied tanh model is not; the
+  // order parameter's course over training comes from the model's /history (one row per epoch).
+  {
+    h5::Hid file = h5::file_id(H5Fopen(reference.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    h5::Hid tied = h5::group_id(H5Gopen2(file.get(), "/symmetry/linear", H5P_DEFAULT));
+    h5::Hid untied = h5::group_id(H5Gopen2(file.get(), "/symmetry/tanh", H5P_DEFAULT));
+    EXPECT_LT(h5::read_double_attribute(tied.get(), "output_error_permutation"), 1e-20);
+    EXPECT_GT(h5::read_double_attribute(untied.get(), "output_error_permutation"), 1e-8);
+  }
+  EXPECT_EQ(table(reference, "/symmetry/tanh/order_parameter_history").size(), 2u * 3u);
+  const auto fraction = table(reference, "/symmetry/linear/invariant_fraction");
+  ASSERT_EQ(fraction.size(), 1u);
+  EXPECT_NEAR(fraction[0], 1.0, 1e-12);
   // The same table on three ranks, to the last bit.
   const std::string three = folder.file("r3.h5");
   ASSERT_EQ(

@@ -7,6 +7,7 @@
 
 #include "rgflow/analysis/cumulant_flow.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/nn/metrics.hpp"
 
 namespace rgflow::io {
 
@@ -28,5 +29,17 @@ void write_generalisation_csv(const std::string& path, const std::vector<std::st
 /// Group /flow/<model>: the cumulant table of the model's learned levels (as /cumulants).
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<analysis::CumulantFlow>& flows);
+
+/// Symmetry metrics of one model (SCIENCE.md section 5), measured on the wrapped network.
+struct SymmetryReport {
+  nn::OutputSymmetryErrors errors;
+  std::vector<double> invariant_fraction;  // per hidden layer, point group
+  std::vector<double> equivariance_error;  // per graph layer (graph networks only)
+  std::vector<double> order_parameter;     // per hidden layer, trained weights
+  std::vector<double> order_history;       // records x hidden layers, from /history
+  std::vector<double> history_epochs;      // records
+};
+/// Group /symmetry/<model>.
+void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report);
 
 }  // namespace rgflow::io
