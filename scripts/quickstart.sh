@@ -18,3 +18,4 @@ mpiexec --oversubscribe -n 2 "$build_dir/rgflow" train -data "$outdir/clt.h5" -l
 mpiexec --oversubscribe -n 2 "$build_dir/rgflow" analyze -data "$outdir/clt.h5" -models "$outdir/linear.h5" \
   -o "$outdir/results.h5" \
   -force
+/usr/bin/python3 scripts/plot_results.py "$outdir/results.h5" --models "$outdir/linear.h5"

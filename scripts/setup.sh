@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
-          hdf5-tools petsc-dev libeigen3-dev libgtest-dev libbenchmark-dev)
+          hdf5-tools petsc-dev libeigen3-dev libgtest-dev libbenchmark-dev
+          python3-matplotlib python3-h5py)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

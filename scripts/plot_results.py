@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Figures from an rgflow results file (rgflow analyze) and the model files it names.
+
+    /usr/bin/python3 scripts/plot_results.py results.h5 [--models a.h5,b.h5] [--outdir DIR]
+
+Writes, next to the results file unless --outdir is given:
+  <stem>_cumulants.png       |kappa_n| against level (log scale), measured with errors, exact lines
+  <stem>_flow.png            kappa_n of each model's learned levels against the data's flow
+  <stem>_generalisation.png  heat map of log10 MSE, models x test sets
+  <stem>_training.png        training and validation loss per epoch of each model (--models)
+Needs python3-matplotlib and python3-h5py (Debian packages); rgflow itself does not.
+"""
+import argparse
+import os
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def plot_cumulants(results, path, orders=(2, 4, 6)):
+    kappa = results["cumulants/kappa"][()]
+    error = results["cumulants/kappa_error"][()]
+    exact = results["cumulants/exact"][()]
+    levels = np.arange(kappa.shape[0])
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for n in orders:
+        if n > kappa.shape[1]:
+            continue
+        i = n - 1
+        ax.errorbar(levels, np.abs(kappa[:, i]), yerr=error[:, i], fmt="o", capsize=3,
+                    label="|kappa_%d| measured" % n)
+        if np.all(np.isfinite(exact[:, i])) and np.any(exact[:, i] != 0):
+            ax.plot(levels, np.abs(exact[:, i]), "-", label="exact recursion, n=%d" % n)
+    ax.set_yscale("log")
+    ax.set_xlabel("level k")
+    ax.set_ylabel("|kappa_n|")
+    ax.set_title("cumulants across scales (%s)" % text(results["cumulants"].attrs["distribution"]))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_flows(results, path, n=4):
+    if "flow" not in results:
+        return False
+    data = results["cumulants/kappa"][()][:, n - 1]
+    exact = results["cumulants/exact"][()][:, n - 1]
+    levels = np.arange(len(data))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(levels, np.abs(exact), "k-", label="exact")
+    ax.plot(levels, np.abs(data), "ko", label="data")
+    for name in results["flow"]:
+        learned = results["flow/%s/kappa" % name][()][:, n - 1]
+        ax.plot(levels, np.abs(learned), "s--", label="learned: " + name)
+    ax.set_yscale("log")
+    ax.set_xlabel("level k")
+    ax.set_ylabel("|kappa_%d|" % n)
+    ax.set_title("learned flows against the exact flow")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def plot_generalisation(results, path):
+    if "generalisation" not in results:
+        return False
+    group = results["generalisation"]
+    mse = group["mse"][()]
+    models = text(group.attrs["models"]).split(",")
+    tests = text(group.attrs["test_sets"]).split(",")
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(tests), 1.2 + 0.5 * len(models)))
+    image = ax.imshow(np.log10(np.maximum(mse, 1e-300)), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(tests)), tests, rotation=30, ha="right")
+    ax.set_yticks(range(len(models)), models)
+    for (r, c), value in np.ndenumerate(mse):
+        ax.text(c, r, "%.1e" % value, ha="center", va="center", color="w", fontsize=8)
+    fig.colorbar(image, ax=ax, label="log10 MSE")
+    ax.set_title("generalisation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def plot_training(models, path):
+    if not models:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for model in models:
+        with h5py.File(model, "r") as f:
+            epoch = f["history/epoch"][()]
+            name = os.path.splitext(os.path.basename(model))[0]
+            ax.plot(epoch, f["history/train_loss"][()], "-", label=name + " train")
+            ax.plot(epoch, f["history/val_loss"][()], "--", label=name + " validation")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE")
+    ax.set_title("training curves")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results")
+    parser.add_argument("--models", default="")
+    parser.add_argument("--outdir", default=None)
+    args = parser.parse_args()
+    outdir = args.outdir or os.path.dirname(os.path.abspath(args.results))
+    stem = os.path.join(outdir, os.path.splitext(os.path.basename(args.results))[0])
+    written = []
+    with h5py.File(args.results, "r") as results:
+        plot_cumulants(results, stem + "_cumulants.png")
+        written.append(stem + "_cumulants.png")
+        if plot_flows(results, stem + "_flow.png"):
+            written.append(stem + "_flow.png")
+        if plot_generalisation(results, stem + "_generalisation.png"):
+            written.append(stem + "_generalisation.png")
+    models = [m for m in args.models.split(",") if m]
+    if plot_training(models, stem + "_training.png"):
+        written.append(stem + "_training.png")
+    for path in written:
+        print("figure: " + path)
+
+
+if __name__ == "__main__":
+    main()
