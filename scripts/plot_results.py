@@ -35,10 +35,11 @@ def plot_cumulants(results, path, orders=(2, 4, 6)):
         if n > kappa.shape[1]:
             continue
         i = n - 1
-        ax.errorbar(levels, np.abs(kappa[:, i]), yerr=error[:, i], fmt="o", capsize=3,
-                    label="|kappa_%d| measured" % n)
+        drawn = ax.errorbar(levels, np.abs(kappa[:, i]), yerr=error[:, i], fmt="o", capsize=3,
+                            label="|kappa_%d| measured" % n)
         if np.all(np.isfinite(exact[:, i])) and np.any(exact[:, i] != 0):
-            ax.plot(levels, np.abs(exact[:, i]), "-", label="exact recursion, n=%d" % n)
+            ax.plot(levels, np.abs(exact[:, i]), "-", color=drawn.lines[0].get_color(),
+                    label="exact recursion, n=%d" % n)
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_n|")
