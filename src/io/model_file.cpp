@@ -1,8 +1,13 @@
 #include "rgflow/io/model_file.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <climits>
 #include <cmath>
-#include <sstream>
+#include <optional>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
@@ -15,47 +20,182 @@ std::string scalar_name() {
   return std::is_same_v<Scalar, float> ? "float32" : "float64";
 }
 
+// Stored as little-endian IEEE whatever the host, like the dataset files; on the usual hosts
+// this is the native layout, so writing and reading convert nothing.
+template <typename Scalar>
+hid_t file_type() {
+  return std::is_same_v<Scalar, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
+}
+
 std::string join(const std::vector<int>& values) {
   std::string text;
   for (int v : values) text += (text.empty() ? "" : ",") + std::to_string(v);
   return text;
 }
 
-// Row-major (outputs x inputs), as h5py and h5dump show it.
+// A value from the file, safe to quote in a one-line message: control characters become spaces
+// and long values are cut.
+std::string quoted(const std::string& value) {
+  std::string text = value.size() > 64 ? value.substr(0, 64) + "..." : value;
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return "'" + text + "'";
+}
+
+[[noreturn]] void malformed(const std::string& path, const std::string& problem) {
+  throw UsageError("'" + path + "' is a malformed rgflow model: " + problem);
+}
+
+// Opens `name` below `location` and checks that it is an object of `type` (a group where a group
+// belongs, a dataset where a dataset belongs), so a wrong file gives a UsageError, not an HDF5
+// failure deep inside a read.
+h5::Hid open_object(hid_t location, const std::string& name, H5I_type_t type,
+                    const std::string& shown_name, const std::string& path) {
+  const char* kind = type == H5I_GROUP ? "group" : "dataset";
+  if (!h5::link_exists(location, name)) malformed(path, shown_name + " is missing");
+  h5::Hid object;
+  try {
+    object = h5::Hid(RGFLOW_H5(H5Oopen(location, name.c_str(), H5P_DEFAULT)), H5Oclose);
+  } catch (const LibraryError&) {
+    malformed(path, shown_name + " cannot be opened as an HDF5 object");
+  }
+  if (H5Iget_type(object.get()) != type) malformed(path, shown_name + " is not a " + kind);
+  return object;
+}
+
+// Writes a matrix as a 2-D dataset in HDF5's row-major order, so that h5py's array[r][c] is
+// m(r, c) (Eigen stores column-major: transpose the storage, not the matrix).
 template <typename Scalar>
 void write_matrix(hid_t group, const std::string& name, const nn::Matrix<Scalar>& m,
-                  const std::string& meaning) {
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = m;
+                  const std::string& shape_meaning) {
+  using RowMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const RowMajor row_major = m;
   h5::Hid space =
       h5::simple_space({static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())});
-  h5::Hid dataset = h5::dataset_id(H5Dcreate2(group, name.c_str(), h5::native_type<Scalar>(),
-                                              space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid dataset = h5::dataset_id(H5Dcreate2(group, name.c_str(), file_type<Scalar>(), space.get(),
+                                              H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   RGFLOW_H5(H5Dwrite(dataset.get(), h5::native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                      row_major.data()));
-  h5::write_attribute(dataset.get(), "shape_meaning", meaning);
+  h5::write_attribute(dataset.get(), "shape_meaning", shape_meaning);
 }
 
-std::string text_attribute(hid_t group, const std::string& name, const std::string& path) {
-  if (!h5::has_attribute(group, name)) {
-    throw UsageError("'" + path + "' is a malformed model: /model has no attribute '" + name + "'");
+// Reads the attributes of /model, turning every problem into a UsageError naming the file.
+class AttributeReader {
+ public:
+  AttributeReader(hid_t group, const std::string& path) : group_(group), path_(path) {}
+
+  std::string text(const std::string& name) const {
+    require_present(name);
+    try {
+      return h5::read_string_attribute(group_, name);
+    } catch (const UsageError&) {
+      malformed(path_, "attribute '" + name + "' is not a fixed-length text");
+    }
   }
-  return h5::read_string_attribute(group, name);
+
+  int64_t integer(const std::string& name) const {
+    require_present(name);
+    try {
+      return h5::read_int_attribute(group_, name);
+    } catch (const UsageError&) {
+      malformed(path_, "attribute '" + name + "' is not an integer");
+    }
+  }
+
+  /// An integer that must fit an int (the spec's range checks come later, in validate()).
+  int small_integer(const std::string& name) const {
+    const int64_t value = integer(name);
+    if (value < INT_MIN || value > INT_MAX) {
+      malformed(path_, "attribute '" + name + "' is " + std::to_string(value) + ", out of range");
+    }
+    return static_cast<int>(value);
+  }
+
+  /// A 0/1 flag; any other value is refused rather than guessed at.
+  bool flag(const std::string& name) const {
+    const int64_t value = integer(name);
+    if (value != 0 && value != 1) {
+      malformed(path_, "attribute '" + name + "' is " + std::to_string(value) + ", not 0 or 1");
+    }
+    return value == 1;
+  }
+
+  /// A name from a fixed list, through the nn module's parser.
+  template <typename T, typename Parser>
+  T choice(const std::string& name, Parser parse) const {
+    const std::string value = text(name);
+    const std::optional<T> parsed = parse(value);
+    if (!parsed) malformed(path_, "unknown " + name + " " + quoted(value));
+    return *parsed;
+  }
+
+  /// Comma-separated positive widths, e.g. "64,64"; nothing else (no spaces, signs or suffixes).
+  std::vector<int> widths(const std::string& name) const {
+    const std::string value = text(name);
+    std::vector<int> result;
+    size_t begin = 0;
+    while (true) {
+      const size_t end = std::min(value.find(',', begin), value.size());
+      int width = 0;
+      const char* first = value.data() + begin;
+      const char* last = value.data() + end;
+      const auto [stop, error] = std::from_chars(first, last, width);
+      if (first == last || *first == '-' || error != std::errc() || stop != last) {
+        malformed(path_, "attribute '" + name + "' is " + quoted(value) +
+                             ", not comma-separated widths such as '64,64'");
+      }
+      result.push_back(width);
+      if (end == value.size()) break;
+      begin = end + 1;
+    }
+    return result;
+  }
+
+ private:
+  void require_present(const std::string& name) const {
+    if (!h5::has_attribute(group_, name))
+      malformed(path_, "/model has no attribute '" + name + "'");
+  }
+
+  hid_t group_;
+  const std::string& path_;
+};
+
+// Effective weight and bias entries the architecture has, plus the block's sites (graph
+// networks keep a neighbour list per site). The network indexes all of them with int, so a file
+// claiming more describes no network rgflow can build (and reading it must not try).
+double architecture_size(const nn::ModelSpec& spec) {
+  const bool gnn = spec.kind == nn::ModelKind::kGnn;
+  const double sites = std::pow(static_cast<double>(spec.block.side), spec.block.dim);
+  std::vector<double> widths{gnn ? 1.0 : sites};
+  for (int width : spec.hidden) widths.push_back(width);
+  widths.push_back(1);
+  double total = sites;
+  for (size_t layer = 0; layer + 1 < widths.size(); ++layer) {
+    const bool graph_layer = gnn && layer + 2 < widths.size();
+    total += widths[layer + 1] * widths[layer] * (graph_layer ? 2 : 1) + widths[layer + 1];
+  }
+  return total;
 }
 
-int64_t int_attribute(hid_t group, const std::string& name, const std::string& path) {
-  if (!h5::has_attribute(group, name)) {
-    throw UsageError("'" + path + "' is a malformed model: /model has no attribute '" + name + "'");
+std::string weight_meaning(const nn::ModelSpec& spec, int layer, int layers) {
+  const bool last = layer + 1 == layers;
+  if (spec.kind == nn::ModelKind::kMlp) {
+    std::string text =
+        "outputs x inputs: array[r][c] = W(r,c), the weight from input c to output r; ";
+    text += layer == 0 ? "inputs are the block's sites in site_order"
+                       : "inputs are layer_" + std::to_string(layer - 1) + "'s outputs";
+    text += last ? "; y = W h + b" : "; h' = activation(W h + b)";
+    return text;
   }
-  return h5::read_int_attribute(group, name);
-}
-
-template <typename T>
-T parsed(const std::optional<T>& value, const std::string& what, const std::string& text,
-         const std::string& path) {
-  if (!value) {
-    throw UsageError("'" + path + "' is a malformed model: unknown " + what + " '" + text + "'");
+  if (last) {
+    return "outputs x inputs: array[r][c] = W(r,c); readout y = W p + b, p = sum (or mean, "
+           "mean_pooling) over the block's nodes of the last graph layer's features";
   }
-  return *value;
+  return "outputs x inputs (features per node): array[r][c] = W_self(r,c); node i's new "
+         "features are activation(W_self h_i + W_nbr a_i + b), a_i the sum (or mean, "
+         "mean_aggregation) of its neighbours' features h_j";
 }
 
 }  // namespace
@@ -76,120 +216,147 @@ void write_model(hid_t file, const nn::Network<Scalar>& net) {
   write_attribute(g, "tying", nn::tying_name(spec.tying));
   write_attribute(g, "orbit_group", spec.orbit_group);
   write_attribute(g, "strategy", nn::strategy_name(spec.strategy));
-  write_attribute(g, "bias", int64_t{spec.bias});
-  write_attribute(g, "mean_aggregation", int64_t{spec.mean_aggregation});
-  write_attribute(g, "mean_pooling", int64_t{spec.mean_pooling});
-  write_attribute(g, "periodic", int64_t{spec.periodic});
-  write_attribute(g, "tie_self_neighbour", int64_t{spec.tie_self_neighbour});
+  write_attribute(g, "bias", int64_t{spec.bias ? 1 : 0});
+  write_attribute(g, "mean_aggregation", int64_t{spec.mean_aggregation ? 1 : 0});
+  write_attribute(g, "mean_pooling", int64_t{spec.mean_pooling ? 1 : 0});
+  write_attribute(g, "periodic", int64_t{spec.periodic ? 1 : 0});
+  write_attribute(g, "tie_self_neighbour", int64_t{spec.tie_self_neighbour ? 1 : 0});
+  // The seed's 64 bits as a signed integer (two's complement): read back exactly.
   write_attribute(g, "seed", static_cast<int64_t>(spec.seed));
   write_attribute(g, "parameter_count", static_cast<int64_t>(net.parameter_count()));
   write_attribute(g, "scalar", scalar_name<Scalar>());
+  write_attribute(g, "layer_count", int64_t{net.layer_count()});
   write_attribute(g, "site_order",
                   std::string("block sites row-major, last axis fastest: site (c0,..) = "
                               "((c0 b + c1) b + c2)"));
   {
     h5::Hid space = h5::simple_space({static_cast<hsize_t>(net.parameter_count())});
-    h5::Hid dataset =
-        h5::dataset_id(H5Dcreate2(g, "parameters", h5::native_type<Scalar>(), space.get(),
-                                  H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid dataset = h5::dataset_id(H5Dcreate2(g, "parameters", file_type<Scalar>(), space.get(),
+                                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     RGFLOW_H5(H5Dwrite(dataset.get(), h5::native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                        net.parameters()));
-    h5::write_attribute(dataset.get(), "meaning",
-                        std::string("free parameters (tied weights once); the layer_<l> "
-                                    "datasets are the effective weights they imply"));
+    write_attribute(dataset.get(), "meaning",
+                    std::string("free parameters (each tied weight stored once); the "
+                                "layer_<l> datasets hold the effective weights they imply"));
   }
   const bool gnn = spec.kind == nn::ModelKind::kGnn;
-  for (int layer = 0; layer < net.layer_count(); ++layer) {
+  const int layers = net.layer_count();
+  for (int layer = 0; layer < layers; ++layer) {
     const std::string name = "layer_" + std::to_string(layer);
     h5::Hid layer_group =
         h5::group_id(H5Gcreate2(g, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    const bool graph_layer = gnn && layer + 1 < net.layer_count();
+    const bool graph_layer = gnn && layer + 1 < layers;
     write_matrix<Scalar>(layer_group.get(), "weight", net.weight(layer),
-                         graph_layer ? "outputs x inputs (self weights)" : "outputs x inputs");
+                         weight_meaning(spec, layer, layers));
     if (graph_layer) {
       write_matrix<Scalar>(layer_group.get(), "neighbour_weight", net.neighbour_weight(layer),
-                           "outputs x inputs (neighbour weights)");
+                           "outputs x inputs (features per node): array[r][c] = W_nbr(r,c), "
+                           "applied to the aggregate of a node's neighbours' features");
     }
     const nn::Matrix<Scalar> bias = net.bias(layer);
-    write_matrix<Scalar>(layer_group.get(), "bias", bias, "outputs x 1");
+    write_matrix<Scalar>(layer_group.get(), "bias", bias,
+                         spec.bias ? std::string("outputs x 1: array[r][0] = b(r)")
+                                   : std::string("outputs x 1: all zero (the model has no "
+                                                 "biases, attribute bias = 0)"));
   }
 }
 
 nn::ModelSpec read_model_spec(hid_t file, const std::string& path) {
   if (!h5::link_exists(file, "/model")) {
-    throw UsageError("'" + path + "' is not an rgflow model (no /model group)");
+    throw UsageError("'" + path + "' is not an rgflow model (it has no /model group)");
   }
-  h5::Hid group = h5::group_id(H5Gopen2(file, "/model", H5P_DEFAULT));
-  const hid_t g = group.get();
-  if (!h5::has_attribute(g, "model_format") ||
-      h5::read_string_attribute(g, "model_format") != kModelFormat) {
-    throw UsageError("'" + path + "' is not an rgflow model (model_format is not '" + kModelFormat +
-                     "')");
+  const h5::Hid group = open_object(file, "/model", H5I_GROUP, "/model", path);
+  const AttributeReader attributes(group.get(), path);
+  if (!h5::has_attribute(group.get(), "model_format")) {
+    throw UsageError("'" + path + "' is not an rgflow model (/model has no model_format)");
   }
-  const int64_t version = int_attribute(g, "model_schema_version", path);
+  const std::string format = attributes.text("model_format");
+  if (format != kModelFormat) {
+    throw UsageError("'" + path + "' is not an rgflow model (model_format is " + quoted(format) +
+                     ", not '" + kModelFormat + "')");
+  }
+  const int64_t version = attributes.integer("model_schema_version");
   if (version != kModelSchemaVersion) {
     throw UsageError("'" + path + "' has model schema version " + std::to_string(version) +
                      "; this rgflow reads version " + std::to_string(kModelSchemaVersion));
   }
   nn::ModelSpec spec;
-  std::string text = text_attribute(g, "kind", path);
-  spec.kind = parsed(nn::parse_model_kind(text), "model kind", text, path);
-  spec.block.dim = static_cast<int>(int_attribute(g, "block_dim", path));
-  spec.block.side = static_cast<int>(int_attribute(g, "block_side", path));
-  spec.hidden.clear();
-  std::stringstream widths(text_attribute(g, "hidden", path));
-  for (std::string width; std::getline(widths, width, ',');) {
-    try {
-      spec.hidden.push_back(std::stoi(width));
-    } catch (const std::exception&) {
-      throw UsageError("'" + path + "' is a malformed model: hidden widths '" + widths.str() + "'");
-    }
+  spec.kind = attributes.choice<nn::ModelKind>("kind", nn::parse_model_kind);
+  spec.block.dim = attributes.small_integer("block_dim");
+  spec.block.side = attributes.small_integer("block_side");
+  spec.hidden = attributes.widths("hidden");
+  spec.activation = attributes.choice<nn::Activation>("activation", nn::parse_activation);
+  spec.tying = attributes.choice<nn::Tying>("tying", nn::parse_tying);
+  spec.orbit_group = attributes.text("orbit_group");
+  if (spec.orbit_group != "point" && spec.orbit_group != "reflections" &&
+      spec.orbit_group != "full") {
+    malformed(path, "unknown orbit_group " + quoted(spec.orbit_group));
   }
-  text = text_attribute(g, "activation", path);
-  spec.activation = parsed(nn::parse_activation(text), "activation", text, path);
-  text = text_attribute(g, "tying", path);
-  spec.tying = parsed(nn::parse_tying(text), "tying", text, path);
-  spec.orbit_group = text_attribute(g, "orbit_group", path);
-  text = text_attribute(g, "strategy", path);
-  spec.strategy = parsed(nn::parse_strategy(text), "strategy", text, path);
-  spec.bias = int_attribute(g, "bias", path) != 0;
-  spec.mean_aggregation = int_attribute(g, "mean_aggregation", path) != 0;
-  spec.mean_pooling = int_attribute(g, "mean_pooling", path) != 0;
-  spec.periodic = int_attribute(g, "periodic", path) != 0;
-  spec.tie_self_neighbour = int_attribute(g, "tie_self_neighbour", path) != 0;
-  spec.seed = static_cast<uint64_t>(int_attribute(g, "seed", path));
+  spec.strategy = attributes.choice<nn::Strategy>("strategy", nn::parse_strategy);
+  spec.bias = attributes.flag("bias");
+  spec.mean_aggregation = attributes.flag("mean_aggregation");
+  spec.mean_pooling = attributes.flag("mean_pooling");
+  spec.periodic = attributes.flag("periodic");
+  spec.tie_self_neighbour = attributes.flag("tie_self_neighbour");
+  spec.seed = static_cast<uint64_t>(attributes.integer("seed"));
   const std::string problem = spec.validate();
-  if (!problem.empty()) throw UsageError("'" + path + "' is a malformed model: " + problem);
+  if (!problem.empty()) malformed(path, problem);
+  if (architecture_size(spec) > static_cast<double>(INT_MAX)) {
+    malformed(path, "block " + std::to_string(spec.block.side) + "^" +
+                        std::to_string(spec.block.dim) + " with hidden widths " +
+                        quoted(join(spec.hidden)) + " is too large a network to build");
+  }
   return spec;
 }
 
 template <typename Scalar>
 nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert) {
-  nn::Network<Scalar> net(read_model_spec(file, path));
-  h5::Hid group = h5::group_id(H5Gopen2(file, "/model", H5P_DEFAULT));
-  const std::string scalar = text_attribute(group.get(), "scalar", path);
+  const nn::ModelSpec spec = read_model_spec(file, path);
+  const h5::Hid group = open_object(file, "/model", H5I_GROUP, "/model", path);
+  const AttributeReader attributes(group.get(), path);
+
+  const std::string scalar = attributes.text("scalar");
+  if (scalar != "float32" && scalar != "float64")
+    malformed(path, "unknown scalar " + quoted(scalar));
+  // float32 -> double is exact; every other mismatch would round or is refused on request.
   const bool widening = convert && scalar == "float32" && std::is_same_v<Scalar, double>;
   if (scalar != scalar_name<Scalar>() && !widening) {
     throw UsageError("'" + path + "' holds a " + scalar + " model; a " + scalar_name<Scalar>() +
-                     " one is needed here");
+                     " model is needed here");
   }
-  if (!h5::link_exists(file, "/model/parameters")) {
-    throw UsageError("'" + path + "' is a malformed model: /model/parameters is missing");
+
+  const h5::Hid dataset =
+      open_object(group.get(), "parameters", H5I_DATASET, "/model/parameters", path);
+  {
+    const h5::Hid type = h5::datatype_id(H5Dget_type(dataset.get()));
+    const size_t bytes = scalar == "float32" ? 4 : 8;
+    if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != bytes) {
+      malformed(path, "/model/parameters is not stored as " + scalar + " (attribute scalar)");
+    }
   }
-  h5::Hid dataset = h5::dataset_id(H5Dopen2(group.get(), "parameters", H5P_DEFAULT));
-  h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  if (H5Sget_simple_extent_ndims(space.get()) != 1 || count != net.parameter_count() ||
-      int_attribute(group.get(), "parameter_count", path) != net.parameter_count()) {
-    throw UsageError("'" + path + "' is a malformed model: it stores " + std::to_string(count) +
-                     " parameters, its architecture has " + std::to_string(net.parameter_count()));
+  const h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  const int dims = RGFLOW_H5(H5Sget_simple_extent_ndims(space.get()));
+  const int64_t stored = RGFLOW_H5(H5Sget_simple_extent_npoints(space.get()));
+  const int64_t recorded = attributes.integer("parameter_count");
+
+  nn::Network<Scalar> net(spec);
+  const int64_t implied = net.parameter_count();
+  const std::string architecture = "the architecture (" + nn::model_kind_name(spec.kind) +
+                                   ", hidden " + join(spec.hidden) + ", tying " +
+                                   nn::tying_name(spec.tying) + ") has " + std::to_string(implied);
+  if (recorded != implied) {
+    malformed(path, "parameter_count is " + std::to_string(recorded) + " but " + architecture);
   }
+  if (dims != 1 || stored != implied) {
+    malformed(path, "/model/parameters holds " + std::to_string(stored) + " values in " +
+                        std::to_string(dims) + " dimension(s); " + architecture + " in 1");
+  }
+  // After construction theta holds the seeded initial values; the stored ones replace them.
   RGFLOW_H5(H5Dread(dataset.get(), h5::native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                     net.parameters()));
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i) {
     if (!std::isfinite(net.parameters()[i])) {
-      throw UsageError("'" + path + "' is a malformed model: parameter " + std::to_string(i) +
-                       " is not finite");
+      malformed(path, "parameter " + std::to_string(i) + " of /model/parameters is not finite");
     }
   }
   return net;

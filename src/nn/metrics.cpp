@@ -1,6 +1,7 @@
 #include "rgflow/nn/metrics.hpp"
 
 #include <stdexcept>
+#include <string>
 
 namespace rgflow::nn {
 namespace {
@@ -14,37 +15,84 @@ MatrixD outputs(const Network<Scalar>& net, const Matrix<Scalar>& x) {
   return tape.output.template cast<double>();
 }
 
-// Per hidden layer, features as (features x B) in double: MLP hidden outputs; for a graph
-// network each graph layer's node features summed over nodes.
+// Node features of a graph layer, width x (B N), reduced to width x B: the sum over each block's
+// nodes is what the readout sees, and it is invariant exactly when the readout input is.
+MatrixD sum_over_nodes(const MatrixD& h, Eigen::Index nodes) {
+  const Eigen::Index batch = h.cols() / nodes;
+  MatrixD summed(h.rows(), batch);
+  for (Eigen::Index s = 0; s < batch; ++s) {
+    summed.col(s) = h.middleCols(s * nodes, nodes).rowwise().sum();
+  }
+  return summed;
+}
+
+// One (features x B) matrix per hidden layer, in double.
 template <typename Scalar>
 std::vector<MatrixD> hidden_features(const Network<Scalar>& net, const Matrix<Scalar>& x) {
   typename Network<Scalar>::Tape tape;
   net.forward(x, tape);
+  const bool gnn = net.spec().kind == ModelKind::kGnn;
   std::vector<MatrixD> features;
-  const Eigen::Index batch = x.cols(), nodes = net.inputs();
-  for (int layer = 1; layer < net.layer_count(); ++layer) {
-    const MatrixD h = tape.h[static_cast<size_t>(layer)].template cast<double>();
-    if (net.spec().kind == ModelKind::kMlp) {
-      features.push_back(h);
-      continue;
-    }
-    MatrixD summed(h.rows(), batch);
-    for (Eigen::Index s = 0; s < batch; ++s) {
-      summed.col(s) = h.middleCols(s * nodes, nodes).rowwise().sum();
-    }
-    features.push_back(summed);
+  // tape.h[0] is the input; tape.h[1 .. layer_count() - 1] are the hidden layers' outputs.
+  for (size_t layer = 1; layer < tape.h.size(); ++layer) {
+    const MatrixD h = tape.h[layer].template cast<double>();
+    features.push_back(gnn ? sum_over_nodes(h, net.inputs()) : h);
   }
   return features;
 }
 
-// E|h - E h|^2 over the batch (columns), summed over features.
+// E|h - E h|^2 with the expectation over the batch (the columns of h); population normalisation.
 double centred_power(const MatrixD& h) {
   const Eigen::VectorXd mean = h.rowwise().mean();
   return (h.colwise() - mean).squaredNorm() / double(h.cols());
 }
 
-double batch_variance(const MatrixD& f) {
-  return centred_power(f);
+// |h(g.x) - g.h(x)|^2 summed over the batch's blocks; h and moved are width x (B N) node features
+// of x and g.x. g.h puts node i's features on node g[i].
+double equivariance_residual(const MatrixD& h, const MatrixD& moved, const Permutation& g) {
+  const Eigen::Index nodes = static_cast<Eigen::Index>(g.size());
+  double residual = 0;
+  for (Eigen::Index s = 0; s < h.cols() / nodes; ++s) {
+    for (Eigen::Index i = 0; i < nodes; ++i) {
+      const Eigen::Index image = g[static_cast<size_t>(i)];
+      residual += (moved.col(s * nodes + image) - h.col(s * nodes + i)).squaredNorm();
+    }
+  }
+  return residual;
+}
+
+void check_batch(int inputs, Eigen::Index rows, Eigen::Index blocks) {
+  if (rows != inputs || blocks < 1) {
+    throw std::invalid_argument("symmetry metrics need a batch of at least one block of " +
+                                std::to_string(inputs) + " sites, got " + std::to_string(rows) +
+                                " x " + std::to_string(blocks));
+  }
+}
+
+void check_group(const std::vector<Permutation>& group, int sites) {
+  if (group.empty()) throw std::invalid_argument("symmetry metrics need a non-empty group");
+  for (const auto& g : group) {
+    if (static_cast<int>(g.size()) != sites) {
+      throw std::invalid_argument("group element acts on " + std::to_string(g.size()) +
+                                  " sites, the block has " + std::to_string(sites));
+    }
+  }
+}
+
+// Columns u_a (one per unit of hidden layer `layer`) of the order parameter: incoming weights
+// (self, then neighbour for a graph layer), bias, outgoing weights.
+template <typename Scalar>
+MatrixD unit_vectors(const Network<Scalar>& net, int layer) {
+  MatrixD incoming = net.weight(layer).template cast<double>();  // units x fan-in
+  if (net.spec().kind == ModelKind::kGnn) {
+    MatrixD both(incoming.rows(), 2 * incoming.cols());
+    both << incoming, net.neighbour_weight(layer).template cast<double>();
+    incoming = both;
+  }
+  const MatrixD outgoing = net.weight(layer + 1).template cast<double>();  // fan-out x units
+  MatrixD u(incoming.cols() + 1 + outgoing.rows(), incoming.rows());
+  u << incoming.transpose(), net.bias(layer).template cast<double>().transpose(), outgoing;
+  return u;
 }
 
 }  // namespace
@@ -53,28 +101,30 @@ template <typename Scalar>
 OutputSymmetryErrors output_symmetry_errors(const Network<Scalar>& net, const Matrix<Scalar>& x,
                                             int permutation_samples, uint64_t seed,
                                             double scale_factor) {
+  check_batch(net.inputs(), x.rows(), x.cols());
   const MatrixD f = outputs(net, x);
-  const double variance = batch_variance(f);
-  const double batch = double(x.cols());
-  // Mean square of `difference` relative to Var f (0/0 taken as 0: an exactly symmetric
-  // constant map).
+  const double variance = centred_power(f);
+  // E_x of difference^2 relative to Var f; 0/0 counts as 0 (a constant, exactly symmetric f).
   auto relative = [&](const MatrixD& difference) {
-    const double power = difference.squaredNorm() / batch;
+    const double power = difference.squaredNorm() / double(f.cols());
     return power == 0 ? 0.0 : power / variance;
   };
-  OutputSymmetryErrors errors;
+  auto group_error = [&](const std::vector<Permutation>& group) {
+    double sum = 0;
+    for (const auto& g : group) sum += relative(outputs(net, permute_blocks(x, g)) - f);
+    return group.empty() ? 0.0 : sum / double(group.size());
+  };
+  std::vector<Permutation> sampled;
   for (int k = 0; k < permutation_samples; ++k) {
-    const Permutation g = random_permutation(net.inputs(), seed, static_cast<uint64_t>(k));
-    errors.permutation += relative(outputs(net, permute_blocks(x, g)) - f);
+    sampled.push_back(random_permutation(net.inputs(), seed, static_cast<uint64_t>(k)));
   }
-  if (permutation_samples > 0) errors.permutation /= permutation_samples;
-  const auto group = point_group(net.spec().block);
-  for (const auto& g : group)
-    errors.point_group += relative(outputs(net, permute_blocks(x, g)) - f);
-  errors.point_group /= double(group.size());
+  OutputSymmetryErrors errors;
+  errors.permutation = group_error(sampled);
+  errors.point_group = group_error(point_group(net.spec().block));
   const Matrix<Scalar> negated = -x;
   errors.sign = relative(outputs(net, negated) + f);
   const Matrix<Scalar> scaled = Scalar(scale_factor) * x;
+  // Dividing the residual by c before squaring is the c^2 of the definition.
   errors.scale = relative((outputs(net, scaled) - scale_factor * f) / scale_factor);
   return errors;
 }
@@ -82,18 +132,20 @@ OutputSymmetryErrors output_symmetry_errors(const Network<Scalar>& net, const Ma
 template <typename Scalar>
 std::vector<double> invariant_fraction(const Network<Scalar>& net, const Matrix<Scalar>& x,
                                        const std::vector<Permutation>& group) {
+  check_batch(net.inputs(), x.rows(), x.cols());
+  check_group(group, net.inputs());
   const std::vector<MatrixD> plain = hidden_features(net, x);
-  std::vector<MatrixD> averaged(plain.size());
-  for (size_t l = 0; l < plain.size(); ++l)
-    averaged[l] = MatrixD::Zero(plain[l].rows(), plain[l].cols());
+  std::vector<MatrixD> averaged;
+  for (const auto& h : plain) averaged.push_back(MatrixD::Zero(h.rows(), h.cols()));
   for (const auto& g : group) {
-    const auto moved = hidden_features(net, permute_blocks(x, g));
+    const std::vector<MatrixD> moved = hidden_features(net, permute_blocks(x, g));
     for (size_t l = 0; l < plain.size(); ++l) averaged[l] += moved[l];
   }
   std::vector<double> fraction;
   for (size_t l = 0; l < plain.size(); ++l) {
     averaged[l] /= double(group.size());
     const double total = centred_power(plain[l]);
+    // Features constant over the batch carry no variation to break: count them as invariant.
     fraction.push_back(total == 0 ? 1.0 : centred_power(averaged[l]) / total);
   }
   return fraction;
@@ -103,28 +155,24 @@ template <typename Scalar>
 std::vector<double> equivariance_error(const Network<Scalar>& net, const Matrix<Scalar>& x,
                                        const std::vector<Permutation>& group) {
   if (net.spec().kind != ModelKind::kGnn) {
-    throw std::invalid_argument("equivariance errors are defined for graph networks");
+    throw std::invalid_argument("equivariance errors are defined for graph networks only");
   }
-  const Eigen::Index batch = x.cols(), nodes = net.inputs();
-  typename Network<Scalar>::Tape reference, moved;
-  net.forward(x, reference);
-  const int graph_layers = net.layer_count() - 1;
-  std::vector<double> error(static_cast<size_t>(graph_layers), 0.0);
+  check_batch(net.inputs(), x.rows(), x.cols());
+  check_group(group, net.inputs());
+  typename Network<Scalar>::Tape tape;
+  net.forward(x, tape);
+  std::vector<MatrixD> reference;  // graph layer l's node features at index l - 1
+  for (size_t layer = 1; layer < tape.h.size(); ++layer) {
+    reference.push_back(tape.h[layer].template cast<double>());
+  }
+  std::vector<double> error(reference.size(), 0.0);
   for (const auto& g : group) {
-    net.forward(permute_blocks(x, g), moved);
-    for (int layer = 1; layer <= graph_layers; ++layer) {
-      const MatrixD h = reference.h[static_cast<size_t>(layer)].template cast<double>();
-      const MatrixD hg = moved.h[static_cast<size_t>(layer)].template cast<double>();
-      double difference = 0;
-      for (Eigen::Index s = 0; s < batch; ++s) {
-        for (Eigen::Index i = 0; i < nodes; ++i) {
-          // (g.h)(node g[i]) = h(node i)
-          difference +=
-              (hg.col(s * nodes + g[static_cast<size_t>(i)]) - h.col(s * nodes + i)).squaredNorm();
-        }
-      }
-      const double norm = h.squaredNorm();
-      error[static_cast<size_t>(layer - 1)] += norm == 0 ? 0.0 : difference / norm;
+    net.forward(permute_blocks(x, g), tape);
+    for (size_t l = 0; l < reference.size(); ++l) {
+      const MatrixD moved = tape.h[l + 1].template cast<double>();
+      const double norm = reference[l].squaredNorm();
+      const double residual = equivariance_residual(reference[l], moved, g);
+      error[l] += residual == 0 ? 0.0 : residual / norm;
     }
   }
   for (double& e : error) e /= double(group.size());
@@ -133,34 +181,15 @@ std::vector<double> equivariance_error(const Network<Scalar>& net, const Matrix<
 
 template <typename Scalar>
 std::vector<double> unit_order_parameter(const Network<Scalar>& net) {
-  const bool gnn = net.spec().kind == ModelKind::kGnn;
   std::vector<double> order;
   for (int layer = 0; layer + 1 < net.layer_count(); ++layer) {
-    const MatrixD in = net.weight(layer).template cast<double>();
-    const MatrixD out = net.weight(layer + 1).template cast<double>();
-    const Eigen::VectorXd bias = net.bias(layer).template cast<double>();
-    const Eigen::Index units = in.rows();
-    const Eigen::Index width = in.cols() * (gnn ? 2 : 1) + 1 + out.rows();
-    MatrixD u(width, units);  // column a is u_a
+    const MatrixD u = unit_vectors(net, layer);
+    const Eigen::Index units = u.cols();
+    double spread = 0;
     for (Eigen::Index a = 0; a < units; ++a) {
-      Eigen::Index row = 0;
-      u.col(a).segment(row, in.cols()) = in.row(a).transpose();
-      row += in.cols();
-      if (gnn) {
-        u.col(a).segment(row, in.cols()) =
-            net.neighbour_weight(layer).template cast<double>().row(a).transpose();
-        row += in.cols();
-      }
-      u(row++, a) = bias(a);
-      u.col(a).segment(row, out.rows()) = out.col(a);
+      for (Eigen::Index b = a + 1; b < units; ++b) spread += (u.col(a) - u.col(b)).squaredNorm();
     }
-    double pairs = 0, spread = 0;
-    for (Eigen::Index a = 0; a < units; ++a) {
-      for (Eigen::Index b = a + 1; b < units; ++b) {
-        spread += (u.col(a) - u.col(b)).squaredNorm();
-        pairs += 1;
-      }
-    }
+    const double pairs = 0.5 * double(units) * double(units - 1);
     const double size = u.squaredNorm() / double(units);
     order.push_back(pairs == 0 || size == 0 ? 0.0 : (spread / pairs) / size);
   }
