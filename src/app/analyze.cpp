@@ -66,7 +66,7 @@ LoadedModel load_model(const std::string& path, const lattice::Geometry& geometr
   struct stat info;
   if (stat(path.c_str(), &info) != 0) throw UsageError("model '" + path + "' does not exist");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
-  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  const h5::Hid file = h5::open_read_only(path);
   const nn::Network<double> net = io::read_model<double>(file.get(), path, true);
   const auto& spec = net.spec();
   if (spec.block.dim != geometry.dim || spec.block.side != geometry.block_side) {

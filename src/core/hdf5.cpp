@@ -70,6 +70,14 @@ Hid datatype_id(hid_t id) {
   return Hid(RGFLOW_H5(id), H5Tclose);
 }
 
+Hid open_read_only(const std::string& path, const std::string& purpose) {
+  try {
+    return file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot open '" + path + "'" + purpose + ": " + failure.what());
+  }
+}
+
 Hid simple_space(const std::vector<hsize_t>& shape) {
   return dataspace_id(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
 }

@@ -293,11 +293,7 @@ DatasetReader::DatasetReader(const std::string& path) : path_(path) {
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     throw UsageError("'" + path + "' is not an HDF5 file");
   }
-  try {
-    file_ = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  } catch (const LibraryError& failure) {
-    throw UsageError("cannot open '" + path + "': " + failure.what());
-  }
+  file_ = h5::open_read_only(path);
   const hid_t file = file_.get();
   if (!h5::has_attribute(file, "format") ||
       h5::read_string_attribute(file, "format") != kDatasetFormat) {

@@ -131,12 +131,7 @@ template <typename Scalar>
 void read_training_file(const std::string& path, const std::string& fingerprint,
                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
                         TrainState<Scalar>& state) {
-  h5::Hid file;
-  try {
-    file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  } catch (const LibraryError& failure) {
-    throw UsageError("cannot open '" + path + "' to resume: " + failure.what());
-  }
+  const h5::Hid file = h5::open_read_only(path, " to resume");
   const hid_t f = file.get();
   if (!h5::has_attribute(f, "options_fingerprint") ||
       h5::read_string_attribute(f, "options_fingerprint") != fingerprint) {

@@ -61,6 +61,10 @@ Hid plist_id(hid_t id);
 Hid attribute_id(hid_t id);
 Hid datatype_id(hid_t id);
 
+/// Opens an existing file read-only (serial access). A file HDF5 cannot open is an input error:
+/// UsageError "cannot open '<path>'<purpose>: <HDF5's reason>".
+Hid open_read_only(const std::string& path, const std::string& purpose = "");
+
 /// Simple dataspace of the given shape.
 Hid simple_space(const std::vector<hsize_t>& shape);
 
