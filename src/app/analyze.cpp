@@ -133,6 +133,7 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
   if (models.empty() && !eval_data.empty()) {
     throw UsageError("option " + options.full_name("eval_data") + " needs -models");
   }
+  if (invocation.validate_only) return 0;
   const io::DatasetReader reader(data);
   const auto& spec = reader.spec();
   const auto& g = spec.geometry;

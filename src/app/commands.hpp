@@ -3,21 +3,35 @@
 // all before any work, and returns the process exit status. Collective on `world`.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "rgflow/core/mpi.hpp"
 
 namespace rgflow::app {
 
+/// The training pairs last loaded in this process: `rgflow run` passes one to every model it
+/// trains, so models on the same dataset and level share the data instead of reading it again.
+class TrainDataCache;
+std::shared_ptr<TrainDataCache> make_train_data_cache();
+
 struct Invocation {
   std::string prefix;        // option prefix
   bool help = false;         // print the options and return
   std::string command_line;  // for provenance
+  // Inside `rgflow run`: read and check the options, then return before any file is touched.
+  bool validate_only = false;
+  // Inside `rgflow run`: a complete output is kept (reported, not redone) and a partial one is
+  // continued where the stage supports it.
+  bool in_pipeline = false;
+  std::shared_ptr<TrainDataCache> train_cache;  // may be null
 };
 
 int run_generate(const Comm& world, const Invocation& invocation);
 int run_info(const Comm& world, const Invocation& invocation);
 int run_train(const Comm& world, const Invocation& invocation);
 int run_analyze(const Comm& world, const Invocation& invocation);
+/// `rgflow run PIPELINE.yaml`: `pipeline_path` is the positional argument (may be empty).
+int run_pipeline(const Comm& world, const Invocation& invocation, const std::string& pipeline_path);
 
 }  // namespace rgflow::app

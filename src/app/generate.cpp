@@ -269,6 +269,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   }
   const int groups = world_size / lattice_ranks;
 
+  if (invocation.validate_only) return 0;
   const io::OutputState state =
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
   if (state == io::OutputState::kComplete) {

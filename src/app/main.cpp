@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "rgflow/core/error.hpp"
@@ -21,9 +22,9 @@ constexpr const char* kUsage =
     "  generate   lattice fields and every coarse-grained level -> dataset.h5\n"
     "  info       print a dataset's attributes and the cumulants of every level\n"
     "  train      fit a network to the RG map of a dataset -> model.h5\n"
-    "  analyze    cumulants across scales against the exact recursion -> results.h5 (models: to "
-    "come)\n"
-    "  run        run every stage of a pipeline file (not implemented yet)\n"
+    "  analyze    cumulants across scales, learned flows, generalisation, propagation and\n"
+    "             symmetry of trained models -> results.h5 and CSV tables\n"
+    "  run        every stage of a pipeline file in order: rgflow run PIPELINE.yaml [-outdir DIR]\n"
     "\n"
     "'rgflow <command> -help' lists a command's options with their defaults.\n"
     "Run under MPI as 'mpiexec -n P rgflow <command> ...'.\n";
@@ -40,15 +41,14 @@ std::string join(int argc, char** argv) {
   return text;
 }
 
-int dispatch(const std::string& command, const rgflow::app::Invocation& invocation) {
+int dispatch(const std::string& command, const rgflow::app::Invocation& invocation,
+             const std::string& pipeline_path) {
   const rgflow::Comm world(MPI_COMM_WORLD);
   if (command == "generate") return rgflow::app::run_generate(world, invocation);
   if (command == "info") return rgflow::app::run_info(world, invocation);
   if (command == "train") return rgflow::app::run_train(world, invocation);
   if (command == "analyze") return rgflow::app::run_analyze(world, invocation);
-  if (command == "run") {
-    throw rgflow::UsageError("'" + command + "' is not implemented yet");
-  }
+  if (command == "run") return rgflow::app::run_pipeline(world, invocation, pipeline_path);
   throw rgflow::UsageError("unknown command '" + command + "' (see rgflow -help)");
 }
 
@@ -72,9 +72,16 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   rgflow::app::Invocation invocation;
   invocation.command_line = join(argc, argv);
-  // PETSc sees the options after the command name.
-  int petsc_argc = argc - 1;
-  char** petsc_argv = argv + 1;
+  // PETSc sees the options after the command name; `run` takes the pipeline file first.
+  std::string pipeline_path;
+  std::vector<char*> arguments(argv + 1, argv + argc);
+  if (command == "run" && arguments.size() > 1 && arguments[1][0] != '-') {
+    pipeline_path = arguments[1];
+    arguments.erase(arguments.begin() + 1);
+  }
+  arguments.push_back(nullptr);
+  int petsc_argc = static_cast<int>(arguments.size()) - 1;
+  char** petsc_argv = arguments.data();
   invocation.help = rgflow::take_help_flag(&petsc_argc, petsc_argv);
 
   int status = 1;
@@ -88,7 +95,7 @@ int main(int argc, char** argv) {
   PetscPushErrorHandler(PetscReturnErrorHandler, nullptr);
   rgflow::h5::silence_error_printing();
   try {
-    status = dispatch(command, invocation);
+    status = dispatch(command, invocation, pipeline_path);
   } catch (const rgflow::UsageError& error) {
     // Raised identically on every rank: report once, end cleanly everywhere.
     if (root) std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(), error.what());

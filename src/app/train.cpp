@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <type_traits>
+#include <typeinfo>
 
 #include "commands.hpp"
 #include "rgflow/core/error.hpp"
+#include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/io/atomic_file.hpp"
@@ -113,6 +116,7 @@ TrainConfig read_config(OptionReader& o) {
   if (o.help()) return c;
 
   spec.hidden = parse_widths(o.full_name("hidden"), hidden);
+  c.settings.schedule.base = c.optimizer.learning_rate;  // the schedule sets every step's rate
   spec.seed = c.settings.seed;
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
   if (!(c.val_fraction >= 0 && c.val_fraction < 1)) {
@@ -195,8 +199,58 @@ train::PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& re
 }
 
 template <typename Scalar>
+using PairSplit = std::pair<train::PairSet<Scalar>, train::PairSet<Scalar>>;
+
+}  // namespace
+
+// One entry: models of a pipeline are usually trained one after another on the same data.
+class TrainDataCache {
+ public:
+  std::string key;
+  PairSplit<float> single;
+  PairSplit<double> double_precision;
+
+  template <typename Scalar>
+  PairSplit<Scalar>& split() {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      return single;
+    } else {
+      return double_precision;
+    }
+  }
+};
+
+std::shared_ptr<TrainDataCache> make_train_data_cache() {
+  return std::make_shared<TrainDataCache>();
+}
+
+namespace {
+
+// The training and validation pairs of this rank, from the cache when the same split of the same
+// dataset was loaded last.
+template <typename Scalar>
+const PairSplit<Scalar>& cached_pairs(const Comm& world, const io::DatasetReader& reader, int level,
+                                      int64_t training_samples, int64_t validation_samples,
+                                      TrainDataCache& cache) {
+  const std::string key = reader.path() + "|" + std::to_string(level) + "|" +
+                          std::to_string(training_samples) + "|" +
+                          std::to_string(validation_samples) + "|" + typeid(Scalar).name();
+  if (cache.key == key) return cache.split<Scalar>();
+  cache = TrainDataCache();  // free the previous data before loading the next
+  std::string error;
+  auto& split = cache.split<Scalar>();
+  split.first = load_pairs<Scalar>(world, reader, level, 0, training_samples, &error);
+  split.second =
+      load_pairs<Scalar>(world, reader, level, training_samples, validation_samples, &error);
+  world.raise_if_any(error);
+  cache.key = key;
+  return split;
+}
+
+template <typename Scalar>
 int train_with(const Comm& world, const TrainConfig& config, const io::DatasetReader& reader,
-               const std::string& command_line, io::OutputState state_on_disk) {
+               const std::string& command_line, io::OutputState state_on_disk,
+               TrainDataCache& cache) {
   const auto& data = reader.spec();
   const int64_t samples = data.samples;
   int64_t validation_samples =
@@ -222,13 +276,9 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                      std::to_string(static_cast<long long>(bytes / (1 << 20))) +
                      " MiB per rank; raise -memory_mb or use more ranks");
   }
-  std::string error;
   const double load_start = wall_seconds();
-  const auto train_set =
-      load_pairs<Scalar>(world, reader, config.level, 0, training_samples, &error);
-  const auto validation_set =
-      load_pairs<Scalar>(world, reader, config.level, training_samples, validation_samples, &error);
-  world.raise_if_any(error);
+  const auto& [train_set, validation_set] = cached_pairs<Scalar>(
+      world, reader, config.level, training_samples, validation_samples, cache);
   const double load_seconds = world.max(wall_seconds() - load_start);
 
   nn::ModelSpec spec = config.spec;
@@ -241,8 +291,8 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   train::TrainState<Scalar> state;
   train::TrainSettings settings = config.settings;
   settings.pairs_per_sample = per_sample;
-  train::Provenance provenance{config.data, data, config.level, training_samples, command_line,
-                               fingerprint(config, data)};
+  train::Provenance provenance{config.data,      data,         config.level,
+                               training_samples, command_line, fingerprint(config, data)};
   const std::string partial = io::partial_path(config.output);
   if (state_on_disk == io::OutputState::kResume) {
     train::read_training_file(partial, provenance.fingerprint, model, optimizer, state);
@@ -326,6 +376,7 @@ int run_train(const Comm& world, const Invocation& invocation) {
     if (world.rank() == 0) options.print_help("rgflow train -data FILE [options]");
     return 0;
   }
+  if (invocation.validate_only) return 0;
   if (invocation.prefix.empty()) require_all_options_used();
   const io::DatasetReader reader(config.data);  // every rank: same verdict on a bad file
   const auto& g = reader.spec().geometry;
@@ -340,14 +391,28 @@ int run_train(const Comm& world, const Invocation& invocation) {
   const io::OutputState state =
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
   if (state == io::OutputState::kComplete) {
+    // A complete output is kept only if it was trained with these very options.
+    std::string error;
+    if (world.rank() == 0) {
+      const h5::Hid file = h5::open_read_only(config.output, "trained model");
+      if (!h5::has_attribute(file.get(), "options_fingerprint") ||
+          h5::read_string_attribute(file.get(), "options_fingerprint") !=
+              fingerprint(config, reader.spec())) {
+        error = "the existing output '" + config.output +
+                "' was trained with other options or data (use -force to replace it)";
+      }
+    }
+    world.raise_if_any(error);
     if (world.rank() == 0 && !config.quiet) {
       std::printf("rgflow train: '%s' is already complete; nothing to do\n", config.output.c_str());
     }
     return 0;
   }
+  // Outside a pipeline the cache lives for this one model.
+  const auto cache = invocation.train_cache ? invocation.train_cache : make_train_data_cache();
   return config.dtype == "float64"
-             ? train_with<double>(world, config, reader, invocation.command_line, state)
-             : train_with<float>(world, config, reader, invocation.command_line, state);
+             ? train_with<double>(world, config, reader, invocation.command_line, state, *cache)
+             : train_with<float>(world, config, reader, invocation.command_line, state, *cache);
 }
 
 }  // namespace rgflow::app

@@ -107,6 +107,33 @@ TEST_F(TrainTest, LinearInputsTiedMlpRecoversTheExactMap) {
   EXPECT_LT(val.back(), 1e-8);
 }
 
+std::vector<double> history_of(const std::string& path, const std::string& name) {
+  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  h5::Hid data = h5::dataset_id(H5Dopen2(file.get(), ("/history/" + name).c_str(), H5P_DEFAULT));
+  h5::Hid space = h5::dataspace_id(H5Dget_space(data.get()));
+  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  RGFLOW_H5(H5Dread(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  return values;
+}
+
+TEST_F(TrainTest, LearningRateOptionDrivesTheSchedule) {
+  // -lr is the schedule's base: constant keeps it, cosine ends the first of two epochs at half.
+  const std::string constant = folder_->file("lr_constant.h5");
+  auto result = run_rgflow(1, "train -quiet -data " + data_ +
+                                  " -hidden 4 -epochs 2 -batch 64 -lr 0.0123 -o " + constant);
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (double rate : history_of(constant, "learning_rate")) EXPECT_DOUBLE_EQ(rate, 0.0123);
+  const std::string cosine = folder_->file("lr_cosine.h5");
+  result = run_rgflow(1, "train -quiet -data " + data_ +
+                             " -hidden 4 -epochs 2 -batch 64 -lr 0.04 -schedule cosine -o " +
+                             cosine);
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto rates = history_of(cosine, "learning_rate");
+  ASSERT_EQ(rates.size(), 2u);
+  EXPECT_NEAR(rates[0], 0.02, 0.04 * 1e-2);  // the last step of epoch 1 is just before half-way
+  EXPECT_LT(rates[1], 0.04 * 1e-3);
+}
+
 TEST_F(TrainTest, TanhMlpReachesTheDocumentedBound) {
   // README (rgflow train): a tanh MLP 4-32-32-1 reaches a validation MSE below 5e-3 in 3 epochs
   // of this dataset (measured 2.1e-3).

@@ -1,0 +1,54 @@
+// Pipeline files: the YAML that `rgflow run` executes. Its shape is fixed,
+//
+//   generate:            # datasets, each a name holding rgflow generate's options
+//     uniform: {d: 2, L: 128, distribution: uniform}
+//   train:               # models, each a name holding rgflow train's options;
+//     defaults: {epochs: 4}   # "defaults" applies to every model (a model's own value wins)
+//     linear: {data: uniform, activation: identity, tying: inputs, hidden: [8]}
+//   analyze: {data: uniform, eval_data: [laplace]}
+//
+// and every leaf becomes one option of the stage with the matching prefix
+// (-generate_uniform_d 2, -train_linear_activation identity, -analyze_data uniform). The file is
+// parsed here with libyaml rather than PETSc's -options_file_yaml because `run` must know the
+// structure (which names are datasets, which are models) and PETSc's flattened names are
+// ambiguous once option names contain underscores (-generate_uniform_chunk_mb).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rgflow {
+
+struct PipelineOption {
+  std::string key;    // option name without prefix, e.g. "activation"
+  std::string value;  // scalar text; a YAML list becomes its items joined by commas
+  int line = 0;       // 1-based line in the file, for messages
+};
+
+struct PipelineEntry {
+  std::string name;  // dataset or model name ("" for the analyze stage)
+  std::vector<PipelineOption> options;
+  int line = 0;
+
+  /// The value of `key`, or nullptr.
+  const PipelineOption* find(const std::string& key) const;
+};
+
+struct PipelineFile {
+  std::string path;
+  std::vector<PipelineEntry> datasets;  // generate, in file order
+  std::vector<PipelineEntry> models;    // train, in file order ("defaults" not included)
+  PipelineEntry train_defaults;
+  PipelineEntry analyze;
+  bool has_analyze = false;
+
+  const PipelineEntry* dataset(const std::string& name) const;
+  const PipelineEntry* model(const std::string& name) const;
+};
+
+/// Parses the text of a pipeline file; throws UsageError with a one-line message naming the file,
+/// the line and the problem (malformed YAML, an unknown stage, a value that is not a scalar, a
+/// name that cannot be part of an option name, a name used twice).
+PipelineFile parse_pipeline(const std::string& path, const std::string& text);
+
+}  // namespace rgflow

@@ -1,0 +1,521 @@
+// rgflow run: every stage of a pipeline file in order, in one MPI job. The file's leaves become
+// prefixed options in PETSc's database (a value given on the command line wins), every stage
+// checks its options before the first one starts, outputs go to fixed places under -outdir, and a
+// stage whose output is complete is kept, so rerunning after a failure continues where it stopped.
+#include <petscsys.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "commands.hpp"
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/options.hpp"
+#include "rgflow/core/petsc.hpp"
+#include "rgflow/core/pipeline_file.hpp"
+#include "rgflow/core/progress.hpp"
+
+namespace rgflow::app {
+namespace {
+
+// What one stage of the pipeline is to do, and what it did.
+struct Task {
+  std::string stage;  // generate, train, analyze
+  std::string name;   // dataset or model name; "" for analyze
+  std::string prefix;
+  std::string output;
+  std::string status;  // after the run: done, kept, up to date
+  double seconds = 0;
+};
+
+bool file_exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+double modified_time(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return 0;
+  return static_cast<double>(info.st_mtim.tv_sec) +
+         1e-9 * static_cast<double>(info.st_mtim.tv_nsec);
+}
+
+// mkdir -p; "" or the reason it failed.
+std::string make_folders(const std::string& path) {
+  std::string built;
+  std::stringstream parts(path);
+  if (!path.empty() && path[0] == '/') built = "/";
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part.empty()) continue;
+    built += (built.empty() || built.back() == '/' ? "" : "/") + part;
+    if (mkdir(built.c_str(), 0755) != 0 && errno != EEXIST) {
+      return "cannot create '" + built + "': " + std::strerror(errno);
+    }
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    return "'" + path + "' is not a folder";
+  }
+  return "";
+}
+
+// A value meant as a file rather than a name of the pipeline.
+bool looks_like_path(const std::string& value) {
+  const bool h5_suffix = value.size() > 3 && value.compare(value.size() - 3, 3, ".h5") == 0;
+  return h5_suffix || value.find('/') != std::string::npos;
+}
+
+Task make_task(const std::string& stage, const std::string& name, const std::string& output) {
+  Task task;
+  task.stage = stage;
+  task.name = name;
+  task.prefix = stage + "_" + (name.empty() ? "" : name + "_");
+  task.output = output;
+  return task;
+}
+
+std::string base_name(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  const auto dot = name.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) name = name.substr(0, dot);
+  return name.empty() ? "pipeline" : name;
+}
+
+class PipelineRun {
+ public:
+  PipelineRun(const Comm& world, const Invocation& invocation, PipelineFile file,
+              std::string outdir, bool force, bool quiet)
+      : world_(world),
+        invocation_(invocation),
+        file_(std::move(file)),
+        outdir_(std::move(outdir)),
+        force_(force),
+        quiet_(quiet) {}
+
+  const std::vector<Task>& tasks() const { return tasks_; }
+
+  /// Puts every option of the file into the options database and plans the tasks.
+  void plan() {
+    for (const auto& dataset : file_.datasets) {
+      Task task = make_task("generate", dataset.name, dataset_path(dataset.name));
+      insert_entry(task.prefix, dataset, "generate: " + dataset.name);
+      set_output_options(task);
+      tasks_.push_back(task);
+    }
+    for (const auto& model : file_.models) {
+      Task task = make_task("train", model.name, model_path(model.name));
+      const std::string where = "train: " + model.name;
+      insert_entry(task.prefix, model, where);
+      insert_entry(task.prefix, file_.train_defaults, "train: defaults");
+      const std::string data = lookup(task.prefix + "data");
+      if (data.empty()) {
+        if (file_.datasets.size() != 1) {
+          fail(model.line, "model '" + model.name + "' needs 'data:' (the name of a dataset" +
+                               dataset_list() + ")");
+        }
+        set(task.prefix + "data", dataset_path(file_.datasets[0].name));
+      } else {
+        set(task.prefix + "data", resolve_dataset(data, "'" + where + "': data"));
+      }
+      set_output_options(task);
+      tasks_.push_back(task);
+    }
+    if (file_.has_analyze || !file_.datasets.empty()) plan_analysis();
+  }
+
+  /// Every stage reads and checks its options; then nothing may be left unread.
+  void validate() {
+    for (const auto& task : tasks_) run_stage(task, true);
+    PetscInt count = 0;
+    char** names = nullptr;
+    char** values = nullptr;
+    RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
+    const std::string first = count > 0 ? names[0] : "";
+    RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+    if (first.empty()) return;
+    const auto origin = origins_.find(first);
+    if (origin != origins_.end()) {
+      throw UsageError("pipeline file '" + file_.path + "', line " +
+                       std::to_string(origin->second.second) + ": unknown option '" +
+                       origin->second.first + "' (run 'rgflow " + stage_of(first) +
+                       " -help' for the options)");
+    }
+    throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
+  }
+
+  /// Runs the selected tasks in order.
+  void execute(const std::vector<size_t>& selected) {
+    const auto train_cache = make_train_data_cache();
+    for (size_t k = 0; k < selected.size(); ++k) {
+      Task& task = tasks_[selected[k]];
+      if (world_.rank() == 0 && !quiet_) {
+        std::printf("\n== rgflow run [%zu/%zu] %s%s%s -> %s\n", k + 1, selected.size(),
+                    task.stage.c_str(), task.name.empty() ? "" : " ", task.name.c_str(),
+                    task.output.c_str());
+        std::fflush(stdout);
+      }
+      if (task.stage == "analyze" && !force_ && analysis_up_to_date(task)) {
+        task.status = "up to date";
+        if (world_.rank() == 0 && !quiet_) {
+          std::printf("rgflow run: '%s' is newer than all its inputs; nothing to do\n",
+                      task.output.c_str());
+        }
+        continue;
+      }
+      const bool existed = file_exists(task.output);
+      const double start = wall_seconds();
+      Invocation stage_invocation;
+      stage_invocation.prefix = task.prefix;
+      stage_invocation.command_line = invocation_.command_line;
+      stage_invocation.in_pipeline = true;
+      stage_invocation.train_cache = train_cache;
+      try {
+        dispatch(task.stage, world_, stage_invocation);
+      } catch (const UsageError& error) {
+        throw UsageError("stage " + task.stage + (task.name.empty() ? "" : " '" + task.name + "'") +
+                         " failed: " + error.what() + " (completed stages' outputs are kept)");
+      }
+      task.seconds = world_.max(wall_seconds() - start);
+      task.status = existed && !force_ ? "kept" : "done";
+    }
+  }
+
+ private:
+  static int dispatch(const std::string& stage, const Comm& world, const Invocation& invocation) {
+    if (stage == "generate") return run_generate(world, invocation);
+    if (stage == "train") return run_train(world, invocation);
+    return run_analyze(world, invocation);
+  }
+
+  void run_stage(const Task& task, bool validate_only) {
+    Invocation stage_invocation;
+    stage_invocation.prefix = task.prefix;
+    stage_invocation.validate_only = validate_only;
+    stage_invocation.in_pipeline = true;
+    try {
+      dispatch(task.stage, world_, stage_invocation);
+    } catch (const UsageError& error) {
+      // Name the place in the file the offending option came from, when it came from the file.
+      std::string message = error.what();
+      for (const auto& [option, origin] : origins_) {
+        const std::string quoted = "option -" + option + ":";
+        const std::string bare = "option -" + option + " ";
+        if (message.rfind(quoted, 0) == 0 || message.rfind(bare, 0) == 0) {
+          message = "pipeline file '" + file_.path + "', line " + std::to_string(origin.second) +
+                    ": " + message;
+          break;
+        }
+      }
+      throw UsageError(message);
+    }
+  }
+
+  std::string stage_of(const std::string& option) const {
+    for (const char* stage : {"generate", "train", "analyze"}) {
+      if (option.rfind(std::string(stage) + "_", 0) == 0) return stage;
+    }
+    return "run";
+  }
+
+  [[noreturn]] void fail(int line, const std::string& problem) const {
+    throw UsageError("pipeline file '" + file_.path + "', line " + std::to_string(line) + ": " +
+                     problem);
+  }
+
+  std::string dataset_path(const std::string& name) const {
+    return outdir_ + "/data/" + name + ".h5";
+  }
+  std::string model_path(const std::string& name) const {
+    return outdir_ + "/models/" + name + ".h5";
+  }
+
+  std::string dataset_list() const {
+    if (file_.datasets.empty()) return "; the pipeline defines none";
+    std::string list;
+    for (const auto& dataset : file_.datasets) list += (list.empty() ? "" : ", ") + dataset.name;
+    return ": " + list;
+  }
+
+  // A dataset name of the generate stage, or the path of an existing file.
+  std::string resolve_dataset(const std::string& value, const std::string& where) const {
+    if (file_.dataset(value) != nullptr) return dataset_path(value);
+    if (looks_like_path(value)) return value;  // a dataset made elsewhere
+    throw UsageError("pipeline file '" + file_.path + "': " + where + " '" + value +
+                     "' is not a dataset of the generate stage" + dataset_list() +
+                     " (or give a path to a .h5 file)");
+  }
+
+  std::string resolve_model(const std::string& value, const std::string& where) const {
+    if (file_.model(value) != nullptr) return model_path(value);
+    if (looks_like_path(value)) return value;
+    std::string list;
+    for (const auto& model : file_.models) list += (list.empty() ? "" : ", ") + model.name;
+    throw UsageError("pipeline file '" + file_.path + "': " + where + " '" + value +
+                     "' is not a model of the train stage" +
+                     (list.empty() ? "; the pipeline defines none" : ": " + list));
+  }
+
+  std::string lookup(const std::string& name) const {
+    char buffer[4096] = {0};
+    PetscBool set = PETSC_FALSE;
+    RGFLOW_PETSC(
+        PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer, sizeof buffer, &set));
+    return set ? buffer : "";
+  }
+
+  bool given(const std::string& name) const {
+    PetscBool set = PETSC_FALSE;
+    RGFLOW_PETSC(PetscOptionsHasName(nullptr, nullptr, ("-" + name).c_str(), &set));
+    return set == PETSC_TRUE;
+  }
+
+  void set(const std::string& name, const std::string& value) {
+    RGFLOW_PETSC(PetscOptionsSetValue(nullptr, ("-" + name).c_str(),
+                                      value.empty() ? nullptr : value.c_str()));
+  }
+
+  // The file's values, unless the same option was given on the command line (or earlier, by a
+  // model's own entry over the defaults).
+  void insert_entry(const std::string& prefix, const PipelineEntry& entry,
+                    const std::string& where) {
+    for (const auto& option : entry.options) {
+      if (option.key == "o" || option.key == "force" || option.key == "resume") {
+        fail(option.line, "'" + option.key + "' under '" + where +
+                              "' is decided by rgflow run (outputs go under -outdir; use "
+                              "'rgflow run -force' to redo stages)");
+      }
+      const std::string name = prefix + option.key;
+      if (given(name)) continue;
+      set(name, option.value);
+      origins_[name] = {where + ": " + option.key, option.line};
+    }
+  }
+
+  void set_output_options(const Task& task) {
+    set(task.prefix + "o", task.output);
+    set(task.prefix + (force_ ? "force" : "resume"), "");
+    if (quiet_ && !given(task.prefix + "quiet")) set(task.prefix + "quiet", "");
+  }
+
+  void plan_analysis() {
+    Task task = make_task("analyze", "", outdir_ + "/results/results.h5");
+    insert_entry(task.prefix, file_.analyze, "analyze");
+    const int line = file_.analyze.line;
+    // Defaults: the training data of the first model, every model, every other dataset.
+    std::string data = lookup("analyze_data");
+    if (data.empty()) {
+      if (!file_.models.empty()) {
+        data = lookup("train_" + file_.models[0].name + "_data");
+      } else if (!file_.datasets.empty()) {
+        data = dataset_path(file_.datasets[0].name);
+      } else {
+        fail(line, "'analyze' needs 'data:' (no dataset is generated by this pipeline)");
+      }
+    } else {
+      data = resolve_dataset(data, "'analyze: data'");
+    }
+    set("analyze_data", data);
+    std::string models = lookup("analyze_models");
+    std::string resolved;
+    if (models.empty()) {
+      for (const auto& model : file_.models) {
+        resolved += (resolved.empty() ? "" : ",") + model_path(model.name);
+      }
+    } else {
+      std::stringstream items(models);
+      for (std::string item; std::getline(items, item, ',');) {
+        resolved += (resolved.empty() ? "" : ",") + resolve_model(item, "'analyze: models'");
+      }
+    }
+    if (!resolved.empty()) set("analyze_models", resolved);
+    std::string eval = lookup("analyze_eval_data");
+    resolved.clear();
+    if (eval.empty()) {
+      if (!file_.models.empty()) {
+        for (const auto& dataset : file_.datasets) {
+          const std::string path = dataset_path(dataset.name);
+          if (path != data) resolved += (resolved.empty() ? "" : ",") + path;
+        }
+      }
+    } else if (eval != "none") {
+      std::stringstream items(eval);
+      for (std::string item; std::getline(items, item, ',');) {
+        resolved += (resolved.empty() ? "" : ",") + resolve_dataset(item, "'analyze: eval_data'");
+      }
+    }
+    if (!resolved.empty()) {
+      set("analyze_eval_data", resolved);
+    } else if (!eval.empty()) {
+      RGFLOW_PETSC(PetscOptionsClearValue(nullptr, "-analyze_eval_data"));
+    }
+    set("analyze_o", task.output);
+    if (quiet_ && !given("analyze_quiet")) set("analyze_quiet", "");
+    inputs_of_analysis_.push_back(data);
+    for (const char* list : {"analyze_models", "analyze_eval_data"}) {
+      std::stringstream items(lookup(list));
+      for (std::string item; std::getline(items, item, ',');) inputs_of_analysis_.push_back(item);
+    }
+    tasks_.push_back(task);
+  }
+
+  // The results are kept when they are complete and newer than every file they were made from
+  // (a retrained model makes them stale). Rank 0 looks; every rank follows.
+  bool analysis_up_to_date(const Task& task) {
+    int fresh = 0;
+    if (world_.rank() == 0 && file_exists(task.output)) {
+      const double made = modified_time(task.output);
+      fresh = 1;
+      for (const auto& input : inputs_of_analysis_) {
+        if (!file_exists(input) || modified_time(input) > made) fresh = 0;
+      }
+    }
+    fresh = static_cast<int>(world_.broadcast(std::to_string(fresh)) == "1");
+    if (!fresh) set("analyze_force", "");
+    return fresh == 1;
+  }
+
+  const Comm& world_;
+  const Invocation& invocation_;
+  PipelineFile file_;
+  std::string outdir_;
+  bool force_, quiet_;
+  std::vector<Task> tasks_;
+  std::map<std::string, std::pair<std::string, int>> origins_;  // option -> (place, line)
+  std::vector<std::string> inputs_of_analysis_;
+};
+
+constexpr const char* kPipelineHelp =
+    "\n"
+    "A pipeline file is YAML with up to three stages; every value is the option of that name:\n"
+    "  generate:                 # datasets by name (rgflow generate -help)\n"
+    "    uniform: {d: 2, L: 128, levels: 5, samples: 256, distribution: uniform}\n"
+    "  train:                    # models by name (rgflow train -help); 'defaults' applies to all\n"
+    "    defaults: {epochs: 4, batch: 256}\n"
+    "    linear: {data: uniform, hidden: [8], activation: identity, tying: inputs}\n"
+    "  analyze: {data: uniform, eval_data: [laplace]}   # rgflow analyze -help\n"
+    "Outputs: DIR/data/<dataset>.h5, DIR/models/<model>.h5, DIR/results/results.h5 and CSVs.\n"
+    "Any option can be overridden on the command line with its prefix, e.g. -train_linear_epochs "
+    "2.\n";
+
+}  // namespace
+
+int run_pipeline(const Comm& world, const Invocation& invocation,
+                 const std::string& pipeline_path) {
+  OptionReader options(invocation.prefix, invocation.help);
+  std::string outdir = options.get_string(
+      "outdir", "", "folder for every output [default runs/<pipeline file name>]");
+  const std::string stage = options.get_choice(
+      "stage", "all", {"all", "generate", "train", "analyze"}, "run only this stage (batch jobs)");
+  const std::string model = options.get_string("model", "", "train stage: only this model");
+  const int64_t model_index = options.get_int(
+      "model_index", -1, "train stage: only the model at this 0-based position (job arrays)", -1,
+      INT32_MAX);
+  const bool list_models =
+      options.get_flag("list_models", "print the model names, one per line, and stop");
+  const bool force = options.get_flag("force", "redo every stage even if its output is complete");
+  const bool quiet = options.get_flag("quiet", "only the summary");
+  if (invocation.help) {
+    if (world.rank() == 0) {
+      options.print_help("rgflow run PIPELINE.yaml [options]");
+      std::fputs(kPipelineHelp, stdout);
+    }
+    return 0;
+  }
+  if (pipeline_path.empty()) {
+    throw UsageError("no pipeline file given (usage: rgflow run PIPELINE.yaml [-outdir DIR])");
+  }
+  // Rank 0 reads the file and every rank parses the same text: one verdict everywhere.
+  std::string text, error;
+  if (world.rank() == 0) {
+    std::ifstream in(pipeline_path);
+    struct stat info;
+    if (stat(pipeline_path.c_str(), &info) != 0) {
+      error = "pipeline file '" + pipeline_path + "' does not exist";
+    } else if (S_ISDIR(info.st_mode) || !in) {
+      error = "pipeline file '" + pipeline_path + "' cannot be read";
+    } else {
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      text = buffer.str();
+    }
+  }
+  world.raise_if_any(error);
+  text = world.broadcast(text);
+  PipelineFile file = parse_pipeline(pipeline_path, text);
+  if (file.datasets.empty() && file.models.empty() && !file.has_analyze) {
+    throw UsageError("pipeline file '" + pipeline_path + "' defines no stage");
+  }
+  if (!model.empty() && file.model(model) == nullptr) {
+    throw UsageError("option -model: '" + model + "' is not a model of '" + pipeline_path + "'");
+  }
+  if (model_index >= static_cast<int64_t>(file.models.size())) {
+    throw UsageError("option -model_index: " + std::to_string(model_index) + " is out of range ('" +
+                     pipeline_path + "' has " + std::to_string(file.models.size()) + " models)");
+  }
+  if ((!model.empty() || model_index >= 0) && stage != "train") {
+    throw UsageError("options -model and -model_index need -stage train");
+  }
+  if (outdir.empty()) outdir = "runs/" + base_name(pipeline_path);
+  while (outdir.size() > 1 && outdir.back() == '/') outdir.pop_back();
+
+  PipelineRun run(world, invocation, file, outdir, force, quiet);
+  run.plan();
+  run.validate();
+  if (list_models) {
+    if (world.rank() == 0) {
+      for (const auto& entry : file.models) std::printf("%s\n", entry.name.c_str());
+    }
+    return 0;
+  }
+  // The folders, checked by trying: nothing else has been written yet.
+  if (world.rank() == 0) {
+    for (const char* sub : {"", "/data", "/models", "/results"}) {
+      error = make_folders(outdir + sub);
+      if (!error.empty()) {
+        error = "option -outdir: " + error;
+        break;
+      }
+    }
+  }
+  world.raise_if_any(error);
+
+  std::vector<size_t> selected;
+  for (size_t k = 0; k < run.tasks().size(); ++k) {
+    const Task& task = run.tasks()[k];
+    if (stage != "all" && task.stage != stage) continue;
+    if (!model.empty() && task.name != model) continue;
+    if (model_index >= 0 && task.name != file.models[static_cast<size_t>(model_index)].name) {
+      continue;
+    }
+    selected.push_back(k);
+  }
+  const double start = wall_seconds();
+  run.execute(selected);
+  if (world.rank() == 0) {
+    std::printf("\nrgflow run: %s finished in %.1f s on %d rank(s)\n", pipeline_path.c_str(),
+                wall_seconds() - start, world.size());
+    std::printf("  %-9s %-16s %-11s %9s  %s\n", "stage", "name", "status", "seconds", "output");
+    for (size_t k : selected) {
+      const Task& task = run.tasks()[k];
+      std::printf("  %-9s %-16s %-11s %9.1f  %s\n", task.stage.c_str(),
+                  task.name.empty() ? "-" : task.name.c_str(), task.status.c_str(), task.seconds,
+                  task.output.c_str());
+    }
+    for (size_t k : selected) {
+      if (run.tasks()[k].stage == "analyze") {
+        std::printf(
+            "Tables: %s/results/*.csv. Figures: python3 scripts/plot_results.py "
+            "%s/results/results.h5 "
+            "--models %s/models/*.h5\n",
+            outdir.c_str(), outdir.c_str(), outdir.c_str());
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace rgflow::app

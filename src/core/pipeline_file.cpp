@@ -1,0 +1,193 @@
+#include "rgflow/core/pipeline_file.hpp"
+
+#include <yaml.h>
+
+#include <cctype>
+#include <set>
+
+#include "rgflow/core/error.hpp"
+
+namespace rgflow {
+namespace {
+
+// Owns the parser and the loaded document, so every exit path frees both.
+class YamlDocument {
+ public:
+  YamlDocument(const std::string& path, const std::string& text) : path_(path) {
+    if (!yaml_parser_initialize(&parser_)) throw LibraryError("cannot initialise the YAML parser");
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+    if (!yaml_parser_load(&parser_, &document_)) {
+      const std::string problem = parser_.problem ? parser_.problem : "unreadable";
+      const int line = static_cast<int>(parser_.problem_mark.line) + 1;
+      yaml_parser_delete(&parser_);
+      throw UsageError("pipeline file '" + path + "': malformed YAML at line " +
+                       std::to_string(line) + ": " + problem);
+    }
+  }
+  ~YamlDocument() {
+    yaml_document_delete(&document_);
+    yaml_parser_delete(&parser_);
+  }
+  YamlDocument(const YamlDocument&) = delete;
+  YamlDocument& operator=(const YamlDocument&) = delete;
+
+  yaml_node_t* root() { return yaml_document_get_root_node(&document_); }
+  yaml_node_t* node(int id) { return yaml_document_get_node(&document_, id); }
+
+ private:
+  std::string path_;
+  yaml_parser_t parser_;
+  yaml_document_t document_;
+};
+
+int line_of(const yaml_node_t* node) {
+  return static_cast<int>(node->start_mark.line) + 1;
+}
+
+std::string scalar_text(const yaml_node_t* node) {
+  return std::string(reinterpret_cast<const char*>(node->data.scalar.value),
+                     node->data.scalar.length);
+}
+
+// A name that can sit inside an option name: a letter, then letters, digits or underscores.
+bool valid_name(const std::string& name) {
+  if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(const std::string& path, YamlDocument& document) : path_(path), document_(document) {}
+
+  [[noreturn]] void fail(const yaml_node_t* node, const std::string& problem) const {
+    throw UsageError("pipeline file '" + path_ + "', line " + std::to_string(line_of(node)) + ": " +
+                     problem);
+  }
+
+  // The (key, value) pairs of a mapping node, keys checked to be distinct scalars.
+  std::vector<std::pair<std::string, yaml_node_t*>> mapping(const yaml_node_t* node,
+                                                            const std::string& what) {
+    if (node->type != YAML_MAPPING_NODE) fail(node, what + " must be a mapping of keys to values");
+    std::vector<std::pair<std::string, yaml_node_t*>> pairs;
+    std::set<std::string> seen;
+    for (auto* pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; ++pair) {
+      yaml_node_t* key = document_.node(pair->key);
+      if (key->type != YAML_SCALAR_NODE) fail(key, "a key in " + what + " is not a plain name");
+      const std::string name = scalar_text(key);
+      if (!seen.insert(name).second) fail(key, "'" + name + "' appears twice in " + what);
+      pairs.emplace_back(name, document_.node(pair->value));
+    }
+    return pairs;
+  }
+
+  PipelineEntry entry(const std::string& name, const yaml_node_t* node, const std::string& what) {
+    PipelineEntry result;
+    result.name = name;
+    result.line = line_of(node);
+    // "name:" with nothing under it: an entry with every option at its default.
+    if (node->type == YAML_SCALAR_NODE && scalar_text(node).empty()) return result;
+    for (const auto& [key, value] : mapping(node, what)) {
+      if (!valid_name(key)) fail(value, "'" + key + "' in " + what + " is not an option name");
+      PipelineOption option{key, "", line_of(value)};
+      if (value->type == YAML_SCALAR_NODE) {
+        option.value = scalar_text(value);
+      } else if (value->type == YAML_SEQUENCE_NODE) {
+        for (auto* item = value->data.sequence.items.start; item < value->data.sequence.items.top;
+             ++item) {
+          const yaml_node_t* element = document_.node(*item);
+          if (element->type != YAML_SCALAR_NODE) {
+            fail(element, "option '" + key + "' in " + what + ": list items must be plain values");
+          }
+          option.value += (option.value.empty() ? "" : ",") + scalar_text(element);
+        }
+        if (option.value.empty()) fail(value, "option '" + key + "' in " + what + " is empty");
+      } else {
+        fail(value, "option '" + key + "' in " + what +
+                        " must be a value or a list of values, not a mapping");
+      }
+      result.options.push_back(option);
+    }
+    return result;
+  }
+
+  // A stage holding named entries (datasets or models).
+  std::vector<PipelineEntry> named_entries(const yaml_node_t* node, const std::string& stage,
+                                           const std::string& kind) {
+    std::vector<PipelineEntry> entries;
+    for (const auto& [name, value] : mapping(node, "'" + stage + "'")) {
+      if (!valid_name(name)) {
+        fail(value, "'" + name + "' under '" + stage + "' is not a usable " + kind +
+                        " name (a letter, then letters, digits or underscores)");
+      }
+      entries.push_back(entry(name, value, "'" + stage + ": " + name + "'"));
+    }
+    return entries;
+  }
+
+ private:
+  std::string path_;
+  YamlDocument& document_;
+};
+
+}  // namespace
+
+const PipelineOption* PipelineEntry::find(const std::string& key) const {
+  for (const auto& option : options) {
+    if (option.key == key) return &option;
+  }
+  return nullptr;
+}
+
+const PipelineEntry* PipelineFile::dataset(const std::string& name) const {
+  for (const auto& entry : datasets) {
+    if (entry.name == name) return &entry;
+  }
+  return nullptr;
+}
+
+const PipelineEntry* PipelineFile::model(const std::string& name) const {
+  for (const auto& entry : models) {
+    if (entry.name == name) return &entry;
+  }
+  return nullptr;
+}
+
+PipelineFile parse_pipeline(const std::string& path, const std::string& text) {
+  YamlDocument document(path, text);
+  yaml_node_t* root = document.root();
+  if (root == nullptr) throw UsageError("pipeline file '" + path + "' is empty");
+  Parser parser(path, document);
+  PipelineFile file;
+  file.path = path;
+  for (const auto& [stage, node] : parser.mapping(root, "the pipeline file")) {
+    if (stage == "generate") {
+      file.datasets = parser.named_entries(node, stage, "dataset");
+    } else if (stage == "train") {
+      for (auto& entry : parser.named_entries(node, stage, "model")) {
+        if (entry.name == "defaults") {
+          file.train_defaults = std::move(entry);
+        } else {
+          file.models.push_back(std::move(entry));
+        }
+      }
+    } else if (stage == "analyze") {
+      file.analyze = parser.entry("", node, "'analyze'");
+      file.has_analyze = true;
+    } else {
+      parser.fail(node, "unknown stage '" + stage + "' (stages: generate, train, analyze)");
+    }
+  }
+  for (const auto& model : file.models) {
+    if (file.dataset(model.name) != nullptr) {
+      throw UsageError("pipeline file '" + path + "', line " + std::to_string(model.line) + ": '" +
+                       model.name + "' names both a dataset and a model");
+    }
+  }
+  return file;
+}
+
+}  // namespace rgflow
