@@ -25,6 +25,7 @@ namespace {
 
 struct TrainConfig {
   std::string data, output;
+  std::string option_prefix;  // "-" or "-train_<model>_": names options in messages
   int level = 0;
   nn::ModelSpec spec;
   std::string dtype = "float32";
@@ -54,6 +55,7 @@ std::vector<int> parse_widths(const std::string& option, const std::string& text
 
 TrainConfig read_config(OptionReader& o) {
   TrainConfig c;
+  c.option_prefix = o.full_name("");
   c.data = o.get_string("data", "", "dataset written by rgflow generate (required)");
   c.level = static_cast<int>(o.get_int("level", 0, "input level k (targets: level k+1)", 0, 62));
   c.output = o.get_string("o", "model.h5", "output model file");
@@ -258,21 +260,22 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                               : 0;
   const int64_t training_samples = samples - validation_samples;
   if (training_samples < 1) {
-    throw UsageError("option -val_fraction: leaves no training samples (the dataset has " +
+    throw UsageError("option " + config.option_prefix +
+                     "val_fraction: leaves no training samples (the dataset has " +
                      std::to_string(samples) + ")");
   }
   const auto& g = data.geometry;
   const int64_t per_sample =
       train::pairs_per_sample(g.dim, g.level_side(config.level), g.block_side);
   if (config.settings.batch > training_samples * per_sample) {
-    throw UsageError("option -batch: " + std::to_string(config.settings.batch) +
-                     " exceeds the training split's " +
+    throw UsageError("option " + config.option_prefix + "batch: " +
+                     std::to_string(config.settings.batch) + " exceeds the training split's " +
                      std::to_string(training_samples * per_sample) + " pairs");
   }
   const double bytes = double((training_samples + validation_samples) * per_sample) *
                        double(g.sites_per_block() + 1) * sizeof(Scalar) / world.size();
   if (bytes > double(config.memory_budget)) {
-    throw UsageError("option -memory_mb: the training pairs need " +
+    throw UsageError("option " + config.option_prefix + "memory_mb: the training pairs need " +
                      std::to_string(static_cast<long long>(bytes / (1 << 20))) +
                      " MiB per rank; raise -memory_mb or use more ranks");
   }

@@ -68,18 +68,23 @@ class Parser {
                      problem);
   }
 
+  struct Pair {
+    std::string key;
+    yaml_node_t* key_node;  // messages point at the key's line: a value may start below it
+    yaml_node_t* value;
+  };
+
   // The (key, value) pairs of a mapping node, keys checked to be distinct scalars.
-  std::vector<std::pair<std::string, yaml_node_t*>> mapping(const yaml_node_t* node,
-                                                            const std::string& what) {
+  std::vector<Pair> mapping(const yaml_node_t* node, const std::string& what) {
     if (node->type != YAML_MAPPING_NODE) fail(node, what + " must be a mapping of keys to values");
-    std::vector<std::pair<std::string, yaml_node_t*>> pairs;
+    std::vector<Pair> pairs;
     std::set<std::string> seen;
     for (auto* pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; ++pair) {
       yaml_node_t* key = document_.node(pair->key);
       if (key->type != YAML_SCALAR_NODE) fail(key, "a key in " + what + " is not a plain name");
       const std::string name = scalar_text(key);
       if (!seen.insert(name).second) fail(key, "'" + name + "' appears twice in " + what);
-      pairs.emplace_back(name, document_.node(pair->value));
+      pairs.push_back({name, key, document_.node(pair->value)});
     }
     return pairs;
   }
@@ -90,9 +95,9 @@ class Parser {
     result.line = line_of(node);
     // "name:" with nothing under it: an entry with every option at its default.
     if (node->type == YAML_SCALAR_NODE && scalar_text(node).empty()) return result;
-    for (const auto& [key, value] : mapping(node, what)) {
-      if (!valid_name(key)) fail(value, "'" + key + "' in " + what + " is not an option name");
-      PipelineOption option{key, "", line_of(value)};
+    for (const auto& [key, key_node, value] : mapping(node, what)) {
+      if (!valid_name(key)) fail(key_node, "'" + key + "' in " + what + " is not an option name");
+      PipelineOption option{key, "", line_of(key_node)};
       if (value->type == YAML_SCALAR_NODE) {
         option.value = scalar_text(value);
       } else if (value->type == YAML_SEQUENCE_NODE) {
@@ -118,12 +123,13 @@ class Parser {
   std::vector<PipelineEntry> named_entries(const yaml_node_t* node, const std::string& stage,
                                            const std::string& kind) {
     std::vector<PipelineEntry> entries;
-    for (const auto& [name, value] : mapping(node, "'" + stage + "'")) {
+    for (const auto& [name, key_node, value] : mapping(node, "'" + stage + "'")) {
       if (!valid_name(name)) {
-        fail(value, "'" + name + "' under '" + stage + "' is not a usable " + kind +
-                        " name (a letter, then letters, digits or underscores)");
+        fail(key_node, "'" + name + "' under '" + stage + "' is not a usable " + kind +
+                           " name (a letter, then letters, digits or underscores)");
       }
       entries.push_back(entry(name, value, "'" + stage + ": " + name + "'"));
+      entries.back().line = line_of(key_node);
     }
     return entries;
   }
@@ -163,7 +169,7 @@ PipelineFile parse_pipeline(const std::string& path, const std::string& text) {
   Parser parser(path, document);
   PipelineFile file;
   file.path = path;
-  for (const auto& [stage, node] : parser.mapping(root, "the pipeline file")) {
+  for (const auto& [stage, key_node, node] : parser.mapping(root, "the pipeline file")) {
     if (stage == "generate") {
       file.datasets = parser.named_entries(node, stage, "dataset");
     } else if (stage == "train") {
@@ -176,9 +182,10 @@ PipelineFile parse_pipeline(const std::string& path, const std::string& text) {
       }
     } else if (stage == "analyze") {
       file.analyze = parser.entry("", node, "'analyze'");
+      file.analyze.line = line_of(key_node);
       file.has_analyze = true;
     } else {
-      parser.fail(node, "unknown stage '" + stage + "' (stages: generate, train, analyze)");
+      parser.fail(key_node, "unknown stage '" + stage + "' (stages: generate, train, analyze)");
     }
   }
   for (const auto& model : file.models) {

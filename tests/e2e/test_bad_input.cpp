@@ -105,7 +105,7 @@ TEST(InfoBadInput, MissingOrMalformedDataset) {
 
 TEST(CommandLine, UnknownAndUnimplementedCommands) {
   expect_clean_refusal(run_rgflow(1, "frobnicate"), "unknown command", "unknown command");
-  expect_clean_refusal(run_rgflow(2, "run"), "not implemented yet", "run");
+  expect_clean_refusal(run_rgflow(2, "run"), "no pipeline file given", "run");
 }
 
 }  // namespace
