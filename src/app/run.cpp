@@ -505,13 +505,15 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
                   task.name.empty() ? "-" : task.name.c_str(), task.status.c_str(), task.seconds,
                   task.output.c_str());
     }
+    std::string model_files;
+    for (const auto& task : run.tasks()) {
+      if (task.stage == "train") model_files += (model_files.empty() ? "" : ",") + task.output;
+    }
     for (size_t k : selected) {
       if (run.tasks()[k].stage == "analyze") {
-        std::printf(
-            "Tables: %s/results/*.csv. Figures: python3 scripts/plot_results.py "
-            "%s/results/results.h5 "
-            "--models %s/models/*.h5\n",
-            outdir.c_str(), outdir.c_str(), outdir.c_str());
+        std::printf("Tables: %s/results/*.csv\nFigures: python3 scripts/plot_results.py %s%s%s\n",
+                    outdir.c_str(), run.tasks()[k].output.c_str(),
+                    model_files.empty() ? "" : " --models ", model_files.c_str());
       }
     }
   }

@@ -2,9 +2,11 @@
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 #include <type_traits>
 #include <typeinfo>
@@ -33,6 +35,11 @@ struct TrainConfig {
   train::TrainSettings settings;
   double val_fraction = 0.1;
   int64_t memory_budget = 0;
+  // Penalty strengths tuned on the validation split (empty: none).
+  std::vector<std::string> tune_types;
+  std::vector<double> tune_grid;
+  int64_t tune_epochs = 1;
+  double tune_tolerance = 0.05;
   bool force = false, resume = false, quiet = false;
   int64_t stop_after_steps = 0;
 };
@@ -83,6 +90,16 @@ TrainConfig read_config(OptionReader& o) {
   penalty.sign = o.get_real("lambda_sign", 0, "penalty strength: sign flip");
   penalty.scale = o.get_real("lambda_scale", 0, "penalty strength: scale covariance");
   penalty.scale_factor = o.get_real("scale_factor", 2.0, "c of the scale penalty");
+  const std::string tune =
+      o.get_string("tune_penalties", "",
+                   "tune these penalty strengths on the validation split: a comma list of "
+                   "permutation, point_group, sign, scale, or all (needs -strategy regularize)");
+  const std::string grid =
+      o.get_string("tune_grid", "0,0.001,0.01,0.1,1", "candidate strengths of -tune_penalties");
+  c.tune_epochs = o.get_int("tune_epochs", 1, "epochs of each tuning trial", 1, INT64_MAX);
+  c.tune_tolerance = o.get_real(
+      "tune_tolerance", 0.05,
+      "tuning keeps the largest strength whose validation MSE is within this fraction of the best");
   c.optimizer.kind = o.get_choice("optimizer", "adam", {"adam", "sgd"}, "optimiser");
   c.optimizer.learning_rate = o.get_real("lr", 1e-3, "learning rate");
   c.optimizer.momentum = o.get_real("momentum", 0.9, "sgd momentum");
@@ -134,6 +151,50 @@ TrainConfig read_config(OptionReader& o) {
         {"lambda_scale", penalty.scale}}) {
     if (value < 0) throw UsageError("option " + o.full_name(name) + ": must not be negative");
   }
+  if (!tune.empty()) {
+    const std::vector<std::string> all = {"permutation", "point_group", "sign", "scale"};
+    std::stringstream items(tune == "all" ? "permutation,point_group,sign,scale" : tune);
+    for (std::string type; std::getline(items, type, ',');) {
+      if (std::find(all.begin(), all.end(), type) == all.end()) {
+        throw UsageError("option " + o.full_name("tune_penalties") + ": unknown penalty '" + type +
+                         "' (allowed: permutation, point_group, sign, scale, all)");
+      }
+      if (std::find(c.tune_types.begin(), c.tune_types.end(), type) != c.tune_types.end()) {
+        throw UsageError("option " + o.full_name("tune_penalties") + ": '" + type +
+                         "' is listed twice");
+      }
+      if (o.given("lambda_" + type)) {
+        throw UsageError("option " + o.full_name("lambda_" + type) + ": a strength cannot be " +
+                         "both given and tuned (-tune_penalties lists " + type + ")");
+      }
+      c.tune_types.push_back(type);
+    }
+    std::stringstream values(grid);
+    for (std::string item; std::getline(values, item, ',');) {
+      char* end = nullptr;
+      const double value = std::strtod(item.c_str(), &end);
+      if (item.empty() || *end != '\0' || !std::isfinite(value) || value < 0) {
+        throw UsageError("option " + o.full_name("tune_grid") + ": '" + grid +
+                         "' is not a list of non-negative strengths");
+      }
+      c.tune_grid.push_back(value);
+    }
+    std::sort(c.tune_grid.begin(), c.tune_grid.end());
+    c.tune_grid.erase(std::unique(c.tune_grid.begin(), c.tune_grid.end()), c.tune_grid.end());
+    if (c.tune_grid.size() < 2) {
+      throw UsageError("option " + o.full_name("tune_grid") + ": needs at least two strengths");
+    }
+    if (!(c.tune_tolerance >= 0)) {
+      throw UsageError("option " + o.full_name("tune_tolerance") + ": must not be negative");
+    }
+    if (spec.strategy != nn::Strategy::kRegularize) {
+      throw UsageError("option " + o.full_name("tune_penalties") + ": needs -strategy regularize");
+    }
+    if (!(c.val_fraction > 0)) {
+      throw UsageError("option " + o.full_name("tune_penalties") +
+                       ": tuning needs a validation split (-val_fraction > 0)");
+    }
+  }
   if (penalty.active() && spec.strategy != nn::Strategy::kRegularize) {
     throw UsageError("option " + o.full_name("strategy") +
                      ": symmetry penalties (-lambda_*) need -strategy regularize");
@@ -163,6 +224,13 @@ std::string fingerprint(const TrainConfig& c, const io::DatasetSpec& data) {
        << c.settings.batch << " epochs " << c.settings.epochs << " steps " << c.settings.steps
        << " patience " << c.settings.patience << " val " << c.val_fraction << " seed "
        << c.settings.seed << " dtype " << c.dtype << " reproducible " << c.settings.reproducible;
+  if (!c.tune_types.empty()) {
+    text << " tune";
+    for (const auto& type : c.tune_types) text << " " << type;
+    text << " grid";
+    for (double value : c.tune_grid) text << " " << value;
+    text << " epochs " << c.tune_epochs << " tolerance " << c.tune_tolerance;
+  }
   return text.str();
 }
 
@@ -249,6 +317,71 @@ const PairSplit<Scalar>& cached_pairs(const Comm& world, const io::DatasetReader
   return split;
 }
 
+double& penalty_strength(nn::SymmetryPenalty& penalty, const std::string& type) {
+  if (type == "permutation") return penalty.permutation;
+  if (type == "point_group") return penalty.point_group;
+  if (type == "sign") return penalty.sign;
+  return penalty.scale;
+}
+
+// Coordinate search over the tuned types: short trials from the same initialisation and data
+// order, each judged by the validation MSE without the penalty. Keeping the largest strength
+// within the tolerance of the best (rather than the best alone) makes the tuned strength a measure
+// of how exact the symmetry is: an exact one costs nothing at any strength.
+template <typename Scalar>
+train::PenaltyTuning tune_penalties(const Comm& world, const TrainConfig& config,
+                                    const nn::ModelSpec& spec, train::TrainSettings settings,
+                                    const train::PairSet<Scalar>& train_set,
+                                    const train::PairSet<Scalar>& validation_set) {
+  train::PenaltyTuning tuning;
+  tuning.types = config.tune_types;
+  tuning.candidates = config.tune_grid;
+  tuning.tolerance = config.tune_tolerance;
+  tuning.epochs = config.tune_epochs;
+  settings.epochs = config.tune_epochs;
+  settings.steps = 0;
+  settings.patience = 0;
+  settings.checkpoint_every = 0;
+  settings.progress = false;
+  const bool report = world.rank() == 0 && !config.quiet;
+  for (const auto& type : tuning.types) {
+    std::vector<double> losses;
+    for (double candidate : tuning.candidates) {
+      penalty_strength(settings.penalty, type) = candidate;
+      nn::SymmetricModel<Scalar> model(spec);
+      nn::Optimizer<Scalar> optimizer(config.optimizer,
+                                      static_cast<size_t>(model.network().parameter_count()));
+      train::Trainer<Scalar> trainer(world, settings, model, optimizer, train_set, validation_set);
+      train::TrainState<Scalar> state;
+      const auto outcome = trainer.run(state, 0, [](const train::TrainState<Scalar>&) {});
+      const double loss = outcome == train::StepOutcome::kDiverged
+                              ? std::numeric_limits<double>::infinity()
+                              : trainer.validation_loss();
+      losses.push_back(std::isfinite(loss) ? loss : std::numeric_limits<double>::infinity());
+      if (report) {
+        std::printf("rgflow train: tuning lambda_%s = %g: validation MSE %.4e\n", type.c_str(),
+                    candidate, loss);
+        std::fflush(stdout);
+      }
+    }
+    const double best = *std::min_element(losses.begin(), losses.end());
+    if (!std::isfinite(best)) {
+      throw UsageError("tuning lambda_" + type + ": every trial diverged (lower -lr)");
+    }
+    size_t chosen = 0;
+    for (size_t k = 0; k < losses.size(); ++k) {
+      if (losses[k] <= best * (1 + tuning.tolerance)) chosen = k;
+    }
+    penalty_strength(settings.penalty, type) = tuning.candidates[chosen];
+    tuning.chosen.push_back(tuning.candidates[chosen]);
+    tuning.val_loss.insert(tuning.val_loss.end(), losses.begin(), losses.end());
+    if (report) {
+      std::printf("rgflow train: tuned lambda_%s = %g\n", type.c_str(), tuning.chosen.back());
+    }
+  }
+  return tuning;
+}
+
 template <typename Scalar>
 int train_with(const Comm& world, const TrainConfig& config, const io::DatasetReader& reader,
                const std::string& command_line, io::OutputState state_on_disk,
@@ -302,6 +435,17 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     if (world.rank() == 0 && !config.quiet) {
       std::printf("rgflow train: resuming at step %lld\n",
                   static_cast<long long>(state.global_step));
+    }
+  }
+  if (!config.tune_types.empty()) {
+    // A resumed run keeps the strengths its checkpoint was tuned with.
+    if (!state.history.tuning.done()) {
+      state.history.tuning =
+          tune_penalties<Scalar>(world, config, spec, settings, train_set, validation_set);
+    }
+    const auto& tuning = state.history.tuning;
+    for (size_t k = 0; k < tuning.types.size(); ++k) {
+      penalty_strength(settings.penalty, tuning.types[k]) = tuning.chosen[k];
     }
   }
   train::Trainer<Scalar> trainer(world, settings, model, optimizer, train_set, validation_set);

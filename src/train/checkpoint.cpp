@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sstream>
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
@@ -103,6 +104,21 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
                           std::string("records x hidden layers: unit order parameter D"));
     }
 
+    if (h.tuning.done()) {
+      const PenaltyTuning& t = h.tuning;
+      h5::Hid tuning =
+          h5::group_id(H5Gcreate2(f, "/history/tuning", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      std::string types;
+      for (const auto& type : t.types) types += (types.empty() ? "" : ",") + type;
+      write_attribute(tuning.get(), "types", types);
+      write_attribute(tuning.get(), "tolerance", t.tolerance);
+      write_attribute(tuning.get(), "epochs_per_trial", t.epochs);
+      write_vector(tuning.get(), "candidates", t.candidates, "strengths tried, ascending");
+      write_vector(tuning.get(), "val_loss", t.val_loss,
+                   "validation MSE of each trial, types x candidates (row-major)");
+      write_vector(tuning.get(), "chosen", t.chosen, "tuned strength per type");
+    }
+
     h5::Hid checkpoint =
         h5::group_id(H5Gcreate2(f, "/checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     const hid_t c = checkpoint.get();
@@ -173,6 +189,22 @@ void read_training_file(const std::string& path, const std::string& fingerprint,
   for (size_t r = 0; r < records; ++r) {
     h.order_parameter.emplace_back(order.begin() + static_cast<long>(r * layers),
                                    order.begin() + static_cast<long>((r + 1) * layers));
+  }
+  h.tuning = PenaltyTuning();
+  if (H5Lexists(history.get(), "tuning", H5P_DEFAULT) > 0) {
+    h5::Hid tuning = h5::group_id(H5Gopen2(history.get(), "tuning", H5P_DEFAULT));
+    PenaltyTuning& t = h.tuning;
+    std::stringstream types(h5::read_string_attribute(tuning.get(), "types"));
+    for (std::string type; std::getline(types, type, ',');) t.types.push_back(type);
+    t.tolerance = h5::read_double_attribute(tuning.get(), "tolerance");
+    t.epochs = h5::read_int_attribute(tuning.get(), "epochs_per_trial");
+    t.candidates = read_vector<double>(tuning.get(), "candidates", path);
+    t.val_loss = read_vector<double>(tuning.get(), "val_loss", path);
+    t.chosen = read_vector<double>(tuning.get(), "chosen", path);
+    if (t.chosen.size() != t.types.size() ||
+        t.val_loss.size() != t.types.size() * t.candidates.size()) {
+      throw UsageError("'" + path + "' is a malformed training file: /history/tuning sizes");
+    }
   }
   if (optimizer.first_moment().size() != static_cast<size_t>(stored.parameter_count())) {
     throw UsageError("'" + path + "' is a malformed training file: optimiser state size");

@@ -2,6 +2,7 @@
 // and every bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,15 @@ std::vector<float> parameters32_of(const std::string& path) {
   h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   const auto net = io::read_model<float>(file.get(), path);
   return std::vector<float>(net.parameters(), net.parameters() + net.parameter_count());
+}
+
+std::vector<double> history_of(const std::string& path, const std::string& name) {
+  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  h5::Hid data = h5::dataset_id(H5Dopen2(file.get(), ("/history/" + name).c_str(), H5P_DEFAULT));
+  h5::Hid space = h5::dataspace_id(H5Dget_space(data.get()));
+  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  RGFLOW_H5(H5Dread(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  return values;
 }
 
 class TrainTest : public ::testing::Test {
@@ -86,6 +96,47 @@ TEST_F(TrainTest, ResumeAfterAnInterruptionEndsWithIdenticalWeights) {
   EXPECT_NE(result.rgflow_error_lines()[0].find("other training options"), std::string::npos);
 }
 
+std::vector<double> tuning_of(const std::string& path, const std::string& name) {
+  return history_of(path, "tuning/" + name);
+}
+
+TEST_F(TrainTest, TunedPenaltyStrengthsAreRecordedAndSurviveAResume) {
+  const std::string options =
+      "train -quiet -data " + data_ +
+      " -hidden 8 -epochs 2 -batch 128 -strategy regularize -tune_penalties sign,permutation "
+      "-tune_grid 1,0,0.1 -tune_tolerance 0.02 -checkpoint_every 20";
+  const std::string reference = folder_->file("tuned.h5");
+  auto result = run_rgflow(2, options + " -o " + reference);
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto candidates = tuning_of(reference, "candidates");
+  const auto losses = tuning_of(reference, "val_loss");
+  const auto chosen = tuning_of(reference, "chosen");
+  ASSERT_EQ(candidates, (std::vector<double>{0, 0.1, 1}));
+  ASSERT_EQ(losses.size(), 2u * 3u);
+  ASSERT_EQ(chosen.size(), 2u);
+  // The rule, recomputed from the recorded trials: the largest strength whose validation MSE is
+  // within 2% of the type's best.
+  for (size_t t = 0; t < 2; ++t) {
+    const double best = *std::min_element(losses.begin() + 3 * t, losses.begin() + 3 * t + 3);
+    double expected = -1;
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_TRUE(std::isfinite(losses[3 * t + k]) && losses[3 * t + k] > 0);
+      if (losses[3 * t + k] <= best * 1.02) expected = candidates[k];
+    }
+    EXPECT_EQ(chosen[t], expected) << "type " << t;
+  }
+  // Interrupted after tuning and resumed: the checkpoint's strengths are kept (no second tuning)
+  // and the weights equal the uninterrupted run's.
+  const std::string output = folder_->file("tuned_resumed.h5");
+  result = run_rgflow(2, options + " -test_stop_after_steps 30 -o " + output);
+  ASSERT_NE(result.status, 0);
+  ASSERT_TRUE(file_exists(output + ".partial"));
+  result = run_rgflow(2, options + " -resume -o " + output);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(parameters32_of(output), parameters32_of(reference));
+  EXPECT_EQ(tuning_of(output, "chosen"), chosen);
+}
+
 TEST_F(TrainTest, LinearInputsTiedMlpRecoversTheExactMap) {
   const std::string output = folder_->file("linear.h5");
   const auto result =
@@ -107,15 +158,6 @@ TEST_F(TrainTest, LinearInputsTiedMlpRecoversTheExactMap) {
   EXPECT_LT(val.back(), 1e-8);
 }
 
-std::vector<double> history_of(const std::string& path, const std::string& name) {
-  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  h5::Hid data = h5::dataset_id(H5Dopen2(file.get(), ("/history/" + name).c_str(), H5P_DEFAULT));
-  h5::Hid space = h5::dataspace_id(H5Dget_space(data.get()));
-  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
-  RGFLOW_H5(H5Dread(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
-  return values;
-}
-
 TEST_F(TrainTest, LearningRateOptionDrivesTheSchedule) {
   // -lr is the schedule's base: constant keeps it, cosine ends the first of two epochs at half.
   const std::string constant = folder_->file("lr_constant.h5");
@@ -124,9 +166,9 @@ TEST_F(TrainTest, LearningRateOptionDrivesTheSchedule) {
   ASSERT_EQ(result.status, 0) << result.err;
   for (double rate : history_of(constant, "learning_rate")) EXPECT_DOUBLE_EQ(rate, 0.0123);
   const std::string cosine = folder_->file("lr_cosine.h5");
-  result = run_rgflow(1, "train -quiet -data " + data_ +
-                             " -hidden 4 -epochs 2 -batch 64 -lr 0.04 -schedule cosine -o " +
-                             cosine);
+  result =
+      run_rgflow(1, "train -quiet -data " + data_ +
+                        " -hidden 4 -epochs 2 -batch 64 -lr 0.04 -schedule cosine -o " + cosine);
   ASSERT_EQ(result.status, 0) << result.err;
   const auto rates = history_of(cosine, "learning_rate");
   ASSERT_EQ(rates.size(), 2u);
@@ -198,6 +240,14 @@ TEST_F(TrainTest, BadInputsAreRefusedWithoutOutput) {
       {"-data " + data_ + " -activation swish", "-activation: unknown value 'swish'"},
       {"-data " + data_ + " -model gnn -tying inputs", "applies to mlp only"},
       {"-data " + data_ + " -lambda_sign 1", "need -strategy regularize"},
+      {"-data " + data_ + " -tune_penalties sign", "-tune_penalties: needs -strategy regularize"},
+      {"-data " + data_ + " -strategy regularize -tune_penalties spin", "unknown penalty 'spin'"},
+      {"-data " + data_ + " -strategy regularize -tune_penalties sign -lambda_sign 1",
+       "both given and tuned"},
+      {"-data " + data_ + " -strategy regularize -tune_penalties all -tune_grid 1",
+       "at least two strengths"},
+      {"-data " + data_ + " -strategy regularize -tune_penalties all -tune_grid 1,-2",
+       "not a list of non-negative strengths"},
       {"-data " + data_ + " -val_fraction 1.5", "-val_fraction"},
       {"-data " + data_ + " -epoch 3", "unknown option -epoch"},
       {"-hidden 8", "-data is required"},

@@ -42,9 +42,24 @@ struct TrainSettings {
   bool progress = true;
 };
 
+/// Automatic choice of symmetry-penalty strengths (SCIENCE.md section 6): for each tuned type in
+/// turn, short trials over the candidate strengths, keeping the largest one whose validation MSE
+/// is within the tolerance of the best, so a strength that stays large says the symmetry holds.
+struct PenaltyTuning {
+  std::vector<std::string> types;  // in tuning order
+  std::vector<double> candidates;  // ascending
+  std::vector<double> val_loss;    // types x candidates: validation MSE of each trial
+  std::vector<double> chosen;      // per type
+  double tolerance = 0;
+  int64_t epochs = 0;  // per trial
+
+  bool done() const { return !chosen.empty(); }
+};
+
 struct History {
   std::vector<double> epoch, step, train_loss, val_loss, penalty, learning_rate;
   std::vector<std::vector<double>> order_parameter;  // per record, per hidden layer
+  PenaltyTuning tuning;                              // empty unless strengths were tuned
 };
 
 /// Everything that changes during training: with the model and the optimiser state it is the
