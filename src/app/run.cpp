@@ -22,13 +22,43 @@
 namespace rgflow::app {
 namespace {
 
+// An options database of its own (RAII), and its use as the default one for a scope.
+class OptionsDatabase {
+ public:
+  OptionsDatabase() { RGFLOW_PETSC(PetscOptionsCreate(&handle_)); }
+  ~OptionsDatabase() { PetscOptionsDestroy(&handle_); }
+  OptionsDatabase(const OptionsDatabase&) = delete;
+  OptionsDatabase& operator=(const OptionsDatabase&) = delete;
+  PetscOptions get() const { return handle_; }
+
+ private:
+  PetscOptions handle_ = nullptr;
+};
+
+class UseOptions {
+ public:
+  explicit UseOptions(const OptionsDatabase& options) {
+    RGFLOW_PETSC(PetscOptionsPush(options.get()));
+  }
+  ~UseOptions() { PetscOptionsPop(); }
+  UseOptions(const UseOptions&) = delete;
+  UseOptions& operator=(const UseOptions&) = delete;
+};
+
 // What one stage of the pipeline is to do, and what it did.
 struct Task {
   std::string stage;  // generate, train, analyze
   std::string name;   // dataset or model name; "" for analyze
   std::string prefix;
   std::string output;
-  std::string status;  // after the run: done, kept, up to date
+  std::string status;               // after the run: done, kept, up to date
+  std::vector<std::string> inputs;  // analyze: the files the results are made from
+  std::string models;               // analyze: the model files, comma separated
+  std::string data;                 // train: the dataset file
+  // The stage's own options database: PETSc's global one holds at most 512 options, fewer than
+  // a study's grid of models needs, and a private one per stage also keeps stages apart.
+  std::shared_ptr<OptionsDatabase> options;
+  std::map<std::string, std::pair<std::string, int>> origins;  // option -> (place, line)
   double seconds = 0;
 };
 
@@ -75,6 +105,7 @@ Task make_task(const std::string& stage, const std::string& name, const std::str
   task.name = name;
   task.prefix = stage + "_" + (name.empty() ? "" : name + "_");
   task.output = output;
+  task.options = std::make_shared<OptionsDatabase>();
   return task;
 }
 
@@ -98,16 +129,19 @@ class PipelineRun {
 
   const std::vector<Task>& tasks() const { return tasks_; }
 
-  /// Puts every option of the file into the options database and plans the tasks.
+  /// Plans the tasks, each with its options: the command line's, then the file's.
   void plan() {
+    collect_command_line();
     for (const auto& dataset : file_.datasets) {
       Task task = make_task("generate", dataset.name, dataset_path(dataset.name));
+      begin(task);
       insert_entry(task.prefix, dataset, "generate: " + dataset.name);
       set_output_options(task);
       tasks_.push_back(task);
     }
     for (const auto& model : file_.models) {
       Task task = make_task("train", model.name, model_path(model.name));
+      begin(task);
       const std::string where = "train: " + model.name;
       insert_entry(task.prefix, model, where);
       insert_entry(task.prefix, file_.train_defaults, "train: defaults");
@@ -117,19 +151,37 @@ class PipelineRun {
           fail(model.line, "model '" + model.name + "' needs 'data:' (the name of a dataset" +
                                dataset_list() + ")");
         }
-        set(task.prefix + "data", dataset_path(file_.datasets[0].name));
+        task.data = dataset_path(file_.datasets[0].name);
       } else {
-        set(task.prefix + "data", resolve_dataset(data, "'" + where + "': data"));
+        task.data = resolve_dataset(data, "'" + where + "': data");
       }
+      set(task.prefix + "data", task.data);
       set_output_options(task);
       tasks_.push_back(task);
     }
-    if (file_.has_analyze || !file_.datasets.empty()) plan_analysis();
+    if (file_.analyses.empty() && !file_.datasets.empty()) plan_analysis(PipelineEntry());
+    for (const auto& analysis : file_.analyses) plan_analysis(analysis);
+    // A command-line option no stage takes is a typo.
+    PetscInt count = 0;
+    char** names = nullptr;
+    char** values = nullptr;
+    RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
+    const std::string first = count > 0 ? names[0] : "";
+    RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+    if (!first.empty()) {
+      throw UsageError("unknown option -" + first +
+                       " (not an option of rgflow run, nor of a stage of '" + file_.path + "')");
+    }
   }
 
   /// Every stage reads and checks its options; then nothing may be left unread.
   void validate() {
-    for (const auto& task : tasks_) run_stage(task, true);
+    for (const auto& task : tasks_) validate(task);
+  }
+
+  void validate(const Task& task) {
+    const UseOptions scope(*task.options);
+    run_stage(task, true);
     PetscInt count = 0;
     char** names = nullptr;
     char** values = nullptr;
@@ -137,8 +189,8 @@ class PipelineRun {
     const std::string first = count > 0 ? names[0] : "";
     RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
     if (first.empty()) return;
-    const auto origin = origins_.find(first);
-    if (origin != origins_.end()) {
+    const auto origin = task.origins.find(first);
+    if (origin != task.origins.end()) {
       throw UsageError("pipeline file '" + file_.path + "', line " +
                        std::to_string(origin->second.second) + ": unknown option '" +
                        origin->second.first + "' (run 'rgflow " + stage_of(first) +
@@ -168,6 +220,7 @@ class PipelineRun {
       }
       const bool existed = file_exists(task.output);
       const double start = wall_seconds();
+      const UseOptions scope(*task.options);
       Invocation stage_invocation;
       stage_invocation.prefix = task.prefix;
       stage_invocation.command_line = invocation_.command_line;
@@ -201,7 +254,7 @@ class PipelineRun {
     } catch (const UsageError& error) {
       // Name the place in the file the offending option came from, when it came from the file.
       std::string message = error.what();
-      for (const auto& [option, origin] : origins_) {
+      for (const auto& [option, origin] : task.origins) {
         const std::string quoted = "option -" + option + ":";
         const std::string bare = "option -" + option + " ";
         if (message.rfind(quoted, 0) == 0 || message.rfind(bare, 0) == 0) {
@@ -212,6 +265,40 @@ class PipelineRun {
       }
       throw UsageError(message);
     }
+  }
+
+  // The command line's options that rgflow run itself did not take: each must belong to a stage.
+  void collect_command_line() {
+    PetscInt count = 0;
+    char** names = nullptr;
+    char** values = nullptr;
+    RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
+    for (PetscInt k = 0; k < count; ++k) {
+      command_line_.emplace_back(names[k], values[k] ? values[k] : "");
+    }
+    RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+  }
+
+  // Makes `task` the one being planned, its database holding the command line's options with its
+  // prefix (which win over the file's), each then marked used in the global database.
+  void begin(Task& task) {
+    current_task_ = &task;
+    current_ = task.options->get();
+    for (const auto& [name, value] : command_line_) {
+      if (name.rfind(task.prefix, 0) != 0) continue;
+      set(name, value);
+      PetscBool found = PETSC_FALSE;
+      char buffer[4096];
+      RGFLOW_PETSC(PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer,
+                                         sizeof buffer, &found));
+    }
+  }
+
+  const Task& train_task(const std::string& name) const {
+    for (const auto& task : tasks_) {
+      if (task.stage == "train" && task.name == name) return task;
+    }
+    throw LibraryError("no train task '" + name + "'");
   }
 
   std::string stage_of(const std::string& option) const {
@@ -262,19 +349,19 @@ class PipelineRun {
   std::string lookup(const std::string& name) const {
     char buffer[4096] = {0};
     PetscBool set = PETSC_FALSE;
-    RGFLOW_PETSC(
-        PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer, sizeof buffer, &set));
+    RGFLOW_PETSC(PetscOptionsGetString(current_, nullptr, ("-" + name).c_str(), buffer,
+                                       sizeof buffer, &set));
     return set ? buffer : "";
   }
 
   bool given(const std::string& name) const {
     PetscBool set = PETSC_FALSE;
-    RGFLOW_PETSC(PetscOptionsHasName(nullptr, nullptr, ("-" + name).c_str(), &set));
+    RGFLOW_PETSC(PetscOptionsHasName(current_, nullptr, ("-" + name).c_str(), &set));
     return set == PETSC_TRUE;
   }
 
   void set(const std::string& name, const std::string& value) {
-    RGFLOW_PETSC(PetscOptionsSetValue(nullptr, ("-" + name).c_str(),
+    RGFLOW_PETSC(PetscOptionsSetValue(current_, ("-" + name).c_str(),
                                       value.empty() ? nullptr : value.c_str()));
   }
 
@@ -291,7 +378,7 @@ class PipelineRun {
       const std::string name = prefix + option.key;
       if (given(name)) continue;
       set(name, option.value);
-      origins_[name] = {where + ": " + option.key, option.line};
+      current_task_->origins[name] = {where + ": " + option.key, option.line};
     }
   }
 
@@ -301,63 +388,89 @@ class PipelineRun {
     if (quiet_ && !given(task.prefix + "quiet")) set(task.prefix + "quiet", "");
   }
 
-  void plan_analysis() {
-    Task task = make_task("analyze", "", outdir_ + "/results/results.h5");
-    insert_entry(task.prefix, file_.analyze, "analyze");
-    const int line = file_.analyze.line;
-    // Defaults: the training data of the first model, every model, every other dataset.
-    std::string data = lookup("analyze_data");
+  // The option of a dataset entry as written in the file ("" when absent): used to pair test
+  // sets with training data of the same block geometry.
+  static std::string entry_value(const PipelineEntry* entry, const std::string& key,
+                                 const std::string& default_value) {
+    const PipelineOption* option = entry == nullptr ? nullptr : entry->find(key);
+    return option == nullptr ? default_value : option->value;
+  }
+
+  const PipelineEntry* dataset_at(const std::string& path) const {
+    for (const auto& dataset : file_.datasets) {
+      if (dataset_path(dataset.name) == path) return &dataset;
+    }
+    return nullptr;
+  }
+
+  void plan_analysis(const PipelineEntry& entry) {
+    const std::string stem = entry.name.empty() ? "results" : entry.name;
+    Task task = make_task("analyze", entry.name, outdir_ + "/results/" + stem + ".h5");
+    begin(task);
+    const std::string where = entry.name.empty() ? "analyze" : "analyze: " + entry.name;
+    const std::string& p = task.prefix;
+    insert_entry(p, entry, where);
+    // Defaults: the training data of the first model; the models trained on that data; every
+    // other dataset of the same dimension and block side.
+    std::string data = lookup(p + "data");
     if (data.empty()) {
       if (!file_.models.empty()) {
-        data = lookup("train_" + file_.models[0].name + "_data");
+        data = train_task(file_.models[0].name).data;
       } else if (!file_.datasets.empty()) {
         data = dataset_path(file_.datasets[0].name);
       } else {
-        fail(line, "'analyze' needs 'data:' (no dataset is generated by this pipeline)");
+        fail(entry.line, "'" + where + "' needs 'data:' (the pipeline generates no dataset)");
       }
     } else {
-      data = resolve_dataset(data, "'analyze: data'");
+      data = resolve_dataset(data, "'" + where + ": data'");
     }
-    set("analyze_data", data);
-    std::string models = lookup("analyze_models");
+    set(p + "data", data);
+    const std::string models = lookup(p + "models");
     std::string resolved;
     if (models.empty()) {
       for (const auto& model : file_.models) {
-        resolved += (resolved.empty() ? "" : ",") + model_path(model.name);
+        if (train_task(model.name).data == data) {
+          resolved += (resolved.empty() ? "" : ",") + model_path(model.name);
+        }
       }
     } else {
       std::stringstream items(models);
       for (std::string item; std::getline(items, item, ',');) {
-        resolved += (resolved.empty() ? "" : ",") + resolve_model(item, "'analyze: models'");
+        resolved += (resolved.empty() ? "" : ",") + resolve_model(item, "'" + where + ": models'");
       }
     }
-    if (!resolved.empty()) set("analyze_models", resolved);
-    std::string eval = lookup("analyze_eval_data");
+    if (!resolved.empty()) set(p + "models", resolved);
+    const bool has_models = !resolved.empty();
+    const std::string eval = lookup(p + "eval_data");
     resolved.clear();
-    if (eval.empty()) {
-      if (!file_.models.empty()) {
-        for (const auto& dataset : file_.datasets) {
-          const std::string path = dataset_path(dataset.name);
-          if (path != data) resolved += (resolved.empty() ? "" : ",") + path;
-        }
+    if (eval.empty() && has_models) {
+      const PipelineEntry* own = dataset_at(data);
+      for (const auto& dataset : file_.datasets) {
+        const std::string path = dataset_path(dataset.name);
+        const bool same_blocks =
+            own == nullptr || (entry_value(own, "d", "2") == entry_value(&dataset, "d", "2") &&
+                               entry_value(own, "b", "2") == entry_value(&dataset, "b", "2"));
+        if (path != data && same_blocks) resolved += (resolved.empty() ? "" : ",") + path;
       }
-    } else if (eval != "none") {
+    } else if (!eval.empty() && eval != "none") {
       std::stringstream items(eval);
       for (std::string item; std::getline(items, item, ',');) {
-        resolved += (resolved.empty() ? "" : ",") + resolve_dataset(item, "'analyze: eval_data'");
+        resolved +=
+            (resolved.empty() ? "" : ",") + resolve_dataset(item, "'" + where + ": eval_data'");
       }
     }
     if (!resolved.empty()) {
-      set("analyze_eval_data", resolved);
+      set(p + "eval_data", resolved);
     } else if (!eval.empty()) {
-      RGFLOW_PETSC(PetscOptionsClearValue(nullptr, "-analyze_eval_data"));
+      RGFLOW_PETSC(PetscOptionsClearValue(current_, ("-" + p + "eval_data").c_str()));
     }
-    set("analyze_o", task.output);
-    if (quiet_ && !given("analyze_quiet")) set("analyze_quiet", "");
-    inputs_of_analysis_.push_back(data);
-    for (const char* list : {"analyze_models", "analyze_eval_data"}) {
+    set(p + "o", task.output);
+    if (quiet_ && !given(p + "quiet")) set(p + "quiet", "");
+    task.models = lookup(p + "models");
+    task.inputs.push_back(data);
+    for (const std::string& list : {p + "models", p + "eval_data"}) {
       std::stringstream items(lookup(list));
-      for (std::string item; std::getline(items, item, ',');) inputs_of_analysis_.push_back(item);
+      for (std::string item; std::getline(items, item, ',');) task.inputs.push_back(item);
     }
     tasks_.push_back(task);
   }
@@ -369,12 +482,15 @@ class PipelineRun {
     if (world_.rank() == 0 && file_exists(task.output)) {
       const double made = modified_time(task.output);
       fresh = 1;
-      for (const auto& input : inputs_of_analysis_) {
+      for (const auto& input : task.inputs) {
         if (!file_exists(input) || modified_time(input) > made) fresh = 0;
       }
     }
     fresh = static_cast<int>(world_.broadcast(std::to_string(fresh)) == "1");
-    if (!fresh) set("analyze_force", "");
+    if (!fresh) {
+      RGFLOW_PETSC(PetscOptionsSetValue(task.options->get(), ("-" + task.prefix + "force").c_str(),
+                                        nullptr));
+    }
     return fresh == 1;
   }
 
@@ -384,8 +500,9 @@ class PipelineRun {
   std::string outdir_;
   bool force_, quiet_;
   std::vector<Task> tasks_;
-  std::map<std::string, std::pair<std::string, int>> origins_;  // option -> (place, line)
-  std::vector<std::string> inputs_of_analysis_;
+  std::vector<std::pair<std::string, std::string>> command_line_;  // options for the stages
+  Task* current_task_ = nullptr;                                   // the task being planned
+  PetscOptions current_ = nullptr;                                 // its options database
 };
 
 constexpr const char* kPipelineHelp =
@@ -446,7 +563,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
   world.raise_if_any(error);
   text = world.broadcast(text);
   PipelineFile file = parse_pipeline(pipeline_path, text);
-  if (file.datasets.empty() && file.models.empty() && !file.has_analyze) {
+  if (file.datasets.empty() && file.models.empty() && file.analyses.empty()) {
     throw UsageError("pipeline file '" + pipeline_path + "' defines no stage");
   }
   if (!model.empty() && file.model(model) == nullptr) {
@@ -505,15 +622,12 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
                   task.name.empty() ? "-" : task.name.c_str(), task.status.c_str(), task.seconds,
                   task.output.c_str());
     }
-    std::string model_files;
-    for (const auto& task : run.tasks()) {
-      if (task.stage == "train") model_files += (model_files.empty() ? "" : ",") + task.output;
-    }
+    std::printf("Tables: %s/results/*.csv\n", outdir.c_str());
     for (size_t k : selected) {
-      if (run.tasks()[k].stage == "analyze") {
-        std::printf("Tables: %s/results/*.csv\nFigures: python3 scripts/plot_results.py %s%s%s\n",
-                    outdir.c_str(), run.tasks()[k].output.c_str(),
-                    model_files.empty() ? "" : " --models ", model_files.c_str());
+      const Task& task = run.tasks()[k];
+      if (task.stage == "analyze") {
+        std::printf("Figures: python3 scripts/plot_results.py %s%s%s\n", task.output.c_str(),
+                    task.models.empty() ? "" : " --models ", task.models.c_str());
       }
     }
   }

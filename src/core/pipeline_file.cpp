@@ -119,6 +119,18 @@ class Parser {
     return result;
   }
 
+  // True for a non-empty mapping whose values are all mappings (named entries).
+  bool holds_mappings(const yaml_node_t* node) {
+    if (node->type != YAML_MAPPING_NODE) return false;
+    const auto pairs = mapping(node, "'analyze'");
+    size_t nested = 0;
+    for (const auto& pair : pairs) nested += pair.value->type == YAML_MAPPING_NODE;
+    if (nested > 0 && nested < pairs.size()) {
+      fail(node, "'analyze' mixes options and named analyses: use one or the other");
+    }
+    return !pairs.empty() && nested == pairs.size();
+  }
+
   // A stage holding named entries (datasets or models).
   std::vector<PipelineEntry> named_entries(const yaml_node_t* node, const std::string& stage,
                                            const std::string& kind) {
@@ -181,11 +193,20 @@ PipelineFile parse_pipeline(const std::string& path, const std::string& text) {
         }
       }
     } else if (stage == "analyze") {
-      file.analyze = parser.entry("", node, "'analyze'");
-      file.analyze.line = line_of(key_node);
-      file.has_analyze = true;
+      if (parser.holds_mappings(node)) {
+        file.analyses = parser.named_entries(node, stage, "analysis");
+      } else {
+        file.analyses.push_back(parser.entry("", node, "'analyze'"));
+        file.analyses.back().line = line_of(key_node);
+      }
     } else {
       parser.fail(key_node, "unknown stage '" + stage + "' (stages: generate, train, analyze)");
+    }
+  }
+  for (const auto& analysis : file.analyses) {
+    if (analysis.name == "results") {
+      throw UsageError("pipeline file '" + path + "', line " + std::to_string(analysis.line) +
+                       ": 'results' is reserved; name the analysis otherwise");
     }
   }
   for (const auto& model : file.models) {

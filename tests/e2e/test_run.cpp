@@ -194,6 +194,10 @@ TEST(PipelineBadInput, RefusedBeforeAnyStageStarts) {
   write_text(good, kSmallPipeline);
   expect_refused(run_rgflow(1, "run " + good + " -outdir " + blocker + "/out"),
                  "option -outdir: cannot create", blocker + "/out");
+  expect_refused(run_rgflow(1, "run " + good + " -outdir " + outdir + " -train_third_epochs 2"),
+                 "unknown option -train_third_epochs", outdir);
+  expect_refused(run_rgflow(1, "run " + good + " -outdir " + outdir + " -train_first_epoch 2"),
+                 "unknown option -train_first_epoch", outdir);
   expect_refused(run_rgflow(1, "run " + good + " -outdir " + outdir + " -model first"),
                  "need -stage train", outdir);
   expect_refused(

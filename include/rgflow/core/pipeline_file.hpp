@@ -7,6 +7,8 @@
 //     linear: {data: uniform, activation: identity, tying: inputs, hidden: [8]}
 //   analyze: {data: uniform, eval_data: [laplace]}
 //
+// or several analyses by name (analyze: {line: {data: ...}, square: {data: ...}}), each
+// with its own results file, e.g. for models of blocks of different dimensions,
 // and every leaf becomes one option of the stage with the matching prefix
 // (-generate_uniform_d 2, -train_linear_activation identity, -analyze_data uniform). The file is
 // parsed here with libyaml rather than PETSc's -options_file_yaml because `run` must know the
@@ -39,8 +41,8 @@ struct PipelineFile {
   std::vector<PipelineEntry> datasets;  // generate, in file order
   std::vector<PipelineEntry> models;    // train, in file order ("defaults" not included)
   PipelineEntry train_defaults;
-  PipelineEntry analyze;
-  bool has_analyze = false;
+  // One unnamed analysis (analyze: {data: ...}), or several by name (analyze: {d1: {...}, ...}).
+  std::vector<PipelineEntry> analyses;
 
   const PipelineEntry* dataset(const std::string& name) const;
   const PipelineEntry* model(const std::string& name) const;
