@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 #include <typeinfo>
@@ -126,7 +127,11 @@ TrainConfig read_config(OptionReader& o) {
   c.settings.checkpoint_every =
       o.get_int("checkpoint_every", 0, "steps between checkpoints (0: none)", 0, INT64_MAX);
   c.memory_budget =
-      o.get_int("memory_mb", 2048, "memory for training pairs per rank, MiB", 1, 1 << 30) << 20;
+      o.get_int("memory_mb", 2048,
+                "training pairs held in memory at once, MiB over all ranks (larger splits are "
+                "streamed from the file in windows)",
+                1, 1 << 30)
+      << 20;
   c.force = o.get_flag("force", "overwrite an existing output");
   c.resume = o.get_flag("resume", "continue from the checkpoint of an interrupted run");
   c.quiet = o.get_flag("quiet", "no progress and no per-epoch lines");
@@ -269,7 +274,8 @@ train::PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& re
 }
 
 template <typename Scalar>
-using PairSplit = std::pair<train::PairSet<Scalar>, train::PairSet<Scalar>>;
+using PairSplit = std::pair<std::shared_ptr<const train::PairSet<Scalar>>,
+                            std::shared_ptr<const train::PairSet<Scalar>>>;
 
 }  // namespace
 
@@ -309,9 +315,10 @@ const PairSplit<Scalar>& cached_pairs(const Comm& world, const io::DatasetReader
   cache = TrainDataCache();  // free the previous data before loading the next
   std::string error;
   auto& split = cache.split<Scalar>();
-  split.first = load_pairs<Scalar>(world, reader, level, 0, training_samples, &error);
-  split.second =
-      load_pairs<Scalar>(world, reader, level, training_samples, validation_samples, &error);
+  split.first = std::make_shared<const train::PairSet<Scalar>>(
+      load_pairs<Scalar>(world, reader, level, 0, training_samples, &error));
+  split.second = std::make_shared<const train::PairSet<Scalar>>(
+      load_pairs<Scalar>(world, reader, level, training_samples, validation_samples, &error));
   world.raise_if_any(error);
   cache.key = key;
   return split;
@@ -331,8 +338,8 @@ double& penalty_strength(nn::SymmetryPenalty& penalty, const std::string& type) 
 template <typename Scalar>
 train::PenaltyTuning tune_penalties(const Comm& world, const TrainConfig& config,
                                     const nn::ModelSpec& spec, train::TrainSettings settings,
-                                    const train::PairSet<Scalar>& train_set,
-                                    const train::PairSet<Scalar>& validation_set) {
+                                    train::PairSource<Scalar>& train_set,
+                                    train::PairSource<Scalar>& validation_set) {
   train::PenaltyTuning tuning;
   tuning.types = config.tune_types;
   tuning.candidates = config.tune_grid;
@@ -405,16 +412,46 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                      std::to_string(config.settings.batch) + " exceeds the training split's " +
                      std::to_string(training_samples * per_sample) + " pairs");
   }
-  const double bytes = double((training_samples + validation_samples) * per_sample) *
-                       double(g.sites_per_block() + 1) * sizeof(Scalar) / world.size();
-  if (bytes > double(config.memory_budget)) {
-    throw UsageError("option " + config.option_prefix + "memory_mb: the training pairs need " +
-                     std::to_string(static_cast<long long>(bytes / (1 << 20))) +
-                     " MiB per rank; raise -memory_mb or use more ranks");
+  // In memory when a split fits the budget, else windows of as many whole samples as fit. The
+  // budget is for a window over all ranks (each holds its share), so the windows, and with them
+  // the batches, do not depend on the rank count.
+  const int64_t sample_bytes =
+      per_sample * (g.sites_per_block() + 1) * static_cast<int64_t>(sizeof(Scalar));
+  const int64_t window_samples = config.memory_budget / sample_bytes;
+  const std::string budget_option = config.option_prefix + "memory_mb";
+  if (window_samples < 1) {
+    throw UsageError("option " + budget_option + ": one sample's training pairs need " +
+                     std::to_string(sample_bytes >> 20) + " MiB; raise it");
+  }
+  const bool streamed = training_samples > window_samples || validation_samples > window_samples;
+  if (streamed && config.settings.batch > window_samples * per_sample) {
+    throw UsageError("option " + config.option_prefix +
+                     "batch: " + std::to_string(config.settings.batch) + " exceeds the " +
+                     std::to_string(window_samples * per_sample) + " pairs a window of " +
+                     budget_option + " holds");
   }
   const double load_start = wall_seconds();
-  const auto& [train_set, validation_set] = cached_pairs<Scalar>(
-      world, reader, config.level, training_samples, validation_samples, cache);
+  auto window_loader = [&world, &reader, &config, per_sample](int64_t split_offset) {
+    return [&world, &reader, &config, per_sample, split_offset](int64_t first, int64_t count) {
+      std::string error;
+      auto set =
+          load_pairs<Scalar>(world, reader, config.level, split_offset + first, count, &error);
+      world.raise_if_any(error);
+      set.first += static_cast<uint64_t>(first * per_sample);  // ids count from the split's start
+      return set;
+    };
+  };
+  std::optional<train::PairSource<Scalar>> train_set, validation_set;
+  if (streamed) {
+    train_set.emplace(training_samples, window_samples, per_sample, window_loader(0));
+    validation_set.emplace(validation_samples, window_samples, per_sample,
+                           window_loader(training_samples));
+  } else {
+    const auto& [train_pairs, validation_pairs] = cached_pairs<Scalar>(
+        world, reader, config.level, training_samples, validation_samples, cache);
+    train_set.emplace(train_pairs, per_sample);
+    validation_set.emplace(validation_pairs, per_sample);
+  }
   const double load_seconds = world.max(wall_seconds() - load_start);
 
   nn::ModelSpec spec = config.spec;
@@ -441,14 +478,14 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     // A resumed run keeps the strengths its checkpoint was tuned with.
     if (!state.history.tuning.done()) {
       state.history.tuning =
-          tune_penalties<Scalar>(world, config, spec, settings, train_set, validation_set);
+          tune_penalties<Scalar>(world, config, spec, settings, *train_set, *validation_set);
     }
     const auto& tuning = state.history.tuning;
     for (size_t k = 0; k < tuning.types.size(); ++k) {
       penalty_strength(settings.penalty, tuning.types[k]) = tuning.chosen[k];
     }
   }
-  train::Trainer<Scalar> trainer(world, settings, model, optimizer, train_set, validation_set);
+  train::Trainer<Scalar> trainer(world, settings, model, optimizer, *train_set, *validation_set);
   auto save = [&](const train::TrainState<Scalar>& now, const std::string& path, bool complete) {
     std::string failure;
     if (world.rank() == 0) {
@@ -462,12 +499,16 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   };
   if (world.rank() == 0 && !config.quiet) {
     std::printf(
-        "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs, %lld "
+        "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs%s, %lld "
         "steps of %lld on %d rank(s)%s\n",
         nn::model_kind_name(spec.kind).c_str(),
         static_cast<long long>(model.network().parameter_count()),
-        static_cast<unsigned long long>(train_set.total),
-        static_cast<unsigned long long>(validation_set.total),
+        static_cast<unsigned long long>(train_set->total()),
+        static_cast<unsigned long long>(validation_set->total()),
+        streamed ? (" (streamed from the file in windows of " + std::to_string(window_samples) +
+                    " samples)")
+                       .c_str()
+                 : "",
         static_cast<long long>(trainer.total_steps()), static_cast<long long>(settings.batch),
         world.size(), settings.reproducible ? ", reproducible reduction" : "");
     std::fflush(stdout);
@@ -501,13 +542,15 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   getrusage(RUSAGE_SELF, &usage);
   const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
   const double reduce_seconds = world.max(trainer.reduce_seconds());
+  const double read_seconds =
+      load_seconds + world.max(train_set->load_seconds() + validation_set->load_seconds());
   if (world.rank() == 0 && !config.quiet) {
     const double pairs = double(state.global_step - first_step) * double(settings.batch);
     std::printf(
         "rgflow train: %lld steps in %.2f s (%.3g samples/s; all-reduce %.2f s, load %.2f s, "
         "peak RSS %.0f MiB/rank), %s; final train loss %.4e, validation loss %.4e -> %s\n",
         static_cast<long long>(state.global_step), seconds, pairs / seconds, reduce_seconds,
-        load_seconds, peak_rss_mib, state.stop_reason.c_str(),
+        read_seconds, peak_rss_mib, state.stop_reason.c_str(),
         state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
         config.output.c_str());
   }
@@ -525,7 +568,8 @@ int run_train(const Comm& world, const Invocation& invocation) {
   }
   if (invocation.validate_only) return 0;
   if (invocation.prefix.empty()) require_all_options_used();
-  const io::DatasetReader reader(config.data);  // every rank: same verdict on a bad file
+  // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad file.
+  const io::DatasetReader reader(config.data, world);
   const auto& g = reader.spec().geometry;
   if (!reader.complete()) {
     throw UsageError("dataset '" + config.data + "' is incomplete (an interrupted generate?)");

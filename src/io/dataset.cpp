@@ -287,13 +287,28 @@ template void DatasetWriter::write<float>(int, int64_t, int64_t, const lattice::
 template void DatasetWriter::write<double>(int, int64_t, int64_t, const lattice::Box&,
                                            const double*);
 
-DatasetReader::DatasetReader(const std::string& path) : path_(path) {
+DatasetReader::DatasetReader(const std::string& path) : DatasetReader(path, nullptr) {}
+
+DatasetReader::DatasetReader(const std::string& path, const Comm& comm)
+    : DatasetReader(path, &comm) {}
+
+DatasetReader::DatasetReader(const std::string& path, const Comm* comm) : path_(path) {
+  // Checked by every rank before the open: a collective open must not fail on some ranks only.
   struct stat info;
   if (stat(path.c_str(), &info) != 0) throw UsageError("dataset '" + path + "' does not exist");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     throw UsageError("'" + path + "' is not an HDF5 file");
   }
-  file_ = h5::open_read_only(path);
+  if (comm != nullptr) {
+    const h5::Hid access = mpio_access(*comm);
+    try {
+      file_ = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
+    } catch (const LibraryError& failure) {
+      throw UsageError("cannot open '" + path + "': " + failure.what());
+    }
+  } else {
+    file_ = h5::open_read_only(path);
+  }
   const hid_t file = file_.get();
   if (!h5::has_attribute(file, "format") ||
       h5::read_string_attribute(file, "format") != kDatasetFormat) {

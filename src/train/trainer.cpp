@@ -25,9 +25,62 @@ double mean(const std::vector<double>& values) {
 }  // namespace
 
 template <typename Scalar>
+PairSource<Scalar>::PairSource(std::shared_ptr<const PairSet<Scalar>> all, int64_t pairs_per_sample)
+    : current_(std::move(all)), current_window_(0), pairs_per_sample_(pairs_per_sample) {
+  total_ = current_->total;
+  samples_ = window_samples_ = static_cast<int64_t>(total_) / pairs_per_sample;
+}
+
+template <typename Scalar>
+PairSource<Scalar>::PairSource(int64_t samples, int64_t window_samples, int64_t pairs_per_sample,
+                               Loader loader)
+    : samples_(samples),
+      window_samples_(std::max<int64_t>(window_samples, 1)),
+      pairs_per_sample_(pairs_per_sample),
+      loader_(std::move(loader)) {
+  windows_ = (samples_ + window_samples_ - 1) / window_samples_;
+  total_ = static_cast<uint64_t>(samples_ * pairs_per_sample_);
+}
+
+template <typename Scalar>
+uint64_t PairSource<Scalar>::window_begin(int64_t w) const {
+  return static_cast<uint64_t>(w * window_samples_ * pairs_per_sample_);
+}
+
+template <typename Scalar>
+uint64_t PairSource<Scalar>::window_size(int64_t w) const {
+  const int64_t first = w * window_samples_;
+  return static_cast<uint64_t>((std::min(first + window_samples_, samples_) - first) *
+                               pairs_per_sample_);
+}
+
+template <typename Scalar>
+const PairSet<Scalar>& PairSource<Scalar>::window(int64_t w) {
+  if (w != current_window_ || !current_) {
+    current_.reset();  // free the old window before reading the next
+    const double start = wall_seconds();
+    const int64_t first = w * window_samples_;
+    current_ = std::make_shared<const PairSet<Scalar>>(
+        loader_(first, std::min(first + window_samples_, samples_) - first));
+    current_window_ = w;
+    load_seconds_ += wall_seconds() - start;
+    ++loads_;
+  }
+  return *current_;
+}
+
+template <typename Scalar>
+void PairSource<Scalar>::release() {
+  if (streamed()) {
+    current_.reset();
+    current_window_ = -1;
+  }
+}
+
+template <typename Scalar>
 Trainer<Scalar>::Trainer(const Comm& world, const TrainSettings& settings,
                          nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
-                         const PairSet<Scalar>& train, const PairSet<Scalar>& validation)
+                         PairSource<Scalar>& train, PairSource<Scalar>& validation)
     : world_(world),
       settings_(settings),
       model_(model),
@@ -37,7 +90,35 @@ Trainer<Scalar>::Trainer(const Comm& world, const TrainSettings& settings,
 
 template <typename Scalar>
 int64_t Trainer<Scalar>::steps_per_epoch() const {
-  return static_cast<int64_t>(train_.total) / settings_.batch;
+  // Batches do not cross windows: a window's last pairs that do not fill a batch wait for the
+  // next epoch's order (as the last pairs of an in-memory epoch do).
+  int64_t steps = 0;
+  for (int64_t w = 0; w < train_.windows(); ++w) {
+    steps += static_cast<int64_t>(train_.window_size(w)) / settings_.batch;
+  }
+  return steps;
+}
+
+template <typename Scalar>
+void Trainer<Scalar>::plan_epoch(int64_t epoch) {
+  if (planned_epoch_ == epoch) return;
+  const int64_t windows = train_.windows();
+  window_order_.resize(static_cast<size_t>(windows));
+  if (windows == 1) {
+    window_order_[0] = 0;
+  } else {
+    const auto order = epoch_order(static_cast<uint64_t>(windows),
+                                   settings_.seed ^ 0x57494E444F575321ull,  // "WINDOWS!"
+                                   static_cast<uint64_t>(epoch));
+    std::copy(order.begin(), order.end(), window_order_.begin());
+  }
+  window_start_.assign(1, 0);
+  for (int64_t w : window_order_) {
+    window_start_.push_back(window_start_.back() +
+                            static_cast<int64_t>(train_.window_size(w)) / settings_.batch);
+  }
+  planned_epoch_ = epoch;
+  order_window_ = -1;
 }
 
 template <typename Scalar>
@@ -46,49 +127,67 @@ int64_t Trainer<Scalar>::total_steps() const {
 }
 
 template <typename Scalar>
-double Trainer<Scalar>::validation_loss() const {
+double Trainer<Scalar>::validation_loss() {
   // Squared errors are summed per sample, each sample on the one rank that holds it; the
   // reduction adds only zeros to each entry, so the per-sample sums, and their sum in sample
   // order, are the same for any rank count.
   const int64_t per_sample = settings_.pairs_per_sample;
-  const int64_t samples = static_cast<int64_t>(validation_.total) / per_sample;
+  const int64_t samples = static_cast<int64_t>(validation_.total()) / per_sample;
   std::vector<double> sums(static_cast<size_t>(samples), 0.0);
-  const Eigen::Index count = validation_.x.cols();
-  const Eigen::Index chunk = 4096;
-  for (Eigen::Index begin = 0; begin < count; begin += chunk) {
-    const Eigen::Index width = std::min(chunk, count - begin);
-    const nn::Matrix<Scalar> x = validation_.x.middleCols(begin, width);
-    const nn::Matrix<Scalar> f = model_.predict(x);
-    for (Eigen::Index c = 0; c < width; ++c) {
-      const double residual = double(f(0, c)) - double(validation_.y(0, begin + c));
-      const uint64_t pair = validation_.first + static_cast<uint64_t>(begin + c);
-      sums[pair / static_cast<uint64_t>(per_sample)] += residual * residual;
+  for (int64_t w = 0; w < validation_.windows(); ++w) {
+    const PairSet<Scalar>& set = validation_.window(w);
+    const Eigen::Index count = set.x.cols();
+    const Eigen::Index chunk = 4096;
+    for (Eigen::Index begin = 0; begin < count; begin += chunk) {
+      const Eigen::Index width = std::min(chunk, count - begin);
+      const nn::Matrix<Scalar> x = set.x.middleCols(begin, width);
+      const nn::Matrix<Scalar> f = model_.predict(x);
+      for (Eigen::Index c = 0; c < width; ++c) {
+        const double residual = double(f(0, c)) - double(set.y(0, begin + c));
+        const uint64_t pair = set.first + static_cast<uint64_t>(begin + c);
+        sums[pair / static_cast<uint64_t>(per_sample)] += residual * residual;
+      }
     }
   }
+  validation_.release();  // a streamed validation window would otherwise double the memory
   RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
                            MPI_SUM, world_.get()));
   double total = 0;
   for (double s : sums) total += s;
-  return validation_.total ? total / double(validation_.total) : 0.0;
+  return validation_.total() ? total / double(validation_.total()) : 0.0;
 }
 
 template <typename Scalar>
 StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
-  if (order_epoch_ != state.epoch) {
-    order_ = epoch_order(train_.total, settings_.seed, static_cast<uint64_t>(state.epoch));
-    order_epoch_ = state.epoch;
-  }
+  plan_epoch(state.epoch);
   const int64_t batch = settings_.batch;
-  const uint32_t* ids = order_.data() + state.step_in_epoch * batch;
+  const size_t position = static_cast<size_t>(
+      std::upper_bound(window_start_.begin(), window_start_.end(), state.step_in_epoch) -
+      window_start_.begin() - 1);
+  const int64_t window = window_order_[position];
+  if (order_window_ != window) {
+    // One window: the order of the whole split, as without streaming.
+    const uint64_t seed = train_.windows() == 1
+                              ? settings_.seed
+                              : settings_.seed ^ (0x9E3779B97F4A7C15ull * uint64_t(window + 1));
+    order_ = epoch_order(train_.window_size(window), seed, static_cast<uint64_t>(state.epoch));
+    order_window_ = window;
+  }
+  const PairSet<Scalar>& set = train_.window(window);
+  const uint64_t base = train_.window_begin(window);
+  std::vector<uint64_t> batch_ids(static_cast<size_t>(batch));
+  const uint32_t* offsets = order_.data() + (state.step_in_epoch - window_start_[position]) * batch;
+  for (int64_t k = 0; k < batch; ++k) batch_ids[static_cast<size_t>(k)] = base + offsets[k];
+  const uint64_t* ids = batch_ids.data();
   const uint64_t per_sample = static_cast<uint64_t>(settings_.pairs_per_sample);
-  const uint64_t local_end = train_.first + static_cast<uint64_t>(train_.x.cols());
+  const uint64_t local_end = set.first + static_cast<uint64_t>(set.x.cols());
   const Eigen::Index parameters = model_.network().parameter_count();
   const size_t width = static_cast<size_t>(parameters) + 2;  // gradient, mse, penalty
 
   // The batch's pairs held here, in batch order, grouped by sample when reproducible.
   std::vector<int64_t> mine;
   for (int64_t k = 0; k < batch; ++k) {
-    if (ids[k] >= train_.first && ids[k] < local_end) mine.push_back(k);
+    if (ids[k] >= set.first && ids[k] < local_end) mine.push_back(k);
   }
   std::vector<uint64_t> group_of(1, 0);  // one group (the whole local share) by default
   std::vector<uint64_t> batch_samples;
@@ -118,13 +217,13 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
       end = mine.size();
     }
     const Eigen::Index count = static_cast<Eigen::Index>(end - begin);
-    nn::Matrix<Scalar> x(train_.x.rows(), count), y(1, count);
+    nn::Matrix<Scalar> x(set.x.rows(), count), y(1, count);
     std::vector<uint64_t> pair_ids(static_cast<size_t>(count));
     for (Eigen::Index c = 0; c < count; ++c) {
       const uint64_t id = ids[mine[begin + static_cast<size_t>(c)]];
-      const Eigen::Index column = static_cast<Eigen::Index>(id - train_.first);
-      x.col(c) = train_.x.col(column);
-      y(0, c) = train_.y(0, column);
+      const Eigen::Index column = static_cast<Eigen::Index>(id - set.first);
+      x.col(c) = set.x.col(column);
+      y(0, c) = set.y(0, column);
       pair_ids[static_cast<size_t>(c)] = id;
     }
     Scalar* target = reduction_.data() + row * width;
@@ -224,6 +323,8 @@ StepOutcome Trainer<Scalar>::run(TrainState<Scalar>& state, int64_t stop_after_s
   return StepOutcome::kFinished;
 }
 
+template class PairSource<float>;
+template class PairSource<double>;
 template class Trainer<float>;
 template class Trainer<double>;
 

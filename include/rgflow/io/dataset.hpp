@@ -88,6 +88,9 @@ class DatasetReader {
  public:
   /// UsageError if the file is missing, not HDF5, not an rgflow dataset, or of another schema.
   explicit DatasetReader(const std::string& path);
+  /// The same, opened by every rank of `comm` together with the MPI-IO driver (collective), so
+  /// that each rank then reads its own samples through MPI-IO, as parallel file systems expect.
+  DatasetReader(const std::string& path, const Comm& comm);
 
   const DatasetSpec& spec() const { return spec_; }
   const std::string& path() const { return path_; }
@@ -97,6 +100,8 @@ class DatasetReader {
   std::vector<double> read(int level, int64_t first_sample, int64_t count) const;
 
  private:
+  DatasetReader(const std::string& path, const Comm* comm);
+
   std::string path_;
   h5::Hid file_;
   DatasetSpec spec_;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,45 @@ struct PairSet {
   nn::Matrix<Scalar> x, y;
   uint64_t first = 0;
   uint64_t total = 0;  // pairs over all ranks
+};
+
+/// The training or validation pairs: all in memory, or, when they do not fit the memory budget,
+/// windows of whole consecutive samples read from the file when visited (out-of-core). Window
+/// boundaries depend on the sizes and the budget only, never on the rank count; each rank holds
+/// its share (whole samples) of the current window.
+template <typename Scalar>
+class PairSource {
+ public:
+  /// Collective: this rank's share of samples [first, first + count) of the split.
+  using Loader = std::function<PairSet<Scalar>(int64_t first, int64_t count)>;
+
+  /// Everything in memory (one window).
+  PairSource(std::shared_ptr<const PairSet<Scalar>> all, int64_t pairs_per_sample);
+  /// `samples` samples in windows of `window_samples` (the last may be shorter).
+  PairSource(int64_t samples, int64_t window_samples, int64_t pairs_per_sample, Loader loader);
+
+  uint64_t total() const { return total_; }
+  int64_t windows() const { return windows_; }
+  bool streamed() const { return static_cast<bool>(loader_); }
+  /// Global id of the first pair of window w, and its number of pairs.
+  uint64_t window_begin(int64_t w) const;
+  uint64_t window_size(int64_t w) const;
+  /// This rank's pairs of window w; collective when it has to be read.
+  const PairSet<Scalar>& window(int64_t w);
+  /// Frees a streamed window (the next window() call reads again).
+  void release();
+  /// Seconds this rank spent reading windows, and how many it read.
+  double load_seconds() const { return load_seconds_; }
+  int64_t loads() const { return loads_; }
+
+ private:
+  std::shared_ptr<const PairSet<Scalar>> current_;
+  int64_t current_window_ = -1;
+  int64_t samples_ = 0, window_samples_ = 0, windows_ = 1, pairs_per_sample_ = 1;
+  uint64_t total_ = 0;
+  Loader loader_;
+  double load_seconds_ = 0;
+  int64_t loads_ = 0;
 };
 
 struct TrainSettings {
@@ -83,14 +123,14 @@ class Trainer {
  public:
   /// Collective on `world` for every member function that trains or evaluates.
   Trainer(const Comm& world, const TrainSettings& settings, nn::SymmetricModel<Scalar>& model,
-          nn::Optimizer<Scalar>& optimizer, const PairSet<Scalar>& train,
-          const PairSet<Scalar>& validation);
+          nn::Optimizer<Scalar>& optimizer, PairSource<Scalar>& train,
+          PairSource<Scalar>& validation);
 
   int64_t steps_per_epoch() const;
   int64_t total_steps() const;
   /// Mean squared error of the model on the validation pairs (all ranks get the same value, for
   /// any rank count).
-  double validation_loss() const;
+  double validation_loss();
 
   /// Trains from `state` until the end, a divergence, or `stop_after_steps` steps in total (> 0);
   /// `checkpoint` is called (collectively) every settings.checkpoint_every steps.
@@ -108,10 +148,16 @@ class Trainer {
   TrainSettings settings_;
   nn::SymmetricModel<Scalar>& model_;
   nn::Optimizer<Scalar>& optimizer_;
-  const PairSet<Scalar>& train_;
-  const PairSet<Scalar>& validation_;
-  std::vector<uint32_t> order_;
-  int64_t order_epoch_ = -1;
+  // Positions in the epoch: windows in a seeded order, pairs in a seeded order inside each.
+  void plan_epoch(int64_t epoch);
+
+  PairSource<Scalar>& train_;
+  PairSource<Scalar>& validation_;
+  int64_t planned_epoch_ = -1;
+  std::vector<int64_t> window_order_;  // windows in visiting order
+  std::vector<int64_t> window_start_;  // first step of each visited window; back() = total
+  std::vector<uint32_t> order_;        // pair offsets inside the window being visited
+  int64_t order_window_ = -1;
   std::vector<Scalar> reduction_, gradient_;
   double reduce_seconds_ = 0;
 };
