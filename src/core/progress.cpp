@@ -20,7 +20,11 @@ Progress::Progress(std::string label, double total, std::string unit, bool enabl
       start_(wall_seconds()),
       last_print_(start_) {}
 
-void Progress::update(double done) {
+bool Progress::due() const {
+  return enabled_ && wall_seconds() - last_print_ >= 0.5;
+}
+
+void Progress::update(double done, const std::string& note) {
   if (!enabled_) return;
   // A resumed run starts part-way: measure the rate from the first report, not from zero.
   if (start_done_ < 0) start_done_ = done;
@@ -30,8 +34,8 @@ void Progress::update(double done) {
   const double elapsed = now - start_;
   const double rate = elapsed > 0 ? (done - start_done_) / elapsed : 0;
   const double eta = rate > 0 ? (total_ - done) / rate : 0;
-  std::fprintf(stderr, "\r%s %5.1f%%  %.3g %s/s  ETA %.0f s   ", label_.c_str(),
-               total_ > 0 ? 100.0 * done / total_ : 100.0, rate, unit_.c_str(), eta);
+  std::fprintf(stderr, "\r%s %5.1f%%  %.3g %s/s  ETA %.0f s  %s   ", label_.c_str(),
+               total_ > 0 ? 100.0 * done / total_ : 100.0, rate, unit_.c_str(), eta, note.c_str());
   std::fflush(stderr);
 }
 

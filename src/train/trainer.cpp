@@ -279,6 +279,7 @@ void Trainer<Scalar>::end_epoch(TrainState<Scalar>& state) {
     ++state.epochs_since_best;
   }
   if (settings_.progress && world_.rank() == 0) {
+    if (progress_ != nullptr) progress_->finish();
     std::printf("epoch %6.2f  step %8lld  train %.4e  val %.4e  penalty %.3e  lr %.3e  D %.3g\n",
                 h.epoch.back(), static_cast<long long>(state.global_step), h.train_loss.back(), val,
                 h.penalty.back(), h.learning_rate.back(), mean(h.order_parameter.back()));
@@ -297,8 +298,15 @@ void Trainer<Scalar>::end_epoch(TrainState<Scalar>& state) {
 template <typename Scalar>
 StepOutcome Trainer<Scalar>::run(TrainState<Scalar>& state, int64_t stop_after_steps,
                                  const std::function<void(const TrainState<Scalar>&)>& checkpoint) {
-  Progress progress("train", double(total_steps()), "steps",
+  // Counted in samples (pairs), so the rate compares with the closing line and benchmarks.
+  const double batch = double(settings_.batch);
+  Progress progress("train", double(total_steps()) * batch, "samples",
                     settings_.progress && world_.rank() == 0);
+  progress_ = &progress;
+  struct Forget {
+    Progress*& pointer;
+    ~Forget() { pointer = nullptr; }
+  } forget{progress_};
   while (!state.finished) {
     if (state.global_step >= total_steps()) {
       if (state.step_in_epoch > 0) end_epoch(state);  // record the partial epoch
@@ -310,7 +318,18 @@ StepOutcome Trainer<Scalar>::run(TrainState<Scalar>& state, int64_t stop_after_s
       progress.finish();
       return StepOutcome::kDiverged;
     }
-    progress.update(double(state.global_step));
+    if (progress.due()) {
+      char note[128];
+      const auto& h = state.history;
+      std::snprintf(note, sizeof note, "epoch %lld  step %lld  train %.3e  val %.3e",
+                    static_cast<long long>(state.epoch + 1),
+                    static_cast<long long>(state.global_step),
+                    state.epoch_loss / double(std::max<int64_t>(state.step_in_epoch, 1)),
+                    h.val_loss.empty() ? NAN : h.val_loss.back());
+      progress.update(double(state.global_step) * batch, note);
+    } else {
+      progress.update(double(state.global_step) * batch);  // sets the rate's starting point
+    }
     if (settings_.checkpoint_every > 0 && state.global_step % settings_.checkpoint_every == 0) {
       checkpoint(state);
     }

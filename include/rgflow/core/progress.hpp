@@ -16,8 +16,11 @@ class Progress {
   /// `enabled` should be false on all ranks but one; it is also off when stderr is not a
   /// terminal (batch logs get the closing summary instead of hundreds of carriage returns).
   Progress(std::string label, double total, std::string unit, bool enabled);
-  /// Reports that `done` of `total` units are finished; prints at most every half second.
-  void update(double done);
+  /// Reports that `done` of `total` units are finished, with an optional `note` after the rate
+  /// and ETA; prints at most every half second.
+  void update(double done, const std::string& note = "");
+  /// True when the next update() would print: callers build costly notes only then.
+  bool due() const;
   /// Clears the line.
   void finish();
 

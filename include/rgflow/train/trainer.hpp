@@ -18,6 +18,10 @@
 #include "rgflow/nn/symmetric_model.hpp"
 #include "rgflow/train/schedule.hpp"
 
+namespace rgflow {
+class Progress;
+}
+
 namespace rgflow::train {
 
 /// This rank's pairs: columns of x (N x count) and y (1 x count) are the consecutive global pair
@@ -160,6 +164,7 @@ class Trainer {
   int64_t order_window_ = -1;
   std::vector<Scalar> reduction_, gradient_;
   double reduce_seconds_ = 0;
+  Progress* progress_ = nullptr;  // the line to clear before an epoch's line, during run()
 };
 
 }  // namespace rgflow::train
