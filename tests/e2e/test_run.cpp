@@ -151,6 +151,38 @@ TEST(Pipeline, SingleStagesAsBatchJobsRunThem) {
   EXPECT_NE(result.rgflow_error_lines()[0].find("trained with other options"), std::string::npos);
 }
 
+TEST(Pipeline, NamedAnalysesTakeTheModelsAndTestSetsOfTheirData) {
+  TempFolder folder;
+  const std::string pipeline = folder.file("two.yaml"), outdir = folder.file("out");
+  write_text(
+      pipeline,
+      "generate:\n"
+      "  line: {d: 1, L: 64, levels: 2, samples: 8, seed: 3}\n"
+      "  line_laplace: {d: 1, L: 64, levels: 2, samples: 8, seed: 4, distribution: laplace}\n"
+      "  square: {d: 2, L: 16, levels: 2, samples: 8, seed: 5}\n"
+      "train:\n"
+      "  defaults: {epochs: 1, batch: 16, hidden: [2]}\n"
+      "  on_line: {data: line}\n"
+      "  on_square: {data: square}\n"
+      "analyze:\n"
+      "  first: {data: line, groups: 4}\n"
+      "  second: {data: square, groups: 4}\n");
+  const auto result = run_rgflow(2, "run " + pipeline + " -outdir " + outdir + " -quiet");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto read_attribute = [](const std::string& path, const std::string& name) {
+    h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    h5::Hid group = h5::group_id(H5Gopen2(file.get(), "/generalisation", H5P_DEFAULT));
+    return h5::read_string_attribute(group.get(), name);
+  };
+  // Each analysis has the models trained on its data, and the other datasets of the same d and b.
+  const std::string first = outdir + "/results/first.h5", second = outdir + "/results/second.h5";
+  EXPECT_EQ(read_attribute(first, "models"), "on_line");
+  EXPECT_EQ(read_attribute(second, "models"), "on_square");
+  EXPECT_NE(read_attribute(first, "test_sets").find("line_laplace"), std::string::npos);
+  EXPECT_EQ(read_attribute(second, "test_sets").find("laplace"), std::string::npos);
+  EXPECT_TRUE(file_exists(outdir + "/results/first_generalisation.csv"));
+}
+
 void expect_refused(const RunResult& result, const std::string& expected,
                     const std::string& outdir) {
   EXPECT_NE(result.status, 0) << expected;
