@@ -9,6 +9,6 @@ build_dir=${RGFLOW_BUILD_DIR:-build}
 outdir=${1:-runs/quickstart}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpiexec --oversubscribe -n 2 "$build_dir/rgflow" run pipelines/quickstart.yaml -outdir "$outdir"
-models=$(ls "$outdir"/models/*.h5 | paste -sd, -)
+models=$(find "$outdir/models" -maxdepth 1 -name '*.h5' | sort | paste -sd, -)
 /usr/bin/python3 scripts/plot_results.py "$outdir/results/results.h5" --models "$models"
 echo "quickstart: datasets in $outdir/data, models in $outdir/models, results, tables and figures in $outdir/results"

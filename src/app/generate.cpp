@@ -234,6 +234,9 @@ int run_generate(const Comm& world, const Invocation& invocation) {
     return 0;
   }
   if (invocation.prefix.empty()) require_all_options_used();
+  // Checks that depend on the rank count come below: a pipeline is validated on any count (e.g.
+  // on a login node before submission).
+  if (invocation.validate_only) return 0;
   const auto& spec = config.spec;
   const auto& geometry = spec.geometry;
 
@@ -269,7 +272,6 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   }
   const int groups = world_size / lattice_ranks;
 
-  if (invocation.validate_only) return 0;
   const io::OutputState state =
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
   if (state == io::OutputState::kComplete) {
