@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -42,7 +43,8 @@ void tuples_of_order(int width, int order, std::vector<std::vector<int>>& out) {
   fill(0, 0);
 }
 
-int64_t flat_index(const std::vector<int>& indices, int width) {
+template <typename Indices>
+int64_t flat_index(const Indices& indices, int width) {
   int64_t index = 0;
   for (int a : indices) index = index * width + a;
   return index;
@@ -370,85 +372,115 @@ std::vector<double> taylor_coefficients(nn::Activation activation, double x, int
   return c;
 }
 
-// E[delta_{i1} ... delta_{im}] of centred variables from their joint cumulants of order 2..4
-// (higher ones zero): the sum over set partitions into blocks of 2 to 4.
-double central_moment(std::vector<int> indices, const JointCumulants& z) {
-  if (indices.empty()) return 1;
-  if (indices.size() == 1) return 0;
-  const int w = z.width;
-  const int first = indices.back();
-  indices.pop_back();
-  const int m = static_cast<int>(indices.size());
-  double total = 0;
-  auto kappa = [&](const std::vector<int>& block) {
-    const auto& tensor = z.kappa[block.size() - 1];
-    return tensor.empty() ? 0.0 : tensor[static_cast<size_t>(flat_index(block, w))];
-  };
-  // Blocks {first} + one, two or three of the others.
-  for (int i = 0; i < m; ++i) {
-    std::vector<int> rest;
-    for (int k = 0; k < m; ++k)
-      if (k != i) rest.push_back(indices[static_cast<size_t>(k)]);
-    total += kappa({first, indices[static_cast<size_t>(i)]}) * central_moment(rest, z);
-    for (int j = i + 1; j < m; ++j) {
-      std::vector<int> rest2;
-      for (int k = 0; k < m; ++k)
-        if (k != i && k != j) rest2.push_back(indices[static_cast<size_t>(k)]);
-      total += kappa({first, indices[static_cast<size_t>(i)], indices[static_cast<size_t>(j)]}) *
-               central_moment(rest2, z);
-      for (int l = j + 1; l < m; ++l) {
-        std::vector<int> rest3;
-        for (int k = 0; k < m; ++k)
-          if (k != i && k != j && k != l) rest3.push_back(indices[static_cast<size_t>(k)]);
-        total += kappa({first, indices[static_cast<size_t>(i)], indices[static_cast<size_t>(j)],
-                        indices[static_cast<size_t>(l)]}) *
-                 central_moment(rest3, z);
+// E[prod_i delta_{D_i}^{e_i}] for up to four distinct units D, from their joint cumulants of
+// order 2..4 (higher ones zero), memoised over exponent vectors (each exponent below `base`).
+// The recursion takes one factor of the last unit present and sums over the block of the set
+// partition holding it: 1 to 3 further factors, chosen among the remaining ones.
+class MixedMoments {
+ public:
+  MixedMoments(const JointCumulants& z, std::vector<int> units, int base)
+      : z_(z), units_(std::move(units)), base_(base) {
+    memo_.assign(static_cast<size_t>(power(base_, static_cast<int>(units_.size()))), kUnknown);
+  }
+
+  double operator()(std::array<int, 4> e) {
+    const int r = static_cast<int>(units_.size());
+    int total = 0, key = 0;
+    for (int i = r - 1; i >= 0; --i) {
+      total += e[static_cast<size_t>(i)];
+      key = key * base_ + e[static_cast<size_t>(i)];
+    }
+    if (total == 0) return 1;
+    if (total == 1) return 0;
+    double& slot = memo_[static_cast<size_t>(key)];
+    if (slot != kUnknown) return slot;
+    int p = r - 1;
+    while (e[static_cast<size_t>(p)] == 0) --p;
+    --e[static_cast<size_t>(p)];
+    double sum = 0;
+    // Every choice c <= e of 1 to 3 further factors, counted C(e_i, c_i) ways.
+    std::array<int, 4> c{0, 0, 0, 0};
+    const int unit_p = units_[static_cast<size_t>(p)];
+    for (c[0] = 0; c[0] <= (r > 0 ? std::min(e[0], 3) : 0); ++c[0]) {
+      for (c[1] = 0; c[1] <= (r > 1 ? std::min(e[1], 3 - c[0]) : 0); ++c[1]) {
+        for (c[2] = 0; c[2] <= (r > 2 ? std::min(e[2], 3 - c[0] - c[1]) : 0); ++c[2]) {
+          for (c[3] = 0; c[3] <= (r > 3 ? std::min(e[3], 3 - c[0] - c[1] - c[2]) : 0); ++c[3]) {
+            const int taken = c[0] + c[1] + c[2] + c[3];
+            if (taken == 0) continue;
+            const auto& tensor = z_.kappa[static_cast<size_t>(taken)];
+            if (tensor.empty()) continue;
+            int64_t index = unit_p;
+            double ways = 1;
+            std::array<int, 4> rest = e;
+            for (int i = 0; i < r; ++i) {
+              for (int k = 0; k < c[static_cast<size_t>(i)]; ++k) {
+                index = index * z_.width + units_[static_cast<size_t>(i)];
+              }
+              ways *= binomial(e[static_cast<size_t>(i)], c[static_cast<size_t>(i)]);
+              rest[static_cast<size_t>(i)] -= c[static_cast<size_t>(i)];
+            }
+            const double kappa = tensor[static_cast<size_t>(index)];
+            if (kappa != 0) sum += ways * kappa * (*this)(rest);
+          }
+        }
       }
     }
+    slot = sum;
+    return sum;
   }
-  return total;
-}
+
+ private:
+  static constexpr double kUnknown = -1e308;
+  static double binomial(int n, int k) {
+    double value = 1;
+    for (int i = 1; i <= k; ++i) value = value * double(n - k + i) / double(i);
+    return value;
+  }
+
+  const JointCumulants& z_;
+  std::vector<int> units_;
+  int base_;
+  std::vector<double> memo_;
+};
 
 JointCumulants taylor_activation(const JointCumulants& z, nn::Activation activation, int order,
                                  int max_order) {
   const int w = z.width;
   std::vector<std::vector<double>> coefficients(static_cast<size_t>(w));
   std::vector<double> mean(static_cast<size_t>(w));
-  std::unordered_map<uint64_t, double> memo;  // central moments by sorted index list
-  auto moment = [&](std::vector<int> indices) {
-    std::sort(indices.begin(), indices.end());
-    uint64_t key = indices.size();
-    for (int i : indices) key = key * 1000003u + static_cast<uint64_t>(i) + 1;
-    const auto found = memo.find(key);
-    if (found != memo.end()) return found->second;
-    const double value = central_moment(indices, z);
-    memo.emplace(key, value);
-    return value;
-  };
   for (int a = 0; a < w; ++a) {
     auto& c = coefficients[static_cast<size_t>(a)];
     c = taylor_coefficients(activation, z.kappa[0][static_cast<size_t>(a)], order);
+    MixedMoments moments(z, {a}, order + 1);
     double m = 0;
-    for (int j = 0; j <= order; ++j)
-      m += c[static_cast<size_t>(j)] * moment(std::vector<int>(static_cast<size_t>(j), a));
+    for (int j = 0; j <= order; ++j) m += c[static_cast<size_t>(j)] * moments({j, 0, 0, 0});
     mean[static_cast<size_t>(a)] = m;
     c[0] -= m;  // phi(z_a) - E phi(z_a) as a polynomial in delta_a
   }
   auto central = [&](const std::vector<int>& t) {
     // Sum over the powers (j_1..j_k) of prod c_{t_i, j_i} E[prod delta_{t_i}^{j_i}].
+    std::vector<int> units(t);
+    units.erase(std::unique(units.begin(), units.end()), units.end());  // t is sorted
+    std::vector<int> position(t.size());
+    int most = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      position[i] = static_cast<int>(std::find(units.begin(), units.end(), t[i]) - units.begin());
+      most = std::max(most, static_cast<int>(std::count(t.begin(), t.end(), t[i])));
+    }
+    MixedMoments moments(z, units, most * order + 1);
     double total = 0;
     std::vector<int> powers(t.size(), 0);
     while (true) {
       double product = 1;
-      std::vector<int> indices;
+      std::array<int, 4> e{0, 0, 0, 0};
       for (size_t i = 0; i < t.size(); ++i) {
         product *= coefficients[static_cast<size_t>(t[i])][static_cast<size_t>(powers[i])];
-        for (int r = 0; r < powers[i]; ++r) indices.push_back(t[i]);
+        e[static_cast<size_t>(position[i])] += powers[i];
       }
-      if (product != 0) total += product * moment(indices);
-      size_t position = 0;
-      while (position < t.size() && ++powers[position] > order) powers[position++] = 0;
-      if (position == t.size()) break;
+      if (product != 0) total += product * moments(e);
+      size_t next = 0;
+      while (next < t.size() && ++powers[next] > order) powers[next++] = 0;
+      if (next == t.size()) break;
     }
     return total;
   };
@@ -681,46 +713,60 @@ void add_tuple_sums(const Matrix<double>& centered, int max_order, std::vector<d
 
 JointCumulants cumulants_from_tuple_sums(const std::vector<double>& sums, double count,
                                          const std::vector<double>& centre, int max_order) {
-  const int width = static_cast<int>(centre.size());
-  const auto tuples = sorted_tuples(width, max_order);
+  const int w = static_cast<int>(centre.size());
+  const auto tuples = sorted_tuples(w, max_order);
   if (sums.size() != tuples.size()) throw std::invalid_argument("tuple sums: wrong size");
-  std::map<std::vector<int>, double> raw;  // moments about the centre
-  for (size_t k = 0; k < tuples.size(); ++k) raw[tuples[k]] = sums[k] / count;
-  auto moment = [&](std::vector<int> t) {
-    std::sort(t.begin(), t.end());
-    return raw.at(t);
+  // Full tensors of the moments about the centre, then central moments by the binomial
+  // expansion of prod ((x - c) - d), d = E[x - c], and cumulants from those.
+  std::vector<std::vector<double>> raw(static_cast<size_t>(max_order));
+  for (int n = 1; n <= max_order; ++n)
+    raw[static_cast<size_t>(n - 1)].assign(static_cast<size_t>(power(w, n)), 0.0);
+  for (size_t k = 0; k < tuples.size(); ++k) {
+    scatter(raw[tuples[k].size() - 1], tuples[k], w, sums[k] / count);
+  }
+  const std::vector<double>& d = raw[0];
+  auto r2 = [&](int a, int b) { return raw[1][static_cast<size_t>(a * w + b)]; };
+  auto r3 = [&](int a, int b, int c) { return raw[2][static_cast<size_t>((a * w + b) * w + c)]; };
+  auto c2 = [&](int a, int b) {
+    return r2(a, b) - d[static_cast<size_t>(a)] * d[static_cast<size_t>(b)];
   };
-  // Central moments from moments about c: with d_a = E[x_a - c_a], expand prod ((x - c) - d).
   auto central = [&](const std::vector<int>& t) {
-    const size_t k = t.size();
-    double total = 0;
-    for (uint32_t mask = 0; mask < (1u << k); ++mask) {
-      std::vector<int> kept;
-      double factor = 1;
-      for (size_t i = 0; i < k; ++i) {
-        if (mask & (1u << i)) {
-          kept.push_back(t[i]);
-        } else {
-          factor *= -moment({t[i]});
-        }
-      }
-      total += factor * (kept.empty() ? 1.0 : moment(kept));
+    const size_t a = static_cast<size_t>(t[0]), b = static_cast<size_t>(t[1]);
+    if (t.size() == 2) return c2(t[0], t[1]);
+    const size_t c = static_cast<size_t>(t[2]);
+    if (t.size() == 3) {
+      return r3(t[0], t[1], t[2]) - r2(t[0], t[1]) * d[c] - r2(t[0], t[2]) * d[b] -
+             r2(t[1], t[2]) * d[a] + 2 * d[a] * d[b] * d[c];
     }
-    return total;
+    const size_t e = static_cast<size_t>(t[3]);
+    const double r4 = raw[3][static_cast<size_t>(flat_index(t, w))];
+    return r4 - r3(t[0], t[1], t[2]) * d[e] - r3(t[0], t[1], t[3]) * d[c] -
+           r3(t[0], t[2], t[3]) * d[b] - r3(t[1], t[2], t[3]) * d[a] +
+           r2(t[0], t[1]) * d[c] * d[e] + r2(t[0], t[2]) * d[b] * d[e] +
+           r2(t[0], t[3]) * d[b] * d[c] + r2(t[1], t[2]) * d[a] * d[e] +
+           r2(t[1], t[3]) * d[a] * d[c] + r2(t[2], t[3]) * d[a] * d[b] -
+           3 * d[a] * d[b] * d[c] * d[e];
   };
   JointCumulants out;
-  out.width = width;
+  out.width = w;
   out.kappa.resize(static_cast<size_t>(max_order));
-  out.kappa[0].resize(static_cast<size_t>(width));
-  for (int a = 0; a < width; ++a) {
-    out.kappa[0][static_cast<size_t>(a)] = centre[static_cast<size_t>(a)] + moment({a});
+  out.kappa[0].resize(static_cast<size_t>(w));
+  for (int a = 0; a < w; ++a) {
+    out.kappa[0][static_cast<size_t>(a)] =
+        centre[static_cast<size_t>(a)] + d[static_cast<size_t>(a)];
   }
   for (int n = 2; n <= max_order; ++n) {
     auto& tensor = out.kappa[static_cast<size_t>(n - 1)];
-    tensor.assign(static_cast<size_t>(power(width, n)), 0.0);
+    tensor.assign(static_cast<size_t>(power(w, n)), 0.0);
     std::vector<std::vector<int>> order_tuples;
-    tuples_of_order(width, n, order_tuples);
-    for (const auto& t : order_tuples) scatter(tensor, t, width, cumulant_from_central(t, central));
+    tuples_of_order(w, n, order_tuples);
+    for (const auto& t : order_tuples) {
+      const double value = n < 4 ? central(t)
+                                 : central(t) - c2(t[0], t[1]) * c2(t[2], t[3]) -
+                                       c2(t[0], t[2]) * c2(t[1], t[3]) -
+                                       c2(t[0], t[3]) * c2(t[1], t[2]);
+      scatter(tensor, t, w, value);
+    }
   }
   return out;
 }

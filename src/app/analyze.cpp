@@ -7,11 +7,13 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <sstream>
 
 #include "commands.hpp"
 #include "rgflow/analysis/cumulant_flow.hpp"
+#include "rgflow/analysis/propagation.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
@@ -30,6 +32,11 @@ namespace {
 std::string generalisation_csv_path(const std::string& output) {
   const auto dot = output.rfind(".h5");
   return (dot == std::string::npos ? output : output.substr(0, dot)) + "_generalisation.csv";
+}
+
+std::string propagation_csv_path(const std::string& output) {
+  const auto dot = output.rfind(".h5");
+  return (dot == std::string::npos ? output : output.substr(0, dot)) + "_propagation.csv";
 }
 
 std::string csv_path(const std::string& output) {
@@ -57,6 +64,7 @@ std::string stem_of(const std::string& path) {
 struct LoadedModel {
   std::string path, name, trained_on;
   int64_t training_samples = 0;
+  int input_level = 0;  // the level the model was trained to map (level_input of model.h5)
   std::unique_ptr<nn::SymmetricModel<double>> model;
   std::vector<double> order_history;  // /history/order_parameter, records x hidden layers
   std::vector<double> history_epochs;
@@ -81,6 +89,9 @@ LoadedModel load_model(const std::string& path, const lattice::Geometry& geometr
   if (h5::has_attribute(file.get(), "dataset_path")) {
     loaded.trained_on = h5::read_string_attribute(file.get(), "dataset_path");
     loaded.training_samples = h5::read_int_attribute(file.get(), "training_samples");
+  }
+  if (h5::has_attribute(file.get(), "level_input")) {
+    loaded.input_level = static_cast<int>(h5::read_int_attribute(file.get(), "level_input"));
   }
   for (auto [name, target] : {std::pair<const char*, std::vector<double>*>{
                                   "/history/order_parameter", &loaded.order_history},
@@ -110,6 +121,228 @@ std::vector<double> apply_model(const nn::SymmetricModel<double>& model, int dim
   return std::vector<double>(output.data(), output.data() + blocks);
 }
 
+struct PropagationOptions {
+  std::string modes = "auto";
+  analysis::PropagationSettings settings;
+  int max_width = 32;
+  int64_t blocks = 32768;
+};
+
+// Cumulant propagation through one model: predictions of every mode that applies, and Monte
+// Carlo estimates from the network's activations on blocks of the data's level the model was
+// trained on. The blocks are spread over the jackknife groups; each group's tuple sums are made
+// by one rank in sample order and summed in group order, so the results are bit-identical for
+// any rank count.
+io::PropagationReport propagate_model(const Comm& world, const io::DatasetReader& reader,
+                                      const LoadedModel& model, const PropagationOptions& options,
+                                      int64_t groups) {
+  io::PropagationReport report;
+  const auto& net = model.model->network();
+  const auto& spec = net.spec();
+  if (spec.strategy == nn::Strategy::kAverage || spec.strategy == nn::Strategy::kCanonical) {
+    report.skipped = "the " + nn::strategy_name(spec.strategy) +
+                     " strategy feeds the network transformed copies of the block, whose sites "
+                     "are not i.i.d.";
+    return report;
+  }
+  const auto& data = reader.spec();
+  const auto& g = data.geometry;
+  const int level = model.input_level;
+  if (level > g.levels) {
+    report.skipped = "the model maps level " + std::to_string(level) + ", which the data lack";
+    return report;
+  }
+  const analysis::AffineChain chain = analysis::affine_chain(net);
+  for (const auto& layer : chain.layers) {
+    if (layer.weight.rows() > options.max_width) {
+      report.skipped = "a layer of " + std::to_string(layer.weight.rows()) +
+                       " units exceeds -propagation_max_width " + std::to_string(options.max_width);
+      return report;
+    }
+  }
+  const bool polynomial = analysis::exact_moments_needed(chain, 4) >= 0;
+  std::vector<analysis::PropagationMode> modes;
+  const std::string& wanted = options.modes;
+  if (wanted == "exact" || ((wanted == "auto" || wanted == "all") && polynomial)) {
+    modes.push_back(analysis::PropagationMode::kExact);
+  }
+  if (wanted == "taylor" || wanted == "all" || (wanted == "auto" && !polynomial)) {
+    modes.push_back(analysis::PropagationMode::kTaylor);
+  }
+  if (wanted == "gauss" || wanted == "all" || (wanted == "auto" && !polynomial)) {
+    modes.push_back(analysis::PropagationMode::kGauss);
+  }
+  const int needed = std::max(8, analysis::exact_moments_needed(chain, 4));
+  const auto moments =
+      analysis::site_raw_moments(data.distribution, level, static_cast<int>(g.block_side), g.dim,
+                                 data.scaling_dimension, std::min(needed, 127));
+  std::vector<std::vector<analysis::JointCumulants>> predicted;
+  for (auto mode : modes) {
+    analysis::PropagationSettings settings = options.settings;
+    settings.mode = mode;
+    report.modes.push_back(analysis::propagation_mode_name(mode));
+    try {
+      predicted.push_back(analysis::propagate(chain, moments, settings));
+      report.mode_notes.emplace_back();
+    } catch (const UsageError& reason) {
+      predicted.emplace_back();
+      report.mode_notes.push_back(reason.what());
+    }
+  }
+  const auto usable =
+      std::find_if(predicted.begin(), predicted.end(), [](const auto& p) { return !p.empty(); });
+  if (usable == predicted.end()) {
+    report.skipped =
+        report.mode_notes.empty() ? "no propagation mode applies" : report.mode_notes.front();
+    return report;
+  }
+  const size_t layers = chain.layers.size();
+  for (size_t l = 0; l < layers; ++l) {
+    report.layers.push_back(l + 1 == layers ? "output" : "hidden_" + std::to_string(l + 1));
+    report.widths.push_back(double(chain.layers[l].weight.rows()));
+  }
+
+  // Monte Carlo: tuple sums about the first prediction's means, per group and layer.
+  std::vector<size_t> offsets{1};  // slot 0 of a group holds its block count
+  for (size_t l = 0; l < layers; ++l) {
+    offsets.push_back(offsets.back() +
+                      analysis::sorted_tuples(static_cast<int>(report.widths[l]), 4).size());
+  }
+  const size_t stride = offsets.back();
+  std::vector<double> buffer(static_cast<size_t>(groups) * stride, 0.0);
+  const int64_t per_sample = train::pairs_per_sample(g.dim, g.level_side(level), g.block_side);
+  const int64_t quota = (options.blocks + groups - 1) / groups;
+  const int n = g.sites_per_block();
+  for (int64_t group = world.rank(); group < groups; group += world.size()) {
+    const auto range =
+        lattice::piece_range(data.samples, static_cast<int>(groups), static_cast<int>(group));
+    double* slot = buffer.data() + static_cast<size_t>(group) * stride;
+    int64_t taken = 0;
+    for (int64_t sample = range[0]; sample < range[1] && taken < quota; ++sample) {
+      const auto field = reader.read(level, sample, 1);
+      nn::Matrix<double> blocks(n, per_sample);
+      train::extract_blocks(g.dim, g.level_side(level), g.block_side, field.data(), blocks.data());
+      const int64_t take = std::min(per_sample, quota - taken);
+      nn::Network<double>::Tape tape;
+      net.forward(blocks.leftCols(take), tape);
+      for (size_t l = 0; l < layers; ++l) {
+        nn::Matrix<double> units = analysis::chain_activations(net, tape, static_cast<int>(l));
+        const auto& centre = (*usable)[l].kappa[0];
+        for (Eigen::Index a = 0; a < units.rows(); ++a)
+          units.row(a).array() -= centre[static_cast<size_t>(a)];
+        std::vector<double> sums(offsets[l + 1] - offsets[l], 0.0);
+        analysis::add_tuple_sums(units, 4, sums);
+        for (size_t k = 0; k < sums.size(); ++k) slot[offsets[l] + k] += sums[k];
+      }
+      taken += take;
+    }
+    slot[0] = double(taken);
+  }
+  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE,
+                           MPI_SUM, world.get()));
+  // Estimates from all groups, and with each group left out (jackknife), summed in group order.
+  auto estimate = [&](int64_t left_out) {
+    std::vector<double> total(stride, 0.0);
+    for (int64_t group = 0; group < groups; ++group) {
+      if (group == left_out) continue;
+      const double* slot = buffer.data() + static_cast<size_t>(group) * stride;
+      for (size_t k = 0; k < stride; ++k) total[k] += slot[k];
+    }
+    std::vector<analysis::JointCumulants> result;
+    for (size_t l = 0; l < layers; ++l) {
+      std::vector<double> sums(total.begin() + static_cast<long>(offsets[l]),
+                               total.begin() + static_cast<long>(offsets[l + 1]));
+      result.push_back(
+          analysis::cumulants_from_tuple_sums(sums, total[0], (*usable)[l].kappa[0], 4));
+    }
+    report.blocks = static_cast<int64_t>(total[0]);
+    return result;
+  };
+  std::vector<std::vector<analysis::JointCumulants>> leave_one_out;
+  for (int64_t group = 0; group < groups; ++group) leave_one_out.push_back(estimate(group));
+  const auto mc = estimate(-1);
+  // Jackknife errors of every tensor entry.
+  std::vector<std::vector<std::vector<double>>> mc_error(layers);
+  for (size_t l = 0; l < layers; ++l) {
+    for (size_t k = 0; k < 4; ++k) {
+      const size_t size = mc[l].kappa[k].size();
+      std::vector<double> mean(size, 0.0), error(size, 0.0);
+      for (const auto& jack : leave_one_out) {
+        for (size_t i = 0; i < size; ++i) mean[i] += jack[l].kappa[k][i] / double(groups);
+      }
+      for (const auto& jack : leave_one_out) {
+        for (size_t i = 0; i < size; ++i) {
+          error[i] += (jack[l].kappa[k][i] - mean[i]) * (jack[l].kappa[k][i] - mean[i]);
+        }
+      }
+      for (double& e : error) e = std::sqrt(e * double(groups - 1) / double(groups));
+      mc_error[l].push_back(error);
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (size_t l = 0; l < layers; ++l) {
+    report.mc_relative_error.emplace_back();
+    for (size_t k = 0; k < 4; ++k) {
+      const std::vector<double> zero(mc[l].kappa[k].size(), 0.0);
+      report.mc_relative_error.back().push_back(
+          analysis::relative_difference(mc_error[l][k], zero) /
+          std::max(analysis::relative_difference(mc[l].kappa[k], zero), 1e-300));
+    }
+  }
+  for (size_t m = 0; m < modes.size(); ++m) {
+    report.relative_error.emplace_back();
+    report.output_predicted.emplace_back(4, nan);
+    for (size_t l = 0; l < layers; ++l) {
+      report.relative_error.back().emplace_back(4, nan);
+      if (predicted[m].empty()) continue;
+      for (size_t k = 0; k < 4; ++k) {
+        if (predicted[m][l].kappa[k].empty()) continue;
+        report.relative_error.back()[l][k] =
+            analysis::relative_difference(predicted[m][l].kappa[k], mc[l].kappa[k]);
+      }
+    }
+    if (!predicted[m].empty()) {
+      for (size_t k = 0; k < 4; ++k) {
+        if (!predicted[m].back().kappa[k].empty()) {
+          report.output_predicted.back()[k] = predicted[m].back().kappa[k][0];
+        }
+      }
+    }
+  }
+  for (size_t k = 0; k < 4; ++k) {
+    report.output_mc.push_back(mc.back().kappa[k][0]);
+    report.output_mc_error.push_back(mc_error.back()[k][0]);
+  }
+  // Each unit's own cumulants: the diagonal entries.
+  report.marginal_predicted.assign(modes.size(), {});
+  for (size_t l = 0; l < layers; ++l) {
+    const int width = static_cast<int>(report.widths[l]);
+    for (int a = 0; a < width; ++a) {
+      report.marginal_layer.push_back(double(l));
+      for (size_t k = 0; k < 4; ++k) {
+        int64_t diagonal = 0;
+        for (size_t r = 0; r <= k; ++r) diagonal = diagonal * width + a;
+        const size_t i = static_cast<size_t>(diagonal);
+        report.marginal_mc.push_back(mc[l].kappa[k][i]);
+        report.marginal_mc_error.push_back(mc_error[l][k][i]);
+        for (size_t m = 0; m < modes.size(); ++m) {
+          const bool known = !predicted[m].empty() && !predicted[m][l].kappa[k].empty();
+          report.marginal_predicted[m].push_back(known ? predicted[m][l].kappa[k][i] : nan);
+        }
+      }
+    }
+  }
+  if (spec.activation == nn::Activation::kIdentity) {
+    report.linear_power_sums = analysis::linear_weight_power_sums(chain, 8);
+    for (int order = 1; order <= 8; ++order) {
+      report.linear_expected.push_back(
+          double(n) * std::pow(double(g.block_side), -order * data.scaling_dimension));
+    }
+  }
+  report.input_level = level;
+  return report;
+}
+
 }  // namespace
 
 int run_analyze(const Comm& world, const Invocation& invocation) {
@@ -124,6 +357,21 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
   const std::string output = options.get_string("o", "results.h5", "output results file");
   const bool force = options.get_flag("force", "overwrite an existing output");
   const bool quiet = options.get_flag("quiet", "no table on stdout");
+  PropagationOptions propagation;
+  propagation.modes = options.get_choice(
+      "propagation", "auto", {"auto", "none", "exact", "taylor", "gauss", "all"},
+      "cumulant propagation through the models (auto: exact for identity, quadratic and cubic "
+      "activations, taylor and gauss otherwise)");
+  propagation.settings.taylor_order = static_cast<int>(
+      options.get_int("taylor_order", 3, "Taylor closure: order of the expansion", 1, 3));
+  propagation.settings.quadrature_points = static_cast<int>(options.get_int(
+      "quadrature_points", 6, "Gaussian closure: Gauss-Hermite points per dimension", 2, 20));
+  propagation.max_width = static_cast<int>(
+      options.get_int("propagation_max_width", 32,
+                      "propagation: widest layer (units, graph layers: nodes x features)", 1, 128));
+  propagation.blocks = options.get_int(
+      "propagation_blocks", 32768, "propagation: blocks of the data for the Monte Carlo estimates",
+      16, INT32_MAX);
   if (invocation.help) {
     if (world.rank() == 0) options.print_help("rgflow analyze -data FILE [options]");
     return 0;
@@ -270,6 +518,14 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
         [&](int n) { return n <= 8 ? spec.distribution.exact_cumulant(n) : NAN; }));
   }
 
+  // Cumulant propagation through every model.
+  std::vector<io::PropagationReport> propagation_reports;
+  if (propagation.modes != "none") {
+    for (const auto& m : loaded) {
+      propagation_reports.push_back(propagate_model(world, reader, m, propagation, groups));
+    }
+  }
+
   std::string error;
   if (world.rank() == 0) {
     try {
@@ -317,6 +573,12 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
             report.history_epochs = m.history_epochs;
             io::write_symmetry(file.get(), m.name, report);
           }
+          if (!propagation_reports.empty()) {
+            for (size_t k = 0; k < loaded.size(); ++k) {
+              io::write_propagation(file.get(), loaded[k].name, propagation_reports[k]);
+            }
+            io::write_propagation_csv(propagation_csv_path(output), names, propagation_reports);
+          }
         }
       }
       io::write_cumulant_csv(csv_path(output), flow);
@@ -345,6 +607,31 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
       for (size_t m = 0; m < loaded.size(); ++m) {
         std::printf("%-24s", loaded[m].name.c_str());
         for (double v : mse[m]) std::printf(" %12.4g", v);
+        std::printf("\n");
+      }
+    }
+    for (size_t k = 0; k < propagation_reports.size(); ++k) {
+      const auto& r = propagation_reports[k];
+      if (k == 0) {
+        std::printf(
+            "\npropagation: the output's kappa_n predicted, against Monte Carlo +- its "
+            "jackknife error (every layer: %s):\n",
+            propagation_csv_path(output).c_str());
+      }
+      if (!r.skipped.empty()) {
+        std::printf("%-16s skipped: %s\n", loaded[k].name.c_str(), r.skipped.c_str());
+        continue;
+      }
+      for (size_t m = 0; m < r.modes.size(); ++m) {
+        std::printf("%-16s %-6s", loaded[k].name.c_str(), r.modes[m].c_str());
+        if (!r.mode_notes[m].empty()) {
+          std::printf(" not done: %s\n", r.mode_notes[m].c_str());
+          continue;
+        }
+        for (size_t n = 0; n < 4; ++n) {
+          std::printf("  k%zu %+.3e vs %+.3e+-%.1e", n + 1, r.output_predicted[m][n],
+                      r.output_mc[n], r.output_mc_error[n]);
+        }
         std::printf("\n");
       }
     }

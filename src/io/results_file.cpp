@@ -169,6 +169,96 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
   }
 }
 
+void write_propagation(hid_t file, const std::string& model, const PropagationReport& report) {
+  if (!h5::link_exists(file, "/propagation")) {
+    h5::Hid top =
+        h5::group_id(H5Gcreate2(file, "/propagation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_attribute(top.get(), "description",
+                        std::string("cumulant propagation of SCIENCE.md section 4: each model's "
+                                    "predicted joint cumulants (orders 1-4) of every layer next "
+                                    "to Monte Carlo estimates from its own activations"));
+  }
+  h5::Hid group = h5::group_id(
+      H5Gcreate2(file, ("/propagation/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t g = group.get();
+  auto join = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += (text.empty() ? "" : ",") + item;
+    return text;
+  };
+  h5::write_attribute(g, "skipped", report.skipped);
+  if (!report.skipped.empty()) return;
+  h5::write_attribute(g, "input_level", int64_t{report.input_level});
+  h5::write_attribute(g, "monte_carlo_blocks", report.blocks);
+  h5::write_attribute(g, "modes", join(report.modes));
+  h5::write_attribute(g, "mode_notes", join(report.mode_notes));
+  h5::write_attribute(g, "layers", join(report.layers));
+  write_table(g, "widths", {report.widths}, "one row, layer (column): number of units");
+  for (size_t m = 0; m < report.modes.size(); ++m) {
+    const std::string& mode = report.modes[m];
+    write_table(g, "relative_error_" + mode, report.relative_error[m],
+                "layer (row), order n = 1..4 (column): ||predicted - MC|| / ||MC|| over the "
+                "joint cumulant tensor (NaN: not computed)");
+    write_table(g, "output_" + mode, {report.output_predicted[m]},
+                "one row, order n = 1..4 (column): predicted kappa_n of the output");
+    std::vector<std::vector<double>> rows;
+    for (size_t u = 0; u < report.marginal_layer.size(); ++u) {
+      rows.emplace_back(report.marginal_predicted[m].begin() + static_cast<long>(4 * u),
+                        report.marginal_predicted[m].begin() + static_cast<long>(4 * u + 4));
+    }
+    write_table(g, "marginal_" + mode, rows,
+                "unit (row, layers in order), order n = 1..4 (column): predicted kappa_n of the "
+                "unit alone");
+  }
+  write_table(g, "mc_relative_error", report.mc_relative_error,
+              "layer (row), order n = 1..4 (column): jackknife error of the Monte Carlo tensor "
+              "relative to its norm");
+  write_table(g, "output_mc", {report.output_mc, report.output_mc_error},
+              "row 0 kappa_n, row 1 its jackknife error; order n = 1..4 (column)");
+  std::vector<std::vector<double>> mc, mc_error;
+  for (size_t u = 0; u < report.marginal_layer.size(); ++u) {
+    mc.emplace_back(report.marginal_mc.begin() + static_cast<long>(4 * u),
+                    report.marginal_mc.begin() + static_cast<long>(4 * u + 4));
+    mc_error.emplace_back(report.marginal_mc_error.begin() + static_cast<long>(4 * u),
+                          report.marginal_mc_error.begin() + static_cast<long>(4 * u + 4));
+  }
+  write_table(g, "marginal_mc", mc, "unit (row), order n = 1..4 (column): Monte Carlo kappa_n");
+  write_table(g, "marginal_mc_error", mc_error,
+              "unit (row), order n = 1..4 (column): jackknife error of marginal_mc");
+  write_table(g, "marginal_layer", {report.marginal_layer},
+              "one row, unit (column): the layer (0-based, as in `layers`) of each unit");
+  if (!report.linear_power_sums.empty()) {
+    write_table(g, "linear_diagnostic", {report.linear_power_sums, report.linear_expected},
+                "row 0: sum_i w_i^n of the effective weights, row 1: N^(1-n/2) of the exact "
+                "map; order n = 1..8 (column)");
+  }
+}
+
+void write_propagation_csv(const std::string& path, const std::vector<std::string>& models,
+                           const std::vector<PropagationReport>& reports) {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));
+  std::fprintf(out, "model,mode,layer,width,n,relative_error,mc_relative_error,note\n");
+  for (size_t k = 0; k < models.size(); ++k) {
+    const auto& r = reports[k];
+    if (!r.skipped.empty()) {
+      std::fprintf(out, "%s,,,,,,,\"skipped: %s\"\n", models[k].c_str(), r.skipped.c_str());
+      continue;
+    }
+    for (size_t m = 0; m < r.modes.size(); ++m) {
+      for (size_t l = 0; l < r.layers.size(); ++l) {
+        for (int n = 1; n <= 4; ++n) {
+          std::fprintf(out, "%s,%s,%s,%.0f,%d,%.6e,%.6e,\"%s\"\n", models[k].c_str(),
+                       r.modes[m].c_str(), r.layers[l].c_str(), r.widths[l], n,
+                       r.relative_error[m][l][static_cast<size_t>(n - 1)],
+                       r.mc_relative_error[l][static_cast<size_t>(n - 1)], r.mode_notes[m].c_str());
+        }
+      }
+    }
+  }
+  if (std::fclose(out) != 0) throw LibraryError("cannot write '" + path + "'");
+}
+
 void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow) {
   FILE* out = std::fopen(path.c_str(), "w");
   if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));

@@ -136,6 +136,27 @@ TEST(Analyze, ModelsGeneraliseAsExpectedAndLearnedFlows) {
       run_rgflow(3, "analyze -quiet -data " + data + models + " -groups 8 -o " + three).status, 0);
   EXPECT_EQ(table(three, "/generalisation/mse"), mse);
   EXPECT_EQ(table(three, "/flow/tanh/kappa"), table(reference, "/flow/tanh/kappa"));
+  // Cumulant propagation: the exact mode's prediction for the exact linear model agrees with the
+  // Monte Carlo estimate from its own outputs (the level-1 cumulants of uniform data:
+  // kappa_2 = 1, kappa_4 = -1.2 / 4), and its effective weights give sum_i w_i^n = N^(1-n/2).
+  const auto predicted = table(reference, "/propagation/linear/output_exact");
+  const auto monte_carlo = table(reference, "/propagation/linear/output_mc");
+  ASSERT_EQ(predicted.size(), 4u);
+  ASSERT_EQ(monte_carlo.size(), 8u);  // kappa_1..4, then their errors
+  EXPECT_NEAR(predicted[1], 1.0, 1e-4);
+  EXPECT_NEAR(predicted[3], -0.3, 1e-4);
+  for (size_t n : {1u, 3u}) {
+    EXPECT_NEAR(predicted[n], monte_carlo[n], 4 * monte_carlo[4 + n]) << "kappa_" << n + 1;
+  }
+  const auto diagnostic = table(reference, "/propagation/linear/linear_diagnostic");
+  ASSERT_EQ(diagnostic.size(), 16u);
+  for (size_t n = 0; n < 8; ++n) EXPECT_NEAR(diagnostic[n], diagnostic[8 + n], 1e-5) << n + 1;
+  // The tanh model gets both closures, every layer compared; the same numbers on three ranks.
+  EXPECT_EQ(table(reference, "/propagation/tanh/relative_error_taylor").size(), 3u * 4u);
+  EXPECT_EQ(table(reference, "/propagation/tanh/relative_error_gauss").size(), 3u * 4u);
+  EXPECT_EQ(table(three, "/propagation/tanh/marginal_mc"),
+            table(reference, "/propagation/tanh/marginal_mc"));
+  EXPECT_TRUE(file_exists(folder.file("r1_propagation.csv")));
   // A model for other blocks is refused.
   const std::string line = folder.file("line.h5"), line_model = folder.file("line_model.h5");
   ASSERT_EQ(run_rgflow(1, "generate -quiet -d 1 -L 64 -levels 1 -samples 8 -o " + line).status, 0);
@@ -163,6 +184,9 @@ TEST(Analyze, BadInputs) {
       {"-data " + data + " -groups 4 -models " + folder.file("missing.h5"), "does not exist"},
       {"-data " + data + " -groups 4 -eval_data " + data, "needs -models"},
       {"-groups 4", "-data is required"},
+      {"-data " + data + " -groups 4 -propagation sideways", "-propagation: unknown value"},
+      {"-data " + data + " -groups 4 -taylor_order 4", "-taylor_order: 4 is out of range"},
+      {"-data " + data + " -groups 4 -quadrature_points 1", "-quadrature_points: 1 is out of"},
   };
   for (const auto& [options, expected] : cases) {
     const std::string output = folder.file("r.h5");

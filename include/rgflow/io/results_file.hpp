@@ -42,4 +42,32 @@ struct SymmetryReport {
 /// Group /symmetry/<model>.
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report);
 
+/// Cumulant propagation through one model (SCIENCE.md section 4): predictions of every mode next
+/// to the Monte Carlo estimates from the network's own activations.
+struct PropagationReport {
+  std::string skipped;  // why no propagation was done ("" if it was)
+  int input_level = 0;
+  int64_t blocks = 0;                   // Monte Carlo sample size
+  std::vector<std::string> modes;       // exact, taylor, gauss (those that applied)
+  std::vector<std::string> mode_notes;  // per mode: "" or why it was not done
+  std::vector<std::string> layers;      // hidden_1, ..., output
+  std::vector<double> widths;           // per layer
+  std::vector<std::vector<std::vector<double>>>
+      relative_error;                                   // mode, layer, order 1..4 (NaN: none)
+  std::vector<std::vector<double>> mc_relative_error;   // layers x 4: ||MC error|| / ||MC||
+  std::vector<std::vector<double>> output_predicted;    // per mode: kappa_1..4 of the output
+  std::vector<double> output_mc, output_mc_error;       // kappa_1..4
+  std::vector<std::vector<double>> marginal_predicted;  // per mode: units x 4, flattened
+  std::vector<double> marginal_mc, marginal_mc_error;   // units x 4, flattened
+  std::vector<double> marginal_layer;                   // per unit: its layer (0-based)
+  std::vector<double> linear_power_sums;                // identity networks: sum_i w_i^n, n = 1..8
+  std::vector<double> linear_expected;                  // N^(1 - n/2)
+};
+/// Group /propagation/<model>.
+void write_propagation(hid_t file, const std::string& model, const PropagationReport& report);
+/// One row per (model, mode, layer, order): relative error against Monte Carlo and the Monte
+/// Carlo estimate's own relative error.
+void write_propagation_csv(const std::string& path, const std::vector<std::string>& models,
+                           const std::vector<PropagationReport>& reports);
+
 }  // namespace rgflow::io
