@@ -8,6 +8,8 @@ Writes, next to the results file unless --outdir is given:
   <stem>_flow.png            kappa_n of each model's learned levels against the data's flow
   <stem>_generalisation.png  heat map of log10 MSE, models x test sets
   <stem>_training.png        training and validation loss per epoch of each model (--models)
+  <stem>_propagation.png     cumulant propagation: every unit's kappa_2 and kappa_4 predicted
+                             (exact, Taylor, Gauss) against Monte Carlo, all models
 Needs python3-matplotlib and python3-h5py (Debian packages); rgflow itself does not.
 """
 import argparse
@@ -115,6 +117,53 @@ def plot_training(models, path):
     return True
 
 
+def plot_propagation(results, path):
+    """Predicted against Monte Carlo kappa_n of every unit of every layer, per mode."""
+    if "propagation" not in results:
+        return False
+    markers = {"exact": "o", "taylor": "s", "gauss": "^"}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    drawn = False
+    for ax, n in zip(axes, (2, 4)):
+        low, high = np.inf, 0.0
+        for model in results["propagation"]:
+            group = results["propagation"][model]
+            if text(group.attrs["skipped"]):
+                continue
+            mc = group["marginal_mc"][()][:, n - 1]
+            error = group["marginal_mc_error"][()][:, n - 1]
+            for mode in text(group.attrs["modes"]).split(","):
+                key = "marginal_" + mode
+                if key not in group:
+                    continue
+                predicted = group[key][()][:, n - 1]
+                keep = np.isfinite(predicted) & (np.abs(mc) > 0)
+                if not np.any(keep):
+                    continue
+                ax.errorbar(np.abs(mc[keep]), np.abs(predicted[keep]), xerr=error[keep], fmt=markers.get(mode, "x"),
+                            ms=4, alpha=0.7, label="%s (%s)" % (model, mode))
+                values = np.abs(np.concatenate([mc[keep], predicted[keep]]))
+                values = values[values > 0]
+                if values.size:
+                    low, high = min(low, values.min()), max(high, values.max())
+                drawn = True
+        if np.isfinite(low) and high > 0:
+            ax.plot([low, high], [low, high], "k-", lw=1, label="predicted = measured")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("|kappa_%d| Monte Carlo (network's own activations)" % n)
+        ax.set_ylabel("|kappa_%d| predicted" % n)
+        ax.set_title("every unit of every layer: kappa_%d" % n)
+    if not drawn:
+        plt.close(fig)
+        return False
+    axes[0].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +181,8 @@ def main():
             written.append(stem + "_flow.png")
         if plot_generalisation(results, stem + "_generalisation.png"):
             written.append(stem + "_generalisation.png")
+        if plot_propagation(results, stem + "_propagation.png"):
+            written.append(stem + "_propagation.png")
     models = [m for m in args.models.split(",") if m]
     if plot_training(models, stem + "_training.png"):
         written.append(stem + "_training.png")
