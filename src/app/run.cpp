@@ -465,6 +465,7 @@ class PipelineRun {
       RGFLOW_PETSC(PetscOptionsClearValue(current_, ("-" + p + "eval_data").c_str()));
     }
     set(p + "o", task.output);
+    if (force_) set(p + "force", "");  // otherwise decided when it runs (up to date or not)
     if (quiet_ && !given(p + "quiet")) set(p + "quiet", "");
     task.models = lookup(p + "models");
     task.inputs.push_back(data);

@@ -143,6 +143,10 @@ TEST(Pipeline, SingleStagesAsBatchJobsRunThem) {
   result = run_rgflow(2, "run " + pipeline + " -outdir " + outdir + " -stage analyze -quiet");
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(table(outdir + "/results/results.h5", "/generalisation/mse").size(), 2u * 3u);
+  // -force redoes the selected stage even though it is up to date.
+  result = run_rgflow(1, "run " + pipeline + " -outdir " + outdir + " -stage analyze -force");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(count_of(result.out, " done "), 1) << result.out;
   // A command-line value wins over the file's; a changed model is not silently kept.
   result = run_rgflow(1, "run " + pipeline + " -outdir " + outdir +
                              " -stage train -model first -train_first_epochs 2");
