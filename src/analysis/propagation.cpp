@@ -362,6 +362,13 @@ std::vector<JointCumulants> propagate_exact(const AffineChain& chain,
 // differences otherwise (errors of order h^2 ~ 1e-6 relative, far below the closure's own).
 std::vector<double> taylor_coefficients(nn::Activation activation, double x, int order) {
   std::vector<double> c(static_cast<size_t>(order) + 1, 0.0);
+  if (activation == nn::Activation::kRelu) {
+    // Piecewise linear: the expansion about the mean is the line of the side the mean is on
+    // (differences across the kink would blow up).
+    c[0] = std::max(x, 0.0);
+    if (order >= 1) c[1] = x > 0 ? 1.0 : 0.0;
+    return c;
+  }
   auto f = [&](double v) { return nn::activation_value(activation, v); };
   const double h = 1e-3 * std::max(1.0, std::abs(x));
   const double f0 = f(x), f1 = f(x + h), f_1 = f(x - h), f2 = f(x + 2 * h), f_2 = f(x - 2 * h);

@@ -263,6 +263,22 @@ TEST(Propagation, ClosuresAgreeWithMonteCarloForTanhOnSmallWeights) {
   }
 }
 
+TEST(Propagation, TaylorClosureOfReluIsTheLinearPieceAtTheMean) {
+  // A unit whose pre-activation stays on one side of the kink is linear there: the Taylor closure
+  // (any order) is then exact, and it must not be thrown off by the kink itself.
+  const auto moments = site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
+  AffineChain chain;
+  chain.activation = nn::Activation::kRelu;
+  AffineLayer hidden{Matrix<double>::Constant(1, 4, 0.1), Vector<double>::Constant(1, 2.0), true};
+  AffineLayer out{Matrix<double>::Constant(1, 1, 1.5), Vector<double>::Zero(1), false};
+  chain.layers = {hidden, out};
+  AffineChain linear = chain;
+  linear.activation = nn::Activation::kIdentity;
+  expect_same_cumulants(propagate(chain, moments, {PropagationMode::kTaylor, 3, 8, 4}),
+                        propagate(linear, moments, {PropagationMode::kExact, 3, 8, 4}), 1e-12,
+                        "relu on its linear piece");
+}
+
 TEST(Propagation, MomentConversionsAndLevelScaling) {
   const std::vector<double> kappa = {0.3, 1.7, -0.4, 2.5};
   const auto moments = raw_moments_from_cumulants(kappa, 4);
