@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rgflow/analysis/moments.hpp"
@@ -245,6 +246,106 @@ TEST(CentralMoments, FloatBlocksAgreeWithTheirDoubleValues) {
     expect_relative(from_float.central_sum(p),
                     static_cast<double>(exact.sums[static_cast<std::size_t>(p)]), 1e-12,
                     "float central sum", p);
+  }
+}
+
+// sum |x - mean|^p for p = 0..order in long double: the natural scale of M_p, against which the
+// error of an odd central sum (near zero for symmetric data) is measured.
+template <typename T>
+std::vector<long double> absolute_sums(const std::vector<T>& x, long double mean, int order) {
+  std::vector<long double> sums(static_cast<std::size_t>(order) + 1, 0.0L);
+  for (T v : x) {
+    const long double deviation = std::abs(static_cast<long double>(v) - mean);
+    long double power = 1;
+    for (int p = 0; p <= order; ++p) {
+      sums[static_cast<std::size_t>(p)] += power;
+      power *= deviation;
+    }
+  }
+  return sums;
+}
+
+// Every central sum of `m` against the long double two-pass sums of `x`, to `tolerance` relative
+// to sum |x - mean|^p.
+template <typename T>
+void expect_central_sums(const CentralMoments& m, const std::vector<T>& x, double tolerance,
+                         const std::string& what) {
+  const int order = m.max_order();
+  const LongDoubleMoments exact = two_pass(x, order);
+  const std::vector<long double> scale = absolute_sums(x, exact.mean, order);
+  ASSERT_EQ(m.count(), static_cast<double>(x.size())) << what;
+  EXPECT_NEAR(m.mean(), static_cast<double>(exact.mean),
+              1e-15 * std::abs(static_cast<double>(exact.mean)) +
+                  1e-15 * std::sqrt(static_cast<double>(scale[2] / x.size())))
+      << what;
+  for (int p = 2; p <= order; ++p) {
+    const std::size_t pu = static_cast<std::size_t>(p);
+    EXPECT_NEAR(m.central_sum(p), static_cast<double>(exact.sums[pu]),
+                tolerance * static_cast<double>(scale[pu]))
+        << what << ", order " << order << ", M_" << p;
+  }
+}
+
+TEST(CentralMoments, EveryOrderOfFloatInputFarFromZeroMatchesLongDouble) {
+  // Float32 data at 10^4 +- 1, as a dataset written in float32 far from zero: several segments
+  // of the block kernel and a tail that fills no vector, for every supported order (each has its
+  // own compiled kernel).
+  std::mt19937_64 random(17);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::exponential_distribution<float> exponential(1.0f);
+  std::vector<float> x(600003);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = 10000.0f + (i % 2 ? uniform(random) : exponential(random));
+  }
+  for (int order = 2; order <= CentralMoments::kMaxOrder; ++order) {
+    CentralMoments m(order);
+    m.add(x.data(), x.size());
+    expect_central_sums(m, x, 1e-12, "float32 at 1e4");
+  }
+}
+
+TEST(CentralMoments, DriftingDataAreSummedAboutTheirOwnMean) {
+  // The block kernel sums powers about the running mean; these data move away from it: a ramp
+  // that climbs a hundred standard deviations of its noise per segment, and a jump from 0 to 10^6
+  // (noise 1) inside a segment and then a segment far from the running mean. Both must come out
+  // as accurate as stationary data.
+  std::mt19937_64 random(23);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> ramp(1000000), jump(600000);
+  for (std::size_t i = 0; i < ramp.size(); ++i) {
+    ramp[i] = 4e-4 * static_cast<double>(i) + normal(random);
+  }
+  for (std::size_t i = 0; i < jump.size(); ++i) jump[i] = (i < 300000 ? 0.0 : 1e6) + normal(random);
+  for (const auto& [name, x] :
+       {std::pair<std::string, const std::vector<double>&>{"ramp", ramp}, {"jump", jump}}) {
+    CentralMoments whole(8), in_calls(8);
+    whole.add(x.data(), x.size());
+    expect_central_sums(whole, x, 1e-12, name + " in one call");
+    // One call per 100000 values, as analyze feeds samples: each call starts from the running
+    // mean of the calls before.
+    for (std::size_t begin = 0; begin < x.size(); begin += 100000) {
+      in_calls.add(x.data() + begin, std::min<std::size_t>(100000, x.size() - begin));
+    }
+    expect_central_sums(in_calls, x, 1e-12, name + " in calls of 100000");
+  }
+}
+
+TEST(CentralMoments, ConstantBlocksHaveZeroCentralSums) {
+  const std::vector<float> x(300001, 3.7f);
+  CentralMoments m(8);
+  m.add(x.data(), x.size());
+  m.add(x.data(), 1000);
+  EXPECT_EQ(m.mean(), static_cast<double>(3.7f));
+  for (int p = 2; p <= 8; ++p) EXPECT_EQ(m.central_sum(p), 0.0) << "M_" << p;
+}
+
+TEST(CentralMoments, NonFiniteValuesInBlocksGiveNaN) {
+  for (const double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+    std::vector<double> x(5000, 1.5);
+    x[4321] = bad;
+    CentralMoments m(8);
+    m.add(x.data(), x.size());
+    for (int p = 2; p <= 8; ++p) EXPECT_TRUE(std::isnan(m.central_sum(p))) << bad << " M_" << p;
   }
 }
 
