@@ -400,11 +400,17 @@ int run_analyze(const Comm& world, const Invocation& invocation) {
   for (int64_t group = world.rank(); group < groups; group += world.size()) {
     const auto range =
         lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(group));
+    std::vector<float> stored;  // reused: float32 data are reduced as stored (widened exactly)
     for (int level = 0; level <= g.levels; ++level) {
       analysis::CentralMoments moments(order);
       for (int64_t sample = range[0]; sample < range[1]; ++sample) {
-        const auto values = reader.read(level, sample, 1);
-        moments.add(values.data(), values.size());
+        if (spec.dtype == "float32") {
+          reader.read_stored_floats(level, sample, 1, stored);
+          moments.add(stored.data(), stored.size());
+        } else {
+          const auto values = reader.read(level, sample, 1);
+          moments.add(values.data(), values.size());
+        }
       }
       const auto flat = moments.to_buffer();
       std::copy(flat.begin(), flat.end(),

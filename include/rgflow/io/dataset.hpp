@@ -98,6 +98,12 @@ class DatasetReader {
   /// Samples [first_sample, first_sample + count) of `level`, all sites, as double; shape
   /// count x L_k^d.
   std::vector<double> read(int level, int64_t first_sample, int64_t count) const;
+  /// The same values read as float into `out` (resized, its storage reused across calls): for
+  /// float32 datasets the stored values themselves, without a widening copy, so reductions that
+  /// widen them (CentralMoments::add(const float*)) give the same bits as read() would, faster.
+  /// For float64 datasets this would round: std::logic_error.
+  void read_stored_floats(int level, int64_t first_sample, int64_t count,
+                          std::vector<float>& out) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
