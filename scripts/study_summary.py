@@ -10,6 +10,8 @@ Reads <lattice>.h5 for every analysis of the study (line, square) and writes, pe
   grid_<lattice>.png      MLPs: weight tying x activation heat maps of those measures
   others_<lattice>.png    graph networks (self/neighbour weights tied or not) and strategies
   flows_<lattice>.png     kappa_2 and |kappa_4| along the learned flows of representative models
+  propagation_<lattice>.png  MLPs: relative error of the output's predicted kappa_2 and kappa_4
+                          against Monte Carlo, per propagation mode (exact, taylor, gauss)
 Needs python3-matplotlib and python3-h5py (Debian packages).
 """
 import argparse
@@ -28,7 +30,9 @@ ACTIVATIONS = ["identity", "relu", "tanh", "sigmoid", "gelu", "silu", "softplus"
 TYINGS = ["none", "inputs", "orbits", "units", "symmetric", "scalar"]
 STRATEGIES = ["augment", "regularize", "average", "canonical"]
 COLUMNS = ["held_out_mse", "worst_other_distribution_mse", "x2_mse", "variance_drift",
-           "kappa4_error_level1", "permutation_error"]
+           "kappa4_error_level1", "permutation_error", "exact_kappa2_error", "exact_kappa4_error",
+           "taylor_kappa2_error", "taylor_kappa4_error", "gauss_kappa2_error",
+           "gauss_kappa4_error", "mc_kappa4_error"]
 TITLES = {
     "held_out_mse": "held-out MSE",
     "worst_other_distribution_mse": "worst MSE, other distributions",
@@ -67,6 +71,23 @@ def measures(results):
             "kappa4_error_level1": abs(kappa[1, 3] - data_kappa[1, 3]) / abs(exact[1, 3]),
             "permutation_error": float(symmetry["output_error_permutation"]),
         }
+        # Cumulant propagation: the output's kappa_2 and kappa_4 predicted by each mode, relative
+        # to Monte Carlo (NaN where the mode did not apply), and Monte Carlo's own error.
+        row = rows[model]
+        for mode in ("exact", "taylor", "gauss"):
+            row[mode + "_kappa2_error"] = row[mode + "_kappa4_error"] = np.nan
+        row["mc_kappa4_error"] = np.nan
+        group = results.get("propagation/%s" % model)
+        if group is not None and not text(group.attrs["skipped"]):
+            mc = group["output_mc"][()]
+            row["mc_kappa4_error"] = abs(mc[1, 3] / mc[0, 3]) if mc[0, 3] else np.nan
+            for mode in text(group.attrs["modes"]).split(","):
+                if "output_" + mode in group:
+                    predicted = group["output_" + mode][()][0]
+                    for n in (2, 4):
+                        if np.isfinite(predicted[n - 1]) and mc[0, n - 1]:
+                            row["%s_kappa%d_error" % (mode, n)] = abs(
+                                predicted[n - 1] / mc[0, n - 1] - 1)
     return rows, deepest
 
 
@@ -165,6 +186,32 @@ def plot_flows(results, lattice, path):
     plt.close(fig)
 
 
+def plot_propagation(rows, lattice, path):
+    panels = [("exact", 4), ("taylor", 2), ("taylor", 4), ("gauss", 2), ("gauss", 4)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8))
+    for ax, (mode, n) in zip(axes, panels):
+        column = "%s_kappa%d_error" % (mode, n)
+        grid = np.full((len(TYINGS), len(ACTIVATIONS)), np.nan)
+        for t, tying in enumerate(TYINGS):
+            for a, activation in enumerate(ACTIVATIONS):
+                row = rows.get("%s_mlp_%s_%s" % (lattice, tying, activation))
+                if row is not None and np.isfinite(row[column]):
+                    grid[t, a] = log_cell(row[column])
+        image = ax.imshow(grid, cmap="magma", aspect="auto", vmin=-4, vmax=0)
+        ax.set_xticks(range(len(ACTIVATIONS)), ACTIVATIONS, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(TYINGS)), TYINGS, fontsize=8)
+        for (r, c), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ax.text(c, r, "%.1f" % value, ha="center", va="center", color="w", fontsize=6)
+        ax.set_title("log10 |%s kappa_%d / MC - 1|" % (mode, n), fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle("%s lattice: the output's cumulants predicted by propagation against Monte Carlo"
+                 % lattice)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", help="the results folder of the study's run")
@@ -179,11 +226,13 @@ def main():
         with h5py.File(path, "r") as results:
             rows, deepest = measures(results)
             outputs = [os.path.join(args.outdir, name % lattice) for name in
-                       ("summary_%s.csv", "grid_%s.png", "others_%s.png", "flows_%s.png")]
+                       ("summary_%s.csv", "grid_%s.png", "others_%s.png", "flows_%s.png",
+                        "propagation_%s.png")]
             write_csv(rows, outputs[0])
             plot_grid(rows, lattice, outputs[1])
             plot_others(rows, lattice, outputs[2])
             plot_flows(results, lattice, outputs[3])
+            plot_propagation(rows, lattice, outputs[4])
         for output in outputs:
             print("wrote " + output)
 
