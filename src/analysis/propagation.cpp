@@ -75,6 +75,24 @@ double cumulant_from_central(const std::vector<int>& t,
   }
 }
 
+// Kappa_1 = `mean` and the full tensors of orders 2..max_order from a layer's central moments.
+JointCumulants from_central_moments(const std::vector<double>& mean, int max_order,
+                                    const std::function<double(const std::vector<int>&)>& central) {
+  const int w = static_cast<int>(mean.size());
+  JointCumulants out;
+  out.width = w;
+  out.kappa.resize(static_cast<size_t>(max_order));
+  out.kappa[0] = mean;
+  for (int n = 2; n <= max_order; ++n) {
+    auto& tensor = out.kappa[static_cast<size_t>(n - 1)];
+    tensor.assign(static_cast<size_t>(power(w, n)), 0.0);
+    std::vector<std::vector<int>> tuples;
+    tuples_of_order(w, n, tuples);
+    for (const auto& t : tuples) scatter(tensor, t, w, cumulant_from_central(t, central));
+  }
+  return out;
+}
+
 // kappa_n(W x + b) from kappa_n(x) for n = 1..4 (full tensors), by successive mode products.
 JointCumulants affine_map(const JointCumulants& in, const AffineLayer& layer) {
   const Matrix<double>& w = layer.weight;
@@ -491,18 +509,7 @@ JointCumulants taylor_activation(const JointCumulants& z, nn::Activation activat
     }
     return total;
   };
-  JointCumulants out;
-  out.width = w;
-  out.kappa.resize(static_cast<size_t>(max_order));
-  out.kappa[0] = mean;
-  for (int n = 2; n <= max_order; ++n) {
-    auto& tensor = out.kappa[static_cast<size_t>(n - 1)];
-    tensor.assign(static_cast<size_t>(power(w, n)), 0.0);
-    std::vector<std::vector<int>> tuples;
-    tuples_of_order(w, n, tuples);
-    for (const auto& t : tuples) scatter(tensor, t, w, cumulant_from_central(t, central));
-  }
-  return out;
+  return from_central_moments(mean, max_order, central);
 }
 
 // Gauss-Hermite nodes and weights for E[f(u)], u ~ N(0, 1) (probabilists' normalisation), by
@@ -595,18 +602,7 @@ JointCumulants gauss_activation(const JointCumulants& z, nn::Activation activati
     cache.emplace(t, total);
     return total;
   };
-  JointCumulants out;
-  out.width = w;
-  out.kappa.resize(static_cast<size_t>(max_order));
-  out.kappa[0] = mean;
-  for (int n = 2; n <= max_order; ++n) {
-    auto& tensor = out.kappa[static_cast<size_t>(n - 1)];
-    tensor.assign(static_cast<size_t>(power(w, n)), 0.0);
-    std::vector<std::vector<int>> tuples;
-    tuples_of_order(w, n, tuples);
-    for (const auto& t : tuples) scatter(tensor, t, w, cumulant_from_central(t, central));
-  }
-  return out;
+  return from_central_moments(mean, max_order, central);
 }
 
 }  // namespace

@@ -162,12 +162,7 @@ class PipelineRun {
     if (file_.analyses.empty() && !file_.datasets.empty()) plan_analysis(PipelineEntry());
     for (const auto& analysis : file_.analyses) plan_analysis(analysis);
     // A command-line option no stage takes is a typo.
-    PetscInt count = 0;
-    char** names = nullptr;
-    char** values = nullptr;
-    RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
-    const std::string first = count > 0 ? names[0] : "";
-    RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+    const std::string first = first_unused_option();
     if (!first.empty()) {
       throw UsageError("unknown option -" + first +
                        " (not an option of rgflow run, nor of a stage of '" + file_.path + "')");
@@ -182,12 +177,7 @@ class PipelineRun {
   void validate(const Task& task) {
     const UseOptions scope(*task.options);
     run_stage(task, true);
-    PetscInt count = 0;
-    char** names = nullptr;
-    char** values = nullptr;
-    RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
-    const std::string first = count > 0 ? names[0] : "";
-    RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+    const std::string first = first_unused_option();
     if (first.empty()) return;
     const auto origin = task.origins.find(first);
     if (origin != task.origins.end()) {

@@ -135,7 +135,7 @@ void OptionReader::print_help(const std::string& title) const {
       "  -log_view  PETSc's profile of where the time went\n");
 }
 
-void require_all_options_used() {
+std::string first_unused_option() {
   PetscInt count = 0;
   char** names = nullptr;
   char** values = nullptr;
@@ -143,6 +143,11 @@ void require_all_options_used() {
   std::string first;
   if (count > 0) first = names[0];
   RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+  return first;
+}
+
+void require_all_options_used() {
+  const std::string first = first_unused_option();
   if (!first.empty()) {
     throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
   }

@@ -365,46 +365,39 @@ DatasetReader::DatasetReader(const std::string& path, const Comm* comm) : path_(
   }
 }
 
+void DatasetReader::read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
+                                 void* out) const {
+  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 ||
+      first_sample + count > spec_.samples) {
+    throw UsageError("read outside dataset '" + path_ + "'");
+  }
+  h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
+  std::vector<hsize_t> extent = level_shape(spec_, level);
+  start[0] = static_cast<hsize_t>(first_sample);
+  extent[0] = static_cast<hsize_t>(count);
+  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                extent.data(), nullptr));
+  h5::Hid memory_space = h5::simple_space(extent);
+  RGFLOW_H5(
+      H5Dread(dataset.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out));
+}
+
 void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t count,
                                        std::vector<float>& out) const {
   if (spec_.dtype != "float32") {
     throw std::logic_error("read_stored_floats on a " + spec_.dtype + " dataset");
   }
-  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 ||
-      first_sample + count > spec_.samples) {
-    throw UsageError("read outside dataset '" + path_ + "'");
-  }
-  h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
-  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
-  std::vector<hsize_t> extent = level_shape(spec_, level);
-  start[0] = static_cast<hsize_t>(first_sample);
-  extent[0] = static_cast<hsize_t>(count);
-  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                extent.data(), nullptr));
-  h5::Hid memory_space = h5::simple_space(extent);
-  out.resize(static_cast<size_t>(count * spec_.geometry.level_sites(level)));
-  RGFLOW_H5(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(),
-                    H5P_DEFAULT, out.data()));
+  out.resize(static_cast<size_t>(std::max<int64_t>(count, 0) *
+                                 spec_.geometry.level_sites(std::max(level, 0))));
+  read_samples(level, first_sample, count, H5T_NATIVE_FLOAT, out.data());
 }
 
 std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t count) const {
-  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 ||
-      first_sample + count > spec_.samples) {
-    throw UsageError("read outside dataset '" + path_ + "'");
-  }
-  h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
-  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
-  std::vector<hsize_t> extent = level_shape(spec_, level);
-  start[0] = static_cast<hsize_t>(first_sample);
-  extent[0] = static_cast<hsize_t>(count);
-  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                extent.data(), nullptr));
-  h5::Hid memory_space = h5::simple_space(extent);
-  std::vector<double> values(static_cast<size_t>(count * spec_.geometry.level_sites(level)));
-  RGFLOW_H5(H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(),
-                    H5P_DEFAULT, values.data()));
+  std::vector<double> values(static_cast<size_t>(std::max<int64_t>(count, 0) *
+                                                 spec_.geometry.level_sites(std::max(level, 0))));
+  read_samples(level, first_sample, count, H5T_NATIVE_DOUBLE, values.data());
   return values;
 }
 

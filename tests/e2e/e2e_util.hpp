@@ -33,6 +33,9 @@ class TempFolder {
 
 bool file_exists(const std::string& path);
 
+/// Every value of an HDF5 dataset (by path inside the file) as double, flattened.
+std::vector<double> table(const std::string& path, const std::string& name);
+
 /// Every level of two datasets equal value for value (reports the first difference).
 ::testing::AssertionResult same_fields(const std::string& a, const std::string& b);
 

@@ -10,16 +10,6 @@
 namespace rgflow::e2e {
 namespace {
 
-std::vector<double> table(const std::string& path, const std::string& name) {
-  h5::Hid file = h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  h5::Hid dataset = h5::dataset_id(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
-  h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
-  RGFLOW_H5(
-      H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
-  return values;
-}
-
 TEST(Analyze, ResultsAreIdenticalOnOneToFourRanks) {
   TempFolder folder;
   const std::string data = folder.file("data.h5");

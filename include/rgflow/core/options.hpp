@@ -44,6 +44,10 @@ class OptionReader {
   std::vector<std::string> help_lines_;
 };
 
+/// The name (without the dash) of the first option in the default database that nothing has
+/// read, or "".
+std::string first_unused_option();
+
 /// Throws UsageError naming the first option in the database that nothing has read (a misspelt
 /// option must not silently run with the default).
 void require_all_options_used();

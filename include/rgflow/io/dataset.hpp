@@ -107,6 +107,9 @@ class DatasetReader {
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
+  /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
+  void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
+                    void* out) const;
 
   std::string path_;
   h5::Hid file_;
