@@ -176,7 +176,7 @@ class PipelineRun {
 
   void validate(const Task& task) {
     const UseOptions scope(*task.options);
-    run_stage(task, true);
+    check_stage(task);
     const std::string first = first_unused_option();
     if (first.empty()) return;
     const auto origin = task.origins.find(first);
@@ -211,10 +211,7 @@ class PipelineRun {
       const bool existed = file_exists(task.output);
       const double start = wall_seconds();
       const UseOptions scope(*task.options);
-      Invocation stage_invocation;
-      stage_invocation.prefix = task.prefix;
-      stage_invocation.command_line = invocation_.command_line;
-      stage_invocation.in_pipeline = true;
+      Invocation stage_invocation = invocation_for(task);
       stage_invocation.train_cache = train_cache;
       try {
         dispatch(task.stage, world_, stage_invocation);
@@ -234,11 +231,18 @@ class PipelineRun {
     return run_analyze(world, invocation);
   }
 
-  void run_stage(const Task& task, bool validate_only) {
+  Invocation invocation_for(const Task& task) const {
     Invocation stage_invocation;
     stage_invocation.prefix = task.prefix;
-    stage_invocation.validate_only = validate_only;
+    stage_invocation.command_line = invocation_.command_line;
     stage_invocation.in_pipeline = true;
+    return stage_invocation;
+  }
+
+  // The stage reads and checks its options only.
+  void check_stage(const Task& task) {
+    Invocation stage_invocation = invocation_for(task);
+    stage_invocation.validate_only = true;
     try {
       dispatch(task.stage, world_, stage_invocation);
     } catch (const UsageError& error) {
