@@ -1,5 +1,7 @@
 #include "rgflow/core/mpi.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 namespace rgflow {
@@ -60,6 +62,16 @@ long long Comm::sum(long long value) const {
   return global;
 }
 
+void Comm::sum(std::vector<double>& values) const {
+  // MPI counts are int: reduce in slices so any length works.
+  constexpr size_t kSlice = size_t{1} << 30;
+  for (size_t begin = 0; begin < values.size(); begin += kSlice) {
+    const size_t count = std::min(kSlice, values.size() - begin);
+    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data() + begin, static_cast<int>(count),
+                             MPI_DOUBLE, MPI_SUM, comm_));
+  }
+}
+
 double Comm::max(double value) const {
   double global = 0;
   RGFLOW_MPI(MPI_Allreduce(&value, &global, 1, MPI_DOUBLE, MPI_MAX, comm_));
@@ -87,6 +99,15 @@ void Comm::raise_if_any(const std::string& message) const {
   RGFLOW_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_));
   if (first == size()) return;
   throw UsageError(broadcast(message, first));
+}
+
+void fail_if_injected(const char* phase, int rank) {
+  const char* wanted = std::getenv("RGFLOW_INJECT_FAILURE");
+  if (wanted == nullptr) return;
+  if (std::string(wanted) == std::string(phase) + "@" + std::to_string(rank)) {
+    throw LibraryError(std::string("injected failure in ") + phase + " on rank " +
+                       std::to_string(rank));
+  }
 }
 
 }  // namespace rgflow

@@ -3,8 +3,10 @@
 
 #include <mpi.h>
 
+#include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "rgflow/core/error.hpp"
 
@@ -39,6 +41,10 @@ class Comm {
   bool any(bool flag) const;
   /// Collective: sum of `value` over ranks.
   long long sum(long long value) const;
+  /// Collective: element-wise sum over ranks of `values`, in place. Every rank passes a vector of
+  /// the same length. A sum in which every entry is non-zero on one rank only (each rank fills
+  /// its own slots, the others hold zeros) is exact, hence independent of the rank count.
+  void sum(std::vector<double>& values) const;
   /// Collective: maximum of `value` over ranks.
   double max(double value) const;
   /// Collective: broadcasts a string from `root`.
@@ -51,9 +57,32 @@ class Comm {
   /// (e.g. on the file system) end every rank the same way.
   void raise_if_any(const std::string& message) const;
 
+  /// Collective: runs `phase`, work local to this rank (no collective inside), then agrees on
+  /// its outcome: if it threw on any rank, every rank throws the UsageError of the lowest
+  /// failing rank (raise_if_any). A failure seen by one rank (a bad value in its samples, a
+  /// failed read, an allocation) thus ends every rank cleanly instead of leaving the others
+  /// waiting in the next collective. `name` identifies the phase for the failure-injection
+  /// hook (fail_if_injected).
+  template <typename Phase>
+  void local_phase(const char* name, Phase&& phase) const {
+    std::string error;
+    try {
+      fail_if_injected(name, rank());
+      phase();
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    raise_if_any(error);
+  }
+
  private:
   MPI_Comm comm_;
   bool owned_;
 };
+
+/// Test hook: throws LibraryError("injected failure in <phase> on rank <r>") when the
+/// environment variable RGFLOW_INJECT_FAILURE is "<phase>@<rank>" for this phase and rank, so
+/// tests can make one rank fail at any named phase and check that every rank ends cleanly.
+void fail_if_injected(const char* phase, int rank);
 
 }  // namespace rgflow
