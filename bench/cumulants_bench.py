@@ -6,8 +6,8 @@ interleaved so that the shared machine's drift hits every contender alike:
   * rgflow analyze -order 8 on 1 and 2 ranks (process wall time; analyze reduces every level,
     levels 1-5 add a third to level 0's values), and the same command on a tiny dataset, whose
     time is the fixed cost of starting MPI and PETSc, opening and writing files;
-  * the numpy + h5py reference ../shared/bench-peers/cumulants_peer.py on level 0 (its warm,
-    end-to-end pass: read + power sums, page cache warm);
+  * the numpy + h5py reference bench/reference/cumulants.py on level 0 (its warm, end-to-end
+    pass: read + central power sums, page cache warm);
   * build/bench/rgflow_bench_cumulants on level 0: the memory read bandwidth (a STREAM-like sum
     over the 1 GiB array in memory), the moment kernel on that array on 1 and 2 threads, and
     level 0 read from the file and reduced, split into reading and computing, both the way
@@ -28,7 +28,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEER = os.path.join(ROOT, "..", "shared", "bench-peers", "cumulants_peer.py")
+REFERENCE = os.path.join(ROOT, "bench", "reference", "cumulants.py")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 LEVEL0 = 256 * 1024 * 1024
 ALL_LEVELS = sum(256 * (1024 >> k) ** 2 for k in range(6))
@@ -65,18 +65,23 @@ def analyze_command(exe, ranks, data, out, wrap=()):
             [exe, "analyze", "-quiet", "-data", data, "-order", "8", "-o", out, "-force"])
 
 
-def run_peer(data, json_path):
-    subprocess.run(["/usr/bin/python3", PEER, "--file", data, "--dset", "level_0/field",
+def run_reference(data, json_path):
+    subprocess.run(["/usr/bin/python3", REFERENCE, "--file", data, "--dset", "level_0/field",
                     "--repeats", "1", "--no-levels", "--json", json_path],
                    env=ENV, check=True, capture_output=True)
+    return read_reference_json(json_path)
+
+
+def read_reference_json(json_path):
+    """The figures this driver uses from bench/reference/cumulants.py --json (then removed)."""
     with open(json_path) as handle:
         result = json.load(handle)
     os.remove(json_path)
-    warm = result["warm"]
-    return {"seconds": warm["wall_s"]["median"], "values_per_s": warm["values_per_s"]["median"],
-            "compute_values_per_s": warm["compute_values_per_s"]["median"],
-            "read_s": warm["read_s"]["median"], "compute_s": warm["compute_s"]["median"],
-            "numpy_sum_f32_GBps": result["numpy_reference"]["sum_f32_GBps"]["median"]}
+    median = result["median"]
+    return {"seconds": median["seconds"], "values_per_s": median["values_per_s"],
+            "compute_values_per_s": median["compute_values_per_s"],
+            "read_s": median["read_seconds"], "compute_s": median["compute_seconds"],
+            "numpy_sum_f32_GBps": result["numpy_sum"]["float32_GB_per_s"]}
 
 
 def run_kernel_bench(exe, data, json_path):
@@ -123,7 +128,8 @@ def main():
                 timed(analyze_command(exe, ranks, data, out))[0])
             runs.setdefault("startup_%d" % ranks, []).append(
                 timed(analyze_command(exe, ranks, tiny, out))[0])
-        runs.setdefault("peer", []).append(run_peer(data, os.path.join(args.dir, "peer.json")))
+        runs.setdefault("reference", []).append(
+            run_reference(data, os.path.join(args.dir, "reference.json")))
         runs.setdefault("kernel", []).append(
             run_kernel_bench(kernel_exe, data, os.path.join(args.dir, "kernel.json")))
         if args.baseline:
@@ -135,20 +141,20 @@ def main():
                 run_kernel_bench(os.path.join(args.baseline, "bench", "rgflow_bench_cumulants"),
                                  data, os.path.join(args.dir, "kernel.json")))
         print("round %d: analyze %.2f s (1 rank), %.2f s (2 ranks); tiny dataset %.2f s, %.2f s; "
-              "peer %.2f s; kernel %.3f s, stream %.3f s" %
+              "reference %.2f s; kernel %.3f s, stream %.3f s" %
               (r, runs["analyze_1"][-1], runs["analyze_2"][-1], runs["startup_1"][-1],
-               runs["startup_2"][-1], runs["peer"][-1]["seconds"],
+               runs["startup_2"][-1], runs["reference"][-1]["seconds"],
                runs["kernel"][-1]["kernel_1"], runs["kernel"][-1]["stream_1"]), flush=True)
 
     med = statistics.median
 
-    def peer_med(key):
-        return med(p[key] for p in runs["peer"])
+    def ref_med(key):
+        return med(p[key] for p in runs["reference"])
 
     def kernel_med(key):
         return med(k[key] for k in runs["kernel"])
 
-    peer_rate = peer_med("values_per_s")
+    ref_rate = ref_med("values_per_s")
     gbytes = 4 * LEVEL0 / 1e9
     print("\nmedians over %d rounds; level 0: %d values (%.2f GB), all levels: %d values" %
           (args.repeats, LEVEL0, gbytes, ALL_LEVELS))
@@ -160,18 +166,18 @@ def main():
         net = med(a - s for a, s in zip(runs["analyze_%d" % ranks], runs["startup_%d" % ranks]))
         print("| rgflow analyze, %d rank%s | %.2f | %.3g | %.3g | %.2fx | %.0f MiB |" %
               (ranks, "s" if ranks > 1 else "", wall, LEVEL0 / wall, ALL_LEVELS / wall,
-               LEVEL0 / wall / peer_rate, rss[ranks]))
+               LEVEL0 / wall / ref_rate, rss[ranks]))
         print("| same, minus the tiny dataset's %.2f s | %.2f | %.3g | %.3g | %.2fx | |" %
               (med(runs["startup_%d" % ranks]), net, LEVEL0 / net, ALL_LEVELS / net,
-               LEVEL0 / net / peer_rate))
+               LEVEL0 / net / ref_rate))
     if args.baseline:
         for ranks in (1, 2):
             wall = med(runs["baseline_analyze_%d" % ranks])
             print("| baseline analyze, %d rank%s | %.2f | %.3g | %.3g | %.2fx | |" %
                   (ranks, "s" if ranks > 1 else "", wall, LEVEL0 / wall, ALL_LEVELS / wall,
-                   LEVEL0 / wall / peer_rate))
+                   LEVEL0 / wall / ref_rate))
     print("| numpy + h5py reference (level 0) | %.2f (read %.2f + compute %.2f) | %.3g | | 1.00x "
-          "| |" % (peer_med("seconds"), peer_med("read_s"), peer_med("compute_s"), peer_rate))
+          "| |" % (ref_med("seconds"), ref_med("read_s"), ref_med("compute_s"), ref_rate))
 
     stream_1 = 4 * LEVEL0 / kernel_med("stream_1")
     stream_2 = 4 * LEVEL0 / kernel_med("stream_2")
@@ -186,7 +192,7 @@ def main():
         print("| %s | %.3f | %.3g | %.2f | %.0f%% | %s |" %
               (label, seconds, LEVEL0 / seconds, gbytes / seconds,
                100 * 4 * LEVEL0 / seconds / bandwidth,
-               "" if name.startswith("stream") else "%.1fx" % (LEVEL0 / seconds / peer_rate)))
+               "" if name.startswith("stream") else "%.1fx" % (LEVEL0 / seconds / ref_rate)))
     if args.baseline:
         for name, label in (("kernel_1", "baseline moments, 1 thread"),
                             ("kernel_2", "baseline moments, 2 threads")):
@@ -194,13 +200,13 @@ def main():
             bandwidth = stream_1 if name == "kernel_1" else stream_2
             print("| %s | %.3f | %.3g | %.2f | %.0f%% | %.1fx |" %
                   (label, seconds, LEVEL0 / seconds, gbytes / seconds,
-                   100 * 4 * LEVEL0 / seconds / bandwidth, LEVEL0 / seconds / peer_rate))
+                   100 * 4 * LEVEL0 / seconds / bandwidth, LEVEL0 / seconds / ref_rate))
     print("| numpy reference: compute only (in memory) | %.3f | %.3g | %.2f | %.0f%% | |" %
-          (LEVEL0 / peer_med("compute_values_per_s"), peer_med("compute_values_per_s"),
-           4 * peer_med("compute_values_per_s") / 1e9,
-           100 * 4 * peer_med("compute_values_per_s") / stream_1))
+          (LEVEL0 / ref_med("compute_values_per_s"), ref_med("compute_values_per_s"),
+           4 * ref_med("compute_values_per_s") / 1e9,
+           100 * 4 * ref_med("compute_values_per_s") / stream_1))
     print("| numpy reference: x.sum() float32 | | | %.2f | %.0f%% | |" %
-          (peer_med("numpy_sum_f32_GBps"), 1e11 * peer_med("numpy_sum_f32_GBps") / stream_1))
+          (ref_med("numpy_sum_f32_GBps"), 1e11 * ref_med("numpy_sum_f32_GBps") / stream_1))
     print("\n| level 0 from the file, 1 process | seconds | read | kernel | values/s | "
           "vs reference |")
     print("|---|---|---|---|---|---|")
@@ -210,13 +216,13 @@ def main():
         read, compute = kernel_med(name + "_read"), kernel_med(name + "_compute")
         print("| %s | %.3f | %.3f | %.3f | %.3g | %.1fx |" %
               (label, read + compute, read, compute, LEVEL0 / (read + compute),
-               LEVEL0 / (read + compute) / peer_rate))
+               LEVEL0 / (read + compute) / ref_rate))
     if args.baseline:
         read = med(k["reader_double_read"] for k in runs["baseline_kernel"])
         compute = med(k["reader_double_compute"] for k in runs["baseline_kernel"])
         print("| baseline, as analyze | %.3f | %.3f | %.3f | %.3g | %.1fx |" %
               (read + compute, read, compute, LEVEL0 / (read + compute),
-               LEVEL0 / (read + compute) / peer_rate))
+               LEVEL0 / (read + compute) / ref_rate))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"args": vars(args), "rss_MiB": rss, "runs": runs}, handle, indent=1)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Generate benchmark: rgflow generate on 1 and 2 ranks against the numpy/h5py reference
-(../shared/bench-peers/gen_peer.py) and dd writing the same number of bytes, interleaved in one
+(bench/reference/generate.py) and dd writing the same number of bytes, interleaved in one
 session so that the machine's drift hits every contender alike.
 
 Canonical workload (issue 2): d = 2, L = 1024, b = 2, K = 5, S = 256, uniform, float32.
@@ -19,7 +19,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEER = os.path.join(ROOT, "..", "shared", "bench-peers", "gen_peer.py")
+REFERENCE = os.path.join(ROOT, "bench", "reference", "generate.py")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 SUMMARY = re.compile(r"in ([0-9.]+) s: ([0-9.e+]+) sites/s, ([0-9.]+) MB/s, peak RSS ([0-9.]+) "
                      r"MiB/rank \[rank 0: open ([0-9.]+) s, random ([0-9.]+) s, coarse ([0-9.]+) "
@@ -55,18 +55,18 @@ def run_rgflow(exe, ranks, out, args):
     return result
 
 
-def run_peer(out, args):
+def run_reference(out, args):
     settle(out)
     json_path = out + ".json"
-    command = ["/usr/bin/python3", PEER, "--L", str(args.L), "--samples", str(args.samples),
+    command = ["/usr/bin/python3", REFERENCE, "--L", str(args.L), "--samples", str(args.samples),
                "--levels", str(args.levels), "--out", out, "--repeats", "1", "--json", json_path]
     subprocess.run(command, check=True, capture_output=True)
     with open(json_path) as handle:
-        run = json.load(handle)["runs"][0]
+        run = json.load(handle)["repeats"][0]
     os.remove(json_path)
     sites = args.samples * args.L * args.L
-    return {"seconds": run["wall_s"], "sites_per_s": sites / run["wall_s"],
-            "MB_per_s": run["bytes_written"] / run["wall_s"] / 1e6}
+    return {"seconds": run["seconds"], "sites_per_s": sites / run["seconds"],
+            "MB_per_s": run["bytes_written"] / run["seconds"] / 1e6}
 
 
 def run_dd(out, nbytes):
@@ -93,38 +93,39 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     out = os.path.join(args.dir, "generate_bench.h5")
-    runs = {"rgflow_1": [], "rgflow_2": [], "peer": [], "dd": []}
+    runs = {"rgflow_1": [], "rgflow_2": [], "reference": [], "dd": []}
     # One untimed warm-up of each, then interleaved rounds.
     run_rgflow(args.exe, 2, out, args)
     for r in range(args.repeats):
         runs["rgflow_1"].append(run_rgflow(args.exe, 1, out, args))
         runs["rgflow_2"].append(run_rgflow(args.exe, 2, out, args))
         nbytes = runs["rgflow_2"][-1]["bytes"]
-        runs["peer"].append(run_peer(out, args))
+        runs["reference"].append(run_reference(out, args))
         runs["dd"].append(run_dd(out, nbytes))
-        print("round %d: rgflow 1 rank %.2f s, 2 ranks %.2f s, peer %.2f s, dd %.2f s" %
+        print("round %d: rgflow 1 rank %.2f s, 2 ranks %.2f s, reference %.2f s, dd %.2f s" %
               (r, runs["rgflow_1"][-1]["seconds"], runs["rgflow_2"][-1]["seconds"],
-               runs["peer"][-1]["seconds"], runs["dd"][-1]["seconds"]), flush=True)
+               runs["reference"][-1]["seconds"], runs["dd"][-1]["seconds"]), flush=True)
     settle(out)
 
     def med(name, key):
         return statistics.median(run[key] for run in runs[name])
 
     dd_mbps = med("dd", "MB_per_s")
-    peer_rate = med("peer", "sites_per_s")
+    reference_rate = med("reference", "sites_per_s")
     print("\nmedians over %d rounds (L=%d, S=%d, K=%d, d=2, b=2, uniform, float32)" %
           (args.repeats, args.L, args.samples, args.levels))
-    print("| run | seconds | sites/s | MB/s | vs peer | vs dd | peak RSS/rank | random | coarse | write |")
+    print("| run | seconds | sites/s | MB/s | vs reference | vs dd | peak RSS/rank | random | "
+          "coarse | write |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, label in (("rgflow_1", "rgflow, 1 rank"), ("rgflow_2", "rgflow, 2 ranks")):
         print("| %s | %.2f | %.3g | %.0f | %.2fx | %.0f%% | %.0f MiB | %.2f s | %.2f s | %.2f s |" %
               (label, med(name, "seconds"), med(name, "sites_per_s"), med(name, "MB_per_s"),
-               med(name, "sites_per_s") / peer_rate, 100 * med(name, "MB_per_s") / dd_mbps,
+               med(name, "sites_per_s") / reference_rate, 100 * med(name, "MB_per_s") / dd_mbps,
                med(name, "peak_rss_MiB"), med(name, "t_random"), med(name, "t_coarse"),
                med(name, "t_write")))
     print("| numpy + h5py reference | %.2f | %.3g | %.0f | 1.00x | %.0f%% | | | | |" %
-          (med("peer", "seconds"), peer_rate, med("peer", "MB_per_s"),
-           100 * med("peer", "MB_per_s") / dd_mbps))
+          (med("reference", "seconds"), reference_rate, med("reference", "MB_per_s"),
+           100 * med("reference", "MB_per_s") / dd_mbps))
     print("| dd, same bytes | %.2f | | %.0f | | 100%% | | | | |" % (med("dd", "seconds"), dd_mbps))
     if args.json:
         with open(args.json, "w") as handle:

@@ -4,21 +4,19 @@ single thread, float32, in samples/s, against PyTorch on the same models, interl
 session. (a) MLP 4-64-64-1 tanh; (b) graph network on the 2x2 block, 3 layers of width 32, tanh,
 sum pooling; (c) MLP 16-128-128-1 tanh on 4x4 blocks.
 
-rgflow: build/bench/rgflow_bench_nn (Google Benchmark). PyTorch: ../shared/bench-peers/
-train_peer.py for (a) and (b), bench/torch_mlp_wide.py for (c); one thread each.
+rgflow: build/bench/rgflow_bench_nn (Google Benchmark). PyTorch: bench/reference/train.py
+(--model mlp,gnn for (a) and (b), --model mlp-wide --samples 262144 for (c)); one thread each.
 
     /usr/bin/python3 bench/nn_bench.py --repeats 5
 """
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEER = os.path.join(ROOT, "..", "shared", "bench-peers", "train_peer.py")
-WIDE = os.path.join(ROOT, "bench", "torch_mlp_wide.py")
+REFERENCE = os.path.join(ROOT, "bench", "reference", "train.py")
 
 
 def rgflow_rates(exe):
@@ -30,9 +28,22 @@ def rgflow_rates(exe):
     return result
 
 
-def torch_rate(command, pattern):
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return float(re.search(pattern, out).group(1))
+def reference_rates(json_path):
+    """samples/s of PyTorch on (a), (b), (c): bench/reference/train.py, one thread."""
+    rates = {}
+    for arguments in (["--model", "mlp,gnn"], ["--model", "mlp-wide", "--samples", "262144"]):
+        subprocess.run(["/usr/bin/python3", REFERENCE, "--threads", "1", "--repeats", "1",
+                        "--json", json_path] + arguments, check=True, capture_output=True)
+        rates.update(read_reference_rates(json_path))
+    return {"a": rates["mlp"], "b": rates["gnn"], "c": rates["mlp-wide"]}
+
+
+def read_reference_rates(json_path):
+    """{model: median samples/s} from bench/reference/train.py --json (the file is removed)."""
+    with open(json_path) as handle:
+        models = json.load(handle)["models"]
+    os.remove(json_path)
+    return {name: result["median_samples_per_s"] for name, result in models.items()}
 
 
 def main():
@@ -40,7 +51,9 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exe", default=os.path.join(ROOT, "build", "bench", "rgflow_bench_nn"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dir", default=os.path.join(ROOT, "bench", "out"))
     args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
     names = {"a": "MlpSmall", "b": "GnnBlock", "c": "MlpWide"}
     ours = {k: [] for k in names}
     flops = {k: [] for k in names}
@@ -52,12 +65,8 @@ def main():
             ours[key].append(rates[name][0])
             flops[key].append(rates[name][1])
         peak.append(rates["FmaPeak"][1])
-        for key, model in (("a", "mlp"), ("b", "gnn")):
-            theirs[key].append(torch_rate(
-                ["/usr/bin/python3", PEER, "--model", model, "--threads", "1", "--repeats", "1"],
-                r"median ([0-9.e+]+) samples/s"))
-        theirs["c"].append(torch_rate(["/usr/bin/python3", WIDE, "--repeats", "1"],
-                                      r"median ([0-9.e+]+) samples/s"))
+        for key, rate in reference_rates(os.path.join(args.dir, "nn_reference.json")).items():
+            theirs[key].append(rate)
         print("round %d: " % r + ", ".join("%s %.3g vs %.3g" % (k, ours[k][-1], theirs[k][-1])
                                            for k in names), flush=True)
     med = statistics.median

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train benchmark of issue 4: rgflow train on 1 and 2 ranks at global batch 256 and 1024 against
-the PyTorch reference's data-parallel mode (../shared/bench-peers/train_peer.py --ddp), medians
-over --repeats rounds, interleaved.
+the PyTorch reference's data-parallel mode (bench/reference/train.py --ddp), medians over
+--repeats rounds, interleaved.
 
 Workload: d = 2, L = 1024, b = 2, S = 16, level 0 -> 1 (4,194,304 training pairs, no validation
 split), MLP 4-64-64-1 tanh, Adam, one epoch, float32. The dataset is generated once (untimed).
@@ -10,13 +10,14 @@ The reference trains on 1,048,576 pairs of the same map held in memory; rates ar
     /usr/bin/python3 bench/train_bench.py --repeats 3
 """
 import argparse
+import json
 import os
 import re
 import statistics
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEER = os.path.join(ROOT, "..", "shared", "bench-peers", "train_peer.py")
+REFERENCE = os.path.join(ROOT, "bench", "reference", "train.py")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 SUMMARY = re.compile(r"steps in ([0-9.]+) s \(([0-9.e+]+) samples/s; all-reduce ([0-9.]+) s, "
                      r"load ([0-9.]+) s, peak RSS ([0-9.]+) MiB/rank\)")
@@ -31,14 +32,22 @@ def rgflow(exe, data, ranks, batch, out):
     return dict(seconds=seconds, rate=rate, reduce=reduce, load=load, rss=rss)
 
 
-def peer(ranks):
-    if ranks == 1:
-        command = ["/usr/bin/python3", PEER, "--model", "mlp", "--threads", "1", "--repeats", "1"]
-    else:
-        command = ["mpiexec", "--oversubscribe", "-n", str(ranks), "/usr/bin/python3", PEER,
-                   "--model", "mlp", "--ddp", "--backend", "mpi4py", "--repeats", "1"]
-    out = subprocess.run(command, env=ENV, capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"median ([0-9.e+]+) samples/s", out).group(1))
+def reference(ranks, json_path):
+    """samples/s of the PyTorch reference's MLP: one thread, or data parallel on `ranks`."""
+    command = ["/usr/bin/python3", REFERENCE, "--model", "mlp", "--threads", "1", "--repeats", "1",
+               "--json", json_path]
+    if ranks > 1:
+        command = ["mpiexec", "--oversubscribe", "-n", str(ranks)] + command + ["--ddp"]
+    subprocess.run(command, env=ENV, capture_output=True, text=True, check=True)
+    return reference_rate(json_path)
+
+
+def reference_rate(json_path):
+    """The MLP's samples/s from bench/reference/train.py --json (the file is then removed)."""
+    with open(json_path) as handle:
+        rate = json.load(handle)["models"]["mlp"]["median_samples_per_s"]
+    os.remove(json_path)
+    return rate
 
 
 def main():
@@ -59,7 +68,8 @@ def main():
         for ranks in (1, 2):
             for batch in (256, 1024):
                 runs.setdefault((ranks, batch), []).append(rgflow(args.exe, data, ranks, batch, out))
-            runs.setdefault(("peer", ranks), []).append(peer(ranks))
+            runs.setdefault(("reference", ranks), []).append(
+                reference(ranks, os.path.join(args.dir, "train_bench_reference.json")))
         print("round %d done" % r, flush=True)
     med = statistics.median
     print("\nmedians over %d rounds" % args.repeats)
@@ -77,8 +87,8 @@ def main():
                    med(x["rss"] for x in group)))
     for ranks in (1, 2):
         print("| PyTorch reference, batch 256, %d rank(s)%s | %.3g | | | | |" %
-              (ranks, " (--ddp)" if ranks == 2 else "", med(runs[("peer", ranks)])))
-    ratio = med(x["rate"] for x in runs[(2, 256)]) / med(runs[("peer", 2)])
+              (ranks, " (--ddp)" if ranks == 2 else "", med(runs[("reference", ranks)])))
+    ratio = med(x["rate"] for x in runs[(2, 256)]) / med(runs[("reference", 2)])
     print("\nrgflow / PyTorch data parallel, 2 ranks, batch 256: %.2fx" % ratio)
     os.remove(data)
     os.remove(out)
