@@ -147,21 +147,6 @@ JointCumulants iid_inputs(int width, const std::vector<double>& kappa, int max_o
   return in;
 }
 
-std::vector<double> cumulants_from_raw(const std::vector<double>& moments, int orders) {
-  // kappa_n = m_n - sum_{j=1}^{n-1} C(n-1, j-1) kappa_j m_{n-j}
-  std::vector<double> kappa(static_cast<size_t>(orders), 0.0);
-  for (int n = 1; n <= orders; ++n) {
-    double value = moments[static_cast<size_t>(n)];
-    double binomial = 1;  // C(n-1, j-1)
-    for (int j = 1; j < n; ++j) {
-      value -= binomial * kappa[static_cast<size_t>(j - 1)] * moments[static_cast<size_t>(n - j)];
-      binomial = binomial * double(n - j) / double(j);
-    }
-    kappa[static_cast<size_t>(n - 1)] = value;
-  }
-  return kappa;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Exact mode: units as polynomials of the inputs.
 
@@ -786,82 +771,6 @@ std::string propagation_mode_name(PropagationMode mode) {
   return "?";
 }
 
-std::vector<double> raw_moments_from_cumulants(const std::vector<double>& kappa, int max_power) {
-  // m_n = sum_{j=1}^{n} C(n-1, j-1) kappa_j m_{n-j}
-  std::vector<double> m(static_cast<size_t>(max_power) + 1, 0.0);
-  m[0] = 1;
-  for (int n = 1; n <= max_power; ++n) {
-    double value = 0, binomial = 1;  // C(n-1, j-1)
-    for (int j = 1; j <= n; ++j) {
-      const double k =
-          j - 1 < static_cast<int>(kappa.size()) ? kappa[static_cast<size_t>(j - 1)] : 0.0;
-      value += binomial * k * m[static_cast<size_t>(n - j)];
-      binomial = binomial * double(n - j) / double(j);
-    }
-    m[static_cast<size_t>(n)] = value;
-  }
-  return m;
-}
-
-std::vector<double> site_raw_moments(const field::Distribution& distribution, int level,
-                                     int block_side, int dim, double scaling_dimension,
-                                     int max_power) {
-  std::vector<double> m(static_cast<size_t>(max_power) + 1, 0.0);
-  m[0] = 1;
-  using Kind = field::DistributionKind;
-  for (int k = 1; k <= max_power; ++k) {
-    const bool even = k % 2 == 0;
-    double value = 0;
-    switch (distribution.kind) {
-      case Kind::kGaussian:  // (k - 1)!!
-        value = even ? (k == 2 ? 1.0 : double(k - 1) * m[static_cast<size_t>(k - 2)]) : 0.0;
-        break;
-      case Kind::kUniform:  // on [-sqrt 3, sqrt 3]
-        value = even ? std::pow(3.0, k / 2) / double(k + 1) : 0.0;
-        break;
-      case Kind::kRademacher:
-        value = even ? 1.0 : 0.0;
-        break;
-      case Kind::kLaplace:  // scale 2^(-1/2): k! / 2^(k/2)
-        value = even ? std::tgamma(double(k) + 1) / std::pow(2.0, k / 2) : 0.0;
-        break;
-      case Kind::kExponential: {  // E[(E - 1)^k] = sum_j C(k, j) j! (-1)^(k-j)
-        double binomial = 1, factorial = 1;
-        for (int j = 0; j <= k; ++j) {
-          if (j > 0) {
-            binomial = binomial * double(k - j + 1) / double(j);
-            factorial *= double(j);
-          }
-          value += binomial * factorial * ((k - j) % 2 == 0 ? 1.0 : -1.0);
-        }
-        break;
-      }
-      case Kind::kGamma: {  // ((G - a) / sqrt a)^k with E[G^j] = a (a + 1) ... (a + j - 1)
-        const double a = distribution.gamma_shape;
-        double binomial = 1, rising = 1;
-        for (int j = 0; j <= k; ++j) {
-          if (j > 0) {
-            binomial = binomial * double(k - j + 1) / double(j);
-            rising *= a + double(j - 1);
-          }
-          value += binomial * rising * std::pow(-a, k - j);
-        }
-        value /= std::pow(a, 0.5 * k);
-        break;
-      }
-    }
-    m[static_cast<size_t>(k)] = value;
-  }
-  if (level == 0) return m;
-  std::vector<double> kappa = cumulants_from_raw(m, max_power);
-  const double sites = std::pow(double(block_side), dim);
-  for (int n = 1; n <= max_power; ++n) {
-    const double factor = sites * std::pow(double(block_side), -n * scaling_dimension);
-    kappa[static_cast<size_t>(n - 1)] *= std::pow(factor, level);
-  }
-  return raw_moments_from_cumulants(kappa, max_power);
-}
-
 int exact_moments_needed(const AffineChain& chain, int max_order) {
   const int per_layer = activation_degree(chain.activation);
   if (per_layer < 0) return -1;
@@ -895,7 +804,7 @@ std::vector<JointCumulants> propagate(const AffineChain& chain,
     throw std::invalid_argument("propagation: the closures need site moments up to order 4");
   }
   // The closures carry every order up to 4 between layers (the Taylor closure uses them all).
-  const std::vector<double> site_kappa = cumulants_from_raw(site_moments, 4);
+  const std::vector<double> site_kappa = field::cumulants_from_raw_moments(site_moments, 4);
   JointCumulants current = iid_inputs(chain.inputs(), site_kappa, 4);
   std::vector<JointCumulants> results;
   for (const auto& layer : chain.layers) {

@@ -145,4 +145,41 @@ std::vector<double> raw_moments_from_cumulants(const std::vector<double>& kappa,
   return m;
 }
 
+std::vector<double> site_raw_moments(const Distribution& distribution, int level, int block_side,
+                                     int dim, double scaling_dimension, int max_power) {
+  if (level < 0 || block_side < 1 || dim < 1) {
+    throw std::invalid_argument("site moments need level >= 0, block side >= 1 and dim >= 1");
+  }
+  const std::vector<double> site = distribution.raw_moments(max_power);
+  if (level == 0) return site;
+  // The moments of a block sum by convolution, E[(S + x)^k] = sum_j C(k, j) E[S^j] E[x^(k-j)]
+  // for independent S and x. Every odd moment here is 0 (symmetric sites) or positive (gamma),
+  // so all terms are non-negative and no digits cancel even at high orders, unlike a detour
+  // through the cumulants.
+  const size_t size = site.size();
+  std::vector<std::vector<double>> binomial(size);
+  for (size_t k = 0; k < size; ++k) {
+    binomial[k].assign(k + 1, 1.0);
+    for (size_t j = 1; j < k; ++j) binomial[k][j] = binomial[k - 1][j - 1] + binomial[k - 1][j];
+  }
+  int sites = 1;
+  for (int axis = 0; axis < dim; ++axis) sites *= block_side;
+  const double scale = std::pow(double(block_side), -scaling_dimension);
+  std::vector<double> current = site, sum(size);
+  for (int l = 0; l < level; ++l) {
+    std::vector<double> block = current;  // one site of the block
+    for (int s = 1; s < sites; ++s) {
+      for (size_t k = 0; k < size; ++k) {
+        double value = 0;
+        for (size_t j = 0; j <= k; ++j) value += binomial[k][j] * block[j] * current[k - j];
+        sum[k] = value;
+      }
+      block.swap(sum);
+    }
+    double factor = 1;
+    for (size_t k = 0; k < size; ++k, factor *= scale) current[k] = block[k] * factor;
+  }
+  return current;
+}
+
 }  // namespace rgflow::field

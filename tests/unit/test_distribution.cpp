@@ -1,6 +1,7 @@
 // Exact cumulants and raw moments of the site distributions (SCIENCE.md section 2) against
 // independent truth: closed forms written out by hand, the moment-cumulant recursion applied (in
-// long double) to raw moments computed here from their own closed forms.
+// long double) to raw moments computed here from their own closed forms, and the exact
+// distributions of small block sums.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -154,6 +155,55 @@ TEST(Distribution, RawMomentsMatchClosedFormsAndTheCumulants) {
     }
   }
   EXPECT_THROW(cumulants_from_raw_moments({1.0, 0.0}, 2), std::invalid_argument);
+}
+
+TEST(Distribution, SiteMomentsOfSmallBlockSumsAreExactAtHighOrder) {
+  // d = 1, b = 2, CLT map (delta = 1/2). Uniform sites: (x_1 + x_2) / sqrt 2 has the triangular
+  // density, E[y^k] = 2 6^(k/2) / ((k + 1) (k + 2)) for even k. Rademacher sites: y is
+  // +-sqrt 2 with probability 1/4 each, else 0, E[y^k] = 2^(k/2) / 2; one level further,
+  // (sum of 4) / 2 takes -2..2 with weights 1 4 6 4 1 over 16, E[y^k] = (2^(k+1) + 8) / 16.
+  const int max_power = 40;
+  const auto triangle = site_raw_moments({DistributionKind::kUniform}, 1, 2, 1, 0.5, max_power);
+  const auto pair = site_raw_moments({DistributionKind::kRademacher}, 1, 2, 1, 0.5, max_power);
+  const auto four = site_raw_moments({DistributionKind::kRademacher}, 2, 2, 1, 0.5, max_power);
+  for (int k = 0; k <= max_power; ++k) {
+    const size_t i = static_cast<size_t>(k);
+    const bool even = k % 2 == 0;
+    const double t = even ? 2 * std::pow(6.0, k / 2) / ((k + 1) * (k + 2)) : 0.0;
+    const double p = k == 0 ? 1.0 : even ? std::pow(2.0, k / 2) / 2 : 0.0;
+    const double f = k == 0 ? 1.0 : even ? (std::pow(2.0, k + 1) + 8) / 16 : 0.0;
+    EXPECT_NEAR(triangle[i], t, 1e-13 * std::abs(t)) << "uniform k = " << k;
+    EXPECT_NEAR(pair[i], p, 1e-13 * std::abs(p)) << "rademacher k = " << k;
+    EXPECT_NEAR(four[i], f, 1e-13 * std::abs(f)) << "rademacher level 2 k = " << k;
+  }
+}
+
+TEST(Distribution, SiteMomentsFollowTheCumulantRecursion) {
+  // kappa_n(level k) = (N b^(-n delta))^k kappa_n(level 0) (SCIENCE.md section 1): the CLT map
+  // on 3 x 3 blocks (delta = 1), delta = 1 on 2 x 2 x 2 blocks and delta = 0.8 on 3 x 3 blocks.
+  struct Case {
+    int block_side, dim;
+    double delta;
+  };
+  for (const Case c : {Case{3, 2, 1.0}, Case{2, 3, 1.0}, Case{3, 2, 0.8}}) {
+    const double sites = std::pow(c.block_side, c.dim);
+    for (const auto& d : every_distribution()) {
+      for (int level = 0; level <= 2; ++level) {
+        const auto moments = site_raw_moments(d, level, c.block_side, c.dim, c.delta, 8);
+        const auto kappa = cumulants_from_raw_moments(moments, 8);
+        for (int n = 1; n <= 8; ++n) {
+          const double factor = std::pow(sites * std::pow(c.block_side, -n * c.delta), level);
+          const double expected = factor * d.exact_cumulant(n);
+          // The conversion in double cancels digits of the moments (far larger than kappa_n
+          // once the sites are nearly gaussian): tolerances relative to the moments.
+          const double scale = std::max({1.0, std::abs(expected), moments[static_cast<size_t>(n)],
+                                         moments[static_cast<size_t>(n - 1)]});
+          EXPECT_NEAR(kappa[static_cast<size_t>(n - 1)], expected, 1e-13 * scale)
+              << label(d) << " level " << level << " n = " << n << " b = " << c.block_side;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

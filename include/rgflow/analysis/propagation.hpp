@@ -81,16 +81,11 @@ struct PropagationSettings {
   int max_order = 4;          // joint cumulants up to this order (1..4)
 };
 
-/// Raw moments E[x^k], k = 0..max_power, of a variable with the given cumulants kappa[n - 1]
-/// (missing ones taken as zero).
-std::vector<double> raw_moments_from_cumulants(const std::vector<double>& kappa, int max_power);
-
-/// Raw moments E[x^k], k = 0..max_power, of one site of level `level` of a dataset: level 0
-/// follows `distribution` (closed forms), and each coarse-graining y = b^(-delta) sum of the
-/// N = b^d values of a block multiplies kappa_n by N b^(-n delta).
-std::vector<double> site_raw_moments(const field::Distribution& distribution, int level,
-                                     int block_side, int dim, double scaling_dimension,
-                                     int max_power);
+/// The sites' raw moments and the moment-cumulant conversion live beside the distributions
+/// (field/distribution.hpp); these names let the propagation's callers and tests use them as
+/// before.
+using field::raw_moments_from_cumulants;
+using field::site_raw_moments;
 
 /// The predicted joint cumulants of every layer of the chain (hidden layers after their
 /// activation, then the output) when its inputs are i.i.d. with raw moments `site_moments`

@@ -1,5 +1,6 @@
 // The site distributions of SCIENCE.md section 2, each standardised to mean 0 and variance 1,
-// their exact cumulants and raw moments (what the tests and the analysis compare against).
+// their exact cumulants and raw moments (what the tests and the analysis compare against), and
+// the raw moments of a site of any coarse-grained level of i.i.d. sites.
 #pragma once
 
 #include <optional>
@@ -38,5 +39,12 @@ std::vector<double> cumulants_from_raw_moments(const std::vector<double>& moment
 /// Raw moments E[x^k], k = 0..max_power, of a variable with the given cumulants kappa[n - 1]
 /// (missing ones taken as zero): m_n = sum_{j=1}^{n} C(n-1, j-1) kappa_j m_{n-j}.
 std::vector<double> raw_moments_from_cumulants(const std::vector<double>& kappa, int max_power);
+
+/// Raw moments E[x^k], k = 0..max_power, of one site of level `level` of a dataset whose level-0
+/// sites are i.i.d. with `distribution`: each coarse-graining y = b^(-delta) sum of the
+/// N = b^d values of a block (b = block_side, d = dim, delta = scaling_dimension) takes the
+/// moments of an N-fold sum of independent copies, then scales E[y^k] by b^(-k delta).
+std::vector<double> site_raw_moments(const Distribution& distribution, int level, int block_side,
+                                     int dim, double scaling_dimension, int max_power);
 
 }  // namespace rgflow::field
