@@ -35,76 +35,110 @@ std::vector<double> taylor_coefficients(nn::Activation activation, double x, int
 
 namespace {
 
-// E[prod_i delta_{D_i}^{e_i}] for up to four distinct units D, from their joint cumulants of
-// order 2..4 (higher ones zero), memoised over exponent vectors (each exponent below `base`).
-// The recursion takes one factor of the last unit present and sums over the block of the set
-// partition holding it: 1 to 3 further factors, chosen among the remaining ones.
+// E[prod_i delta_{D_i}^{e_i}] for up to four distinct units D (delta = z - E z), from their
+// joint cumulants of order 2..4 (higher ones zero), tabulated for every exponent vector with
+// e_i <= limits[i]. The recursion takes one factor of the last unit present and sums over the
+// block of the set partition holding it: 1 to 3 further factors, chosen among the remaining
+// ones. Each entry needs only entries of smaller exponents, which come first in the table's
+// mixed-radix order, so one pass fills it: no recursion, no memo look-ups, and the blocks'
+// cumulants are gathered once per table rather than once per entry.
 class MixedMoments {
  public:
-  MixedMoments(const JointCumulants& z, std::vector<int> units, int base)
-      : z_(z), units_(std::move(units)), base_(base) {
-    memo_.assign(static_cast<size_t>(tensor_size(base_, static_cast<int>(units_.size()))),
-                 kUnknown);
-  }
-
-  double operator()(std::array<int, 4> e) {
-    const int r = static_cast<int>(units_.size());
-    int total = 0, key = 0;
-    for (int i = r - 1; i >= 0; --i) {
-      total += e[static_cast<size_t>(i)];
-      key = key * base_ + e[static_cast<size_t>(i)];
+  MixedMoments(const JointCumulants& z, const std::vector<int>& units,
+               const std::vector<int>& limits)
+      : r_(static_cast<int>(units.size())) {
+    int size = 1, largest = 0;
+    for (int i = 0; i < r_; ++i) {
+      stride_[static_cast<size_t>(i)] = size;
+      size *= limits[static_cast<size_t>(i)] + 1;
+      largest = std::max(largest, limits[static_cast<size_t>(i)]);
     }
-    if (total == 0) return 1;
-    if (total == 1) return 0;
-    double& slot = memo_[static_cast<size_t>(key)];
-    if (slot != kUnknown) return slot;
-    int p = r - 1;
-    while (e[static_cast<size_t>(p)] == 0) --p;
-    --e[static_cast<size_t>(p)];
-    double sum = 0;
-    // Every choice c <= e of 1 to 3 further factors, counted C(e_i, c_i) ways.
-    std::array<int, 4> c{0, 0, 0, 0};
-    const int unit_p = units_[static_cast<size_t>(p)];
-    for (c[0] = 0; c[0] <= (r > 0 ? std::min(e[0], 3) : 0); ++c[0]) {
-      for (c[1] = 0; c[1] <= (r > 1 ? std::min(e[1], 3 - c[0]) : 0); ++c[1]) {
-        for (c[2] = 0; c[2] <= (r > 2 ? std::min(e[2], 3 - c[0] - c[1]) : 0); ++c[2]) {
-          for (c[3] = 0; c[3] <= (r > 3 ? std::min(e[3], 3 - c[0] - c[1] - c[2]) : 0); ++c[3]) {
-            const int taken = c[0] + c[1] + c[2] + c[3];
-            if (taken == 0) continue;
-            const auto& tensor = z_.kappa[static_cast<size_t>(taken)];
-            if (tensor.empty()) continue;
-            int64_t index = unit_p;
-            double ways = 1;
-            std::array<int, 4> rest = e;
-            for (int i = 0; i < r; ++i) {
-              for (int k = 0; k < c[static_cast<size_t>(i)]; ++k) {
-                index = index * z_.width + units_[static_cast<size_t>(i)];
+    // binomial_[n * 4 + k] = C(n, k) for k <= 3.
+    binomial_.assign(static_cast<size_t>(largest + 1) * 4, 0.0);
+    for (int n = 0; n <= largest; ++n) {
+      for (int k = 0; k <= std::min(n, 3); ++k) {
+        double value = 1;
+        for (int i = 1; i <= k; ++i) value = value * double(n - k + i) / double(i);
+        binomial_[static_cast<size_t>(n * 4 + k)] = value;
+      }
+    }
+    // For each unit p: every choice c of 1 to 3 further factors whose cumulant is non-zero.
+    std::array<std::vector<Block>, 4> blocks;
+    for (int p = 0; p < r_; ++p) {
+      std::array<int, 4> c{0, 0, 0, 0};
+      for (c[0] = 0; c[0] <= (r_ > 0 ? 3 : 0); ++c[0]) {
+        for (c[1] = 0; c[1] <= (r_ > 1 ? 3 - c[0] : 0); ++c[1]) {
+          for (c[2] = 0; c[2] <= (r_ > 2 ? 3 - c[0] - c[1] : 0); ++c[2]) {
+            for (c[3] = 0; c[3] <= (r_ > 3 ? 3 - c[0] - c[1] - c[2] : 0); ++c[3]) {
+              const int taken = c[0] + c[1] + c[2] + c[3];
+              if (taken == 0) continue;
+              const auto& tensor = z.kappa[static_cast<size_t>(taken)];
+              if (tensor.empty()) continue;
+              int64_t index = units[static_cast<size_t>(p)];
+              int offset = 0;
+              for (int i = 0; i < r_; ++i) {
+                for (int k = 0; k < c[static_cast<size_t>(i)]; ++k) {
+                  index = index * z.width + units[static_cast<size_t>(i)];
+                }
+                offset += c[static_cast<size_t>(i)] * stride_[static_cast<size_t>(i)];
               }
-              ways *= binomial(e[static_cast<size_t>(i)], c[static_cast<size_t>(i)]);
-              rest[static_cast<size_t>(i)] -= c[static_cast<size_t>(i)];
+              const double kappa = tensor[static_cast<size_t>(index)];
+              if (kappa != 0) blocks[static_cast<size_t>(p)].push_back({c, kappa, offset});
             }
-            const double kappa = tensor[static_cast<size_t>(index)];
-            if (kappa != 0) sum += ways * kappa * (*this)(rest);
           }
         }
       }
     }
-    slot = sum;
-    return sum;
+    table_.assign(static_cast<size_t>(size), 0.0);
+    std::array<int, 4> e{0, 0, 0, 0};
+    for (int key = 0; key < size; ++key) {
+      int total = 0, p = -1;
+      for (int i = 0; i < r_; ++i) {
+        total += e[static_cast<size_t>(i)];
+        if (e[static_cast<size_t>(i)] > 0) p = i;
+      }
+      double sum = total == 0 ? 1.0 : 0.0;
+      if (total >= 2) {
+        std::array<int, 4> rest = e;  // one factor of unit p taken
+        --rest[static_cast<size_t>(p)];
+        const int base = key - stride_[static_cast<size_t>(p)];
+        for (const Block& block : blocks[static_cast<size_t>(p)]) {
+          double ways = 1;
+          bool fits = true;
+          for (int i = 0; i < r_ && fits; ++i) {
+            const int n = rest[static_cast<size_t>(i)], k = block.c[static_cast<size_t>(i)];
+            fits = k <= n;
+            ways *= binomial_[static_cast<size_t>(std::min(k, n) + n * 4)];
+          }
+          if (fits) sum += ways * block.kappa * table_[static_cast<size_t>(base - block.offset)];
+        }
+      }
+      table_[static_cast<size_t>(key)] = sum;
+      for (int i = 0; i < r_; ++i) {  // next exponent vector, e_0 fastest
+        if (++e[static_cast<size_t>(i)] <= limits[static_cast<size_t>(i)]) break;
+        e[static_cast<size_t>(i)] = 0;
+      }
+    }
+  }
+
+  /// The moment of exponents e (e_i <= limits[i]).
+  double operator()(const std::array<int, 4>& e) const {
+    int key = 0;
+    for (int i = 0; i < r_; ++i) key += e[static_cast<size_t>(i)] * stride_[static_cast<size_t>(i)];
+    return table_[static_cast<size_t>(key)];
   }
 
  private:
-  static constexpr double kUnknown = -1e308;
-  static double binomial(int n, int k) {
-    double value = 1;
-    for (int i = 1; i <= k; ++i) value = value * double(n - k + i) / double(i);
-    return value;
-  }
+  struct Block {
+    std::array<int, 4> c;  // factors taken from each unit
+    double kappa;          // their joint cumulant with one factor of unit p
+    int offset;            // table offset of c
+  };
 
-  const JointCumulants& z_;
-  std::vector<int> units_;
-  int base_;
-  std::vector<double> memo_;
+  int r_;
+  std::array<int, 4> stride_{0, 0, 0, 0};
+  std::vector<double> binomial_;
+  std::vector<double> table_;
 };
 
 }  // namespace
@@ -117,7 +151,7 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
   for (int a = 0; a < w; ++a) {
     auto& c = coefficients[static_cast<size_t>(a)];
     c = taylor_coefficients(activation, z.kappa[0][static_cast<size_t>(a)], order);
-    MixedMoments moments(z, {a}, order + 1);
+    const MixedMoments moments(z, {a}, {order});
     double m = 0;
     for (int j = 0; j <= order; ++j) m += c[static_cast<size_t>(j)] * moments({j, 0, 0, 0});
     mean[static_cast<size_t>(a)] = m;
@@ -128,12 +162,12 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
     std::vector<int> units(t);
     units.erase(std::unique(units.begin(), units.end()), units.end());  // t is sorted
     std::vector<int> position(t.size());
-    int most = 0;
+    std::vector<int> limits(units.size(), 0);  // a unit's exponent is at most order x its count
     for (size_t i = 0; i < t.size(); ++i) {
       position[i] = static_cast<int>(std::find(units.begin(), units.end(), t[i]) - units.begin());
-      most = std::max(most, static_cast<int>(std::count(t.begin(), t.end(), t[i])));
+      limits[static_cast<size_t>(position[i])] += order;
     }
-    MixedMoments moments(z, units, most * order + 1);
+    const MixedMoments moments(z, units, limits);
     double total = 0;
     std::vector<int> powers(t.size(), 0);
     while (true) {
