@@ -9,23 +9,37 @@ using nn::Matrix;
 
 void add_tuple_sums(const Matrix<double>& centered, int max_order, std::vector<double>& sums) {
   const int width = static_cast<int>(centered.rows());
-  const auto tuples = sorted_tuples(width, max_order);
-  if (sums.size() != tuples.size()) sums.assign(tuples.size(), 0.0);
-  // Column by column: each tuple's product in sample order, so sums are reproducible.
-  const Eigen::Index count = centered.cols();
-  Matrix<double> transposed = centered.transpose();  // samples x units: columns contiguous
-  std::vector<double> product(static_cast<size_t>(count));
-  for (size_t k = 0; k < tuples.size(); ++k) {
-    const auto& t = tuples[k];
-    const double* first = transposed.col(t[0]).data();
-    std::copy(first, first + count, product.begin());
-    for (size_t i = 1; i < t.size(); ++i) {
-      const double* column = transposed.col(t[i]).data();
-      for (Eigen::Index s = 0; s < count; ++s) product[static_cast<size_t>(s)] *= column[s];
-    }
-    double sum = 0;
-    for (double v : product) sum += v;
-    sums[k] += sum;
+  const size_t tuple_count = sorted_tuples(width, max_order).size();
+  if (sums.size() != tuple_count) sums.assign(tuple_count, 0.0);
+  // Each tuple's product ((x_a1 x_a2) x_a3) x_a4 over the samples, summed in sample order, so the
+  // sums are reproducible. Lexicographic tuples of one order share their prefixes: the product of
+  // a prefix is formed once (prefix[depth]) and extended by one column per tuple.
+  const size_t count = static_cast<size_t>(centered.cols());
+  const Matrix<double> transposed = centered.transpose();  // samples x units: columns contiguous
+  std::vector<std::vector<double>> prefix(static_cast<size_t>(max_order),
+                                          std::vector<double>(count));
+  size_t k = 0;  // the next tuple, in the order of sorted_tuples
+  for (int order = 1; order <= max_order; ++order) {
+    auto extend = [&](auto& self, int depth, int first) -> void {
+      std::vector<double>& product = prefix[static_cast<size_t>(depth)];
+      for (int a = first; a < width; ++a) {
+        const double* column = transposed.col(a).data();
+        if (depth == 0) {
+          std::copy(column, column + count, product.begin());
+        } else {
+          const std::vector<double>& shorter = prefix[static_cast<size_t>(depth - 1)];
+          for (size_t s = 0; s < count; ++s) product[s] = shorter[s] * column[s];
+        }
+        if (depth + 1 == order) {
+          double sum = 0;
+          for (double v : product) sum += v;
+          sums[k++] += sum;
+        } else {
+          self(self, depth + 1, a);
+        }
+      }
+    };
+    extend(extend, 0, 0);
   }
 }
 
