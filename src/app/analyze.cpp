@@ -174,8 +174,8 @@ io::PropagationReport propagate_model(const Comm& world, const io::DatasetReader
   }
   const int needed = std::max(8, analysis::exact_moments_needed(chain, 4));
   const auto moments =
-      analysis::site_raw_moments(data.distribution, level, static_cast<int>(g.block_side), g.dim,
-                                 data.scaling_dimension, std::min(needed, 127));
+      field::site_raw_moments(data.distribution, level, static_cast<int>(g.block_side), g.dim,
+                              data.scaling_dimension, std::min(needed, 127));
   std::vector<std::vector<analysis::JointCumulants>> predicted;
   for (auto mode : modes) {
     analysis::PropagationSettings settings = options.settings;

@@ -15,15 +15,11 @@ MatrixD outputs(const Network<Scalar>& net, const Matrix<Scalar>& x) {
   return tape.output.template cast<double>();
 }
 
-// Node features of a graph layer, width x (B N), reduced to width x B: the sum over each block's
-// nodes is what the readout sees, and it is invariant exactly when the readout input is.
-MatrixD sum_over_nodes(const MatrixD& h, Eigen::Index nodes) {
-  const Eigen::Index batch = h.cols() / nodes;
-  MatrixD summed(h.rows(), batch);
-  for (Eigen::Index s = 0; s < batch; ++s) {
-    summed.col(s) = h.middleCols(s * nodes, nodes).rowwise().sum();
-  }
-  return summed;
+// Node features of a graph layer, width x (B N) with column s N + i for node i of block s, as
+// one stacked vector per block: (N width) x B, entry i * width + f. Column-major storage already
+// holds each block's N columns one after the other, so this is a reshape.
+MatrixD stack_nodes(const MatrixD& h, Eigen::Index nodes) {
+  return Eigen::Map<const MatrixD>(h.data(), h.rows() * nodes, h.cols() / nodes);
 }
 
 // One (features x B) matrix per hidden layer, in double.
@@ -36,7 +32,7 @@ std::vector<MatrixD> hidden_features(const Network<Scalar>& net, const Matrix<Sc
   // tape.h[0] is the input; tape.h[1 .. layer_count() - 1] are the hidden layers' outputs.
   for (size_t layer = 1; layer < tape.h.size(); ++layer) {
     const MatrixD h = tape.h[layer].template cast<double>();
-    features.push_back(gnn ? sum_over_nodes(h, net.inputs()) : h);
+    features.push_back(gnn ? stack_nodes(h, net.inputs()) : h);
   }
   return features;
 }
@@ -80,16 +76,25 @@ void check_group(const std::vector<Permutation>& group, int sites) {
 }
 
 // Columns u_a (one per unit of hidden layer `layer`) of the order parameter: incoming weights
-// (self, then neighbour for a graph layer), bias, outgoing weights.
+// (self, then neighbour for a graph layer), bias, and every weight that carries the unit's output:
+// its column of the next layer's weights, and of the next layer's neighbour weights when that is
+// a graph layer (a graph unit feeds its own node and its neighbours).
 template <typename Scalar>
 MatrixD unit_vectors(const Network<Scalar>& net, int layer) {
+  const bool gnn = net.spec().kind == ModelKind::kGnn;
   MatrixD incoming = net.weight(layer).template cast<double>();  // units x fan-in
-  if (net.spec().kind == ModelKind::kGnn) {
+  if (gnn) {
     MatrixD both(incoming.rows(), 2 * incoming.cols());
     both << incoming, net.neighbour_weight(layer).template cast<double>();
     incoming = both;
   }
-  const MatrixD outgoing = net.weight(layer + 1).template cast<double>();  // fan-out x units
+  MatrixD outgoing = net.weight(layer + 1).template cast<double>();  // fan-out x units
+  const bool next_is_graph_layer = gnn && layer + 2 < net.layer_count();
+  if (next_is_graph_layer) {
+    MatrixD both(2 * outgoing.rows(), outgoing.cols());
+    both << outgoing, net.neighbour_weight(layer + 1).template cast<double>();
+    outgoing = both;
+  }
   MatrixD u(incoming.cols() + 1 + outgoing.rows(), incoming.rows());
   u << incoming.transpose(), net.bias(layer).template cast<double>().transpose(), outgoing;
   return u;

@@ -41,6 +41,20 @@ void set_parameters(Network<double>& net, const std::vector<double>& values) {
   std::copy(values.begin(), values.end(), net.parameters());
 }
 
+// E|v - E v|^2 over the blocks of node features h (width x (B N), column s N + i), with v the
+// block's N width values; population normalisation.
+double block_variance(const MatrixD& h, int nodes) {
+  const Eigen::Index blocks = h.cols() / nodes;
+  MatrixD mean = MatrixD::Zero(h.rows(), nodes);
+  for (Eigen::Index s = 0; s < blocks; ++s) mean += h.middleCols(s * nodes, nodes);
+  mean /= double(blocks);
+  double sum = 0;
+  for (Eigen::Index s = 0; s < blocks; ++s) {
+    sum += (h.middleCols(s * nodes, nodes) - mean).squaredNorm();
+  }
+  return sum / double(blocks);
+}
+
 std::vector<Permutation> sampled_permutations(int sites, uint64_t seed, int count) {
   std::vector<Permutation> group;
   for (int k = 0; k < count; ++k) group.push_back(random_permutation(sites, seed, uint64_t(k)));
@@ -228,6 +242,70 @@ TEST(Metrics, OrderParameterByHand) {
   EXPECT_NEAR(order[0], 30.0 / 17.0, 1e-15);
 }
 
+TEST(Metrics, GraphOrderParameterCountsTheNextGraphLayersNeighbourWeights) {
+  // Graph network on 2 nodes, two graph layers of 2 units. Layer 0: W_self = (1, 2),
+  // W_nbr = (0, 1), b = (1, 0); layer 1: W_self = [[1, 0], [2, 1]], W_nbr = [[0, 3], [1, 0]],
+  // b = (0, 1); readout (1, -1). A unit of layer 0 feeds layer 1 through both of its matrices:
+  // u_0 = (1, 0, 1, 1, 2, 0, 1), u_1 = (2, 1, 0, 0, 1, 3, 0); |u_a|^2 = 8, 15 (mean 23/2),
+  // |u_0 - u_1|^2 = 15: D = 30/23 (10/13 without the neighbour columns).
+  // Layer 1 feeds the readout only: u_0 = (1, 0, 0, 3, 0, 1), u_1 = (2, 1, 1, 0, 1, -1);
+  // |u_a|^2 = 11, 8 (mean 19/2), |u_0 - u_1|^2 = 17: D = 34/19.
+  ModelSpec gnn;
+  gnn.kind = ModelKind::kGnn;
+  gnn.block = {1, 2};
+  gnn.hidden = {2, 2};
+  Network<double> graph(gnn);
+  set_parameters(graph, {1, 2, /* W_nbr */ 0, 1, /* b0 */ 1, 0,
+                         /* W_self 1, column-major */ 1, 2, 0, 1, /* W_nbr 1 */ 0, 1, 3, 0,
+                         /* b1 */ 0, 1, /* readout */ 1, -1, 0.5});
+  const auto order = unit_order_parameter(graph);
+  ASSERT_EQ(order.size(), 2u);
+  EXPECT_NEAR(order[0], 30.0 / 23.0, 1e-15);
+  EXPECT_NEAR(order[1], 34.0 / 19.0, 1e-15);
+}
+
+TEST(Metrics, InvariantFractionOfHandBuiltGraphLayers) {
+  // Linear graph layers without bias, h_i = s x_i + t sum_{j ~ i} x_j, written out by hand.
+  // 2 nodes, group {identity, swap}: h(x) = (s x0 + t x1, s x1 + t x0) and h(swap.x) is h(x)
+  // with its nodes swapped, so hbar = ((s + t)(x0 + x1) / 2) on both nodes.
+  const double s = 0.7, t = -1.3;
+  ModelSpec spec;
+  spec.kind = ModelKind::kGnn;
+  spec.block = {1, 2};
+  spec.hidden = {1};
+  spec.activation = Activation::kIdentity;
+  spec.bias = false;
+  Network<double> pair(spec);
+  set_parameters(pair, {s, t, /* readout */ 1});
+  const MatrixD x2 = random_matrix(2, 40, 3);
+  const Eigen::VectorXd a = x2.row(0).transpose(), b = x2.row(1).transpose();
+  double expected = 2 * population_variance(0.5 * (s + t) * (a + b)) /
+                    (population_variance(s * a + t * b) + population_variance(s * b + t * a));
+  auto fraction = invariant_fraction(pair, x2, point_group(spec.block));
+  ASSERT_EQ(fraction.size(), 1u);
+  EXPECT_NEAR(fraction[0], expected, 1e-12);
+  EXPECT_LT(fraction[0], 0.9);
+
+  // 3 nodes in a line (0 - 1 - 2), group {identity, reversal}: h = (s x0 + t x1,
+  // s x1 + t (x0 + x2), s x2 + t x1); hbar = ((s (x0 + x2) + 2 t x1) / 2, s x1 + t (x0 + x2),
+  // the first again).
+  spec.block = {1, 3};
+  Network<double> line(spec);
+  set_parameters(line, {s, t, /* readout */ 1});
+  const MatrixD x3 = random_matrix(3, 40, 4);
+  const Eigen::VectorXd x0 = x3.row(0).transpose(), x1 = x3.row(1).transpose(),
+                        x2_ = x3.row(2).transpose();
+  const Eigen::VectorXd end_average = 0.5 * (s * (x0 + x2_) + 2 * t * x1);
+  const Eigen::VectorXd middle = s * x1 + t * (x0 + x2_);
+  expected = (2 * population_variance(end_average) + population_variance(middle)) /
+             (population_variance(s * x0 + t * x1) + population_variance(middle) +
+              population_variance(s * x2_ + t * x1));
+  fraction = invariant_fraction(line, x3, point_group(spec.block));
+  ASSERT_EQ(fraction.size(), 1u);
+  EXPECT_NEAR(fraction[0], expected, 1e-12);
+  EXPECT_LT(fraction[0], 0.99);
+}
+
 TEST(Metrics, OrderParameterVanishesExactlyForIdenticalUnits) {
   for (ModelKind kind : {ModelKind::kMlp, ModelKind::kGnn}) {
     ModelSpec spec;
@@ -268,8 +346,27 @@ TEST(Metrics, GraphLayersAreEquivariantUnderAutomorphismsOnly) {
     const auto errors = equivariance_error(net, x, group);
     ASSERT_EQ(errors.size(), 3u);
     for (double e : errors) EXPECT_LT(e, 1e-20) << "d=" << dim;
-    // Summed node features are then point-group invariant.
-    for (double fraction : invariant_fraction(net, x, group)) EXPECT_NEAR(fraction, 1.0, 1e-12);
+    // Then h(g.x) = g.h(x), so hbar is each block's node features averaged with their images
+    // under the group: the invariant fraction is that average's share of the variance, here
+    // transcribed from the node features of x alone (and below 1: features differ by node).
+    typename Network<double>::Tape tape;
+    net.forward(x, tape);
+    const auto fractions = invariant_fraction(net, x, group);
+    ASSERT_EQ(fractions.size(), 3u);
+    for (size_t layer = 0; layer < 3; ++layer) {
+      const MatrixD& h = tape.h[layer + 1];  // width x (B N), column s N + i
+      MatrixD averaged = MatrixD::Zero(h.rows(), h.cols());
+      for (const auto& g : group) {
+        for (Eigen::Index s = 0; s < x.cols(); ++s) {
+          for (int i = 0; i < sites; ++i) {
+            averaged.col(s * sites + g[size_t(i)]) += h.col(s * sites + i) / double(group.size());
+          }
+        }
+      }
+      const double expected = block_variance(averaged, sites) / block_variance(h, sites);
+      EXPECT_NEAR(fractions[layer], expected, 1e-12 * expected) << "d=" << dim;
+      EXPECT_LT(fractions[layer], 1.0 - 1e-6) << "d=" << dim;
+    }
 
     // Corner 0 and the centre have different numbers of neighbours: not an automorphism.
     Permutation swap(static_cast<size_t>(sites));

@@ -32,7 +32,9 @@ OutputSymmetryErrors output_symmetry_errors(const Network<Scalar>& net, const Ma
 /// Per hidden layer, the invariant fraction E|hbar - E hbar|^2 / E|h - E h|^2 of its features h
 /// under `group`, with hbar(x) = mean_g h(g.x); 1 means fully invariant features (also reported
 /// for features constant over the batch). MLP: h is the hidden layer's output (width x B); graph
-/// network: a graph layer's node features summed over the block's nodes (the readout's view).
+/// network: h is a graph layer's stacked node features, one vector of N width entries per block
+/// (node-major), so for an equivariant network hbar is h averaged over each node orbit and the
+/// fraction is the share of the features' variance that does not depend on the node.
 template <typename Scalar>
 std::vector<double> invariant_fraction(const Network<Scalar>& net, const Matrix<Scalar>& x,
                                        const std::vector<Permutation>& group);
@@ -46,8 +48,9 @@ std::vector<double> equivariance_error(const Network<Scalar>& net, const Matrix<
 
 /// Per hidden layer, D = mean_{a<b} |u_a - u_b|^2 / mean_a |u_a|^2 over the layer's units, with
 /// u_a = (row a of weight(l), row a of neighbour_weight(l) for a graph layer, bias(l)_a, column a
-/// of weight(l + 1)). 0 is the symmetric state (all units identical); also 0 for a layer of one
-/// unit or of all-zero units.
+/// of weight(l + 1), column a of neighbour_weight(l + 1) when layer l + 1 is a graph layer): the
+/// weights into the unit and every weight its output feeds. 0 is the symmetric state (all units
+/// identical); also 0 for a layer of one unit or of all-zero units.
 template <typename Scalar>
 std::vector<double> unit_order_parameter(const Network<Scalar>& net);
 

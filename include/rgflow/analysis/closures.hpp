@@ -1,0 +1,34 @@
+// Closures for a non-polynomial activation phi (SCIENCE.md section 4): the joint cumulants of
+// phi(z), up to order 4, from those of z = W h + b, approximately.
+// - Taylor: phi expanded about each unit's mean to a chosen order; moments of the deviations
+//   from their cumulants up to order 4 (higher ones taken as zero);
+// - Gauss-Hermite: the units taken as jointly Gaussian (their means and covariance), moments of
+//   phi by Gauss-Hermite quadrature over up to four correlated units.
+#pragma once
+
+#include <vector>
+
+#include "rgflow/analysis/cumulant_tensor.hpp"
+#include "rgflow/nn/activation.hpp"
+
+namespace rgflow::analysis {
+
+/// The Taylor coefficients phi^(j)(x) / j!, j = 0..order: exact for the polynomials, the linear
+/// piece for relu, five-point finite differences otherwise (errors of order h^2 ~ 1e-6
+/// relative, far below the closure's own).
+std::vector<double> taylor_coefficients(nn::Activation activation, double x, int order);
+
+/// Joint cumulants of phi(z) of orders 1..max_order (<= 4) by the Taylor closure of order
+/// `order` (1..3); `z` must carry every order 1..4.
+JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation, int order,
+                              int max_order);
+
+/// Gauss-Hermite nodes and weights for E[f(u)], u ~ N(0, 1) (probabilists' normalisation).
+void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights);
+
+/// Joint cumulants of phi(z) of orders 1..max_order (<= 4) by the Gaussian closure with
+/// `points` Gauss-Hermite points per dimension; uses z's orders 1 and 2.
+JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation, int points,
+                             int max_order);
+
+}  // namespace rgflow::analysis
