@@ -605,6 +605,11 @@ def run_checks(run_dir, results_path, args):
         mse_file = gen["mse"][()]
         eval_sets = {t: Dataset(os.path.join(run_dir, "data", t + ".h5")) for t in tests[1:-2]}
         models = [Model(os.path.join(run_dir, "models", n + ".h5")) for n in names]
+        if np.any(np.isnan(mse_file)):
+            notes = text(gen.attrs.get("notes", ""))
+            report.add("generalisation: attribute notes (NaN entries)", 0.0 if notes else math.inf,
+                       "notes: %r" % notes[:60], "semantic (a): every NaN entry is explained "
+                       "in the attribute notes of /generalisation")
         for m, model in enumerate(models):
             report.compare("model %s: effective weights from parameters" % model.name,
                            [model.weight_deviation()], [0.0], [1e-300])
@@ -650,6 +655,12 @@ def run_checks(run_dir, results_path, args):
                     note = ("semantic (b): the file's flow has %d rows (levels %d..%d); the schema "
                             "says it starts at the model's level_input %d: %d rows"
                             % (rows, data.levels + 1 - rows, data.levels, k, len(fields)))
+                stored_level = group.attrs.get("input_level")
+                report.add("flow/%s: attribute input_level" % model.name,
+                           0.0 if stored_level is not None and int(stored_level) == k else math.inf,
+                           "ref %d file %s" % (k, stored_level),
+                           "semantic (b): /flow/<model> has attribute input_level = the model's "
+                           "level_input")
                 rel_flow = rel_cumulants + 10 * delta_forward * (data.levels - k)
                 if rows == data.levels + 1 and k > 0:
                     # Say whether the file holds the flow started at level 0 instead.
