@@ -18,6 +18,8 @@ failing check says which semantic differs.
 
     rgflow_reference.py check RUN_DIR [--results results/results.h5]
     rgflow_reference.py selftest RUN_DIR [...]   # mutated copies must fail, see self_test()
+    rgflow_reference.py both RUN_DIR [...]       # check, then selftest
+    rgflow_reference.py e2e --rgflow EXE --pipeline FILE [...]   # run the pipeline, then both
 
 RUN_DIR is an `rgflow run` output folder: data/<name>.h5, models/<name>.h5, results/<name>.h5.
 
@@ -714,8 +716,7 @@ def check_propagation(report, model, data, G, group, args):
 
 def self_test(run_dir, results_rel, args):
     base = run_checks(run_dir, os.path.join(run_dir, results_rel), args)
-    base_failed = set(base.print())
-    print()
+    base_failed = {row[0] for row in base.rows if not row[1] <= 1}
     outcomes = []
     for mutation in ("weight", "cumulant"):
         with tempfile.TemporaryDirectory() as work:
@@ -755,7 +756,7 @@ def self_test(run_dir, results_rel, args):
             print("self-test: mutated %s: %d new failing check(s)%s" %
                   (what, len(new), (": " + ", ".join(new[:4])) if new else ""))
             outcomes.append(bool(new))
-    return all(outcomes), base_failed
+    return all(outcomes)
 
 
 def run_pipeline(args):
@@ -780,8 +781,8 @@ def main():
                         help="e2e: run --pipeline with --rgflow into a temporary folder, then "
                              "both (the checks and the self-test)")
     parser.add_argument("run_dir", nargs="?", help="an `rgflow run` output folder (not for e2e)")
-    parser.add_argument("--results", default="results/results.h5",
-                        help="results file, relative to RUN_DIR")
+    parser.add_argument("--results", help="one results file, relative to RUN_DIR (default: "
+                                           "every results/*.h5)")
     parser.add_argument("--forward-precision", choices=["float64", "float32"], default="float64",
                         help="precision of rgflow's forward pass in analyze (sets the tolerances)")
     parser.add_argument("--propagation-blocks", type=int, default=32768,
@@ -800,19 +801,27 @@ def main():
         args.run_dir, args.mode = os.path.join(work, "run"), "both"
     elif not args.run_dir:
         parser.error("RUN_DIR is needed")
+    if args.results:
+        results = [args.results]
+    else:
+        folder = os.path.join(args.run_dir, "results")
+        results = sorted(os.path.join("results", f) for f in os.listdir(folder)
+                         if f.endswith(".h5") and not f.endswith(".partial"))
     try:
+        failed = []
+        for rel in results:
+            print("== %s" % rel)
+            failed += run_checks(args.run_dir, os.path.join(args.run_dir, rel), args).print()
+            print()
+        print("%d check(s) failed" % len(failed) if failed else "all checks pass")
         if args.mode == "check":
-            failed = run_checks(args.run_dir, os.path.join(args.run_dir, args.results),
-                                args).print()
-            print("\n%d check(s) failed" % len(failed) if failed else "\nall checks pass")
             return 1 if failed else 0
-        ok, failed = self_test(args.run_dir, args.results, args)
+        print("\n== self-test on mutated copies of %s and its files" % results[0])
+        ok = self_test(args.run_dir, results[0], args)
         print("self-test %s" % ("passed: every mutation is caught" if ok else
                                 "FAILED: a mutation went unnoticed"))
         if args.mode == "selftest":
             return 0 if ok else 1
-        print("%d check(s) failed on the unmutated files" % len(failed) if failed else
-              "all checks pass on the unmutated files")
         return 0 if ok and not failed else 1
     finally:
         if work:
