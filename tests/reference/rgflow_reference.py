@@ -30,12 +30,15 @@ exactly to double, so the only differences are rounding in double arithmetic:
     sigma^n (n-1)!! (sigma^2 = kappa_2 of that level), plus 1e-9 |value|: one-pass Pebay merges
     and our long-double two-pass sums differ by O(1e-16 sqrt(count)) of that scale, far below;
     errors, z-scores, ratios and differences with the tolerance propagated to first order;
-  - generalisation MSE: predictions are sums over a layer of products in double, rounding
-    delta = 1e-12 (float64 forward pass, default) of the predictions' scale; the MSE then differs
-    by at most 2 sqrt(MSE) delta rms(prediction) + (delta rms(prediction))^2, plus 1e-12 MSE.
-    With --forward-precision float32 (if rgflow applies float32 kernels to float32 data),
-    delta = 1e-5: float32 rounding (6e-8) grown over the layers of these small networks;
-  - learned flows: as cumulants, plus the forward pass's delta carried into every level.
+  - generalisation MSE: a prediction differs from ours by delta times the predictions' rms;
+    the MSE then by at most 2 sqrt(MSE) delta rms(prediction) + (delta rms(prediction))^2, plus
+    1e-12 MSE. delta = 1e-12 where rgflow runs the network in double; delta = 1e-5 where it runs
+    it in float32 (the schema's rule: model parameters and data both float32): float32 rounding
+    (6e-8 per operation) grown over the layers; measured on this test's models, a float32
+    forward pass moves a prediction by at most 1.1e-6 of the predictions' rms;
+  - learned flows: as cumulants, plus 10 delta per application of the model (a learned level is
+    rounded to float32 here too when rgflow keeps it in float32);
+  - the propagation's Monte Carlo output cumulants: as cumulants (the network runs in double).
 """
 
 import argparse
@@ -80,6 +83,7 @@ class Dataset:
             self.gamma_shape = float(a["gamma_shape"]) if "gamma_shape" in a else None
             self.delta = float(a["scaling_dimension"])
             self.created = text(a["created"])
+            self.dtype = text(a["dtype"])
             self.fields = [f["level_%d/field" % k][()].astype(np.float64)
                            for k in range(self.levels + 1)]
         self.N = self.b ** self.d
@@ -206,6 +210,7 @@ class Model:
             self.periodic = int(a["periodic"]) == 1
             self.tie_self_neighbour = int(a["tie_self_neighbour"]) == 1
             self.layer_count = int(a["layer_count"])
+            self.scalar = a["scalar"]
             self.theta = m["parameters"][()].astype(np.float64)
             self.stored = []
             for l in range(self.layer_count):
@@ -583,9 +588,22 @@ def generalisation_entry(model, dataset, first_sample, level, scale):
     return mse, float(np.sqrt(np.mean(predicted ** 2)))
 
 
+def network_precision(model, datasets, args):
+    """float32 when the model's parameters and every dataset it reads are float32 (schema:
+    Precision of the networks), unless --forward-precision says otherwise."""
+    if args.forward_precision != "auto":
+        return args.forward_precision
+    single = model.scalar == "float32" and all(d.dtype == "float32" for d in datasets)
+    return "float32" if single else "float64"
+
+
+# Relative rounding of a prediction: double, or float32 (6e-8 per operation, grown over the
+# layers and sums of these small networks; rgflow states about 1e-6 for its float32 kernels).
+FORWARD_DELTA = {"float64": 1e-12, "float32": 1e-5}
+
+
 def run_checks(run_dir, results_path, args):
     report = Report()
-    delta_forward = 1e-12 if args.forward_precision == "float64" else 1e-5
     rel_cumulants = 1e-9
     with h5py.File(results_path, "r") as res:
         data_path = text(res.attrs["dataset_path"])
@@ -627,6 +645,7 @@ def run_checks(run_dir, results_path, args):
                     source, start = data, first
                     c = {"data": 1.0, "data_x2": 2.0, "data_x0.5": 0.5}[test]
                 mine, rms = generalisation_entry(model, source, start, k, c)
+                delta_forward = FORWARD_DELTA[network_precision(model, [data, source], args)]
                 notes = []
                 if k != 0:
                     legacy, _ = generalisation_entry(model, source, start, 0, c)
@@ -646,9 +665,28 @@ def run_checks(run_dir, results_path, args):
                                "; ".join(notes))
             if "flow" in res and model.name in res["flow"]:
                 group = res["flow"][model.name]
+                stored_level = group.attrs.get("first_level")
+                report.add("flow/%s: attribute first_level" % model.name,
+                           0.0 if stored_level is not None and int(stored_level) == k else math.inf,
+                           "ref %d file %s" % (k, stored_level),
+                           "semantic (b): /flow/<model> has attribute first_level = the model's "
+                           "level_input")
+                if k >= data.levels:
+                    report.add("flow/%s: no flow beyond the last level" % model.name,
+                               0.0 if text(group.attrs.get("note", "")) and
+                               "kappa" not in group else math.inf,
+                               "note %r" % text(group.attrs.get("note", ""))[:50],
+                               "semantic (b): a model with level_input >= the data's last level "
+                               "has a note and no tables")
+                    continue
+                precision = network_precision(model, [data], args)
+                delta_forward = FORWARD_DELTA[precision]
                 fields = [data.fields[k]]
                 for _ in range(k, data.levels):
-                    fields.append(model.coarse(fields[-1], data.d))
+                    coarse = model.coarse(fields[-1], data.d)
+                    if precision == "float32":  # a learned level is a float32 field
+                        coarse = coarse.astype(np.float32).astype(np.float64)
+                    fields.append(coarse)
                 learned = Flow(fields, G, P, data.N, data.b, data.delta, exact0, k)
                 learned.first_level = k
                 rows = group["kappa"].shape[0]
@@ -657,12 +695,6 @@ def run_checks(run_dir, results_path, args):
                     note = ("semantic (b): the file's flow has %d rows (levels %d..%d); the schema "
                             "says it starts at the model's level_input %d: %d rows"
                             % (rows, data.levels + 1 - rows, data.levels, k, len(fields)))
-                stored_level = group.attrs.get("input_level")
-                report.add("flow/%s: attribute input_level" % model.name,
-                           0.0 if stored_level is not None and int(stored_level) == k else math.inf,
-                           "ref %d file %s" % (k, stored_level),
-                           "semantic (b): /flow/<model> has attribute input_level = the model's "
-                           "level_input")
                 rel_flow = rel_cumulants + 10 * delta_forward * (data.levels - k)
                 if rows == data.levels + 1 and k > 0:
                     # Say whether the file holds the flow started at level 0 instead.
@@ -703,7 +735,9 @@ def check_propagation(report, model, data, G, group, args):
     error = jackknife_error(loo)
     sigma = math.sqrt(max(kappa[1], 1e-300))
     scale = np.array([sigma, sigma ** 2, 2 * sigma ** 3, 3 * sigma ** 4])
-    tol_k = 1e-9 * (scale + np.abs(kappa)) + 10 * args.forward_tolerance_scale * scale
+    # The propagation's Monte Carlo runs the network in double (schema: Precision of the
+    # networks covers generalisation and flows only).
+    tol_k = 1e-9 * (scale + np.abs(kappa)) + 10 * FORWARD_DELTA["float64"] * scale
     stored = group["output_mc"][()]
     report.compare("propagation %s: output_mc kappa_1..4" % model.name, kappa, stored[0], tol_k)
     report.compare("propagation %s: output_mc errors" % model.name, error, stored[1],
@@ -783,15 +817,15 @@ def main():
     parser.add_argument("run_dir", nargs="?", help="an `rgflow run` output folder (not for e2e)")
     parser.add_argument("--results", help="one results file, relative to RUN_DIR (default: "
                                            "every results/*.h5)")
-    parser.add_argument("--forward-precision", choices=["float64", "float32"], default="float64",
-                        help="precision of rgflow's forward pass in analyze (sets the tolerances)")
+    parser.add_argument("--forward-precision", choices=["auto", "float64", "float32"],
+                        default="auto", help="precision of rgflow's networks in generalisation "
+                        "and flows (sets the tolerances); auto: the schema's rule")
     parser.add_argument("--propagation-blocks", type=int, default=32768,
                         help="the analysis's -propagation_blocks")
     parser.add_argument("--rgflow", help="e2e: the rgflow executable")
     parser.add_argument("--mpiexec", default="mpiexec", help="e2e: the MPI launcher")
     parser.add_argument("--pipeline", help="e2e: the pipeline file")
     args = parser.parse_args()
-    args.forward_tolerance_scale = 1e-12 if args.forward_precision == "float64" else 1e-5
     np.seterr(all="ignore")
     work = None
     if args.mode == "e2e":
