@@ -351,7 +351,10 @@ class Model:
         """The model's coarse field of fields (S, side, ..): (S, side/b, ..)."""
         X = blocks_of(field, d, self.b)
         S, B, N = X.shape
-        y = self.predict(X.reshape(S * B, N)).reshape(S, B)
+        X = X.reshape(S * B, N)
+        chunk = 1 << 16  # blocks per call: bounds the memory of the activations
+        y = np.concatenate([self.predict(X[i:i + chunk]) for i in range(0, S * B, chunk)])
+        y = y.reshape(S, B)
         n = field.shape[1] // self.b
         return y.reshape((S,) + (n,) * d)
 
