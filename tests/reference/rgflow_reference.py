@@ -528,7 +528,15 @@ def cumulant_tolerances(flow, rel):
         t["recursion_difference_error"] = 2 * root_g * t["recursion_difference"] + \
             rel * flow.rdiff_error
         t["eigenvalue"] = (t_kappa[1:] + np.abs(flow.eig) * t_kappa[:-1]) / np.abs(flow.kappa[:-1])
-        t["eigenvalue_error"] = 2 * root_g * t["eigenvalue"] + rel * flow.eig_error
+        # A jackknife error moves by at most sqrt((G-1)/G) times the 2-norm of the moves of its
+        # leave-one-out values; a leave-one-out ratio moves with its own denominator.
+        G = flow.loo[0].shape[0]
+        moves = [(t_kappa[j][None, :] + np.abs(flow.loo[j] / flow.loo[j - 1]) *
+                  t_kappa[j - 1][None, :]) / np.abs(flow.loo[j - 1])
+                 for j in range(1, len(flow.kappa))]
+        t["eigenvalue_error"] = np.array(
+            [2 * np.sqrt((G - 1) / G * (m ** 2).sum(axis=0)) for m in moves]).reshape(
+            flow.eig_error.shape) + rel * flow.eig_error
     t["expected_eigenvalue"] = 1e-14 * np.abs(flow.lam)[None, :]
     return t
 
