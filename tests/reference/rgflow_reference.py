@@ -21,7 +21,9 @@ failing check says which semantic differs.
     rgflow_reference.py both RUN_DIR [...]       # check, then selftest
     rgflow_reference.py e2e --rgflow EXE --pipeline FILE [...]   # run the pipeline, then both
 
-RUN_DIR is an `rgflow run` output folder: data/<name>.h5, models/<name>.h5, results/<name>.h5.
+RUN_DIR is an `rgflow run` output folder: data/<name>.h5, models/<name>.h5, results/<name>.h5,
+e.g. `rgflow_reference.py check runs/quickstart` after scripts/quickstart.sh (about a minute).
+--propagation-blocks must be the analysis's -propagation_blocks (default 32768, as rgflow's).
 
 Tolerances (why): the data are float32 as stored; rgflow and this program both widen them
 exactly to double, so the only differences are rounding in double arithmetic:
