@@ -16,6 +16,11 @@ namespace rgflow {
 void mpi_check(int code, const char* call, const char* file, int line);
 #define RGFLOW_MPI(call) ::rgflow::mpi_check((call), #call, __FILE__, __LINE__)
 
+/// Test hook: throws LibraryError("injected failure in <phase> on rank <r>") when the
+/// environment variable RGFLOW_INJECT_FAILURE is "<phase>@<rank>" for this phase and rank, so
+/// tests can make one rank fail at any named phase and check that every rank ends cleanly.
+void fail_if_injected(const char* phase, int rank);
+
 /// A communicator handle. Owning handles (from split/dup) are freed on destruction; borrowed ones
 /// (MPI_COMM_WORLD, MPI_COMM_SELF) are not. Move-only.
 class Comm {
@@ -79,10 +84,5 @@ class Comm {
   MPI_Comm comm_;
   bool owned_;
 };
-
-/// Test hook: throws LibraryError("injected failure in <phase> on rank <r>") when the
-/// environment variable RGFLOW_INJECT_FAILURE is "<phase>@<rank>" for this phase and rank, so
-/// tests can make one rank fail at any named phase and check that every rank ends cleanly.
-void fail_if_injected(const char* phase, int rank);
 
 }  // namespace rgflow
