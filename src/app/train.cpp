@@ -550,11 +550,10 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     std::copy(state.best_parameters.begin(), state.best_parameters.end(),
               model.network().parameters());
   }
-  save(state, config.output, true);
-  if (world.rank() == 0) {
-    std::remove(partial.c_str());
-    io::release_output(config.output);
-  }
+  // The finished model goes where the checkpoints went, and is renamed once every rank agrees
+  // it was written: a failure leaves nothing under the final name.
+  save(state, partial, true);
+  io::commit_output(world, config.output);
   const double final_validation = trainer.validation_loss();  // collective
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);

@@ -56,11 +56,7 @@ void expect_one_line_failure(const RunResult& result, const std::string& expecte
                              const std::string& what) {
   EXPECT_NE(result.status, 124) << what << ": timed out (a hang)";
   EXPECT_EQ(result.status, 1) << what << "\n" << result.err;
-  // Notes (a stale lock taken over) are not errors.
-  std::vector<std::string> lines;
-  for (const auto& line : result.rgflow_error_lines()) {
-    if (line.rfind("rgflow: note:", 0) != 0) lines.push_back(line);
-  }
+  const auto lines = result.rgflow_error_lines();
   ASSERT_EQ(lines.size(), 1u) << what << "\nstderr:\n" << result.err;
   EXPECT_NE(lines[0].find(expected), std::string::npos)
       << what << ": '" << lines[0] << "' should mention '" << expected << "'";
