@@ -432,8 +432,9 @@ TEST(ConcurrentWriters, ASecondWriterIsRefusedWhileTheFirstHoldsTheLock) {
   expect_one_line_failure(
       run_with("", 2, "train -data " + data + " " + kSmallTrain + " -force -o " + output),
       "is being written by process", "train");
-  expect_one_line_failure(run_with("", 2, "analyze -quiet -groups 4 -force -data " + data + " -o " + output),
-                          "is being written by process", "analyze");
+  expect_one_line_failure(
+      run_with("", 2, "analyze -quiet -groups 4 -force -data " + data + " -o " + output),
+      "is being written by process", "analyze");
   EXPECT_EQ(slurp(output + ".lock"), claim) << "the holder's lock is untouched";
   EXPECT_FALSE(file_exists(output));
   // A holder on another host cannot be checked: refused too.
