@@ -239,8 +239,10 @@ std::string check_arguments(const std::vector<char*>& arguments) {
       return what + " is longer than " + std::to_string(kMaxOptionLength) + " characters";
     }
     if (!option && !value_of_previous) {
-      return "unexpected argument '" + std::string(word) +
-             "' (options start with '-'; see rgflow " + arguments[0] + " -help)";
+      const std::string command = arguments[0];
+      return "unexpected argument '" + std::string(word) + "' (options start with '-'" +
+             (command == "run" ? "; the pipeline file comes right after 'run'" : "") +
+             "; see rgflow " + command + " -help)";
     }
     if (!option) {
       const std::string previous = arguments[i - 1];
