@@ -309,7 +309,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
       std::string difference;
       try {
         difference = spec.difference(io::DatasetReader(config.output).spec());
-      } catch (const std::exception& failure) {
+      } catch (const std::exception&) {
         throw UsageError("the existing output '" + config.output +
                          "' is not a dataset rgflow can read" + replace);
       }
