@@ -11,6 +11,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "commands.hpp"
@@ -342,10 +343,26 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   // write many short rows, which collective buffering merges.
   const bool collective =
       config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
-  io::DatasetWriter writer = state == io::OutputState::kResume
-                                 ? io::DatasetWriter::reopen(world, partial, spec, collective)
-                                 : io::DatasetWriter::create(world, partial, spec, collective);
-  const std::vector<uint8_t> done = writer.completed_samples();
+  // Creating allocates the whole file and flushes it (collectively): a disk that is already
+  // full fails here, on every rank, and the failure is agreed on like any other.
+  std::optional<io::DatasetWriter> opened;
+  std::vector<uint8_t> done;
+  {
+    std::string error;
+    try {
+      opened.emplace(state == io::OutputState::kResume
+                         ? io::DatasetWriter::reopen(world, partial, spec, collective)
+                         : io::DatasetWriter::create(world, partial, spec, collective));
+      done = opened->completed_samples();
+      fail_if_injected("generate: open", world.rank());
+    } catch (const UsageError& problem) {
+      error = problem.what();
+    } catch (const std::exception& failure) {
+      error = write_failure(config.output, failure.what());
+    }
+    world.raise_if_any(error);
+  }
+  io::DatasetWriter& writer = *opened;
   const double open_seconds = wall_seconds() - open_start;
   std::vector<int64_t> pending;
   for (int64_t sample = 0; sample < spec.samples; ++sample) {

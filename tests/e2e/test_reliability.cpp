@@ -141,7 +141,8 @@ void expect_injected_failure(const std::string& phase, int rank, const std::stri
 }
 
 TEST(InjectedFailure, EveryPhaseOfGenerate) {
-  for (const std::string phase : {"generate: compute", "generate: write", "generate: finish"}) {
+  for (const std::string phase :
+       {"generate: open", "generate: compute", "generate: write", "generate: finish"}) {
     TempFolder folder;
     const std::string output = folder.file("out.h5");
     expect_injected_failure(phase, 1, std::string("generate ") + kSmallData + " -o " + output,
@@ -197,8 +198,8 @@ TEST(InjectedFailure, EveryPhaseOfTrain) {
 
 TEST(InjectedFailure, EveryPhaseOfRun) {
   for (const std::string phase :
-       {"run: read pipeline", "run: folders", "run: lock", "run: check inputs", "generate: compute",
-        "generate: write", "generate: finish", "train: load", "train: save"}) {
+       {"run: read pipeline", "run: folders", "run: lock", "run: check inputs", "generate: open",
+        "generate: compute", "generate: write", "generate: finish", "train: load", "train: save"}) {
     TempFolder folder;
     const std::string pipeline = folder.file("p.yaml"), outdir = folder.file("out");
     write_text(pipeline, kPipeline);
@@ -361,6 +362,14 @@ TEST(ResourceLimit, ADiskFullWhileGeneratingIsACleanErrorAndResumeRecovers) {
   const std::string reference = folder.file("reference.h5");
   ASSERT_EQ(run_with("", 1, "generate " + std::string(options) + " -o " + reference).status, 0);
   EXPECT_TRUE(same_fields(output, reference));
+  // A disk too small for the file's first flush: the creation fails, as cleanly.
+  SmallDisk tiny(folder.file("tiny"), "16k");
+  ASSERT_TRUE(tiny.mounted());
+  const std::string small_output = folder.file("tiny/out.h5");
+  expect_one_line_failure(run_with("", 2, "generate " + options + " -o " + small_output), "failed",
+                          "disk full at creation");
+  EXPECT_FALSE(file_exists(small_output));
+  EXPECT_FALSE(file_exists(small_output + ".lock"));
 }
 
 // ---------------------------------------------------------------------------------------------
