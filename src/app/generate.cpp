@@ -11,6 +11,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "commands.hpp"
@@ -141,6 +142,13 @@ struct PhaseTimes {
   double random = 0, coarse = 0, write = 0;
 };
 
+// A failed write (full disk, quota, permissions): what happened and how to recover.
+std::string write_failure(const std::string& output, const std::string& reason) {
+  return "writing '" + io::partial_path(output) + "' failed (" + reason +
+         "); nothing was written under '" + output +
+         "'; free space and rerun with -resume to continue (or -force to start over)";
+}
+
 template <typename T>
 PhaseTimes generate_samples(const Comm& world, const Comm& group, const GenerateConfig& config,
                             io::DatasetWriter& writer, const lattice::Box& owned,
@@ -176,16 +184,16 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
   for (size_t step = 0; step < steps; ++step) {
     const SampleRun run = step < my_runs.size() ? my_runs[step] : SampleRun{};
     double start = wall_seconds();
-    {
-      LogStageGuard guard(stage_random);
-      for (int64_t i = 0; i < run.count; ++i) {
-        field::fill_box(spec.distribution, spec.seed, static_cast<uint32_t>(run.first + i),
-                        geometry.side, boxes[0], buffers[0].data() + i * boxes[0].size());
+    world.local_phase("generate: compute", [&] {
+      {
+        LogStageGuard guard(stage_random);
+        for (int64_t i = 0; i < run.count; ++i) {
+          field::fill_box(spec.distribution, spec.seed, static_cast<uint32_t>(run.first + i),
+                          geometry.side, boxes[0], buffers[0].data() + i * boxes[0].size());
+        }
       }
-    }
-    times.random += wall_seconds() - start;
-    start = wall_seconds();
-    {
+      times.random += wall_seconds() - start;
+      start = wall_seconds();
       LogStageGuard guard(stage_coarse);
       for (int level = 1; level <= levels; ++level) {
         const auto& fine = boxes[static_cast<size_t>(level - 1)];
@@ -196,16 +204,35 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
                                 buffers[static_cast<size_t>(level)].data() + i * coarse_box.size());
         }
       }
-    }
+    });
     times.coarse += wall_seconds() - start;
     start = wall_seconds();
     {
       LogStageGuard guard(stage_write);
+      // Every rank makes every write call (collective in collective mode) even after one of its
+      // own failed (a full disk): a rank that stopped early would leave the others waiting. The
+      // failures are then agreed on, and samples are marked complete only where every rank of
+      // the group wrote its part.
+      std::string error;
+      const auto attempt = [&error](auto&& step) {
+        try {
+          step();
+        } catch (const std::exception& failure) {
+          if (error.empty()) error = failure.what();
+        }
+      };
       for (int level = 0; level <= levels; ++level) {
-        writer.write(level, run.first, run.count, boxes[static_cast<size_t>(level)],
-                     buffers[static_cast<size_t>(level)].data());
+        attempt([&] {
+          writer.write(level, run.first, run.count, boxes[static_cast<size_t>(level)],
+                       buffers[static_cast<size_t>(level)].data());
+        });
       }
-      writer.mark_complete(group, run.first, marks_completion ? run.count : 0);
+      attempt([&] { fail_if_injected("generate: write", world.rank()); });
+      const bool group_failed = group.any(!error.empty());
+      attempt([&] {
+        writer.mark_complete(group, run.first, marks_completion && !group_failed ? run.count : 0);
+      });
+      world.raise_if_any(error.empty() ? "" : write_failure(config.output, error));
     }
     times.write += wall_seconds() - start;
     for (const auto& runs : plan) {
@@ -273,17 +300,26 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const int groups = world_size / lattice_ranks;
 
   const io::OutputState state =
-      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
+      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
+                         io::Resumable::kYes);
   if (state == io::OutputState::kComplete) {
-    std::string error;
-    if (world.rank() == 0) {
-      const std::string difference = spec.difference(io::DatasetReader(config.output).spec());
-      if (!difference.empty()) {
-        error = "the existing output '" + config.output + "' was made with " + difference +
-                " (use -force to replace it)";
+    // Rank 0 looks; whatever it finds (also a file that is no dataset) reaches every rank.
+    world.local_phase("generate: check existing output", [&] {
+      if (world.rank() != 0) return;
+      const std::string replace = " (use -force to replace it)";
+      std::string difference;
+      try {
+        difference = spec.difference(io::DatasetReader(config.output).spec());
+      } catch (const std::exception&) {
+        throw UsageError("the existing output '" + config.output +
+                         "' is not a dataset rgflow can read" + replace);
       }
-    }
-    world.raise_if_any(error);
+      if (!difference.empty()) {
+        throw UsageError("the existing output '" + config.output + "' was made with " + difference +
+                         replace);
+      }
+    });
+    if (world.rank() == 0) io::release_output(config.output);
     if (world.rank() == 0 && !config.quiet) {
       std::printf("rgflow generate: '%s' is already complete; nothing to do\n",
                   config.output.c_str());
@@ -307,10 +343,26 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   // write many short rows, which collective buffering merges.
   const bool collective =
       config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
-  io::DatasetWriter writer = state == io::OutputState::kResume
-                                 ? io::DatasetWriter::reopen(world, partial, spec, collective)
-                                 : io::DatasetWriter::create(world, partial, spec, collective);
-  const std::vector<uint8_t> done = writer.completed_samples();
+  // Creating allocates the whole file and flushes it (collectively): a disk that is already
+  // full fails here, on every rank, and the failure is agreed on like any other.
+  std::optional<io::DatasetWriter> opened;
+  std::vector<uint8_t> done;
+  {
+    std::string error;
+    try {
+      opened.emplace(state == io::OutputState::kResume
+                         ? io::DatasetWriter::reopen(world, partial, spec, collective)
+                         : io::DatasetWriter::create(world, partial, spec, collective));
+      done = opened->completed_samples();
+      fail_if_injected("generate: open", world.rank());
+    } catch (const UsageError& problem) {
+      error = problem.what();
+    } catch (const std::exception& failure) {
+      error = write_failure(config.output, failure.what());
+    }
+    world.raise_if_any(error);
+  }
+  io::DatasetWriter& writer = *opened;
   const double open_seconds = wall_seconds() - open_start;
   std::vector<int64_t> pending;
   for (int64_t sample = 0; sample < spec.samples; ++sample) {
@@ -350,7 +402,17 @@ int run_generate(const Comm& world, const Invocation& invocation) {
                                : generate_samples<float>(world, group_comm, config, writer, owned,
                                                          marks_completion, plan, chunk);
   const double close_start = wall_seconds();
-  writer.finish();
+  {
+    // Closing flushes (collectively): a full disk may show only here, on some ranks.
+    std::string error;
+    try {
+      writer.finish();
+      fail_if_injected("generate: finish", world.rank());
+    } catch (const std::exception& failure) {
+      error = write_failure(config.output, failure.what());
+    }
+    world.raise_if_any(error);
+  }
   io::commit_output(world, config.output);
   const double close_seconds = wall_seconds() - close_start;
   const double seconds = wall_seconds() - start;

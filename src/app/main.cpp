@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
+#include "rgflow/io/atomic_file.hpp"
 
 namespace {
 
@@ -79,6 +81,16 @@ int main(int argc, char** argv) {
     pipeline_path = arguments[1];
     arguments.erase(arguments.begin() + 1);
   }
+  // Checked before PETSc sees them (identically on every rank: argv is the same everywhere): a
+  // stray word would be ignored, and an unreadable options file gives PETSc's multi-line trace.
+  const std::string argument_problem = rgflow::check_arguments(arguments);
+  if (!argument_problem.empty()) {
+    if (root) {
+      std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(), argument_problem.c_str());
+    }
+    MPI_Finalize();
+    return 1;
+  }
   arguments.push_back(nullptr);
   int petsc_argc = static_cast<int>(arguments.size()) - 1;
   char** petsc_argv = arguments.data();
@@ -100,14 +112,25 @@ int main(int argc, char** argv) {
     // Raised identically on every rank: report once, end cleanly everywhere.
     if (root) std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(), error.what());
     status = 1;
+  } catch (const std::bad_alloc&) {
+    // Sizes are checked against stated limits before allocation; this is the machine running out
+    // on one rank regardless, which no other rank can know about.
+    std::fprintf(stderr, "rgflow %s: error on rank %d: out of memory\n", command.c_str(),
+                 world_rank());
+    std::fflush(stderr);
+    rgflow::io::release_all_outputs();
+    MPI_Abort(MPI_COMM_WORLD, 3);
   } catch (const std::exception& error) {
     // A library or system failure, possibly on this rank alone while others wait in a
     // collective: nothing can be recovered, so end the whole job.
     std::fprintf(stderr, "rgflow %s: error on rank %d: %s\n", command.c_str(), world_rank(),
                  error.what());
     std::fflush(stderr);
+    rgflow::io::release_all_outputs();
     MPI_Abort(MPI_COMM_WORLD, 3);
   }
+  // Every exit path gives back the output locks (a clean error has unwound to here).
+  rgflow::io::release_all_outputs();
   PetscFinalize();
   MPI_Finalize();
   return status;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "commands.hpp"
@@ -18,6 +19,7 @@
 #include "rgflow/core/petsc.hpp"
 #include "rgflow/core/pipeline_file.hpp"
 #include "rgflow/core/progress.hpp"
+#include "rgflow/io/atomic_file.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -189,6 +191,40 @@ class PipelineRun {
     throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
   }
 
+  /// Rank 0: every file a selected task reads either exists (a regular, readable file) or is the
+  /// output of a selected task before it; "" or the first problem. Checked before any stage
+  /// starts, so a missing input never stops a pipeline halfway.
+  std::string check_inputs(const std::vector<size_t>& selected) const {
+    std::set<std::string> made;
+    for (size_t k : selected) {
+      const Task& task = tasks_[k];
+      std::vector<std::string> reads;
+      if (task.stage == "train") reads.push_back(task.data);
+      if (task.stage == "analyze") reads = task.inputs;
+      const std::string who = task.stage == "train" ? "model '" + task.name + "'"
+                              : task.name.empty()   ? std::string("the analysis")
+                                                    : "analysis '" + task.name + "'";
+      for (const auto& input : reads) {
+        if (made.count(input) > 0) continue;
+        struct stat info;
+        std::string problem;
+        if (stat(input.c_str(), &info) != 0) {
+          problem = "does not exist";
+        } else if (!S_ISREG(info.st_mode)) {
+          problem = "is not a file";
+        } else if (!std::ifstream(input)) {
+          problem = "cannot be read";
+        }
+        if (!problem.empty()) {
+          return "pipeline file '" + file_.path + "': " + who + " reads '" + input + "', which " +
+                 problem + (file_exists(input) ? "" : "; no stage of this run makes it");
+        }
+      }
+      made.insert(task.output);
+    }
+    return "";
+  }
+
   /// Runs the selected tasks in order.
   void execute(const std::vector<size_t>& selected) {
     const auto train_cache = make_train_data_cache();
@@ -281,10 +317,10 @@ class PipelineRun {
     for (const auto& [name, value] : command_line_) {
       if (name.rfind(task.prefix, 0) != 0) continue;
       set(name, value);
-      PetscBool found = PETSC_FALSE;
-      char buffer[4096];
-      RGFLOW_PETSC(PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer,
-                                         sizeof buffer, &found));
+      PetscBool found = PETSC_FALSE;  // reading marks the option used
+      std::vector<char> buffer(kMaxOptionLength + 2, '\0');
+      RGFLOW_PETSC(PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer.data(),
+                                         buffer.size(), &found));
     }
   }
 
@@ -341,11 +377,15 @@ class PipelineRun {
   }
 
   std::string lookup(const std::string& name) const {
-    char buffer[4096] = {0};
+    std::vector<char> buffer(kMaxOptionLength + 2, '\0');
     PetscBool set = PETSC_FALSE;
-    RGFLOW_PETSC(PetscOptionsGetString(current_, nullptr, ("-" + name).c_str(), buffer,
-                                       sizeof buffer, &set));
-    return set ? buffer : "";
+    RGFLOW_PETSC(PetscOptionsGetString(current_, nullptr, ("-" + name).c_str(), buffer.data(),
+                                       buffer.size(), &set));
+    if (set && std::strlen(buffer.data()) > kMaxOptionLength) {
+      throw UsageError("option -" + name + ": the value is longer than " +
+                       std::to_string(kMaxOptionLength) + " characters");
+    }
+    return set ? buffer.data() : "";
   }
 
   bool given(const std::string& name) const {
@@ -500,6 +540,9 @@ class PipelineRun {
   PetscOptions current_ = nullptr;                                 // its options database
 };
 
+// Larger than any real pipeline (the 152-model study is 20 KB): reading is bounded too.
+constexpr long kMaxPipelineBytes = long{16} << 20;
+
 constexpr const char* kPipelineHelp =
     "\n"
     "A pipeline file is YAML with up to three stages; every value is the option of that name:\n"
@@ -541,21 +584,25 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
     throw UsageError("no pipeline file given (usage: rgflow run PIPELINE.yaml [-outdir DIR])");
   }
   // Rank 0 reads the file and every rank parses the same text: one verdict everywhere.
-  std::string text, error;
-  if (world.rank() == 0) {
+  std::string text;
+  world.local_phase("run: read pipeline", [&] {
+    if (world.rank() != 0) return;
     std::ifstream in(pipeline_path);
     struct stat info;
     if (stat(pipeline_path.c_str(), &info) != 0) {
-      error = "pipeline file '" + pipeline_path + "' does not exist";
-    } else if (S_ISDIR(info.st_mode) || !in) {
-      error = "pipeline file '" + pipeline_path + "' cannot be read";
-    } else {
-      std::stringstream buffer;
-      buffer << in.rdbuf();
-      text = buffer.str();
+      throw UsageError("pipeline file '" + pipeline_path + "' does not exist");
     }
-  }
-  world.raise_if_any(error);
+    if (S_ISDIR(info.st_mode) || !in) {
+      throw UsageError("pipeline file '" + pipeline_path + "' cannot be read");
+    }
+    if (info.st_size > kMaxPipelineBytes) {
+      throw UsageError("pipeline file '" + pipeline_path + "' is larger than " +
+                       std::to_string(kMaxPipelineBytes >> 20) + " MiB");
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  });
   text = world.broadcast(text);
   PipelineFile file = parse_pipeline(pipeline_path, text);
   if (file.datasets.empty() && file.models.empty() && file.analyses.empty()) {
@@ -584,16 +631,26 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
     return 0;
   }
   // The folders, checked by trying: nothing else has been written yet.
-  if (world.rank() == 0) {
+  world.local_phase("run: folders", [&] {
+    if (world.rank() != 0) return;
     for (const char* sub : {"", "/data", "/models", "/results"}) {
-      error = make_folders(outdir + sub);
-      if (!error.empty()) {
-        error = "option -outdir: " + error;
-        break;
-      }
+      const std::string error = make_folders(outdir + sub);
+      if (!error.empty()) throw UsageError("option -outdir: " + error);
     }
-  }
-  world.raise_if_any(error);
+  });
+  // One pipeline run per folder at a time. A job-array task (one model) does not take the lock,
+  // as its siblings run beside it (each model's own output lock keeps them apart), but it is
+  // refused while a whole run holds the folder.
+  io::FileLock run_lock;
+  world.local_phase("run: lock", [&] {
+    if (world.rank() != 0) return;
+    const std::string lock = outdir + "/.rgflow-run.lock";
+    const std::string what = "the pipeline folder '" + outdir + "'";
+    const std::string held = !model.empty() || model_index >= 0
+                                 ? io::FileLock::held_by_other(lock, what)
+                                 : io::FileLock::acquire(lock, what, &run_lock);
+    if (!held.empty()) throw UsageError("option -outdir: " + held);
+  });
 
   std::vector<size_t> selected;
   for (size_t k = 0; k < run.tasks().size(); ++k) {
@@ -605,6 +662,11 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
     }
     selected.push_back(k);
   }
+  world.local_phase("run: check inputs", [&] {
+    if (world.rank() != 0) return;
+    const std::string problem = run.check_inputs(selected);
+    if (!problem.empty()) throw UsageError(problem);
+  });
   const double start = wall_seconds();
   run.execute(selected);
   if (world.rank() == 0) {

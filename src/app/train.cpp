@@ -140,6 +140,19 @@ TrainConfig read_config(OptionReader& o) {
   if (o.help()) return c;
 
   spec.hidden = parse_widths(o.full_name("hidden"), hidden);
+  {
+    // The block comes from the dataset, read later; the smallest block (2 sites) gives a lower
+    // bound on the network's size, so a network too large for any block is refused here, before
+    // any file is opened (and when a pipeline is validated).
+    nn::ModelSpec smallest = spec;
+    smallest.block = {1, 2};
+    const std::string problem = smallest.validate();
+    if (problem.rfind("the network", 0) == 0) {
+      throw UsageError("option " + o.full_name("hidden") + ": even on the smallest block, " +
+                       problem);
+    }
+    if (!problem.empty()) throw UsageError(problem);
+  }
   c.settings.schedule.base = c.optimizer.learning_rate;  // the schedule sets every step's rate
   spec.seed = c.settings.seed;
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
@@ -313,13 +326,16 @@ const PairSplit<Scalar>& cached_pairs(const Comm& world, const io::DatasetReader
                           std::to_string(validation_samples) + "|" + typeid(Scalar).name();
   if (cache.key == key) return cache.split<Scalar>();
   cache = TrainDataCache();  // free the previous data before loading the next
-  std::string error;
   auto& split = cache.split<Scalar>();
-  split.first = std::make_shared<const train::PairSet<Scalar>>(
-      load_pairs<Scalar>(world, reader, level, 0, training_samples, &error));
-  split.second = std::make_shared<const train::PairSet<Scalar>>(
-      load_pairs<Scalar>(world, reader, level, training_samples, validation_samples, &error));
-  world.raise_if_any(error);
+  // Each rank reads its own samples (independent reads): a failure on one reaches all.
+  world.local_phase("train: load", [&] {
+    std::string error;
+    split.first = std::make_shared<const train::PairSet<Scalar>>(
+        load_pairs<Scalar>(world, reader, level, 0, training_samples, &error));
+    split.second = std::make_shared<const train::PairSet<Scalar>>(
+        load_pairs<Scalar>(world, reader, level, training_samples, validation_samples, &error));
+    if (!error.empty()) throw UsageError(error);
+  });
   cache.key = key;
   return split;
 }
@@ -433,10 +449,12 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   const double load_start = wall_seconds();
   auto window_loader = [&world, &reader, &config, per_sample](int64_t split_offset) {
     return [&world, &reader, &config, per_sample, split_offset](int64_t first, int64_t count) {
-      std::string error;
-      auto set =
-          load_pairs<Scalar>(world, reader, config.level, split_offset + first, count, &error);
-      world.raise_if_any(error);
+      train::PairSet<Scalar> set;
+      world.local_phase("train: load", [&] {
+        std::string error;
+        set = load_pairs<Scalar>(world, reader, config.level, split_offset + first, count, &error);
+        if (!error.empty()) throw UsageError(error);
+      });
       set.first += static_cast<uint64_t>(first * per_sample);  // ids count from the split's start
       return set;
     };
@@ -455,9 +473,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   const double load_seconds = world.max(wall_seconds() - load_start);
 
   nn::ModelSpec spec = config.spec;
-  spec.block = {g.dim, static_cast<int>(g.block_side)};
-  const std::string problem = spec.validate();
-  if (!problem.empty()) throw UsageError(problem);
+  spec.block = {g.dim, static_cast<int>(g.block_side)};  // validated in run_train
   nn::SymmetricModel<Scalar> model(spec);
   nn::Optimizer<Scalar> optimizer(config.optimizer,
                                   static_cast<size_t>(model.network().parameter_count()));
@@ -468,7 +484,10 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                                training_samples, command_line, fingerprint(config, data)};
   const std::string partial = io::partial_path(config.output);
   if (state_on_disk == io::OutputState::kResume) {
-    train::read_training_file(partial, provenance.fingerprint, model, optimizer, state);
+    // Every rank reads the checkpoint itself (serial HDF5): the verdict on it is shared.
+    world.local_phase("train: resume", [&] {
+      train::read_training_file(partial, provenance.fingerprint, model, optimizer, state);
+    });
     if (world.rank() == 0 && !config.quiet) {
       std::printf("rgflow train: resuming at step %lld\n",
                   static_cast<long long>(state.global_step));
@@ -487,15 +506,11 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   }
   train::Trainer<Scalar> trainer(world, settings, model, optimizer, *train_set, *validation_set);
   auto save = [&](const train::TrainState<Scalar>& now, const std::string& path, bool complete) {
-    std::string failure;
-    if (world.rank() == 0) {
-      try {
+    world.local_phase("train: save", [&] {
+      if (world.rank() == 0) {
         train::write_training_file(path, model, optimizer, now, provenance, complete);
-      } catch (const std::exception& e) {
-        failure = e.what();
       }
-    }
-    world.raise_if_any(failure);
+    });
   };
   if (world.rank() == 0 && !config.quiet) {
     std::printf(
@@ -535,8 +550,10 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     std::copy(state.best_parameters.begin(), state.best_parameters.end(),
               model.network().parameters());
   }
-  save(state, config.output, true);
-  if (world.rank() == 0) std::remove(partial.c_str());
+  // The finished model goes where the checkpoints went, and is renamed once every rank agrees
+  // it was written: a failure leaves nothing under the final name.
+  save(state, partial, true);
+  io::commit_output(world, config.output);
   const double final_validation = trainer.validation_loss();  // collective
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
@@ -568,7 +585,8 @@ int run_train(const Comm& world, const Invocation& invocation) {
   }
   if (invocation.validate_only) return 0;
   if (invocation.prefix.empty()) require_all_options_used();
-  // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad file.
+  // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad
+  // file.
   const io::DatasetReader reader(config.data, world);
   const auto& g = reader.spec().geometry;
   if (!reader.complete()) {
@@ -579,21 +597,38 @@ int run_train(const Comm& world, const Invocation& invocation) {
                      std::to_string(config.level + 1) + " does not exist in '" + config.data +
                      "' (levels 0-" + std::to_string(g.levels) + ")");
   }
+  {
+    // The network's size against the limit, now that the block is known: before any allocation.
+    nn::ModelSpec spec = config.spec;
+    spec.block = {g.dim, static_cast<int>(g.block_side)};
+    const std::string problem = spec.validate();
+    if (!problem.empty()) throw UsageError(problem);
+  }
   const io::OutputState state =
-      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume);
+      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
+                         io::Resumable::kYes);
   if (state == io::OutputState::kComplete) {
-    // A complete output is kept only if it was trained with these very options.
-    std::string error;
-    if (world.rank() == 0) {
-      const h5::Hid file = h5::open_read_only(config.output, "trained model");
-      if (!h5::has_attribute(file.get(), "options_fingerprint") ||
-          h5::read_string_attribute(file.get(), "options_fingerprint") !=
-              fingerprint(config, reader.spec())) {
-        error = "the existing output '" + config.output +
-                "' was trained with other options or data (use -force to replace it)";
+    // A complete output is kept only if it was trained with these very options. Rank 0 looks;
+    // whatever it finds (also a file HDF5 cannot open) reaches every rank.
+    world.local_phase("train: check existing output", [&] {
+      if (world.rank() != 0) return;
+      const std::string replace = " (use -force to replace it)";
+      std::string stored;
+      try {
+        const h5::Hid file = h5::open_read_only(config.output, " (the existing output)");
+        if (h5::has_attribute(file.get(), "options_fingerprint")) {
+          stored = h5::read_string_attribute(file.get(), "options_fingerprint");
+        }
+      } catch (const std::exception&) {
+        throw UsageError("the existing output '" + config.output +
+                         "' is not a model rgflow can read" + replace);
       }
-    }
-    world.raise_if_any(error);
+      if (stored != fingerprint(config, reader.spec())) {
+        throw UsageError("the existing output '" + config.output +
+                         "' was trained with other options or data" + replace);
+      }
+    });
+    if (world.rank() == 0) io::release_output(config.output);
     if (world.rank() == 0 && !config.quiet) {
       std::printf("rgflow train: '%s' is already complete; nothing to do\n", config.output.c_str());
     }

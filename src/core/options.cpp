@@ -1,6 +1,8 @@
 #include "rgflow/core/options.hpp"
 
 #include <petscsys.h>
+#include <sys/stat.h>
+#include <yaml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/petsc.hpp"
@@ -29,12 +33,18 @@ bool OptionReader::given(const std::string& name) const {
 }
 
 bool OptionReader::lookup(const std::string& name, std::string* value) const {
-  char buffer[4096] = {0};
+  // One byte more than the longest accepted value: a value that fills it was cut by PETSc.
+  std::vector<char> buffer(kMaxOptionLength + 2, '\0');
   PetscBool set = PETSC_FALSE;
   RGFLOW_PETSC(PetscOptionsGetString(nullptr, prefix_.empty() ? nullptr : prefix_.c_str(),
-                                     ("-" + name).c_str(), buffer, sizeof buffer, &set));
-  if (set) *value = buffer;
-  return set == PETSC_TRUE;
+                                     ("-" + name).c_str(), buffer.data(), buffer.size(), &set));
+  if (!set) return false;
+  if (std::strlen(buffer.data()) > kMaxOptionLength) {
+    throw UsageError("option " + full_name(name) + ": the value is longer than " +
+                     std::to_string(kMaxOptionLength) + " characters");
+  }
+  *value = buffer.data();
+  return true;
 }
 
 int64_t OptionReader::get_int(const std::string& name, int64_t default_value,
@@ -151,6 +161,106 @@ void require_all_options_used() {
   if (!first.empty()) {
     throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
   }
+}
+
+namespace {
+
+// A word PETSc takes as an option name: a dash, then not a number ("-5" is a value).
+bool is_option_name(const char* word) {
+  if (word[0] != '-' || word[1] == '\0') return false;
+  char* end = nullptr;
+  std::strtod(word, &end);
+  return *end != '\0';
+}
+
+std::string check_readable_file(const std::string& option, const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return "option " + option + ": '" + path + "' does not exist";
+  }
+  if (!S_ISREG(info.st_mode)) return "option " + option + ": '" + path + "' is not a file";
+  std::ifstream in(path);
+  if (!in) return "option " + option + ": '" + path + "' cannot be read";
+  return "";
+}
+
+}  // namespace
+
+std::string check_yaml_options_file(const std::string& path) {
+  const std::string problem = check_readable_file("-options_file_yaml", path);
+  if (!problem.empty()) return problem;
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return "cannot initialise the YAML parser";
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  // Events only: the document is not built, so aliases cost nothing here.
+  std::string error;
+  int depth = 0;
+  bool top_is_mapping = false, done = false;
+  while (!done) {
+    yaml_event_t event;
+    if (!yaml_parser_parse(&parser, &event)) {
+      error = "option -options_file_yaml: '" + path + "' is malformed YAML at line " +
+              std::to_string(parser.problem_mark.line + 1) + ": " +
+              (parser.problem ? parser.problem : "unreadable");
+      break;
+    }
+    const bool opens =
+        event.type == YAML_MAPPING_START_EVENT || event.type == YAML_SEQUENCE_START_EVENT;
+    const bool content = opens || event.type == YAML_SCALAR_EVENT || event.type == YAML_ALIAS_EVENT;
+    if (content && depth == 0) top_is_mapping = event.type == YAML_MAPPING_START_EVENT;
+    if (opens) ++depth;
+    if (event.type == YAML_MAPPING_END_EVENT || event.type == YAML_SEQUENCE_END_EVENT) --depth;
+    done = event.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&event);
+  }
+  yaml_parser_delete(&parser);
+  if (error.empty() && !top_is_mapping && text.find_first_not_of(" \t\r\n") != std::string::npos) {
+    error = "option -options_file_yaml: '" + path +
+            "' is not a mapping of option names to values (e.g. 'L: 1024')";
+  }
+  return error;
+}
+
+std::string check_arguments(const std::vector<char*>& arguments) {
+  for (size_t i = 1; i < arguments.size(); ++i) {
+    const char* word = arguments[i];
+    const bool option = is_option_name(word);
+    const bool value_of_previous = i > 1 && is_option_name(arguments[i - 1]);
+    if (std::strlen(word) > kMaxOptionLength) {
+      const std::string what = option ? "an option name"
+                               : value_of_previous
+                                   ? "the value of option " + std::string(arguments[i - 1])
+                                   : "argument " + std::to_string(i);
+      return what + " is longer than " + std::to_string(kMaxOptionLength) + " characters";
+    }
+    if (!option && !value_of_previous) {
+      const std::string command = arguments[0];
+      return "unexpected argument '" + std::string(word) + "' (options start with '-'" +
+             (command == "run" ? "; the pipeline file comes right after 'run'" : "") +
+             "; see rgflow " + command + " -help)";
+    }
+    if (!option) {
+      const std::string previous = arguments[i - 1];
+      if (previous == "-options_file") {
+        const std::string problem = check_readable_file(previous, word);
+        if (!problem.empty()) return problem;
+      } else if (previous == "-options_file_yaml") {
+        const std::string problem = check_yaml_options_file(word);
+        if (!problem.empty()) return problem;
+      }
+    } else if (i + 1 == arguments.size() || is_option_name(arguments[i + 1])) {
+      const std::string name = word;
+      if (name == "-options_file" || name == "-options_file_yaml") {
+        return "option " + name + " needs a file name";
+      }
+    }
+  }
+  return "";
 }
 
 bool take_help_flag(int* argc, char** argv) {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <set>
+#include <unordered_set>
 
 #include "rgflow/core/error.hpp"
 
@@ -59,6 +60,12 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
+// Limits on what a small file can make the parser build: YAML aliases let a few hundred bytes
+// stand for gigabytes once each reference is copied into an option value.
+constexpr size_t kMaxValueLength = 4095;                // the options layer's limit
+constexpr size_t kMaxExpandedBytes = size_t{16} << 20;  // all keys and values together
+constexpr size_t kMaxAliasUses = 10000;                 // references to an already used node
+
 class Parser {
  public:
   Parser(const std::string& path, YamlDocument& document) : path_(path), document_(document) {}
@@ -98,6 +105,8 @@ class Parser {
     for (const auto& [key, key_node, value] : mapping(node, what)) {
       if (!valid_name(key)) fail(key_node, "'" + key + "' in " + what + " is not an option name");
       PipelineOption option{key, "", line_of(key_node)};
+      const std::string named = "option '" + key + "' in " + what;
+      visit(value, named);
       if (value->type == YAML_SCALAR_NODE) {
         option.value = scalar_text(value);
       } else if (value->type == YAML_SEQUENCE_NODE) {
@@ -105,7 +114,13 @@ class Parser {
              ++item) {
           const yaml_node_t* element = document_.node(*item);
           if (element->type != YAML_SCALAR_NODE) {
-            fail(element, "option '" + key + "' in " + what + ": list items must be plain values");
+            fail(element, named + ": list items must be plain values");
+          }
+          visit(element, named);
+          // Checked before the copy: the value is bounded, whatever the list holds.
+          if (option.value.size() + 1 + element->data.scalar.length > kMaxValueLength) {
+            fail(element,
+                 named + " is longer than " + std::to_string(kMaxValueLength) + " characters");
           }
           option.value += (option.value.empty() ? "" : ",") + scalar_text(element);
         }
@@ -113,6 +128,14 @@ class Parser {
       } else {
         fail(value, "option '" + key + "' in " + what +
                         " must be a value or a list of values, not a mapping");
+      }
+      if (option.value.size() > kMaxValueLength) {
+        fail(value, named + " is longer than " + std::to_string(kMaxValueLength) + " characters");
+      }
+      expanded_bytes_ += key.size() + option.value.size();
+      if (expanded_bytes_ > kMaxExpandedBytes) {
+        fail(value, "the options add up to more than " + std::to_string(kMaxExpandedBytes >> 20) +
+                        " MiB (aliases repeating large values?)");
       }
       result.options.push_back(option);
     }
@@ -147,8 +170,19 @@ class Parser {
   }
 
  private:
+  // Counts a node each time it is reached: a node reached twice is an alias in use.
+  void visit(const yaml_node_t* node, const std::string& where) {
+    if (!visited_.insert(node).second && ++alias_uses_ > kMaxAliasUses) {
+      fail(node, where + ": more than " + std::to_string(kMaxAliasUses) +
+                     " uses of YAML aliases in the file");
+    }
+  }
+
   std::string path_;
   YamlDocument& document_;
+  std::unordered_set<const yaml_node_t*> visited_;
+  size_t alias_uses_ = 0;
+  size_t expanded_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,12 +1,17 @@
 #include "rgflow/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <sstream>
+#include <utility>
 
 namespace rgflow::io {
 namespace {
@@ -16,6 +21,11 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
+bool is_folder(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
 std::string folder_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -23,10 +33,67 @@ std::string folder_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  return name;
+}
+
+// The whole content of a small file, or nullopt-like false when it cannot be read.
+bool read_small_file(const std::string& path, std::string* text) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[512];
+  const ssize_t length = read(fd, buffer, sizeof buffer);
+  close(fd);
+  if (length < 0) return false;
+  text->assign(buffer, static_cast<size_t>(length));
+  return true;
+}
+
+// Who holds a lock, parsed from its claim "<host> <pid>\n".
+struct Claim {
+  std::string host;
+  long pid = 0;
+  bool valid = false;
+};
+
+Claim parse_claim(const std::string& text) {
+  Claim claim;
+  std::istringstream in(text);
+  if (in >> claim.host >> claim.pid && claim.pid > 0) claim.valid = true;
+  return claim;
+}
+
+// True when the process of a claim made on this host has ended (kill(pid, 0) is the portable
+// liveness test; EPERM means it exists under another user).
+bool ended_here(const Claim& claim) {
+  return claim.valid && claim.host == host_name() && kill(static_cast<pid_t>(claim.pid), 0) != 0 &&
+         errno == ESRCH;
+}
+
+std::string holder_text(const std::string& path, const std::string& what, const Claim& claim) {
+  if (!claim.valid) {
+    return what + " is locked by '" + path +
+           "', whose content is unreadable (remove it if no job is writing " + what + ")";
+  }
+  return what + " is being written by process " + std::to_string(claim.pid) + " on host " +
+         claim.host + " (lock '" + path + "'; if that job has ended, remove the lock)";
+}
+
+// The locks prepare_output took in this process, by final path, until commit_output,
+// release_output or release_all_outputs.
+std::map<std::string, FileLock>& held_locks() {
+  static std::map<std::string, FileLock> locks;
+  return locks;
+}
+
+void release_held(const std::string& final_path);
+
 // The verdict of rank 0 alone: the file system may differ between nodes only in timing, and one
 // rank's look is what every rank will act on.
 std::string check_on_root(const std::string& final_path, const std::string& option, bool force,
-                          bool resume, OutputState* state) {
+                          bool resume, Resumable resumable, OutputState* state) {
   const std::string folder = folder_of(final_path);
   struct stat info;
   if (final_path.empty() || final_path.back() == '/') {
@@ -34,6 +101,9 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
   }
   if (stat(folder.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
     return "option " + option + ": output folder '" + folder + "' does not exist";
+  }
+  if (is_folder(final_path)) {
+    return "option " + option + ": the output '" + final_path + "' is a folder, not a file name";
   }
   // Try it: permission bits say nothing for root, nor for read-only mounts.
   const std::string probe = folder + "/.rgflow-write-probe-" + std::to_string(getpid());
@@ -44,11 +114,19 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
   }
   close(probe_fd);
   unlink(probe.c_str());
+  // The lock first: what is on disk is only worth looking at once no other job can change it.
+  // A claim this process made earlier on the same output is superseded.
+  release_held(final_path);
+  FileLock lock;
+  const std::string held =
+      FileLock::acquire(lock_path(final_path), "output '" + final_path + "'", &lock);
+  if (!held.empty()) return "option " + option + ": " + held;
   const std::string partial = partial_path(final_path);
   *state = OutputState::kFresh;
   if (exists(final_path)) {
     if (resume && !force) {
       *state = OutputState::kComplete;
+      held_locks()[final_path] = std::move(lock);
       return "";
     }
     if (!force) {
@@ -64,25 +142,119 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
         return "cannot remove stale partial output '" + partial + "': " + std::strerror(errno);
       }
     } else {
-      return "a partial output '" + partial +
-             "' from an interrupted run exists (use -resume to continue it or -force to start "
-             "over)";
+      return "a partial output '" + partial + "' from an interrupted run exists (use " +
+             (resumable == Resumable::kYes ? "-resume to continue it or -force to start over"
+                                           : "-force to start over") +
+             ")";
     }
   }
+  held_locks()[final_path] = std::move(lock);
   return "";
 }
 
+void release_held(const std::string& final_path) {
+  held_locks().erase(final_path);
+}
+
 }  // namespace
+
+FileLock::FileLock(FileLock&& other) noexcept
+    : path_(std::exchange(other.path_, std::string())),
+      claim_(std::exchange(other.claim_, std::string())) {}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    release();
+    path_ = std::exchange(other.path_, std::string());
+    claim_ = std::exchange(other.claim_, std::string());
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  release();
+}
+
+void FileLock::release() {
+  if (path_.empty()) return;
+  // Remove only our own claim: never a lock another job took over meanwhile.
+  std::string text;
+  if (read_small_file(path_, &text) && text == claim_) unlink(path_.c_str());
+  path_.clear();
+  claim_.clear();
+}
+
+std::string FileLock::acquire(const std::string& path, const std::string& what, FileLock* lock) {
+  const std::string claim = host_name() + " " + std::to_string(getpid()) + "\n";
+  // A few rounds: a stale lock is moved aside, then the exclusive creation is tried again.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      const ssize_t written = write(fd, claim.data(), claim.size());
+      const int close_status = close(fd);
+      if (written != static_cast<ssize_t>(claim.size()) || close_status != 0) {
+        const std::string reason = std::strerror(errno);
+        unlink(path.c_str());
+        return "cannot write the lock '" + path + "': " + reason;
+      }
+      lock->release();
+      lock->path_ = path;
+      lock->claim_ = claim;
+      return "";
+    }
+    if (errno != EEXIST) {
+      return "cannot create the lock '" + path + "': " + std::strerror(errno);
+    }
+    std::string text;
+    if (!read_small_file(path, &text)) continue;  // released meanwhile: try again
+    const Claim holder = parse_claim(text);
+    if (!ended_here(holder)) return holder_text(path, what, holder);
+    // The holder has ended. Move its lock aside atomically; if what moved is not the stale claim
+    // (another job took the lock over in between), put it back and look again.
+    const std::string aside = path + ".stale-" + std::to_string(getpid());
+    if (std::rename(path.c_str(), aside.c_str()) != 0) continue;
+    std::string moved;
+    read_small_file(aside, &moved);
+    if (moved != text) {
+      if (link(aside.c_str(), path.c_str()) != 0) {
+        // The path was taken again: the moved claim is lost to its owner, who will see its lock
+        // gone at release; nothing better can be done without a lock on the lock.
+      }
+      unlink(aside.c_str());
+      continue;
+    }
+    unlink(aside.c_str());
+    std::fprintf(stderr,
+                 "rgflow: note: taking over the lock '%s' of process %ld on this host, which has "
+                 "ended\n",
+                 path.c_str(), holder.pid);
+  }
+  return "cannot take the lock '" + path + "' (it keeps changing: another job is starting on " +
+         what + ")";
+}
+
+std::string FileLock::held_by_other(const std::string& path, const std::string& what) {
+  std::string text;
+  if (!read_small_file(path, &text)) return "";
+  const Claim holder = parse_claim(text);
+  if (ended_here(holder)) return "";
+  return holder_text(path, what, holder);
+}
 
 std::string partial_path(const std::string& final_path) {
   return final_path + ".partial";
 }
 
+std::string lock_path(const std::string& final_path) {
+  return final_path + ".lock";
+}
+
 OutputState prepare_output(const Comm& comm, const std::string& final_path,
-                           const std::string& option, bool force, bool resume) {
+                           const std::string& option, bool force, bool resume,
+                           Resumable resumable) {
   OutputState state = OutputState::kFresh;
   std::string error;
-  if (comm.rank() == 0) error = check_on_root(final_path, option, force, resume, &state);
+  if (comm.rank() == 0) error = check_on_root(final_path, option, force, resume, resumable, &state);
   comm.raise_if_any(error);
   int code = static_cast<int>(state);
   RGFLOW_MPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm.get()));
@@ -97,8 +269,17 @@ void commit_output(const Comm& comm, const std::string& final_path) {
     if (std::rename(partial.c_str(), final_path.c_str()) != 0) {
       error = "cannot rename '" + partial + "' to '" + final_path + "': " + std::strerror(errno);
     }
+    release_output(final_path);
   }
   comm.raise_if_any(error);
+}
+
+void release_output(const std::string& final_path) {
+  release_held(final_path);
+}
+
+void release_all_outputs() {
+  held_locks().clear();
 }
 
 }  // namespace rgflow::io

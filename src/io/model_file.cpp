@@ -162,23 +162,6 @@ class AttributeReader {
   const std::string& path_;
 };
 
-// Effective weight and bias entries the architecture has, plus the block's sites (graph
-// networks keep a neighbour list per site). The network indexes all of them with int, so a file
-// claiming more describes no network rgflow can build (and reading it must not try).
-double architecture_size(const nn::ModelSpec& spec) {
-  const bool gnn = spec.kind == nn::ModelKind::kGnn;
-  const double sites = std::pow(static_cast<double>(spec.block.side), spec.block.dim);
-  std::vector<double> widths{gnn ? 1.0 : sites};
-  for (int width : spec.hidden) widths.push_back(width);
-  widths.push_back(1);
-  double total = sites;
-  for (size_t layer = 0; layer + 1 < widths.size(); ++layer) {
-    const bool graph_layer = gnn && layer + 2 < widths.size();
-    total += widths[layer + 1] * widths[layer] * (graph_layer ? 2 : 1) + widths[layer + 1];
-  }
-  return total;
-}
-
 std::string weight_meaning(const nn::ModelSpec& spec, int layer, int layers) {
   const bool last = layer + 1 == layers;
   if (spec.kind == nn::ModelKind::kMlp) {
@@ -299,13 +282,9 @@ nn::ModelSpec read_model_spec(hid_t file, const std::string& path) {
   spec.periodic = attributes.flag("periodic");
   spec.tie_self_neighbour = attributes.flag("tie_self_neighbour");
   spec.seed = static_cast<uint64_t>(attributes.integer("seed"));
+  // validate() includes the size limit: a spec that passes can be built.
   const std::string problem = spec.validate();
   if (!problem.empty()) malformed(path, problem);
-  if (architecture_size(spec) > static_cast<double>(INT_MAX)) {
-    malformed(path, "block " + std::to_string(spec.block.side) + "^" +
-                        std::to_string(spec.block.dim) + " with hidden widths " +
-                        quoted(join(spec.hidden)) + " is too large a network to build");
-  }
   return spec;
 }
 
@@ -339,8 +318,9 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
   const int64_t stored = RGFLOW_H5(H5Sget_simple_extent_npoints(space.get()));
   const int64_t recorded = attributes.integer("parameter_count");
 
-  nn::Network<Scalar> net(spec);
-  const int64_t implied = net.parameter_count();
+  // Compared from the sizes alone, before the network is built: a file whose counts disagree
+  // costs nothing to refuse.
+  const int64_t implied = spec.free_parameters();
   const std::string architecture = "the architecture (" + nn::model_kind_name(spec.kind) +
                                    ", hidden " + join(spec.hidden) + ", tying " +
                                    nn::tying_name(spec.tying) + ") has " + std::to_string(implied);
@@ -350,6 +330,12 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
   if (dims != 1 || stored != implied) {
     malformed(path, "/model/parameters holds " + std::to_string(stored) + " values in " +
                         std::to_string(dims) + " dimension(s); " + architecture + " in 1");
+  }
+  nn::Network<Scalar> net(spec);
+  if (net.parameter_count() != implied) {
+    throw LibraryError("the network of '" + path + "' has " +
+                       std::to_string(net.parameter_count()) + " parameters; its spec implies " +
+                       std::to_string(implied));
   }
   // After construction theta holds the seeded initial values; the stored ones replace them.
   RGFLOW_H5(H5Dread(dataset.get(), h5::native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,

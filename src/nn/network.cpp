@@ -1,6 +1,9 @@
 #include "rgflow/nn/network.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 
 #include "rgflow/field/philox.hpp"
@@ -98,12 +101,131 @@ std::string tying_name(Tying tying) {
   return tying_names()[static_cast<size_t>(tying)];
 }
 
+namespace {
+
+// The layer widths, input to output: sites (mlp) or one feature per node (gnn), the hidden
+// widths, one output.
+std::vector<double> layer_widths(const ModelSpec& spec) {
+  const double sites = std::pow(static_cast<double>(spec.block.side), spec.block.dim);
+  std::vector<double> widths{spec.kind == ModelKind::kGnn ? 1.0 : sites};
+  for (int width : spec.hidden) widths.push_back(width);
+  widths.push_back(1);
+  return widths;
+}
+
+// Free parameters of one weight array (mirrors the allocator calls of Network's constructor).
+double weight_parameters(const ModelSpec& spec, size_t layer, size_t hidden_layers, double rows,
+                         double cols, double orbits) {
+  const bool out_hidden = layer<hidden_layers, in_hidden = layer> 0;
+  switch (spec.tying) {
+    case Tying::kNone:
+      break;
+    case Tying::kInputs:
+      if (layer == 0) return rows;
+      break;
+    case Tying::kOrbits:
+      if (layer == 0) return rows * orbits;
+      break;
+    case Tying::kUnits:
+      if (out_hidden && in_hidden) return 1;
+      if (out_hidden) return cols;
+      if (in_hidden) return rows;
+      break;
+    case Tying::kSymmetric:
+      if (rows == cols) return rows * (rows + 1) / 2;
+      break;
+    case Tying::kScalar:
+      return 1;
+  }
+  return rows * cols;
+}
+
+// Free parameters with `orbits` site orbits for -tying orbits.
+double count_parameters(const ModelSpec& spec, double orbits) {
+  const std::vector<double> widths = layer_widths(spec);
+  const size_t hidden_layers = spec.hidden.size();
+  const bool gnn = spec.kind == ModelKind::kGnn;
+  double total = 0;
+  for (size_t layer = 0; layer <= hidden_layers; ++layer) {
+    const double rows = widths[layer + 1], cols = widths[layer];
+    const double weight = weight_parameters(spec, layer, hidden_layers, rows, cols, orbits);
+    total += weight;
+    if (gnn && layer < hidden_layers && !spec.tie_self_neighbour) total += weight;
+    if (spec.bias) {
+      const bool shared =
+          spec.tying == Tying::kScalar || (spec.tying == Tying::kUnits && layer < hidden_layers);
+      total += shared ? 1 : rows;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+double ModelSpec::effective_entries() const {
+  const std::vector<double> widths = layer_widths(*this);
+  const bool gnn = kind == ModelKind::kGnn;
+  // The block's sites: inputs of every sample, and a neighbour list each for a graph network.
+  double total =
+      std::pow(static_cast<double>(block.side), block.dim) * (gnn ? 1 + 2 * block.dim : 1);
+  for (size_t layer = 0; layer + 1 < widths.size(); ++layer) {
+    const bool graph_layer = gnn && layer + 2 < widths.size();
+    total += widths[layer + 1] * widths[layer] * (graph_layer ? 2 : 1) + widths[layer + 1];
+  }
+  return total;
+}
+
+double ModelSpec::memory_bytes() const {
+  const std::vector<double> widths = layer_widths(*this);
+  double largest = 0;
+  for (size_t layer = 0; layer + 1 < widths.size(); ++layer) {
+    largest = std::max(largest, widths[layer + 1] * widths[layer]);
+  }
+  const double entries = effective_entries();
+  // Orbits are at most the sites: an upper bound that needs no symmetry group.
+  const double parameters = count_parameters(*this, layer_widths(*this).front());
+  const double value = sizeof(double);
+  // Per entry an int index and (when tied) an expanded value; the dense gradient of the largest
+  // array twice; theta, its gradient and two optimiser moments.
+  return entries * (sizeof(int) + value) + 2 * largest * value + 4 * parameters * value;
+}
+
+int64_t ModelSpec::free_parameters() const {
+  double orbits = 0;
+  if (tying == Tying::kOrbits) {
+    const int n = block.sites();
+    if (orbit_group == "full") {
+      orbits = 1;  // S_N is transitive
+    } else {
+      const auto group = orbit_group == "point" ? point_group(block) : reflection_group(block);
+      int count = 0;
+      for (int label : site_orbits(group, n)) count = std::max(count, label + 1);
+      orbits = count;
+    }
+  }
+  return static_cast<int64_t>(count_parameters(*this, orbits));
+}
+
 std::string ModelSpec::validate() const {
   if (block.dim < 1 || block.dim > 3) return "block dimension must be 1, 2 or 3";
   if (block.side < 2) return "block side must be at least 2";
   if (hidden.empty()) return "at least one hidden layer is needed";
   for (int width : hidden) {
     if (width < 1) return "hidden widths must be positive";
+  }
+  // Sizes before anything else looks at them: the network indexes its entries with int, and
+  // every later step allocates in proportion to them.
+  const double bytes = memory_bytes();
+  const double entries = effective_entries();
+  if (entries > static_cast<double>(INT_MAX) || bytes > kMaxMemoryBytes) {
+    std::string widths;
+    for (int width : hidden) widths += (widths.empty() ? "" : ",") + std::to_string(width);
+    char amount[96];
+    std::snprintf(amount, sizeof amount, "%.3g weights need about %.3g GiB per rank", entries,
+                  bytes / (1024.0 * 1024 * 1024));
+    return "the network (block " + std::to_string(block.side) + "^" + std::to_string(block.dim) +
+           ", hidden " + widths + ") is too large: " + amount + ", more than the limit of " +
+           std::to_string(static_cast<int>(kMaxMemoryBytes / (1024.0 * 1024 * 1024))) + " GiB";
   }
   if (kind == ModelKind::kGnn && (tying == Tying::kInputs || tying == Tying::kOrbits)) {
     return "tying '" + tying_name(tying) +

@@ -7,6 +7,7 @@
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
+#include "rgflow/core/mpi.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/io/model_file.hpp"
 
@@ -48,6 +49,14 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
                          nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
                          const Provenance& provenance, bool complete) {
   const std::string temporary = path + ".tmp";
+  // A failed write (disk full, quota) leaves no temporary behind and never reaches `path`.
+  struct RemoveUnlessKept {
+    const std::string& file;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      if (!keep) std::remove(file.c_str());
+    }
+  } cleanup{temporary};
   {
     h5::Hid file =
         h5::file_id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -136,11 +145,16 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
     write_vector(c, "second_moment", optimizer.second_moment(), "Adam v (empty for SGD)");
     write_vector(c, "best_parameters", state.best_parameters,
                  "parameters at the best validation loss");
+    checkpoint = h5::Hid();
+    history = h5::Hid();
+    file.close();  // flushes: a full disk shows here
   }
+  fail_if_injected("train: write file", 0);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     throw LibraryError("cannot rename '" + temporary + "' to '" + path +
                        "': " + std::strerror(errno));
   }
+  cleanup.keep = true;
 }
 
 template <typename Scalar>

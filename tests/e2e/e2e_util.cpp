@@ -28,7 +28,10 @@ std::vector<std::string> RunResult::rgflow_error_lines() const {
   std::vector<std::string> lines;
   std::istringstream in(err);
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("rgflow", 0) == 0) lines.push_back(line);
+    // Notes (e.g. a stale lock of a killed run taken over) are not errors.
+    if (line.rfind("rgflow", 0) == 0 && line.rfind("rgflow: note:", 0) != 0) {
+      lines.push_back(line);
+    }
   }
   return lines;
 }

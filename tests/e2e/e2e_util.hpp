@@ -12,7 +12,7 @@ struct RunResult {
   int status = -1;  // exit status of mpiexec (non-zero if any rank failed)
   std::string out;
   std::string err;
-  /// Lines of stderr written by rgflow itself (launcher messages excluded).
+  /// Lines of stderr written by rgflow itself (launcher messages and rgflow's notes excluded).
   std::vector<std::string> rgflow_error_lines() const;
 };
 

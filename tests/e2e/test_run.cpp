@@ -122,12 +122,14 @@ TEST(Pipeline, SingleStagesAsBatchJobsRunThem) {
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_TRUE(file_exists(outdir + "/models/second.h5"));
   EXPECT_FALSE(file_exists(outdir + "/models/first.h5"));
-  // The analysis needs every model: with one missing it fails, naming the stage and the file.
+  // The analysis needs every model: with one missing it is refused before it starts, naming
+  // the file.
   result = run_rgflow(2, "run " + pipeline + " -outdir " + outdir + " -stage analyze -quiet");
   EXPECT_NE(result.status, 0);
   ASSERT_EQ(result.rgflow_error_lines().size(), 1u) << result.err;
-  EXPECT_NE(result.rgflow_error_lines()[0].find("stage analyze failed"), std::string::npos);
-  EXPECT_NE(result.rgflow_error_lines()[0].find("first.h5"), std::string::npos);
+  EXPECT_NE(result.rgflow_error_lines()[0].find("the analysis reads"), std::string::npos);
+  EXPECT_NE(result.rgflow_error_lines()[0].find("first.h5', which does not exist"),
+            std::string::npos);
   result = run_rgflow(1, "run " + pipeline + " -outdir " + outdir + " -stage train -model first");
   ASSERT_EQ(result.status, 0) << result.err;
   result = run_rgflow(2, "run " + pipeline + " -outdir " + outdir + " -stage analyze -quiet");

@@ -178,6 +178,56 @@ TEST(Network, TiedParameterCounts) {
   EXPECT_EQ(Network<double>(spec).parameter_count(), 4289) << "the reference graph network";
 }
 
+// The sizes computed from a spec alone (what a model file is checked against before anything is
+// allocated) are those of the network built from it, for every kind, tying and option.
+TEST(Network, SizesFromTheSpecMatchTheBuiltNetwork) {
+  int checked = 0;
+  for (const ModelKind kind : {ModelKind::kMlp, ModelKind::kGnn}) {
+    for (size_t tying = 0; tying < tying_names().size(); ++tying) {
+      for (const std::string group : {"point", "reflections", "full"}) {
+        for (const bool bias : {true, false}) {
+          for (const bool tie_self : {false, true}) {
+            for (const BlockShape block : {BlockShape{1, 3}, BlockShape{2, 2}, BlockShape{3, 2}}) {
+              ModelSpec spec;
+              spec.kind = kind;
+              spec.tying = static_cast<Tying>(tying);
+              spec.orbit_group = group;
+              spec.bias = bias;
+              spec.tie_self_neighbour = tie_self;
+              spec.block = block;
+              spec.hidden = {5, 5, 3};
+              if (!spec.validate().empty()) continue;
+              EXPECT_EQ(spec.free_parameters(), Network<double>(spec).parameter_count())
+                  << model_kind_name(kind) << " " << tying_name(spec.tying) << " " << group
+                  << " bias " << bias << " tie " << tie_self << " block " << block.side << "^"
+                  << block.dim;
+              ++checked;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 100);
+  // Effective entries by hand: mlp 4-5-5-3-1 with biases.
+  ModelSpec spec;
+  spec.hidden = {5, 5, 3};
+  EXPECT_EQ(spec.effective_entries(), 4 + (4 * 5 + 5) + (5 * 5 + 5) + (5 * 3 + 3) + (3 + 1));
+}
+
+TEST(Network, NetworksBeyondTheMemoryLimitAreRefusedBySize) {
+  ModelSpec spec;
+  spec.hidden = {1 << 20, 1 << 20};
+  const std::string problem = spec.validate();
+  EXPECT_NE(problem.find("is too large"), std::string::npos) << problem;
+  EXPECT_GT(spec.memory_bytes(), 1e12);
+  spec.hidden = {1024, 1024};  // about 1M weights: some tens of MB
+  EXPECT_EQ(spec.validate(), "");
+  EXPECT_LT(spec.memory_bytes(), ModelSpec::kMaxMemoryBytes);
+  spec.hidden = {40000, 40000};  // 1.6e9 weights: fits int indices, not the memory limit
+  EXPECT_NE(spec.validate().find("limit of 4 GiB"), std::string::npos);
+}
+
 // Trains on exact CLT pairs y = N^(-1/2) sum x; returns the final full-batch MSE.
 double train_clt(Network<double>& net, int steps, double rate) {
   const int n = net.inputs();

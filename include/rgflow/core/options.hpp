@@ -11,6 +11,10 @@
 
 namespace rgflow {
 
+/// The longest option value accepted (PETSc's own limit for values it hands back in a buffer);
+/// a longer one is refused, never truncated.
+constexpr size_t kMaxOptionLength = 4095;
+
 class OptionReader {
  public:
   /// `prefix` is prepended to every name (e.g. "generate_" inside a pipeline file); `help` makes
@@ -51,6 +55,17 @@ std::string first_unused_option();
 /// Throws UsageError naming the first option in the database that nothing has read (a misspelt
 /// option must not silently run with the default).
 void require_all_options_used();
+
+/// Checks the command line after the command name (`arguments[0]` is the command) before PETSc
+/// reads it: a word that is neither an option nor the value of the option before it (a stray
+/// positional word PETSc would ignore), a value longer than kMaxOptionLength, and an
+/// -options_file or -options_file_yaml that is missing, unreadable or (YAML) malformed. Returns
+/// "" or a one-line problem.
+std::string check_arguments(const std::vector<char*>& arguments);
+
+/// "" when `path` is a readable YAML file whose top level is a mapping (what PETSc's
+/// -options_file_yaml takes), else the problem in one line.
+std::string check_yaml_options_file(const std::string& path);
 
 /// Removes "-help" / "--help" / "-h" from argv; returns true if one was present. PETSc would
 /// otherwise print its own generic help text.

@@ -1,6 +1,12 @@
 // Atomic outputs: a stage writes to "<output>.partial" in the output's folder and renames it to
 // the final name only when complete, so a crash never leaves a half-written file under the final
 // name; the partial file of an interrupted run is what -resume continues.
+//
+// One writer per output: prepare_output takes "<output>.lock" (created exclusively, holding the
+// host name and process id of rank 0) and commit_output, release_output or the end of the process
+// gives it back, so a second job writing the same output is refused instead of mixing its data
+// into the first one's file. A lock left by a job that was killed (same host, process gone) is
+// taken over with a note.
 #pragma once
 
 #include <string>
@@ -15,17 +21,58 @@ enum class OutputState {
   kComplete,  // the final output exists and -resume was given: nothing left to do
 };
 
-std::string partial_path(const std::string& final_path);
+/// Whether the stage can continue a partial output (-resume): decides what the message about a
+/// leftover partial file suggests.
+enum class Resumable { kNo, kYes };
 
-/// Collective on `comm`: checks on rank 0 that the output's folder exists and is writable and
-/// that existing files are allowed to be replaced or resumed; removes stale files when `force`.
-/// Every rank returns the same state or throws the same UsageError. `option` names the output
-/// option in messages (e.g. "-o").
+std::string partial_path(const std::string& final_path);
+std::string lock_path(const std::string& final_path);
+
+/// An exclusive claim on a path: the lock file, created with O_EXCL, holds "<host> <pid>". The
+/// destructor removes it (only if it still holds this process's claim). Move-only.
+class FileLock {
+ public:
+  FileLock() = default;
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+  /// Takes the lock file `path` for writing `what`. Returns "" and fills `lock`, or the reason it
+  /// is held (by a live process on this host, by a process on another host, or by an unreadable
+  /// claim). A lock whose process has ended on this host is taken over with a note on stderr.
+  static std::string acquire(const std::string& path, const std::string& what, FileLock* lock);
+
+  /// The reason `path` is held by a live claim, or "" (without taking it).
+  static std::string held_by_other(const std::string& path, const std::string& what);
+
+  bool held() const { return !path_.empty(); }
+  void release();
+
+ private:
+  std::string path_;
+  std::string claim_;  // the text written into the file
+};
+
+/// Collective on `comm`: checks on rank 0 that the output's folder exists and is writable, that
+/// the output is not a folder, takes the output's lock, and that existing files are allowed to be
+/// replaced or resumed; removes stale files when `force`. Every rank returns the same state or
+/// throws the same UsageError (and then holds no lock). `option` names the output option in
+/// messages (e.g. "-o").
 OutputState prepare_output(const Comm& comm, const std::string& final_path,
-                           const std::string& option, bool force, bool resume);
+                           const std::string& option, bool force, bool resume,
+                           Resumable resumable = Resumable::kNo);
 
 /// Collective: renames the partial file to the final name on rank 0 (after every rank has closed
-/// it).
+/// it), then releases the output's lock.
 void commit_output(const Comm& comm, const std::string& final_path);
+
+/// Releases the lock prepare_output took for `final_path` (no-op where none is held), e.g. when
+/// the output turned out to be complete already. Local.
+void release_output(const std::string& final_path);
+
+/// Releases every lock this process holds; main() calls it on every exit path. Local.
+void release_all_outputs();
 
 }  // namespace rgflow::io

@@ -78,8 +78,22 @@ struct ModelSpec {
   Strategy strategy = Strategy::kNone;
   uint64_t seed = 1;  // initialisation
 
-  /// "" if the spec is usable, else a one-line reason.
+  /// "" if the spec is usable, else a one-line reason. Includes the size limit below, so a spec
+  /// that passes can be built without exhausting memory.
   std::string validate() const;
+
+  /// Effective weight and bias entries of the network (tied entries counted each time), from
+  /// the sizes alone: nothing is allocated. Double, so that absurd sizes cannot overflow.
+  double effective_entries() const;
+  /// Bytes a Network<double> of this spec and its optimiser state hold (parameter indices,
+  /// expanded weights, gradients, Adam moments), estimated from the sizes alone.
+  double memory_bytes() const;
+  /// Free parameters (theta's length) the network will have, from the sizes alone. Only for a
+  /// spec that passed validate().
+  int64_t free_parameters() const;
+
+  /// The stated limit on memory_bytes(), per rank.
+  static constexpr double kMaxMemoryBytes = 4.0 * 1024 * 1024 * 1024;
 };
 
 /// An effective weight matrix or bias vector (column-major, rows x cols) as a view of theta.
