@@ -146,6 +146,12 @@ TrainConfig read_config(OptionReader& o) {
   if (!(c.val_fraction >= 0 && c.val_fraction < 1)) {
     throw UsageError("option " + o.full_name("val_fraction") + ": must be in [0, 1)");
   }
+  if (c.val_fraction == 0 && c.settings.patience > 0) {
+    // Nothing held out: every validation loss would be 0, and early stopping would keep the
+    // first epoch's weights.
+    throw UsageError("options " + o.full_name("patience") + " and " + o.full_name("val_fraction") +
+                     " 0 cannot go together: early stopping needs a validation split");
+  }
   if (!(c.optimizer.learning_rate > 0)) {
     throw UsageError("option " + o.full_name("lr") + ": must be positive");
   }
@@ -568,7 +574,8 @@ int run_train(const Comm& world, const Invocation& invocation) {
   }
   if (invocation.validate_only) return 0;
   if (invocation.prefix.empty()) require_all_options_used();
-  // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad file.
+  // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad
+  // file.
   const io::DatasetReader reader(config.data, world);
   const auto& g = reader.spec().geometry;
   if (!reader.complete()) {
