@@ -692,26 +692,55 @@ std::vector<std::vector<int>> sorted_tuples(int width, int max_order) {
   return tuples;
 }
 
+namespace {
+
+// sum_s a[s] b[s] in a fixed order: 8 interleaved partial sums (independent chains the compiler
+// can vectorise), combined pairwise. The order depends only on n, so sums are reproducible.
+double dot(const double* a, const double* b, Eigen::Index n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Eigen::Index s = 0;
+  for (; s + 8 <= n; s += 8) {
+    for (int j = 0; j < 8; ++j) lane[j] += a[s + j] * b[s + j];
+  }
+  for (int j = 0; s < n; ++s, ++j) lane[j] += a[s] * b[s];
+  return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+}
+
+}  // namespace
+
 void add_tuple_sums(const Matrix<double>& centered, int max_order, std::vector<double>& sums) {
   const int width = static_cast<int>(centered.rows());
-  const auto tuples = sorted_tuples(width, max_order);
-  if (sums.size() != tuples.size()) sums.assign(tuples.size(), 0.0);
-  // Column by column: each tuple's product in sample order, so sums are reproducible.
+  const size_t total = sorted_tuples(width, max_order).size();
+  if (sums.size() != total) sums.assign(total, 0.0);
+  // The tuples a1 <= .. <= an of each order are visited as nested loops, which is their
+  // lexicographic order; the product of a tuple's first n - 1 columns is kept per depth and
+  // reused by every extension, so each tuple costs one multiply-add per sample.
   const Eigen::Index count = centered.cols();
-  Matrix<double> transposed = centered.transpose();  // samples x units: columns contiguous
-  std::vector<double> product(static_cast<size_t>(count));
-  for (size_t k = 0; k < tuples.size(); ++k) {
-    const auto& t = tuples[k];
-    const double* first = transposed.col(t[0]).data();
-    std::copy(first, first + count, product.begin());
-    for (size_t i = 1; i < t.size(); ++i) {
-      const double* column = transposed.col(t[i]).data();
-      for (Eigen::Index s = 0; s < count; ++s) product[static_cast<size_t>(s)] *= column[s];
-    }
-    double sum = 0;
-    for (double v : product) sum += v;
-    sums[k] += sum;
+  const Matrix<double> transposed = centered.transpose();  // samples x units: columns contiguous
+  const std::vector<double> ones(static_cast<size_t>(count), 1.0);
+  std::vector<std::vector<double>> prefix(static_cast<size_t>(max_order),
+                                          std::vector<double>(static_cast<size_t>(count)));
+  std::vector<size_t> next(static_cast<size_t>(max_order + 1), 0);  // next slot per order
+  for (int n = 1, offset = 0; n <= max_order; ++n) {
+    next[static_cast<size_t>(n)] = static_cast<size_t>(offset);
+    std::vector<std::vector<int>> tuples;
+    tuples_of_order(width, n, tuples);
+    offset += static_cast<int>(tuples.size());
   }
+  // depth d: prefix[d - 1] holds the product of the tuple's first d columns.
+  std::function<void(int, int, const double*)> visit = [&](int depth, int first,
+                                                           const double* product) {
+    for (int a = first; a < width; ++a) {
+      const double* column = transposed.col(a).data();
+      sums[next[static_cast<size_t>(depth + 1)]++] += dot(product, column, count);
+      if (depth + 1 < max_order) {
+        double* extended = prefix[static_cast<size_t>(depth)].data();
+        for (Eigen::Index s = 0; s < count; ++s) extended[s] = product[s] * column[s];
+        visit(depth + 1, a, extended);
+      }
+    }
+  };
+  visit(0, 0, ones.data());
 }
 
 JointCumulants cumulants_from_tuple_sums(const std::vector<double>& sums, double count,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -290,12 +291,46 @@ void print_tables(const AnalyzeConfig& config, const analysis::CumulantFlow& flo
               sibling_csv(config.output, "_cumulants.csv").c_str());
 }
 
+// Seconds spent in each named phase on this rank (phases that repeat add up), in first-seen
+// order: printed after the tables, and what bench/analyze_bench.py reads.
+class PhaseTimes {
+ public:
+  template <typename Phase>
+  void run(const Comm& world, const std::string& name, Phase&& phase) {
+    const auto start = std::chrono::steady_clock::now();
+    world.local_phase(name.c_str(), phase);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto& entry : entries_) {
+      if (entry.first == name) {
+        entry.second += seconds;
+        return;
+      }
+    }
+    entries_.emplace_back(name, seconds);
+  }
+  std::string summary() const {
+    std::string text;
+    char buffer[96];
+    for (const auto& [name, seconds] : entries_) {
+      std::snprintf(buffer, sizeof buffer, "%s%s %.2f s", text.empty() ? "" : ", ",
+                    name.substr(name.find(' ') + 1).c_str(), seconds);
+      text += buffer;
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>> entries_;
+};
+
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
+  PhaseTimes times;
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
   std::unique_ptr<io::DatasetReader> data_reader;
   std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
   std::vector<Model> models;
-  world.local_phase("analyze: inputs", [&] {
+  times.run(world, "analyze: inputs", [&] {
     data_reader = std::make_unique<io::DatasetReader>(config.data);
     const auto& spec = data_reader->spec();
     if (!data_reader->complete()) throw UsageError("dataset '" + config.data + "' is incomplete");
@@ -334,7 +369,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   try {
     // Cumulants of every level of the data.
     analysis::GroupedMoments data_moments(g.levels + 1, config.groups, config.order);
-    world.local_phase("analyze: cumulants", [&] {
+    times.run(world, "analyze: cumulants", [&] {
       FieldBuffer field;
       data_moments.fill_owned(spec.samples, world.rank(), world.size(),
                               [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
@@ -393,7 +428,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         const io::DatasetReader& source =
             cell.source == 0 ? reader : *eval_readers[cell.source - 1];
         std::vector<double> sums(static_cast<size_t>(cell.count), 0.0);
-        world.local_phase("analyze: generalisation", [&] {
+        times.run(world, "analyze: generalisation", [&] {
           FieldBuffer fine, coarse;
           for (int64_t s = world.rank(); s < cell.count; s += world.size()) {
             sums[static_cast<size_t>(s)] =
@@ -422,7 +457,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         continue;
       }
       analysis::GroupedMoments moments(g.levels - k + 1, config.groups, config.order);
-      world.local_phase("analyze: flows", [&] {
+      times.run(world, "analyze: flows", [&] {
         FieldBuffer field;
         moments.fill_owned(spec.samples, world.rank(), world.size(),
                            [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
@@ -446,9 +481,11 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
                                            spec.samples};
       for (auto& model : models) {
         std::unique_ptr<analysis::ModelPropagation> run;
-        world.local_phase("analyze: propagation", [&] {
+        times.run(world, "analyze: propagation", [&] {
           run = std::make_unique<analysis::ModelPropagation>(
               model.file.network, model.file.level_input, data, config.propagation, config.groups);
+        });
+        times.run(world, "analyze: monte carlo", [&] {
           const int level = model.file.level_input;
           run->fill_owned_groups(world.rank(), world.size(),
                                  [&](int64_t sample, std::vector<double>& field) {
@@ -462,12 +499,12 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
 
     // Symmetry metrics and the results file, on rank 0.
     std::vector<io::SymmetryReport> symmetry;
-    world.local_phase("analyze: symmetry", [&] {
+    times.run(world, "analyze: symmetry", [&] {
       if (world.rank() != 0 || models.empty()) return;
       const nn::Matrix<double> blocks = first_blocks(reader, 4096);
       for (const auto& m : models) symmetry.push_back(symmetry_report(m, blocks, spec.seed));
     });
-    world.local_phase("analyze: write", [&] {
+    times.run(world, "analyze: write", [&] {
       if (world.rank() != 0) return;
       io::ResultsFile file(io::partial_path(config.output),
                            {config.data, command_line, utc_timestamp(), config.groups, ""});
@@ -497,6 +534,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     io::commit_output(world, config.output);
     if (world.rank() == 0 && !config.quiet) {
       print_tables(config, flow, models, plan, mse, propagation);
+      std::printf("rgflow analyze: seconds per phase on rank 0: %s\n", times.summary().c_str());
     }
   } catch (...) {
     // No partial output: the results file is written last, whole, or not at all.

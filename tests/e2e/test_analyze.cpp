@@ -382,8 +382,8 @@ TEST(Analyze, AFailureInAnyPhaseOnOneRankEndsEveryRank) {
       run_rgflow(1, "train -quiet -data " + data + " -hidden 2 -epochs 1 -batch 16 -o " + model)
           .status,
       0);
-  for (const std::string phase :
-       {"inputs", "cumulants", "generalisation", "flows", "propagation", "symmetry", "write"}) {
+  for (const std::string phase : {"inputs", "cumulants", "generalisation", "flows", "propagation",
+                                  "monte carlo", "symmetry", "write"}) {
     const std::string output = folder.file("r.h5");
     setenv("RGFLOW_INJECT_FAILURE", ("analyze: " + phase + "@1").c_str(), 1);
     const auto result = run_rgflow(2, "analyze -quiet -groups 2 -data " + data + " -models " +
