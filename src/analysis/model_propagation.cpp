@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/jackknife.hpp"
@@ -38,32 +40,97 @@ ModelPropagation::ModelPropagation(const nn::Network<double>& network, int level
     }
   }
   const bool polynomial = exact_moments_needed(chain_, 4) >= 0;
-  std::vector<PropagationMode> modes;
   const std::string& wanted = options.modes;
   if (wanted == "exact" || ((wanted == "auto" || wanted == "all") && polynomial)) {
-    modes.push_back(PropagationMode::kExact);
+    modes_.push_back(PropagationMode::kExact);
   }
   if (wanted == "taylor" || wanted == "all" || (wanted == "auto" && !polynomial)) {
-    modes.push_back(PropagationMode::kTaylor);
+    modes_.push_back(PropagationMode::kTaylor);
   }
   if (wanted == "gauss" || wanted == "all" || (wanted == "auto" && !polynomial)) {
-    modes.push_back(PropagationMode::kGauss);
+    modes_.push_back(PropagationMode::kGauss);
   }
   const int needed = std::max(8, exact_moments_needed(chain_, 4));
-  const auto moments = site_raw_moments(data.distribution, level, static_cast<int>(g.block_side),
-                                        g.dim, data.scaling_dimension, std::min(needed, 127));
-  for (auto mode : modes) {
-    PropagationSettings settings = options.settings;
-    settings.mode = mode;
-    report_.modes.push_back(propagation_mode_name(mode));
-    try {
-      predicted_.push_back(propagate(chain_, moments, settings));
-      report_.mode_notes.emplace_back();
-    } catch (const UsageError& reason) {
-      predicted_.emplace_back();
-      report_.mode_notes.push_back(reason.what());
+  site_moments_ = site_raw_moments(data.distribution, level, static_cast<int>(g.block_side), g.dim,
+                                   data.scaling_dimension, std::min(needed, 127));
+  for (auto mode : modes_) report_.modes.push_back(propagation_mode_name(mode));
+  predicted_.resize(modes_.size());
+  report_.mode_notes.resize(modes_.size());
+}
+
+double ModelPropagation::prediction_cost(size_t m) const {
+  double cost = 0;
+  for (const auto& layer : chain_.layers) cost += std::pow(double(layer.weight.rows()), 4);
+  return cost * (modes_[m] == PropagationMode::kGauss ? 2 : 1);
+}
+
+void ModelPropagation::predict(size_t m) {
+  PropagationSettings settings = options_.settings;
+  settings.mode = modes_[m];
+  try {
+    predicted_[m] = propagate(chain_, site_moments_, settings);
+    report_.mode_notes[m].clear();
+  } catch (const UsageError& reason) {
+    predicted_[m].clear();
+    report_.mode_notes[m] = reason.what();
+  }
+}
+
+namespace {
+
+void put(std::string& bytes, const void* data, size_t size) {
+  bytes.append(static_cast<const char*>(data), size);
+}
+
+template <typename T>
+T take(const std::string& bytes, size_t& position) {
+  if (position + sizeof(T) > bytes.size()) throw std::invalid_argument("prediction bytes: short");
+  T value;
+  std::memcpy(&value, bytes.data() + position, sizeof(T));
+  position += sizeof(T);
+  return value;
+}
+
+}  // namespace
+
+std::string ModelPropagation::prediction_bytes(size_t m) const {
+  std::string bytes;
+  const uint64_t note = report_.mode_notes[m].size(), layers = predicted_[m].size();
+  put(bytes, &note, sizeof note);
+  bytes += report_.mode_notes[m];
+  put(bytes, &layers, sizeof layers);
+  for (const auto& layer : predicted_[m]) {
+    const int64_t width = layer.width;
+    const uint64_t orders = layer.kappa.size();
+    put(bytes, &width, sizeof width);
+    put(bytes, &orders, sizeof orders);
+    for (const auto& tensor : layer.kappa) {
+      const uint64_t size = tensor.size();
+      put(bytes, &size, sizeof size);
+      put(bytes, tensor.data(), size * sizeof(double));
     }
   }
+  return bytes;
+}
+
+void ModelPropagation::set_prediction(size_t m, const std::string& bytes) {
+  size_t position = 0;
+  const auto note = take<uint64_t>(bytes, position);
+  report_.mode_notes[m] = bytes.substr(position, note);
+  position += note;
+  predicted_[m].assign(take<uint64_t>(bytes, position), JointCumulants{});
+  for (auto& layer : predicted_[m]) {
+    layer.width = static_cast<int>(take<int64_t>(bytes, position));
+    layer.kappa.resize(take<uint64_t>(bytes, position));
+    for (auto& tensor : layer.kappa) {
+      tensor.resize(take<uint64_t>(bytes, position));
+      for (double& v : tensor) v = take<double>(bytes, position);
+    }
+  }
+}
+
+void ModelPropagation::prepare_monte_carlo() {
+  if (skipped()) return;
   const auto usable =
       std::find_if(predicted_.begin(), predicted_.end(), [](const auto& p) { return !p.empty(); });
   if (usable == predicted_.end()) {
@@ -73,14 +140,14 @@ ModelPropagation::ModelPropagation(const nn::Network<double>& network, int level
   }
   usable_ = static_cast<size_t>(usable - predicted_.begin());
   const size_t layers = chain_.layers.size();
-  offsets_.push_back(1);  // slot 0 of a group holds its block count
+  offsets_.assign(1, 1);  // slot 0 of a group holds its block count
   for (size_t l = 0; l < layers; ++l) {
     report_.layers.push_back(l + 1 == layers ? "output" : "hidden_" + std::to_string(l + 1));
     report_.widths.push_back(double(chain_.layers[l].weight.rows()));
     offsets_.push_back(offsets_.back() +
                        sorted_tuples(static_cast<int>(chain_.layers[l].weight.rows()), 4).size());
   }
-  buffer_.assign(static_cast<size_t>(groups) * offsets_.back(), 0.0);
+  buffer_.assign(static_cast<size_t>(groups_) * offsets_.back(), 0.0);
 }
 
 void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader& read) {

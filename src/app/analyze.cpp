@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -479,21 +480,50 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     if (config.propagation.modes != "none") {
       const analysis::PropagationData data{g, spec.distribution, spec.scaling_dimension,
                                            spec.samples};
-      for (auto& model : models) {
-        std::unique_ptr<analysis::ModelPropagation> run;
-        times.run(world, "analyze: propagation", [&] {
-          run = std::make_unique<analysis::ModelPropagation>(
-              model.file.network, model.file.level_input, data, config.propagation, config.groups);
-        });
+      // Plans, then the predictions of every (model, mode) shared out over ranks, largest
+      // first, each to the rank with the least work so far; each made by one rank and handed to
+      // the others bit for bit.
+      std::vector<std::unique_ptr<analysis::ModelPropagation>> runs;
+      std::vector<std::array<size_t, 3>> units;  // model, mode, owner
+      times.run(world, "analyze: propagation", [&] {
+        for (auto& model : models) {
+          runs.push_back(std::make_unique<analysis::ModelPropagation>(
+              model.file.network, model.file.level_input, data, config.propagation, config.groups));
+        }
+        std::vector<std::pair<double, std::array<size_t, 2>>> by_cost;
+        for (size_t m = 0; m < runs.size(); ++m) {
+          for (size_t mode = 0; mode < runs[m]->mode_count(); ++mode) {
+            by_cost.push_back({-runs[m]->prediction_cost(mode), {m, mode}});
+          }
+        }
+        std::stable_sort(by_cost.begin(), by_cost.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<double> load(static_cast<size_t>(world.size()), 0.0);
+        for (const auto& [cost, unit] : by_cost) {
+          const size_t owner =
+              static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+          load[owner] -= cost;
+          units.push_back({unit[0], unit[1], owner});
+          if (owner == static_cast<size_t>(world.rank())) runs[unit[0]]->predict(unit[1]);
+        }
+      });
+      for (const auto& [m, mode, owner] : units) {
+        const int root = static_cast<int>(owner);
+        const std::string bytes =
+            world.broadcast(world.rank() == root ? runs[m]->prediction_bytes(mode) : "", root);
+        if (world.rank() != root) runs[m]->set_prediction(mode, bytes);
+      }
+      for (auto& run : runs) run->prepare_monte_carlo();
+      for (size_t m = 0; m < models.size(); ++m) {
         times.run(world, "analyze: monte carlo", [&] {
-          const int level = model.file.level_input;
-          run->fill_owned_groups(world.rank(), world.size(),
-                                 [&](int64_t sample, std::vector<double>& field) {
-                                   field = reader.read(level, sample, 1);
-                                 });
+          const int level = models[m].file.level_input;
+          runs[m]->fill_owned_groups(world.rank(), world.size(),
+                                     [&](int64_t sample, std::vector<double>& field) {
+                                       field = reader.read(level, sample, 1);
+                                     });
         });
-        if (!run->skipped()) world.sum(run->buffer());
-        propagation.push_back(run->finish());
+        if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
+        propagation.push_back(runs[m]->finish());
       }
     }
 

@@ -197,8 +197,13 @@ TEST(Analyze, ModelsGeneraliseAsExpectedAndLearnedFlows) {
   // The tanh model gets both closures, every layer compared; the same numbers on three ranks.
   EXPECT_EQ(table(reference, "/propagation/tanh/relative_error_taylor").size(), 3u * 4u);
   EXPECT_EQ(table(reference, "/propagation/tanh/relative_error_gauss").size(), 3u * 4u);
-  EXPECT_EQ(table(three, "/propagation/tanh/marginal_mc"),
-            table(reference, "/propagation/tanh/marginal_mc"));
+  for (const std::string name : {"marginal_mc", "marginal_mc_error", "output_taylor",
+                                 "output_gauss", "relative_error_gauss", "mc_relative_error"}) {
+    EXPECT_EQ(table(three, "/propagation/tanh/" + name),
+              table(reference, "/propagation/tanh/" + name))
+        << name;
+  }
+  EXPECT_EQ(table(three, "/propagation/linear/output_exact"), predicted);
   EXPECT_TRUE(file_exists(folder.file("r1_propagation.csv")));
   // A model for other blocks is refused.
   const std::string line = folder.file("line.h5"), line_model = folder.file("line_model.h5");

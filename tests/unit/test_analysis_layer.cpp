@@ -257,8 +257,17 @@ TEST(Propagation, MonteCarloOfTheExactLinearMapMatchesItsOwnCumulantsAndJackknif
   auto field_of = [](int64_t sample) { return random_values(256, 100 + uint64_t(sample)); };
   ModelPropagation one(net, 0, data, options, groups);
   ASSERT_FALSE(one.skipped());
+  ASSERT_EQ(one.mode_count(), 1u);  // exact
+  one.predict(0);
+  one.prepare_monte_carlo();
   one.fill_owned_groups(0, 1, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
+  // Two ranks: the prediction made by one, handed to the other as bytes.
   ModelPropagation two_a(net, 0, data, options, groups), two_b(net, 0, data, options, groups);
+  two_a.predict(0);
+  two_b.set_prediction(0, two_a.prediction_bytes(0));
+  EXPECT_EQ(two_b.prediction_bytes(0), one.prediction_bytes(0));
+  two_a.prepare_monte_carlo();
+  two_b.prepare_monte_carlo();
   two_a.fill_owned_groups(0, 2, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
   two_b.fill_owned_groups(1, 2, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
   for (size_t i = 0; i < two_a.buffer().size(); ++i) two_a.buffer()[i] += two_b.buffer()[i];

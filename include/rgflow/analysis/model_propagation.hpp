@@ -55,15 +55,31 @@ struct PropagationData {
   int64_t samples = 0;
 };
 
+/// Use: construct (plans the modes), predict() every mode (each may run on another rank and be
+/// handed over with prediction_bytes / set_prediction), prepare_monte_carlo(), then
+/// fill_owned_groups on every rank, sum buffer() over ranks, finish().
 class ModelPropagation {
  public:
-  /// Makes the predictions (every mode that applies) for `network` fed with level `level` of
-  /// the data. The report says `skipped` when nothing applies (average/canonical strategies, a
-  /// layer wider than max_width, a level the data lack, no mode).
+  /// Plans the propagation of `network` fed with level `level` of the data: the modes that
+  /// apply. The report says `skipped` when nothing applies (average/canonical strategies, a
+  /// layer wider than max_width, a level the data lack).
   ModelPropagation(const nn::Network<double>& network, int level, const PropagationData& data,
                    const PropagationOptions& options, int64_t groups);
 
   bool skipped() const { return !report_.skipped.empty(); }
+  /// Modes planned (0 when skipped).
+  size_t mode_count() const { return modes_.size(); }
+  /// A rough relative cost of predicting mode `m` (for sharing predictions out over ranks).
+  double prediction_cost(size_t m) const;
+  /// The predictions of mode `m` (or the note saying why the mode does not apply).
+  void predict(size_t m);
+  /// Mode m's predictions and note as bytes, and their inverse: a prediction made on one rank,
+  /// handed to the others bit for bit.
+  std::string prediction_bytes(size_t m) const;
+  void set_prediction(size_t m, const std::string& bytes);
+  /// After every mode's prediction is in: the Monte Carlo centre and buffer (or `skipped` when no
+  /// mode applied).
+  void prepare_monte_carlo();
 
   /// Reads one sample's field of the model's level into `field` (L_k^d values).
   using SampleReader = std::function<void(int64_t sample, std::vector<double>& field)>;
@@ -82,6 +98,8 @@ class ModelPropagation {
   int64_t groups_;
   int level_;
   AffineChain chain_;
+  std::vector<PropagationMode> modes_;
+  std::vector<double> site_moments_;
   std::vector<std::vector<JointCumulants>> predicted_;  // per mode (empty: not done)
   size_t usable_ = 0;                                   // the first mode done: the MC centre
   std::vector<size_t> offsets_;                         // per layer, into a group's slot
