@@ -536,8 +536,13 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     });
     times.run(world, "analyze: write", [&] {
       if (world.rank() != 0) return;
+      std::string precision;  // how each model's network was applied to the data
+      for (const auto& m : models) {
+        precision +=
+            (precision.empty() ? "" : ",") + m.name + ":" + (m.single ? "float32" : "float64");
+      }
       io::ResultsFile file(io::partial_path(config.output),
-                           {config.data, command_line, utc_timestamp(), config.groups, ""});
+                           {config.data, command_line, utc_timestamp(), config.groups, precision});
       io::write_cumulant_flow(file.id(), flow, spec);
       if (!models.empty()) {
         std::vector<std::string> names;

@@ -19,7 +19,10 @@ namespace rgflow::io {
 struct ResultsAttributes {
   std::string dataset_path, command_line, created;
   int64_t jackknife_groups = 0;
-  std::string precision;  // how the networks were applied: float32 or float64 (per model)
+  // Root attribute `network_precision`: "model:float32,model:float64,...", how each model's
+  // network was applied in generalisation and learned flows (float32 when the model and the data
+  // are both stored as float32); omitted without models.
+  std::string precision;
 };
 
 /// results.h5 being written: created (truncating) at `path` with the root attributes on
