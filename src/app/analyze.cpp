@@ -6,6 +6,9 @@
 // Comm::local_phase, so a failure on any rank ends every rank with one line.
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -121,6 +124,14 @@ AnalyzeConfig read_config(OptionReader& o) {
     }
   }
   return c;
+}
+
+// True if both paths name the same file (compared resolved, so data/x.h5 and ./data/x.h5 agree).
+bool same_file(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char resolved_a[PATH_MAX], resolved_b[PATH_MAX];
+  return realpath(a.c_str(), resolved_a) != nullptr && realpath(b.c_str(), resolved_b) != nullptr &&
+         std::string(resolved_a) == resolved_b;
 }
 
 // kappa_n of the distribution where it is known, NaN elsewhere (orders beyond the tables).
@@ -403,9 +414,10 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     // Generalisation: per-sample squared errors, each sample's by one rank.
     std::vector<analysis::GeneralisationModel> planned;
     for (const auto& model : models) {
-      planned.push_back({model.name, model.file.level_input,
-                         model.file.has_provenance && model.file.dataset_path == config.data,
-                         model.file.training_samples});
+      planned.push_back(
+          {model.name, model.file.level_input,
+           model.file.has_provenance && same_file(model.file.dataset_path, config.data),
+           model.file.training_samples});
     }
     std::vector<analysis::GeneralisationData> test_sets;
     for (size_t e = 0; e < eval_readers.size(); ++e) {
