@@ -539,13 +539,49 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       }
     }
 
-    // Symmetry metrics and the results file, on rank 0.
-    std::vector<io::SymmetryReport> symmetry;
+    // Symmetry metrics: model k on rank k mod P, its numbers in a fixed layout summed over ranks
+    // (zeros elsewhere: exact); then the results file on rank 0.
+    std::vector<io::SymmetryReport> symmetry(models.size());
+    std::vector<size_t> layout_start{0};  // per model: 4 output errors, then 3 x hidden layers
+    for (const auto& m : models) {
+      layout_start.push_back(layout_start.back() + 4 + 3 * m.file.network.spec().hidden.size());
+    }
+    std::vector<double> packed(layout_start.back(), 0.0);
     times.run(world, "analyze: symmetry", [&] {
-      if (world.rank() != 0 || models.empty()) return;
-      const nn::Matrix<double> blocks = first_blocks(reader, 4096);
-      for (const auto& m : models) symmetry.push_back(symmetry_report(m, blocks, spec.seed));
+      nn::Matrix<double> blocks;
+      for (size_t k = static_cast<size_t>(world.rank()); k < models.size();
+           k += static_cast<size_t>(world.size())) {
+        if (blocks.size() == 0) blocks = first_blocks(reader, 4096);
+        const auto report = symmetry_report(models[k], blocks, spec.seed);
+        const size_t hidden = (layout_start[k + 1] - layout_start[k] - 4) / 3;
+        double* out = packed.data() + layout_start[k];
+        out[0] = report.errors.permutation;
+        out[1] = report.errors.point_group;
+        out[2] = report.errors.sign;
+        out[3] = report.errors.scale;
+        const std::vector<double>* parts[] = {&report.invariant_fraction,
+                                              &report.equivariance_error, &report.order_parameter};
+        for (size_t p = 0; p < 3; ++p) {
+          if (parts[p]->size() > hidden) throw LibraryError("symmetry metrics: unexpected size");
+          std::copy(parts[p]->begin(), parts[p]->end(), out + 4 + p * hidden);
+        }
+      }
     });
+    world.sum(packed);
+    for (size_t k = 0; k < models.size(); ++k) {
+      const double* in = packed.data() + layout_start[k];
+      const auto& net_spec = models[k].file.network.spec();
+      const size_t hidden = net_spec.hidden.size();
+      auto& report = symmetry[k];
+      report.errors = {in[0], in[1], in[2], in[3]};
+      report.invariant_fraction.assign(in + 4, in + 4 + hidden);
+      if (net_spec.kind == nn::ModelKind::kGnn) {
+        report.equivariance_error.assign(in + 4 + hidden, in + 4 + 2 * hidden);
+      }
+      report.order_parameter.assign(in + 4 + 2 * hidden, in + 4 + 3 * hidden);
+      report.order_history = models[k].file.order_parameter;
+      report.history_epochs = models[k].file.history_epoch;
+    }
     times.run(world, "analyze: write", [&] {
       if (world.rank() != 0) return;
       std::string precision;  // how each model's network was applied to the data
