@@ -62,8 +62,12 @@ def plot_flows(results, path, n=4):
     ax.plot(levels, np.abs(exact), "k-", label="exact")
     ax.plot(levels, np.abs(data), "ko", label="data")
     for name in results["flow"]:
+        if "kappa" not in results["flow/" + name]:
+            continue  # no learned flow (its `note` says why)
         learned = results["flow/%s/kappa" % name][()][:, n - 1]
-        ax.plot(levels, np.abs(learned), "s--", label="learned: " + name)
+        # Row j is level first_level + j (the model's input level k, then its applications).
+        first = int(results["flow/" + name].attrs.get("first_level", 0))
+        ax.plot(first + np.arange(len(learned)), np.abs(learned), "s--", label="learned: " + name)
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_%d|" % n)

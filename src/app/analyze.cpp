@@ -1,49 +1,51 @@
-// rgflow analyze: cumulants across scales from a dataset (the model parts come with the train
-// and network analyses). Jackknife groups of consecutive samples are shared out over ranks; each
-// group's moments are computed by one rank in sample order and merged in group order, so the
-// results are bit-identical for any rank count.
-#include <sys/stat.h>
-#include <algorithm>
+// rgflow analyze: option reading and orchestration. The analysis itself lives in analysis/
+// (grouped moments, generalisation, learned flows, propagation: kernels without MPI or files),
+// the files in io/ (model.h5 reader, results writer). Work is shared out by jackknife group or
+// sample; each group's or sample's numbers are made by one rank and summed over ranks with zeros
+// elsewhere, so results are bit-identical for any rank count. Every rank-local phase runs inside
+// Comm::local_phase, so a failure on any rank ends every rank with one line.
+#include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 
 #include "commands.hpp"
 #include "rgflow/analysis/cumulant_flow.hpp"
-#include "rgflow/analysis/propagation.hpp"
+#include "rgflow/analysis/field_model.hpp"
+#include "rgflow/analysis/generalisation.hpp"
+#include "rgflow/analysis/grouped_moments.hpp"
+#include "rgflow/analysis/model_propagation.hpp"
 #include "rgflow/core/error.hpp"
-#include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/io/results_file.hpp"
-#include "rgflow/lattice/partition.hpp"
 #include "rgflow/nn/metrics.hpp"
-#include "rgflow/nn/symmetric_model.hpp"
 #include "rgflow/train/pairs.hpp"
 
 namespace rgflow::app {
 namespace {
 
-std::string generalisation_csv_path(const std::string& output) {
-  const auto dot = output.rfind(".h5");
-  return (dot == std::string::npos ? output : output.substr(0, dot)) + "_generalisation.csv";
-}
-
-std::string propagation_csv_path(const std::string& output) {
-  const auto dot = output.rfind(".h5");
-  return (dot == std::string::npos ? output : output.substr(0, dot)) + "_propagation.csv";
-}
-
-std::string csv_path(const std::string& output) {
-  const auto dot = output.rfind(".h5");
-  const std::string stem = dot == std::string::npos ? output : output.substr(0, dot);
-  return stem + "_cumulants.csv";
-}
+struct AnalyzeConfig {
+  std::string data, output;
+  std::vector<std::string> models, eval_data;
+  int order = 8;
+  int64_t groups = 16;
+  bool force = false, quiet = false;
+  analysis::PropagationOptions propagation;
+  std::string groups_option = "-groups", output_option = "-o";  // as the user types them
+};
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
@@ -61,590 +63,582 @@ std::string stem_of(const std::string& path) {
   return dot == std::string::npos ? name : name.substr(0, dot);
 }
 
-struct LoadedModel {
-  std::string path, name, trained_on;
-  int64_t training_samples = 0;
-  int input_level = 0;  // the level the model was trained to map (level_input of model.h5)
-  std::unique_ptr<nn::SymmetricModel<double>> model;
-  std::vector<double> order_history;  // /history/order_parameter, records x hidden layers
-  std::vector<double> history_epochs;
-};
-
-LoadedModel load_model(const std::string& path, const lattice::Geometry& geometry) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) throw UsageError("model '" + path + "' does not exist");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
-  const h5::Hid file = h5::open_read_only(path);
-  const nn::Network<double> net = io::read_model<double>(file.get(), path, true);
-  const auto& spec = net.spec();
-  if (spec.block.dim != geometry.dim || spec.block.side != geometry.block_side) {
-    throw UsageError("model '" + path + "' works on blocks of side " +
-                     std::to_string(spec.block.side) + " in " + std::to_string(spec.block.dim) +
-                     "D; the dataset has blocks of side " + std::to_string(geometry.block_side) +
-                     " in " + std::to_string(geometry.dim) + "D");
-  }
-  LoadedModel loaded;
-  loaded.path = path;
-  loaded.name = stem_of(path);
-  if (h5::has_attribute(file.get(), "dataset_path")) {
-    loaded.trained_on = h5::read_string_attribute(file.get(), "dataset_path");
-    loaded.training_samples = h5::read_int_attribute(file.get(), "training_samples");
-  }
-  if (h5::has_attribute(file.get(), "level_input")) {
-    loaded.input_level = static_cast<int>(h5::read_int_attribute(file.get(), "level_input"));
-  }
-  for (auto [name, target] : {std::pair<const char*, std::vector<double>*>{
-                                  "/history/order_parameter", &loaded.order_history},
-                              {"/history/epoch", &loaded.history_epochs}}) {
-    if (!h5::link_exists(file.get(), "/history") || !h5::link_exists(file.get(), name)) continue;
-    h5::Hid dataset = h5::dataset_id(H5Dopen2(file.get(), name, H5P_DEFAULT));
-    h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
-    target->resize(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
-    if (!target->empty()) {
-      RGFLOW_H5(
-          H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, target->data()));
-    }
-  }
-  loaded.model = std::make_unique<nn::SymmetricModel<double>>(spec);
-  std::copy(net.parameters(), net.parameters() + net.parameter_count(),
-            loaded.model->network().parameters());
-  return loaded;
+std::string sibling_csv(const std::string& output, const std::string& suffix) {
+  const auto dot = output.rfind(".h5");
+  return (dot == std::string::npos ? output : output.substr(0, dot)) + suffix;
 }
 
-// The model's coarse field of one sample's field: one prediction per block.
-std::vector<double> apply_model(const nn::SymmetricModel<double>& model, int dim, int64_t side,
-                                int64_t block_side, const std::vector<double>& field) {
-  const int64_t blocks = train::pairs_per_sample(dim, side, block_side);
-  nn::Matrix<double> inputs(model.network().inputs(), blocks);
-  train::extract_blocks(dim, side, block_side, field.data(), inputs.data());
-  const nn::Matrix<double> output = model.predict(inputs);
-  return std::vector<double>(output.data(), output.data() + blocks);
+// Reads and checks every option; the one place analyze's options are read.
+AnalyzeConfig read_config(OptionReader& o) {
+  AnalyzeConfig c;
+  c.data = o.get_string("data", "", "dataset to analyse (required)");
+  const std::string models = o.get_string("models", "", "trained models, comma separated");
+  const std::string eval_data =
+      o.get_string("eval_data", "", "datasets of other distributions for the generalisation table");
+  c.order = static_cast<int>(o.get_int("order", 8, "highest cumulant order P", 2, 12));
+  c.groups = o.get_int("groups", 16, "jackknife groups of samples", 2, 1 << 20);
+  c.output = o.get_string("o", "results.h5", "output results file");
+  c.force = o.get_flag("force", "overwrite an existing output");
+  c.quiet = o.get_flag("quiet", "no table on stdout");
+  auto& p = c.propagation;
+  p.modes = o.get_choice(
+      "propagation", "auto", {"auto", "none", "exact", "taylor", "gauss", "all"},
+      "cumulant propagation through the models (auto: exact for identity, quadratic and cubic "
+      "activations, taylor and gauss otherwise)");
+  p.settings.taylor_order = static_cast<int>(
+      o.get_int("taylor_order", 3, "Taylor closure: order of the expansion", 1, 3));
+  p.settings.quadrature_points = static_cast<int>(o.get_int(
+      "quadrature_points", 6, "Gaussian closure: Gauss-Hermite points per dimension", 2, 20));
+  p.max_width = static_cast<int>(
+      o.get_int("propagation_max_width", 32,
+                "propagation: widest layer (units, graph layers: nodes x features)", 1, 128));
+  p.blocks =
+      o.get_int("propagation_blocks", 32768,
+                "propagation: blocks of the data for the Monte Carlo estimates", 16, INT32_MAX);
+  if (o.help()) return c;
+  c.groups_option = o.full_name("groups");
+  c.output_option = o.full_name("o");
+  c.models = split_list(models);
+  c.eval_data = split_list(eval_data);
+  if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
+  if (c.models.empty() && !c.eval_data.empty()) {
+    throw UsageError("option " + o.full_name("eval_data") + " needs -models");
+  }
+  // Results are stored per model name (the file stem): two models of one name would collide.
+  for (size_t i = 0; i < c.models.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (stem_of(c.models[i]) == stem_of(c.models[j])) {
+        throw UsageError("option " + o.full_name("models") + ": '" + c.models[j] + "' and '" +
+                         c.models[i] + "' have the same name '" + stem_of(c.models[i]) +
+                         "' (results are stored by file name): rename one");
+      }
+    }
+  }
+  for (size_t i = 0; i < c.eval_data.size(); ++i) {
+    const std::string name = stem_of(c.eval_data[i]);
+    bool clash = name == "data" || name == "data_x2" || name == "data_x0.5";
+    for (size_t j = 0; j < i; ++j) clash = clash || stem_of(c.eval_data[j]) == name;
+    if (clash) {
+      throw UsageError("option " + o.full_name("eval_data") + ": test set name '" + name +
+                       "' is used twice (test sets are named by file name): rename one");
+    }
+  }
+  return c;
 }
 
-struct PropagationOptions {
-  std::string modes = "auto";
-  analysis::PropagationSettings settings;
-  int max_width = 32;
-  int64_t blocks = 32768;
+// True if both paths name the same file (compared resolved, so data/x.h5 and ./data/x.h5 agree).
+bool same_file(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char resolved_a[PATH_MAX], resolved_b[PATH_MAX];
+  return realpath(a.c_str(), resolved_a) != nullptr && realpath(b.c_str(), resolved_b) != nullptr &&
+         std::string(resolved_a) == resolved_b;
+}
+
+// kappa_n of the distribution where it is known, NaN elsewhere (orders beyond the tables).
+double known_exact_cumulant(const field::Distribution& distribution, int n) {
+  try {
+    return distribution.exact_cumulant(n);
+  } catch (const std::invalid_argument&) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+// One model, as the analysis uses it.
+struct Model {
+  std::string name;
+  io::TrainedModel file;
+  bool single = false;  // applied with the float32 kernels
+  std::unique_ptr<analysis::FieldModel<float>> in_float;
+  std::unique_ptr<analysis::FieldModel<double>> in_double;
 };
 
-// Cumulant propagation through one model: predictions of every mode that applies, and Monte
-// Carlo estimates from the network's activations on blocks of the data's level the model was
-// trained on. The blocks are spread over the jackknife groups; each group's tuple sums are made
-// by one rank in sample order and summed in group order, so the results are bit-identical for
-// any rank count.
-io::PropagationReport propagate_model(const Comm& world, const io::DatasetReader& reader,
-                                      const LoadedModel& model, const PropagationOptions& options,
-                                      int64_t groups) {
-  io::PropagationReport report;
-  const auto& net = model.model->network();
-  const auto& spec = net.spec();
-  if (spec.strategy == nn::Strategy::kAverage || spec.strategy == nn::Strategy::kCanonical) {
-    report.skipped = "the " + nn::strategy_name(spec.strategy) +
-                     " strategy feeds the network transformed copies of the block, whose sites "
-                     "are not i.i.d.";
-    return report;
-  }
-  const auto& data = reader.spec();
-  const auto& g = data.geometry;
-  const int level = model.input_level;
-  if (level > g.levels) {
-    report.skipped = "the model maps level " + std::to_string(level) + ", which the data lack";
-    return report;
-  }
-  const analysis::AffineChain chain = analysis::affine_chain(net);
-  for (const auto& layer : chain.layers) {
-    if (layer.weight.rows() > options.max_width) {
-      report.skipped = "a layer of " + std::to_string(layer.weight.rows()) +
-                       " units exceeds -propagation_max_width " + std::to_string(options.max_width);
-      return report;
-    }
-  }
-  const bool polynomial = analysis::exact_moments_needed(chain, 4) >= 0;
-  std::vector<analysis::PropagationMode> modes;
-  const std::string& wanted = options.modes;
-  if (wanted == "exact" || ((wanted == "auto" || wanted == "all") && polynomial)) {
-    modes.push_back(analysis::PropagationMode::kExact);
-  }
-  if (wanted == "taylor" || wanted == "all" || (wanted == "auto" && !polynomial)) {
-    modes.push_back(analysis::PropagationMode::kTaylor);
-  }
-  if (wanted == "gauss" || wanted == "all" || (wanted == "auto" && !polynomial)) {
-    modes.push_back(analysis::PropagationMode::kGauss);
-  }
-  const int needed = std::max(8, analysis::exact_moments_needed(chain, 4));
-  const auto moments =
-      field::site_raw_moments(data.distribution, level, static_cast<int>(g.block_side), g.dim,
-                              data.scaling_dimension, std::min(needed, 127));
-  std::vector<std::vector<analysis::JointCumulants>> predicted;
-  for (auto mode : modes) {
-    analysis::PropagationSettings settings = options.settings;
-    settings.mode = mode;
-    report.modes.push_back(analysis::propagation_mode_name(mode));
-    try {
-      predicted.push_back(analysis::propagate(chain, moments, settings));
-      report.mode_notes.emplace_back();
-    } catch (const UsageError& reason) {
-      predicted.emplace_back();
-      report.mode_notes.push_back(reason.what());
-    }
-  }
-  const auto usable =
-      std::find_if(predicted.begin(), predicted.end(), [](const auto& p) { return !p.empty(); });
-  if (usable == predicted.end()) {
-    report.skipped =
-        report.mode_notes.empty() ? "no propagation mode applies" : report.mode_notes.front();
-    return report;
-  }
-  const size_t layers = chain.layers.size();
-  for (size_t l = 0; l < layers; ++l) {
-    report.layers.push_back(l + 1 == layers ? "output" : "hidden_" + std::to_string(l + 1));
-    report.widths.push_back(double(chain.layers[l].weight.rows()));
-  }
+// One sample's field of one level, as stored: float32 data stay float.
+struct FieldBuffer {
+  std::vector<float> single;
+  std::vector<double> twice;
+};
 
-  // Monte Carlo: tuple sums about the first prediction's means, per group and layer.
-  std::vector<size_t> offsets{1};  // slot 0 of a group holds its block count
-  for (size_t l = 0; l < layers; ++l) {
-    offsets.push_back(offsets.back() +
-                      analysis::sorted_tuples(static_cast<int>(report.widths[l]), 4).size());
+void read_field(const io::DatasetReader& reader, int level, int64_t sample, FieldBuffer& out) {
+  if (reader.spec().dtype == "float32") {
+    reader.read_stored_floats(level, sample, 1, out.single);
+  } else {
+    out.twice = reader.read(level, sample, 1);
   }
-  const size_t stride = offsets.back();
-  std::vector<double> buffer(static_cast<size_t>(groups) * stride, 0.0);
-  const int64_t per_sample = train::pairs_per_sample(g.dim, g.level_side(level), g.block_side);
-  const int64_t quota = (options.blocks + groups - 1) / groups;
-  const int n = g.sites_per_block();
-  for (int64_t group = world.rank(); group < groups; group += world.size()) {
-    const auto range =
-        lattice::piece_range(data.samples, static_cast<int>(groups), static_cast<int>(group));
-    double* slot = buffer.data() + static_cast<size_t>(group) * stride;
-    int64_t taken = 0;
-    for (int64_t sample = range[0]; sample < range[1] && taken < quota; ++sample) {
-      const auto field = reader.read(level, sample, 1);
-      nn::Matrix<double> blocks(n, per_sample);
-      train::extract_blocks(g.dim, g.level_side(level), g.block_side, field.data(), blocks.data());
-      const int64_t take = std::min(per_sample, quota - taken);
-      nn::Network<double>::Tape tape;
-      net.forward(blocks.leftCols(take), tape);
-      for (size_t l = 0; l < layers; ++l) {
-        nn::Matrix<double> units = analysis::chain_activations(net, tape, static_cast<int>(l));
-        const auto& centre = (*usable)[l].kappa[0];
-        for (Eigen::Index a = 0; a < units.rows(); ++a)
-          units.row(a).array() -= centre[static_cast<size_t>(a)];
-        std::vector<double> sums(offsets[l + 1] - offsets[l], 0.0);
-        analysis::add_tuple_sums(units, 4, sums);
-        for (size_t k = 0; k < sums.size(); ++k) slot[offsets[l] + k] += sums[k];
-      }
-      taken += take;
+}
+
+// The sum of squared residuals of one sample of a generalisation cell.
+double cell_sample_error(Model& model, const io::DatasetReader& source,
+                         const analysis::GeneralisationCell& cell, int64_t sample,
+                         FieldBuffer& fine, FieldBuffer& coarse) {
+  const auto& g = source.spec().geometry;
+  const int64_t side = g.level_side(cell.level);
+  read_field(source, cell.level, sample, fine);
+  read_field(source, cell.level + 1, sample, coarse);
+  if (source.spec().dtype == "float32") {
+    if (model.single) {
+      return analysis::sample_squared_error(*model.in_float, g.dim, side, fine.single.data(),
+                                            coarse.single.data(), cell.scale);
     }
-    slot[0] = double(taken);
+    return analysis::sample_squared_error(*model.in_double, g.dim, side, fine.single.data(),
+                                          coarse.single.data(), cell.scale);
   }
-  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE,
-                           MPI_SUM, world.get()));
-  // Estimates from all groups, and with each group left out (jackknife), summed in group order.
-  auto estimate = [&](int64_t left_out) {
-    std::vector<double> total(stride, 0.0);
-    for (int64_t group = 0; group < groups; ++group) {
-      if (group == left_out) continue;
-      const double* slot = buffer.data() + static_cast<size_t>(group) * stride;
-      for (size_t k = 0; k < stride; ++k) total[k] += slot[k];
+  return analysis::sample_squared_error(*model.in_double, g.dim, side, fine.twice.data(),
+                                        coarse.twice.data(), cell.scale);
+}
+
+void add_learned_sample(Model& model, const io::DatasetReader& reader, int level, int64_t sample,
+                        std::vector<analysis::CentralMoments>& per_level, FieldBuffer& field) {
+  const auto& g = reader.spec().geometry;
+  const int64_t side = g.level_side(level);
+  read_field(reader, level, sample, field);
+  if (reader.spec().dtype == "float32") {
+    if (model.single) {
+      analysis::add_learned_levels(*model.in_float, g.dim, side, g.block_side, field.single,
+                                   per_level);
+    } else {
+      analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.single,
+                                   per_level);
     }
-    std::vector<analysis::JointCumulants> result;
-    for (size_t l = 0; l < layers; ++l) {
-      std::vector<double> sums(total.begin() + static_cast<long>(offsets[l]),
-                               total.begin() + static_cast<long>(offsets[l + 1]));
-      result.push_back(
-          analysis::cumulants_from_tuple_sums(sums, total[0], (*usable)[l].kappa[0], 4));
-    }
-    report.blocks = static_cast<int64_t>(total[0]);
-    return result;
-  };
-  std::vector<std::vector<analysis::JointCumulants>> leave_one_out;
-  for (int64_t group = 0; group < groups; ++group) leave_one_out.push_back(estimate(group));
-  const auto mc = estimate(-1);
-  // Jackknife errors of every tensor entry.
-  std::vector<std::vector<std::vector<double>>> mc_error(layers);
-  for (size_t l = 0; l < layers; ++l) {
-    for (size_t k = 0; k < 4; ++k) {
-      const size_t size = mc[l].kappa[k].size();
-      std::vector<double> mean(size, 0.0), error(size, 0.0);
-      for (const auto& jack : leave_one_out) {
-        for (size_t i = 0; i < size; ++i) mean[i] += jack[l].kappa[k][i] / double(groups);
-      }
-      for (const auto& jack : leave_one_out) {
-        for (size_t i = 0; i < size; ++i) {
-          error[i] += (jack[l].kappa[k][i] - mean[i]) * (jack[l].kappa[k][i] - mean[i]);
-        }
-      }
-      for (double& e : error) e = std::sqrt(e * double(groups - 1) / double(groups));
-      mc_error[l].push_back(error);
-    }
+  } else {
+    analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.twice,
+                                 per_level);
   }
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (size_t l = 0; l < layers; ++l) {
-    report.mc_relative_error.emplace_back();
-    for (size_t k = 0; k < 4; ++k) {
-      const std::vector<double> zero(mc[l].kappa[k].size(), 0.0);
-      report.mc_relative_error.back().push_back(
-          analysis::relative_difference(mc_error[l][k], zero) /
-          std::max(analysis::relative_difference(mc[l].kappa[k], zero), 1e-300));
-    }
+}
+
+// Symmetry metrics of SCIENCE.md section 5 of each network on up to 4096 blocks of the data's
+// first samples (level 0).
+io::SymmetryReport symmetry_report(const Model& model, const nn::Matrix<double>& blocks,
+                                   uint64_t seed) {
+  const auto& net = model.file.network;
+  io::SymmetryReport report;
+  report.errors = nn::output_symmetry_errors(net, blocks, 16, seed);
+  report.invariant_fraction =
+      nn::invariant_fraction(net, blocks, nn::point_group(net.spec().block));
+  if (net.spec().kind == nn::ModelKind::kGnn) {
+    report.equivariance_error =
+        nn::equivariance_error(net, blocks, nn::point_group(net.spec().block));
   }
-  for (size_t m = 0; m < modes.size(); ++m) {
-    report.relative_error.emplace_back();
-    report.output_predicted.emplace_back(4, nan);
-    for (size_t l = 0; l < layers; ++l) {
-      report.relative_error.back().emplace_back(4, nan);
-      if (predicted[m].empty()) continue;
-      for (size_t k = 0; k < 4; ++k) {
-        if (predicted[m][l].kappa[k].empty()) continue;
-        report.relative_error.back()[l][k] =
-            analysis::relative_difference(predicted[m][l].kappa[k], mc[l].kappa[k]);
-      }
-    }
-    if (!predicted[m].empty()) {
-      for (size_t k = 0; k < 4; ++k) {
-        if (!predicted[m].back().kappa[k].empty()) {
-          report.output_predicted.back()[k] = predicted[m].back().kappa[k][0];
-        }
-      }
-    }
-  }
-  for (size_t k = 0; k < 4; ++k) {
-    report.output_mc.push_back(mc.back().kappa[k][0]);
-    report.output_mc_error.push_back(mc_error.back()[k][0]);
-  }
-  // Each unit's own cumulants: the diagonal entries.
-  report.marginal_predicted.assign(modes.size(), {});
-  for (size_t l = 0; l < layers; ++l) {
-    const int width = static_cast<int>(report.widths[l]);
-    for (int a = 0; a < width; ++a) {
-      report.marginal_layer.push_back(double(l));
-      for (size_t k = 0; k < 4; ++k) {
-        int64_t diagonal = 0;
-        for (size_t r = 0; r <= k; ++r) diagonal = diagonal * width + a;
-        const size_t i = static_cast<size_t>(diagonal);
-        report.marginal_mc.push_back(mc[l].kappa[k][i]);
-        report.marginal_mc_error.push_back(mc_error[l][k][i]);
-        for (size_t m = 0; m < modes.size(); ++m) {
-          const bool known = !predicted[m].empty() && !predicted[m][l].kappa[k].empty();
-          report.marginal_predicted[m].push_back(known ? predicted[m][l].kappa[k][i] : nan);
-        }
-      }
-    }
-  }
-  if (spec.activation == nn::Activation::kIdentity) {
-    report.linear_power_sums = analysis::linear_weight_power_sums(chain, 8);
-    for (int order = 1; order <= 8; ++order) {
-      report.linear_expected.push_back(
-          double(n) * std::pow(double(g.block_side), -order * data.scaling_dimension));
-    }
-  }
-  report.input_level = level;
+  report.order_parameter = nn::unit_order_parameter(net);
+  report.order_history = model.file.order_parameter;
+  report.history_epochs = model.file.history_epoch;
   return report;
+}
+
+nn::Matrix<double> first_blocks(const io::DatasetReader& reader, int64_t limit) {
+  const auto& spec = reader.spec();
+  const auto& g = spec.geometry;
+  const int64_t per_sample = train::pairs_per_sample(g.dim, g.side, g.block_side);
+  const int64_t columns = std::min<int64_t>(limit, per_sample * spec.samples);
+  nn::Matrix<double> x(g.sites_per_block(), columns);
+  nn::Matrix<double> all(g.sites_per_block(), per_sample);
+  for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
+    const auto field = reader.read(0, sample, 1);
+    train::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
+    const int64_t take = std::min(per_sample, columns - filled);
+    x.middleCols(filled, take) = all.leftCols(take);
+    filled += take;
+  }
+  return x;
+}
+
+void print_tables(const AnalyzeConfig& config, const analysis::CumulantFlow& flow,
+                  const std::vector<Model>& models, const analysis::GeneralisationPlan& plan,
+                  const std::vector<std::vector<double>>& mse,
+                  const std::vector<io::PropagationReport>& propagation) {
+  std::printf("%5s %3s %14s %11s %14s %8s %12s\n", "level", "n", "kappa", "error", "exact", "z",
+              "eigenvalue");
+  for (size_t k = 0; k < flow.kappa.size(); ++k) {
+    for (int n = 2; n <= std::min(config.order, 6); n += 2) {
+      const size_t i = static_cast<size_t>(n - 1);
+      std::printf("%5zu %3d %14.6g %11.3g %14.6g %8.2f", k, n, flow.kappa[k][i].value,
+                  flow.kappa[k][i].error, flow.exact[k][i], flow.z_exact[k][i]);
+      if (k > 0) std::printf(" %12.5g", flow.eigenvalue[k - 1][i].value);
+      std::printf("\n");
+    }
+  }
+  if (!models.empty()) {
+    std::printf("\ngeneralisation (MSE on each model's level pair):\n%-24s", "model");
+    for (const auto& t : plan.tests) std::printf(" %12s", t.c_str());
+    std::printf("\n");
+    for (size_t m = 0; m < models.size(); ++m) {
+      std::printf("%-24s", models[m].name.c_str());
+      for (double v : mse[m]) std::printf(" %12.4g", v);
+      std::printf("\n");
+    }
+    for (size_t m = 0; m < models.size(); ++m) {
+      for (size_t t = 0; t < plan.tests.size(); ++t) {
+        const auto& note = plan.cells[m][t].note;
+        if (!note.empty())
+          std::printf("  %s/%s: NaN, %s\n", models[m].name.c_str(), plan.tests[t].c_str(),
+                      note.c_str());
+      }
+    }
+  }
+  for (size_t k = 0; k < propagation.size(); ++k) {
+    const auto& r = propagation[k];
+    if (k == 0) {
+      std::printf(
+          "\npropagation: the output's kappa_n predicted, against Monte Carlo +- its "
+          "jackknife error (every layer: %s):\n",
+          sibling_csv(config.output, "_propagation.csv").c_str());
+    }
+    if (!r.skipped.empty()) {
+      std::printf("%-16s skipped: %s\n", models[k].name.c_str(), r.skipped.c_str());
+      continue;
+    }
+    for (size_t m = 0; m < r.modes.size(); ++m) {
+      std::printf("%-16s %-6s", models[k].name.c_str(), r.modes[m].c_str());
+      if (!r.mode_notes[m].empty()) {
+        std::printf(" not done: %s\n", r.mode_notes[m].c_str());
+        continue;
+      }
+      for (size_t n = 0; n < 4; ++n) {
+        std::printf("  k%zu %+.3e vs %+.3e+-%.1e", n + 1, r.output_predicted[m][n], r.output_mc[n],
+                    r.output_mc_error[n]);
+      }
+      std::printf("\n");
+    }
+  }
+  std::printf("rgflow analyze: results in %s, table in %s\n", config.output.c_str(),
+              sibling_csv(config.output, "_cumulants.csv").c_str());
+}
+
+// Seconds spent in each named phase on this rank (phases that repeat add up), in first-seen
+// order: printed after the tables, and what bench/analyze_bench.py reads.
+class PhaseTimes {
+ public:
+  template <typename Phase>
+  void run(const Comm& world, const std::string& name, Phase&& phase) {
+    const auto start = std::chrono::steady_clock::now();
+    world.local_phase(name.c_str(), phase);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto& entry : entries_) {
+      if (entry.first == name) {
+        entry.second += seconds;
+        return;
+      }
+    }
+    entries_.emplace_back(name, seconds);
+  }
+  std::string summary() const {
+    std::string text;
+    char buffer[96];
+    for (const auto& [name, seconds] : entries_) {
+      std::snprintf(buffer, sizeof buffer, "%s%s %.2f s", text.empty() ? "" : ", ",
+                    name.substr(name.find(' ') + 1).c_str(), seconds);
+      text += buffer;
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>> entries_;
+};
+
+int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
+  PhaseTimes times;
+  // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
+  std::unique_ptr<io::DatasetReader> data_reader;
+  std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
+  std::vector<Model> models;
+  times.run(world, "analyze: inputs", [&] {
+    data_reader = std::make_unique<io::DatasetReader>(config.data);
+    const auto& spec = data_reader->spec();
+    if (!data_reader->complete()) throw UsageError("dataset '" + config.data + "' is incomplete");
+    if (spec.samples < config.groups) {
+      throw UsageError("option " + config.groups_option + ": " + std::to_string(config.groups) +
+                       " jackknife groups need at least as many samples; '" + config.data +
+                       "' has " + std::to_string(spec.samples));
+    }
+    const auto& g = spec.geometry;
+    for (const auto& path : config.models) {
+      Model model{stem_of(path), io::read_trained_model(path), false, nullptr, nullptr};
+      const auto& block = model.file.network.spec().block;
+      if (block.dim != g.dim || block.side != g.block_side) {
+        throw UsageError("model '" + path + "' works on blocks of side " +
+                         std::to_string(block.side) + " in " + std::to_string(block.dim) +
+                         "D; the dataset has blocks of side " + std::to_string(g.block_side) +
+                         " in " + std::to_string(g.dim) + "D");
+      }
+      models.push_back(std::move(model));
+    }
+    for (const auto& path : config.eval_data) {
+      eval_readers.push_back(std::make_unique<io::DatasetReader>(path));
+      const auto& e = eval_readers.back()->spec().geometry;
+      if (e.dim != g.dim || e.block_side != g.block_side) {
+        throw UsageError("dataset '" + path + "' has other blocks than '" + config.data + "'");
+      }
+      if (!eval_readers.back()->complete()) {
+        throw UsageError("dataset '" + path + "' is incomplete");
+      }
+    }
+  });
+  const io::DatasetReader& reader = *data_reader;
+  const auto& spec = reader.spec();
+  const auto& g = spec.geometry;
+  io::prepare_output(world, config.output, config.output_option, config.force, false);
+  try {
+    // Cumulants of every level of the data.
+    analysis::GroupedMoments data_moments(g.levels + 1, config.groups, config.order);
+    times.run(world, "analyze: cumulants", [&] {
+      FieldBuffer field;
+      data_moments.fill_owned(spec.samples, world.rank(), world.size(),
+                              [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
+                                for (int level = 0; level <= g.levels; ++level) {
+                                  read_field(reader, level, sample, field);
+                                  auto& m = levels[static_cast<size_t>(level)];
+                                  if (spec.dtype == "float32") {
+                                    m.add(field.single.data(), field.single.size());
+                                  } else {
+                                    m.add(field.twice.data(), field.twice.size());
+                                  }
+                                }
+                              });
+    });
+    world.sum(data_moments.buffer());
+    auto exact = [&](int n) { return known_exact_cumulant(spec.distribution, n); };
+    const auto flow =
+        analysis::cumulant_flow(data_moments.by_level(), static_cast<double>(g.sites_per_block()),
+                                static_cast<double>(g.block_side), spec.scaling_dimension, exact);
+
+    // Each model applied with the float32 kernels where model and data are both float32.
+    for (auto& model : models) {
+      model.single = analysis::analysis_precision(model.file.scalar, spec.dtype) == "float32";
+      model.in_double = std::make_unique<analysis::FieldModel<double>>(model.file.network);
+      if (model.single) {
+        model.in_float = std::make_unique<analysis::FieldModel<float>>(model.file.network);
+      }
+    }
+
+    // Generalisation: per-sample squared errors, each sample's by one rank.
+    std::vector<analysis::GeneralisationModel> planned;
+    for (const auto& model : models) {
+      planned.push_back(
+          {model.name, model.file.level_input,
+           model.file.has_provenance && same_file(model.file.dataset_path, config.data),
+           model.file.training_samples});
+    }
+    std::vector<analysis::GeneralisationData> test_sets;
+    for (size_t e = 0; e < eval_readers.size(); ++e) {
+      const auto& s = eval_readers[e]->spec();
+      test_sets.push_back({stem_of(config.eval_data[e]), s.geometry.levels, s.samples});
+    }
+    const auto plan =
+        analysis::plan_generalisation(planned, {"data", g.levels, spec.samples}, test_sets);
+    const size_t tests = plan.tests.size();
+    std::vector<std::vector<double>> mse(models.size(), std::vector<double>(tests));
+    std::string notes;
+    for (size_t m = 0; m < models.size(); ++m) {
+      for (size_t t = 0; t < tests; ++t) {
+        const auto& cell = plan.cells[m][t];
+        if (!cell.note.empty()) {
+          mse[m][t] = std::numeric_limits<double>::quiet_NaN();
+          notes +=
+              (notes.empty() ? "" : "; ") + models[m].name + "/" + plan.tests[t] + ": " + cell.note;
+          continue;
+        }
+        const io::DatasetReader& source =
+            cell.source == 0 ? reader : *eval_readers[cell.source - 1];
+        std::vector<double> sums(static_cast<size_t>(cell.count), 0.0);
+        times.run(world, "analyze: generalisation", [&] {
+          FieldBuffer fine, coarse;
+          for (int64_t s = world.rank(); s < cell.count; s += world.size()) {
+            sums[static_cast<size_t>(s)] =
+                cell_sample_error(models[m], source, cell, cell.first_sample + s, fine, coarse);
+          }
+        });
+        world.sum(sums);
+        const auto& sg = source.spec().geometry;
+        mse[m][t] = analysis::mean_squared_error(
+            sums, train::pairs_per_sample(sg.dim, sg.level_side(cell.level), sg.block_side));
+      }
+    }
+
+    // Learned flows: each model applied again and again from the data's level k, against the
+    // exact recursion at levels k, k + 1, ...
+    std::vector<io::LearnedFlow> learned_flows;
+    for (auto& model : models) {
+      io::LearnedFlow learned;
+      const int k = model.file.level_input;
+      learned.first_level = k;
+      if (k >= g.levels) {
+        learned.note = "the model maps level " + std::to_string(k) + " -> " +
+                       std::to_string(k + 1) + "; the data have levels 0.." +
+                       std::to_string(g.levels);
+        learned_flows.push_back(std::move(learned));
+        continue;
+      }
+      analysis::GroupedMoments moments(g.levels - k + 1, config.groups, config.order);
+      times.run(world, "analyze: flows", [&] {
+        FieldBuffer field;
+        moments.fill_owned(spec.samples, world.rank(), world.size(),
+                           [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
+                             add_learned_sample(model, reader, k, sample, levels, field);
+                           });
+      });
+      world.sum(moments.buffer());
+      learned.flow =
+          analysis::cumulant_flow(moments.by_level(), static_cast<double>(g.sites_per_block()),
+                                  static_cast<double>(g.block_side), spec.scaling_dimension,
+                                  analysis::exact_cumulant_at_level(
+                                      exact, k, static_cast<double>(g.sites_per_block()),
+                                      static_cast<double>(g.block_side), spec.scaling_dimension));
+      learned_flows.push_back(std::move(learned));
+    }
+
+    // Cumulant propagation through every model: predictions, then the Monte Carlo.
+    std::vector<io::PropagationReport> propagation;
+    if (config.propagation.modes != "none") {
+      const analysis::PropagationData data{g, spec.distribution, spec.scaling_dimension,
+                                           spec.samples};
+      // Plans, then the predictions of every (model, mode) shared out over ranks, largest
+      // first, each to the rank with the least work so far; each made by one rank and handed to
+      // the others bit for bit.
+      std::vector<std::unique_ptr<analysis::ModelPropagation>> runs;
+      std::vector<std::array<size_t, 3>> units;  // model, mode, owner
+      times.run(world, "analyze: propagation", [&] {
+        for (auto& model : models) {
+          runs.push_back(std::make_unique<analysis::ModelPropagation>(
+              model.file.network, model.file.level_input, data, config.propagation, config.groups));
+        }
+        std::vector<std::pair<double, std::array<size_t, 2>>> by_cost;
+        for (size_t m = 0; m < runs.size(); ++m) {
+          for (size_t mode = 0; mode < runs[m]->mode_count(); ++mode) {
+            by_cost.push_back({-runs[m]->prediction_cost(mode), {m, mode}});
+          }
+        }
+        std::stable_sort(by_cost.begin(), by_cost.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<double> load(static_cast<size_t>(world.size()), 0.0);
+        for (const auto& [cost, unit] : by_cost) {
+          const size_t owner =
+              static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+          load[owner] -= cost;
+          units.push_back({unit[0], unit[1], owner});
+          if (owner == static_cast<size_t>(world.rank())) runs[unit[0]]->predict(unit[1]);
+        }
+      });
+      for (const auto& [m, mode, owner] : units) {
+        const int root = static_cast<int>(owner);
+        const std::string bytes =
+            world.broadcast(world.rank() == root ? runs[m]->prediction_bytes(mode) : "", root);
+        if (world.rank() != root) runs[m]->set_prediction(mode, bytes);
+      }
+      for (auto& run : runs) run->prepare_monte_carlo();
+      for (size_t m = 0; m < models.size(); ++m) {
+        times.run(world, "analyze: monte carlo", [&] {
+          const int level = models[m].file.level_input;
+          runs[m]->fill_owned_groups(world.rank(), world.size(),
+                                     [&](int64_t sample, std::vector<double>& field) {
+                                       field = reader.read(level, sample, 1);
+                                     });
+        });
+        if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
+        propagation.push_back(runs[m]->finish());
+      }
+    }
+
+    // Symmetry metrics: model k on rank k mod P, its numbers in a fixed layout summed over ranks
+    // (zeros elsewhere: exact); then the results file on rank 0.
+    std::vector<io::SymmetryReport> symmetry(models.size());
+    std::vector<size_t> layout_start{0};  // per model: 4 output errors, then 3 x hidden layers
+    for (const auto& m : models) {
+      layout_start.push_back(layout_start.back() + 4 + 3 * m.file.network.spec().hidden.size());
+    }
+    std::vector<double> packed(layout_start.back(), 0.0);
+    times.run(world, "analyze: symmetry", [&] {
+      nn::Matrix<double> blocks;
+      for (size_t k = static_cast<size_t>(world.rank()); k < models.size();
+           k += static_cast<size_t>(world.size())) {
+        if (blocks.size() == 0) blocks = first_blocks(reader, 4096);
+        const auto report = symmetry_report(models[k], blocks, spec.seed);
+        const size_t hidden = (layout_start[k + 1] - layout_start[k] - 4) / 3;
+        double* out = packed.data() + layout_start[k];
+        out[0] = report.errors.permutation;
+        out[1] = report.errors.point_group;
+        out[2] = report.errors.sign;
+        out[3] = report.errors.scale;
+        const std::vector<double>* parts[] = {&report.invariant_fraction,
+                                              &report.equivariance_error, &report.order_parameter};
+        for (size_t p = 0; p < 3; ++p) {
+          if (parts[p]->size() > hidden) throw LibraryError("symmetry metrics: unexpected size");
+          std::copy(parts[p]->begin(), parts[p]->end(), out + 4 + p * hidden);
+        }
+      }
+    });
+    world.sum(packed);
+    for (size_t k = 0; k < models.size(); ++k) {
+      const double* in = packed.data() + layout_start[k];
+      const auto& net_spec = models[k].file.network.spec();
+      const size_t hidden = net_spec.hidden.size();
+      auto& report = symmetry[k];
+      report.errors = {in[0], in[1], in[2], in[3]};
+      report.invariant_fraction.assign(in + 4, in + 4 + hidden);
+      if (net_spec.kind == nn::ModelKind::kGnn) {
+        report.equivariance_error.assign(in + 4 + hidden, in + 4 + 2 * hidden);
+      }
+      report.order_parameter.assign(in + 4 + 2 * hidden, in + 4 + 3 * hidden);
+      report.order_history = models[k].file.order_parameter;
+      report.history_epochs = models[k].file.history_epoch;
+    }
+    times.run(world, "analyze: write", [&] {
+      if (world.rank() != 0) return;
+      std::string precision;  // how each model's network was applied to the data
+      for (const auto& m : models) {
+        precision +=
+            (precision.empty() ? "" : ",") + m.name + ":" + (m.single ? "float32" : "float64");
+      }
+      io::ResultsFile file(io::partial_path(config.output),
+                           {config.data, command_line, utc_timestamp(), config.groups, precision});
+      io::write_cumulant_flow(file.id(), flow, spec);
+      if (!models.empty()) {
+        std::vector<std::string> names;
+        for (const auto& m : models) names.push_back(m.name);
+        io::write_generalisation(file.id(), names, plan.tests, mse,
+                                 analysis::generalisation_description(), notes);
+        io::write_learned_flows(file.id(), names, learned_flows);
+        io::write_generalisation_csv(sibling_csv(config.output, "_generalisation.csv"), names,
+                                     plan.tests, mse);
+        for (size_t k = 0; k < models.size(); ++k) {
+          io::write_symmetry(file.id(), models[k].name, symmetry[k]);
+        }
+        if (!propagation.empty()) {
+          for (size_t k = 0; k < models.size(); ++k) {
+            io::write_propagation(file.id(), models[k].name, propagation[k]);
+          }
+          io::write_propagation_csv(sibling_csv(config.output, "_propagation.csv"), names,
+                                    propagation);
+        }
+      }
+      file.close();
+      io::write_cumulant_csv(sibling_csv(config.output, "_cumulants.csv"), flow);
+    });
+    io::commit_output(world, config.output);
+    if (world.rank() == 0 && !config.quiet) {
+      print_tables(config, flow, models, plan, mse, propagation);
+      std::printf("rgflow analyze: seconds per phase on rank 0: %s\n", times.summary().c_str());
+    }
+  } catch (...) {
+    // No partial output: the results file is written last, whole, or not at all.
+    if (world.rank() == 0) unlink(io::partial_path(config.output).c_str());
+    throw;
+  }
+  return 0;
 }
 
 }  // namespace
 
 int run_analyze(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
-  const std::string data = options.get_string("data", "", "dataset to analyse (required)");
-  const std::string models = options.get_string("models", "", "trained models, comma separated");
-  const std::string eval_data = options.get_string(
-      "eval_data", "", "datasets of other distributions for the generalisation table");
-  const int order =
-      static_cast<int>(options.get_int("order", 8, "highest cumulant order P", 2, 12));
-  int64_t groups = options.get_int("groups", 16, "jackknife groups of samples", 2, 1 << 20);
-  const std::string output = options.get_string("o", "results.h5", "output results file");
-  const bool force = options.get_flag("force", "overwrite an existing output");
-  const bool quiet = options.get_flag("quiet", "no table on stdout");
-  PropagationOptions propagation;
-  propagation.modes = options.get_choice(
-      "propagation", "auto", {"auto", "none", "exact", "taylor", "gauss", "all"},
-      "cumulant propagation through the models (auto: exact for identity, quadratic and cubic "
-      "activations, taylor and gauss otherwise)");
-  propagation.settings.taylor_order = static_cast<int>(
-      options.get_int("taylor_order", 3, "Taylor closure: order of the expansion", 1, 3));
-  propagation.settings.quadrature_points = static_cast<int>(options.get_int(
-      "quadrature_points", 6, "Gaussian closure: Gauss-Hermite points per dimension", 2, 20));
-  propagation.max_width = static_cast<int>(
-      options.get_int("propagation_max_width", 32,
-                      "propagation: widest layer (units, graph layers: nodes x features)", 1, 128));
-  propagation.blocks = options.get_int(
-      "propagation_blocks", 32768, "propagation: blocks of the data for the Monte Carlo estimates",
-      16, INT32_MAX);
+  const AnalyzeConfig config = read_config(options);
   if (invocation.help) {
     if (world.rank() == 0) options.print_help("rgflow analyze -data FILE [options]");
     return 0;
   }
   if (invocation.prefix.empty()) require_all_options_used();
-  if (data.empty()) throw UsageError("option " + options.full_name("data") + " is required");
-  if (models.empty() && !eval_data.empty()) {
-    throw UsageError("option " + options.full_name("eval_data") + " needs -models");
-  }
   if (invocation.validate_only) return 0;
-  const io::DatasetReader reader(data);
-  const auto& spec = reader.spec();
-  const auto& g = spec.geometry;
-  if (!reader.complete()) throw UsageError("dataset '" + data + "' is incomplete");
-  if (spec.samples < groups) {
-    throw UsageError("option " + options.full_name("groups") + ": " + std::to_string(groups) +
-                     " jackknife groups need at least as many samples; '" + data + "' has " +
-                     std::to_string(spec.samples));
-  }
-  io::prepare_output(world, output, options.full_name("o"), force, false);
-
-  // moments[level][group], each group filled by the rank that owns it; the others leave zeros,
-  // so the sum over ranks reproduces every entry exactly.
-  const size_t width = analysis::CentralMoments(order).to_buffer().size();
-  std::vector<double> buffer(static_cast<size_t>((g.levels + 1) * groups) * width, 0.0);
-  for (int64_t group = world.rank(); group < groups; group += world.size()) {
-    const auto range =
-        lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(group));
-    std::vector<float> stored;  // reused: float32 data are reduced as stored (widened exactly)
-    for (int level = 0; level <= g.levels; ++level) {
-      analysis::CentralMoments moments(order);
-      for (int64_t sample = range[0]; sample < range[1]; ++sample) {
-        if (spec.dtype == "float32") {
-          reader.read_stored_floats(level, sample, 1, stored);
-          moments.add(stored.data(), stored.size());
-        } else {
-          const auto values = reader.read(level, sample, 1);
-          moments.add(values.data(), values.size());
-        }
-      }
-      const auto flat = moments.to_buffer();
-      std::copy(flat.begin(), flat.end(),
-                buffer.begin() +
-                    static_cast<long>((level * groups + group) * static_cast<int64_t>(width)));
-    }
-  }
-  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE,
-                           MPI_SUM, world.get()));
-  std::vector<std::vector<analysis::CentralMoments>> moments(static_cast<size_t>(g.levels + 1));
-  for (int level = 0; level <= g.levels; ++level) {
-    for (int64_t group = 0; group < groups; ++group) {
-      const auto begin = buffer.begin() +
-                         static_cast<long>((level * groups + group) * static_cast<int64_t>(width));
-      moments[static_cast<size_t>(level)].push_back(analysis::CentralMoments::from_buffer(
-          std::vector<double>(begin, begin + static_cast<long>(width))));
-    }
-  }
-  const auto flow = analysis::cumulant_flow(
-      moments, static_cast<double>(g.sites_per_block()), static_cast<double>(g.block_side),
-      spec.scaling_dimension,
-      [&](int n) { return n <= 8 ? spec.distribution.exact_cumulant(n) : NAN; });
-
-  // Models: generalisation table and learned flows.
-  std::vector<LoadedModel> loaded;
-  for (const auto& path : split_list(models)) loaded.push_back(load_model(path, g));
-  std::vector<std::string> eval_paths = split_list(eval_data);
-  std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
-  for (const auto& path : eval_paths) {
-    eval_readers.push_back(std::make_unique<io::DatasetReader>(path));
-    const auto& e = eval_readers.back()->spec().geometry;
-    if (e.dim != g.dim || e.block_side != g.block_side || e.levels < 1) {
-      throw UsageError("dataset '" + path + "' has other blocks than '" + data + "'");
-    }
-  }
-  // Test sets: 0 the data (held-out samples when the model was trained on it), 1..E the other
-  // datasets, then the data's inputs scaled by 2 and by 1/2 (targets scale alike: the exact map
-  // is linear).
-  std::vector<std::string> test_names{"data"};
-  for (const auto& path : eval_paths) test_names.push_back(stem_of(path));
-  test_names.push_back("data_x2");
-  test_names.push_back("data_x0.5");
-  std::vector<std::vector<double>> mse(loaded.size(), std::vector<double>(test_names.size()));
-  std::vector<analysis::CumulantFlow> learned_flows;
-  for (size_t m = 0; m < loaded.size(); ++m) {
-    const auto& model = *loaded[m].model;
-    const int64_t first_heldout = loaded[m].trained_on == data ? loaded[m].training_samples : 0;
-    for (size_t t = 0; t < test_names.size(); ++t) {
-      const io::DatasetReader& source =
-          (t >= 1 && t <= eval_paths.size()) ? *eval_readers[t - 1] : reader;
-      const int64_t first = (t >= 1 && t <= eval_paths.size()) ? 0 : first_heldout;
-      const double scale = t == test_names.size() - 2   ? 2.0
-                           : t == test_names.size() - 1 ? 0.5
-                                                        : 1.0;
-      const int64_t count = source.spec().samples - first;
-      // Per-sample sums filled by one rank each: the total is the same for any rank count.
-      std::vector<double> sums(static_cast<size_t>(std::max<int64_t>(count, 0)), 0.0);
-      for (int64_t s = world.rank(); s < count; s += world.size()) {
-        std::vector<double> fine = source.read(0, first + s, 1);
-        for (double& v : fine) v *= scale;
-        const auto coarse = source.read(1, first + s, 1);
-        const auto predicted = apply_model(model, g.dim, g.side, g.block_side, fine);
-        for (size_t p = 0; p < predicted.size(); ++p) {
-          const double residual = predicted[p] - scale * coarse[p];
-          sums[static_cast<size_t>(s)] += residual * residual;
-        }
-      }
-      RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
-                               MPI_SUM, world.get()));
-      double total = 0;
-      for (double v : sums) total += v;
-      mse[m][t] = total / double(std::max<int64_t>(count, 1) *
-                                 train::pairs_per_sample(g.dim, g.side, g.block_side));
-    }
-    // Learned flow: the model applied again and again to the data's level 0.
-    std::vector<double> flow_buffer(static_cast<size_t>((g.levels + 1) * groups) * width, 0.0);
-    for (int64_t group = world.rank(); group < groups; group += world.size()) {
-      const auto range =
-          lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(group));
-      std::vector<analysis::CentralMoments> per_level(static_cast<size_t>(g.levels + 1),
-                                                      analysis::CentralMoments(order));
-      for (int64_t sample = range[0]; sample < range[1]; ++sample) {
-        std::vector<double> field = reader.read(0, sample, 1);
-        for (int level = 0; level <= g.levels; ++level) {
-          if (level > 0)
-            field = apply_model(model, g.dim, g.level_side(level - 1), g.block_side, field);
-          per_level[static_cast<size_t>(level)].add(field.data(), field.size());
-        }
-      }
-      for (int level = 0; level <= g.levels; ++level) {
-        const auto flat = per_level[static_cast<size_t>(level)].to_buffer();
-        std::copy(flat.begin(), flat.end(),
-                  flow_buffer.begin() +
-                      static_cast<long>((level * groups + group) * static_cast<int64_t>(width)));
-      }
-    }
-    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, flow_buffer.data(), static_cast<int>(flow_buffer.size()),
-                             MPI_DOUBLE, MPI_SUM, world.get()));
-    std::vector<std::vector<analysis::CentralMoments>> learned(static_cast<size_t>(g.levels + 1));
-    for (int level = 0; level <= g.levels; ++level) {
-      for (int64_t group = 0; group < groups; ++group) {
-        const auto begin = flow_buffer.begin() + static_cast<long>((level * groups + group) *
-                                                                   static_cast<int64_t>(width));
-        learned[static_cast<size_t>(level)].push_back(analysis::CentralMoments::from_buffer(
-            std::vector<double>(begin, begin + static_cast<long>(width))));
-      }
-    }
-    learned_flows.push_back(analysis::cumulant_flow(
-        learned, static_cast<double>(g.sites_per_block()), static_cast<double>(g.block_side),
-        spec.scaling_dimension,
-        [&](int n) { return n <= 8 ? spec.distribution.exact_cumulant(n) : NAN; }));
-  }
-
-  // Cumulant propagation through every model.
-  std::vector<io::PropagationReport> propagation_reports;
-  if (propagation.modes != "none") {
-    for (const auto& m : loaded) {
-      propagation_reports.push_back(propagate_model(world, reader, m, propagation, groups));
-    }
-  }
-
-  std::string error;
-  if (world.rank() == 0) {
-    try {
-      {
-        const std::string partial = io::partial_path(output);
-        h5::Hid file =
-            h5::file_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-        h5::write_attribute(file.get(), "format", std::string("rgflow results"));
-        h5::write_attribute(file.get(), "schema_version", int64_t{1});
-        h5::write_attribute(file.get(), "dataset_path", data);
-        h5::write_attribute(file.get(), "command_line", invocation.command_line);
-        h5::write_attribute(file.get(), "created", utc_timestamp());
-        h5::write_attribute(file.get(), "jackknife_groups", groups);
-        io::write_cumulant_flow(file.get(), flow, spec);
-        if (!loaded.empty()) {
-          std::vector<std::string> names;
-          for (const auto& m : loaded) names.push_back(m.name);
-          io::write_generalisation(file.get(), names, test_names, mse);
-          io::write_learned_flows(file.get(), names, learned_flows);
-          io::write_generalisation_csv(generalisation_csv_path(output), names, test_names, mse);
-          // Symmetry metrics of each network on blocks of the data's first samples.
-          const int64_t blocks = train::pairs_per_sample(g.dim, g.side, g.block_side);
-          const int64_t columns = std::min<int64_t>(4096, blocks * spec.samples);
-          nn::Matrix<double> x(g.sites_per_block(), columns);
-          for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
-            nn::Matrix<double> all(g.sites_per_block(), blocks);
-            const auto field = reader.read(0, sample, 1);
-            train::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
-            const int64_t take = std::min(blocks, columns - filled);
-            x.middleCols(filled, take) = all.leftCols(take);
-            filled += take;
-          }
-          for (const auto& m : loaded) {
-            const auto& net = m.model->network();
-            io::SymmetryReport report;
-            report.errors = nn::output_symmetry_errors(net, x, 16, spec.seed);
-            report.invariant_fraction =
-                nn::invariant_fraction(net, x, nn::point_group(net.spec().block));
-            if (net.spec().kind == nn::ModelKind::kGnn) {
-              report.equivariance_error =
-                  nn::equivariance_error(net, x, nn::point_group(net.spec().block));
-            }
-            report.order_parameter = nn::unit_order_parameter(net);
-            report.order_history = m.order_history;
-            report.history_epochs = m.history_epochs;
-            io::write_symmetry(file.get(), m.name, report);
-          }
-          if (!propagation_reports.empty()) {
-            for (size_t k = 0; k < loaded.size(); ++k) {
-              io::write_propagation(file.get(), loaded[k].name, propagation_reports[k]);
-            }
-            io::write_propagation_csv(propagation_csv_path(output), names, propagation_reports);
-          }
-        }
-      }
-      io::write_cumulant_csv(csv_path(output), flow);
-    } catch (const std::exception& failure) {
-      error = failure.what();
-    }
-  }
-  world.raise_if_any(error);
-  io::commit_output(world, output);
-  if (world.rank() == 0 && !quiet) {
-    std::printf("%5s %3s %14s %11s %14s %8s %12s\n", "level", "n", "kappa", "error", "exact", "z",
-                "eigenvalue");
-    for (size_t k = 0; k < flow.kappa.size(); ++k) {
-      for (int n = 2; n <= std::min(order, 6); n += 2) {
-        const size_t i = static_cast<size_t>(n - 1);
-        std::printf("%5zu %3d %14.6g %11.3g %14.6g %8.2f", k, n, flow.kappa[k][i].value,
-                    flow.kappa[k][i].error, flow.exact[k][i], flow.z_exact[k][i]);
-        if (k > 0) std::printf(" %12.5g", flow.eigenvalue[k - 1][i].value);
-        std::printf("\n");
-      }
-    }
-    if (!loaded.empty()) {
-      std::printf("\ngeneralisation (MSE):\n%-24s", "model");
-      for (const auto& t : test_names) std::printf(" %12s", t.c_str());
-      std::printf("\n");
-      for (size_t m = 0; m < loaded.size(); ++m) {
-        std::printf("%-24s", loaded[m].name.c_str());
-        for (double v : mse[m]) std::printf(" %12.4g", v);
-        std::printf("\n");
-      }
-    }
-    for (size_t k = 0; k < propagation_reports.size(); ++k) {
-      const auto& r = propagation_reports[k];
-      if (k == 0) {
-        std::printf(
-            "\npropagation: the output's kappa_n predicted, against Monte Carlo +- its "
-            "jackknife error (every layer: %s):\n",
-            propagation_csv_path(output).c_str());
-      }
-      if (!r.skipped.empty()) {
-        std::printf("%-16s skipped: %s\n", loaded[k].name.c_str(), r.skipped.c_str());
-        continue;
-      }
-      for (size_t m = 0; m < r.modes.size(); ++m) {
-        std::printf("%-16s %-6s", loaded[k].name.c_str(), r.modes[m].c_str());
-        if (!r.mode_notes[m].empty()) {
-          std::printf(" not done: %s\n", r.mode_notes[m].c_str());
-          continue;
-        }
-        for (size_t n = 0; n < 4; ++n) {
-          std::printf("  k%zu %+.3e vs %+.3e+-%.1e", n + 1, r.output_predicted[m][n],
-                      r.output_mc[n], r.output_mc_error[n]);
-        }
-        std::printf("\n");
-      }
-    }
-    std::printf("rgflow analyze: results in %s, table in %s\n", output.c_str(),
-                csv_path(output).c_str());
-  }
-  return 0;
+  return analyze(world, config, invocation.command_line);
 }
 
 }  // namespace rgflow::app

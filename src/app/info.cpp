@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "commands.hpp"
+#include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/jackknife.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::app {
 
@@ -26,7 +27,9 @@ int run_info(const Comm& world, const Invocation& invocation) {
   if (path.empty()) throw UsageError("option " + options.full_name("data") + " is required");
 
   // Every rank opens the file itself; a missing or malformed file fails identically everywhere.
-  const io::DatasetReader reader(path);
+  std::unique_ptr<io::DatasetReader> opened;
+  world.local_phase("info: inputs", [&] { opened = std::make_unique<io::DatasetReader>(path); });
+  const io::DatasetReader& reader = *opened;
   const io::DatasetSpec& spec = reader.spec();
   const auto& geometry = spec.geometry;
   if (!options.given("groups")) groups = std::min<int64_t>(groups, spec.samples);
@@ -49,32 +52,21 @@ int run_info(const Comm& world, const Invocation& invocation) {
   }
   const double sites_per_block = static_cast<double>(geometry.sites_per_block());
   const bool clt_map = std::abs(spec.scaling_dimension - geometry.dim / 2.0) < 1e-12;
+  // Groups of samples are shared out over ranks; their moments meet on every rank.
+  analysis::GroupedMoments moments(geometry.levels + 1, groups, 4);
+  world.local_phase("info: cumulants", [&] {
+    moments.fill_owned(spec.samples, world.rank(), world.size(),
+                       [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
+                         for (int level = 0; level <= geometry.levels; ++level) {
+                           const std::vector<double> values = reader.read(level, sample, 1);
+                           levels[static_cast<size_t>(level)].add(values.data(), values.size());
+                         }
+                       });
+  });
+  world.sum(moments.buffer());
+  const auto by_level = moments.by_level();
   for (int level = 0; level <= geometry.levels; ++level) {
-    // Groups of samples are shared out over ranks; their moments meet on every rank.
-    const int order = 4;
-    std::vector<double> buffers;
-    const size_t width = analysis::CentralMoments(order).to_buffer().size();
-    std::vector<double> all(static_cast<size_t>(groups) * width, 0.0);
-    for (int64_t g = world.rank(); g < groups; g += world.size()) {
-      const auto range =
-          lattice::piece_range(spec.samples, static_cast<int>(groups), static_cast<int>(g));
-      analysis::CentralMoments moments(order);
-      for (int64_t sample = range[0]; sample < range[1]; ++sample) {
-        const std::vector<double> values = reader.read(level, sample, 1);
-        moments.add(values.data(), values.size());
-      }
-      const auto buffer = moments.to_buffer();
-      std::copy(buffer.begin(), buffer.end(), all.begin() + g * static_cast<int64_t>(width));
-    }
-    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, all.data(), static_cast<int>(all.size()), MPI_DOUBLE,
-                             MPI_SUM, world.get()));
-    std::vector<analysis::CentralMoments> parts;
-    for (int64_t g = 0; g < groups; ++g) {
-      parts.push_back(analysis::CentralMoments::from_buffer(
-          std::vector<double>(all.begin() + g * static_cast<int64_t>(width),
-                              all.begin() + (g + 1) * static_cast<int64_t>(width))));
-    }
-    const auto kappa = analysis::jackknife_cumulants(parts);
+    const auto kappa = analysis::jackknife_cumulants(by_level[static_cast<size_t>(level)]);
     // Exact: kappa_4(level k) = N^(k (1 - 4/2)) kappa_4(level 0), for the CLT map.
     const double exact4 =
         clt_map ? std::pow(sites_per_block, -level) * spec.distribution.exact_cumulant(4) : NAN;

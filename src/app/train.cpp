@@ -159,6 +159,12 @@ TrainConfig read_config(OptionReader& o) {
   if (!(c.val_fraction >= 0 && c.val_fraction < 1)) {
     throw UsageError("option " + o.full_name("val_fraction") + ": must be in [0, 1)");
   }
+  if (c.val_fraction == 0 && c.settings.patience > 0) {
+    // Nothing held out: every validation loss would be 0, and early stopping would keep the
+    // first epoch's weights.
+    throw UsageError("options " + o.full_name("patience") + " and " + o.full_name("val_fraction") +
+                     " 0 cannot go together: early stopping needs a validation split");
+  }
   if (!(c.optimizer.learning_rate > 0)) {
     throw UsageError("option " + o.full_name("lr") + ": must be positive");
   }

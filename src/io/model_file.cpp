@@ -1,5 +1,7 @@
 #include "rgflow/io/model_file.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <climits>
@@ -346,6 +348,105 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
     }
   }
   return net;
+}
+
+namespace {
+
+// A 1-D or 2-D float dataset read whole as double; UsageError naming the file and object.
+std::vector<double> read_float_table(hid_t file, const std::string& name, const std::string& path,
+                                     int64_t* columns) {
+  const h5::Hid dataset = open_object(file, name, H5I_DATASET, name, path);
+  const h5::Hid type = h5::datatype_id(H5Dget_type(dataset.get()));
+  if (H5Tget_class(type.get()) != H5T_FLOAT) malformed(path, name + " is not a float dataset");
+  const h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
+  const int dims = RGFLOW_H5(H5Sget_simple_extent_ndims(space.get()));
+  if (dims < 1 || dims > 2) {
+    malformed(path, name + " has " + std::to_string(dims) + " dimensions, not 1 or 2");
+  }
+  hsize_t shape[2] = {0, 1};
+  RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), shape, nullptr));
+  *columns = dims == 2 ? static_cast<int64_t>(shape[1]) : 1;
+  std::vector<double> values(static_cast<size_t>(shape[0] * (dims == 2 ? shape[1] : 1)));
+  if (!values.empty()) {
+    RGFLOW_H5(
+        H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  }
+  return values;
+}
+
+}  // namespace
+
+TrainedModel read_trained_model(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) throw UsageError("model '" + path + "' does not exist");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
+  const h5::Hid file = h5::open_read_only(path, " as a model");
+  TrainedModel model(path, read_model<double>(file.get(), path, true));
+  {
+    const h5::Hid group = open_object(file.get(), "/model", H5I_GROUP, "/model", path);
+    model.scalar = AttributeReader(group.get(), path).text("scalar");
+  }
+  const hid_t root = file.get();
+  auto text = [&](const char* name) {
+    try {
+      return h5::read_string_attribute(root, name);
+    } catch (const UsageError&) {
+      malformed(path, "root attribute '" + std::string(name) + "' is not a fixed-length text");
+    }
+  };
+  auto integer = [&](const char* name) {
+    try {
+      return h5::read_int_attribute(root, name);
+    } catch (const UsageError&) {
+      malformed(path, "root attribute '" + std::string(name) + "' is not an integer");
+    }
+  };
+  const char* provenance[] = {"dataset_path", "training_samples", "validation_samples",
+                              "level_input", "level_target"};
+  int present = 0;
+  for (const char* name : provenance) present += h5::has_attribute(root, name) ? 1 : 0;
+  if (present != 0 && present != 5) {
+    for (const char* name : provenance) {
+      if (!h5::has_attribute(root, name))
+        malformed(path, "root attribute '" + std::string(name) + "' is missing");
+    }
+  }
+  if (present == 5) {
+    model.has_provenance = true;
+    model.dataset_path = text("dataset_path");
+    model.training_samples = integer("training_samples");
+    model.validation_samples = integer("validation_samples");
+    const int64_t input = integer("level_input"), target = integer("level_target");
+    if (input < 0 || input > 62 || target != input + 1 || model.training_samples < 0 ||
+        model.validation_samples < 0) {
+      malformed(path, "level_input " + std::to_string(input) + ", level_target " +
+                          std::to_string(target) + ", training_samples " +
+                          std::to_string(model.training_samples) + " and validation_samples " +
+                          std::to_string(model.validation_samples) + " do not fit together");
+    }
+    model.level_input = static_cast<int>(input);
+    model.level_target = static_cast<int>(target);
+  }
+  if (h5::link_exists(root, "/history")) {
+    open_object(root, "/history", H5I_GROUP, "/history", path);
+    int64_t columns = 0;
+    if (h5::link_exists(root, "/history/epoch")) {
+      model.history_epoch = read_float_table(root, "/history/epoch", path, &columns);
+      if (columns != 1) malformed(path, "/history/epoch is not 1-D");
+    }
+    if (h5::link_exists(root, "/history/order_parameter")) {
+      model.order_parameter =
+          read_float_table(root, "/history/order_parameter", path, &model.order_parameter_columns);
+      if (model.order_parameter.size() !=
+          model.history_epoch.size() * static_cast<size_t>(model.order_parameter_columns)) {
+        malformed(path, "/history/order_parameter has " +
+                            std::to_string(model.order_parameter.size()) + " values for " +
+                            std::to_string(model.history_epoch.size()) + " records of " +
+                            "/history/epoch");
+      }
+    }
+  }
+  return model;
 }
 
 template void write_model<float>(hid_t, const nn::Network<float>&);

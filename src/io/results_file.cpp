@@ -74,17 +74,30 @@ std::string joined(const std::vector<std::string>& names) {
 
 }  // namespace
 
+ResultsFile::ResultsFile(const std::string& path, const ResultsAttributes& attributes)
+    : file_(h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT))) {
+  const hid_t f = file_.get();
+  h5::write_attribute(f, "format", std::string("rgflow results"));
+  h5::write_attribute(f, "schema_version", int64_t{1});
+  h5::write_attribute(f, "dataset_path", attributes.dataset_path);
+  h5::write_attribute(f, "command_line", attributes.command_line);
+  h5::write_attribute(f, "created", attributes.created);
+  h5::write_attribute(f, "jackknife_groups", attributes.jackknife_groups);
+  if (!attributes.precision.empty()) {
+    h5::write_attribute(f, "network_precision", attributes.precision);
+  }
+}
+
 void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::vector<std::string>& tests,
-                          const std::vector<std::vector<double>>& mse) {
+                          const std::vector<std::vector<double>>& mse,
+                          const std::string& description, const std::string& notes) {
   h5::Hid group =
       h5::group_id(H5Gcreate2(file, "/generalisation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   h5::write_attribute(group.get(), "models", joined(models));
   h5::write_attribute(group.get(), "test_sets", joined(tests));
-  h5::write_attribute(group.get(), "description",
-                      std::string("mean squared error of level-0 -> level-1 predictions; 'data' "
-                                  "is the held-out samples when the model was trained on the "
-                                  "data, x2 and x0.5 scale inputs and targets"));
+  h5::write_attribute(group.get(), "description", description);
+  h5::write_attribute(group.get(), "notes", notes);
   write_table(group.get(), "mse", mse, "model (row, see models), test set (column, see test_sets)");
 }
 
@@ -105,16 +118,20 @@ void write_generalisation_csv(const std::string& path, const std::vector<std::st
 }
 
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
-                         const std::vector<analysis::CumulantFlow>& flows) {
+                         const std::vector<LearnedFlow>& flows) {
   h5::Hid group = h5::group_id(H5Gcreate2(file, "/flow", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  h5::write_attribute(group.get(), "description",
-                      std::string("per model: cumulants of the levels the model makes from the "
-                                  "data's level 0 by applying itself again and again, against "
-                                  "the exact flow"));
+  h5::write_attribute(
+      group.get(), "description",
+      std::string("per model: cumulants of the levels the model makes by applying itself again "
+                  "and again, starting from the data's level first_level (the model's "
+                  "level_input k): row j is level k + j made by j applications (row 0 is the "
+                  "data's level k itself), against the exact recursion at levels k + j"));
   for (size_t m = 0; m < models.size(); ++m) {
     h5::Hid sub = h5::group_id(
         H5Gcreate2(group.get(), models[m].c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    write_flow_tables(sub.get(), flows[m]);
+    h5::write_attribute(sub.get(), "first_level", int64_t{flows[m].first_level});
+    h5::write_attribute(sub.get(), "note", flows[m].note);
+    if (flows[m].note.empty()) write_flow_tables(sub.get(), flows[m].flow);
   }
 }
 

@@ -16,8 +16,8 @@ void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double*
   for (int64_t pair = 0; pair < pairs; ++pair) targets[pair] = static_cast<Scalar>(coarse[pair]);
 }
 
-template <typename Scalar>
-void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const double* fine,
+template <typename Scalar, typename Value>
+void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const Value* fine,
                     Scalar* inputs) {
   const int64_t b = block_side, side = fine_side / b;
   const int64_t n0 = side, n1 = dim >= 2 ? side : 1, n2 = dim >= 3 ? side : 1;
@@ -43,8 +43,10 @@ void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const double
   }
 }
 
-template void extract_blocks<float>(int, int64_t, int64_t, const double*, float*);
-template void extract_blocks<double>(int, int64_t, int64_t, const double*, double*);
+template void extract_blocks(int, int64_t, int64_t, const double*, float*);
+template void extract_blocks(int, int64_t, int64_t, const double*, double*);
+template void extract_blocks(int, int64_t, int64_t, const float*, float*);
+template void extract_blocks(int, int64_t, int64_t, const float*, double*);
 template void extract_pairs<float>(int, int64_t, int64_t, const double*, const double*, float*,
                                    float*);
 template void extract_pairs<double>(int, int64_t, int64_t, const double*, const double*, double*,

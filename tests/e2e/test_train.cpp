@@ -291,6 +291,8 @@ TEST_F(TrainTest, BadInputsAreRefusedWithoutOutput) {
       {"-data " + data_ + " -strategy regularize -tune_penalties all -tune_grid 1,-2",
        "not a list of non-negative strengths"},
       {"-data " + data_ + " -val_fraction 1.5", "-val_fraction"},
+      {"-data " + data_ + " -val_fraction 0 -patience 1",
+       "-patience and -val_fraction 0 cannot go together"},
       {"-data " + data_ + " -epoch 3", "unknown option -epoch"},
       {"-hidden 8", "-data is required"},
   };

@@ -447,5 +447,112 @@ TEST(ModelFile, ConvertWidensAFloatModelExactly) {
   }
 }
 
+// The whole model file as analyze reads it: network, provenance and /history; each malformed
+// object refused with one line naming the file and the object.
+TEST(ModelFile, TrainedModelReadsProvenanceAndHistoryAndRefusesMalformedObjects) {
+  nn::ModelSpec spec;
+  spec.hidden = {3, 2};
+  nn::Network<float> net(spec);
+  perturb(net);
+  TemporaryFile temporary("trained");
+  auto write = [&](const std::function<void(hid_t)>& damage) {
+    h5::Hid file = create_file(temporary.path());
+    write_model(file.get(), net);
+    const hid_t f = file.get();
+    h5::write_attribute(f, "dataset_path", std::string("data/uniform.h5"));
+    h5::write_attribute(f, "training_samples", int64_t{90});
+    h5::write_attribute(f, "validation_samples", int64_t{10});
+    h5::write_attribute(f, "level_input", int64_t{2});
+    h5::write_attribute(f, "level_target", int64_t{3});
+    h5::Hid history =
+        h5::group_id(H5Gcreate2(f, "/history", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const std::vector<double> epochs{1, 2, 3}, order{0.5, 0.25, 0.4, 0.2, 0.3, 0.1};
+    {
+      h5::Hid space = h5::simple_space({3});
+      h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/epoch", H5T_IEEE_F64LE, space.get(),
+                                            H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      RGFLOW_H5(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, epochs.data()));
+    }
+    {
+      h5::Hid space = h5::simple_space({3, 2});
+      h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/order_parameter", H5T_IEEE_F32LE,
+                                            space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      RGFLOW_H5(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, order.data()));
+    }
+    if (damage) damage(f);
+    file.close();
+  };
+  write(nullptr);
+  const TrainedModel model = read_trained_model(temporary.path());
+  EXPECT_EQ(model.scalar, "float32");
+  EXPECT_TRUE(model.has_provenance);
+  EXPECT_EQ(model.dataset_path, "data/uniform.h5");
+  EXPECT_EQ(model.training_samples, 90);
+  EXPECT_EQ(model.validation_samples, 10);
+  EXPECT_EQ(model.level_input, 2);
+  EXPECT_EQ(model.level_target, 3);
+  EXPECT_EQ(model.history_epoch, (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(model.order_parameter_columns, 2);
+  // Stored as float32: read back as the float32 values, widened exactly.
+  std::vector<double> stored;
+  for (double v : {0.5, 0.25, 0.4, 0.2, 0.3, 0.1}) stored.push_back(static_cast<float>(v));
+  EXPECT_EQ(model.order_parameter, stored);
+  for (Eigen::Index i = 0; i < net.parameter_count(); ++i) {
+    EXPECT_EQ(model.network.parameters()[i], static_cast<double>(net.parameters()[i]));
+  }
+  const std::vector<std::pair<std::function<void(hid_t)>, std::string>> cases{
+      {[](hid_t f) { RGFLOW_H5(H5Adelete(f, "level_target")); },
+       "root attribute 'level_target' is missing"},
+      {[](hid_t f) {
+         RGFLOW_H5(H5Adelete(f, "level_input"));
+         h5::write_attribute(f, "level_input", std::string("two"));
+       },
+       "root attribute 'level_input' is not an integer"},
+      {[](hid_t f) {
+         RGFLOW_H5(H5Adelete(f, "level_target"));
+         h5::write_attribute(f, "level_target", int64_t{5});
+       },
+       "level_input 2, level_target 5"},
+      {[](hid_t f) {
+         RGFLOW_H5(H5Ldelete(f, "/history/epoch", H5P_DEFAULT));
+         h5::Hid g =
+             h5::group_id(H5Gcreate2(f, "/history/epoch", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+       },
+       "/history/epoch is not a dataset"},
+      {[](hid_t f) {
+         RGFLOW_H5(H5Ldelete(f, "/history/epoch", H5P_DEFAULT));
+         h5::Hid space = h5::simple_space({3});
+         h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/epoch", H5T_STD_I32LE, space.get(),
+                                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+       },
+       "/history/epoch is not a float dataset"},
+      {[](hid_t f) {
+         RGFLOW_H5(H5Ldelete(f, "/history/epoch", H5P_DEFAULT));
+         h5::Hid space = h5::simple_space({2});
+         h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/epoch", H5T_IEEE_F64LE, space.get(),
+                                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+       },
+       "/history/order_parameter has 6 values for 2 records"},
+  };
+  for (const auto& [damage, expected] : cases) {
+    write(damage);
+    try {
+      read_trained_model(temporary.path());
+      ADD_FAILURE() << "accepted: " << expected;
+    } catch (const UsageError& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+      EXPECT_NE(message.find(temporary.path()), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+  try {
+    read_trained_model(temporary.path() + ".missing");
+    ADD_FAILURE() << "a missing file was accepted";
+  } catch (const UsageError& error) {
+    EXPECT_NE(std::string(error.what()).find("does not exist"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace rgflow::io

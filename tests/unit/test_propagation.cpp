@@ -135,7 +135,8 @@ TEST(Propagation, ChainReproducesTheNetworkLayerByLayer) {
 
 TEST(Propagation, LinearNetworksFollowTheClosedForm) {
   // kappa_n(y) = kappa_n(x) sum_i w_i^n (+ the bias for n = 1), uniform sites.
-  const auto moments = site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 16);
+  const auto moments =
+      field::site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 16);
   const std::vector<double> site_kappa = {0.0, 1.0, 0.0, -1.2};
   for (auto kind : {nn::ModelKind::kMlp, nn::ModelKind::kGnn}) {
     const auto net = make_network(kind, {3, 5}, nn::Activation::kIdentity, 11, 0.5);
@@ -201,7 +202,7 @@ TEST(Propagation, ExactModeEqualsEnumerationForPolynomialNetworks) {
   }
   // Rademacher sites from the dataset's closed forms, a two-layer quadratic network.
   const auto rademacher =
-      site_raw_moments({field::DistributionKind::kRademacher}, 0, 2, 2, 1.0, 40);
+      field::site_raw_moments({field::DistributionKind::kRademacher}, 0, 2, 2, 1.0, 40);
   const auto net = make_network(nn::ModelKind::kMlp, {2, 2}, nn::Activation::kQuadratic, 9, 0.5);
   const AffineChain chain = affine_chain(net);
   expect_same_cumulants(propagate(chain, rademacher, {PropagationMode::kExact, 2, 8, 4}),
@@ -211,7 +212,8 @@ TEST(Propagation, ExactModeEqualsEnumerationForPolynomialNetworks) {
 TEST(Propagation, GaussianClosureIsExactForAQuadraticLayerOnGaussianInputs) {
   // With Gaussian sites the first layer's units are exactly jointly Gaussian, and Gauss-Hermite
   // quadrature integrates polynomials exactly: the closure equals the exact propagation.
-  const auto gaussian = site_raw_moments({field::DistributionKind::kGaussian}, 0, 2, 2, 1.0, 16);
+  const auto gaussian =
+      field::site_raw_moments({field::DistributionKind::kGaussian}, 0, 2, 2, 1.0, 16);
   const auto net = make_network(nn::ModelKind::kMlp, {3}, nn::Activation::kQuadratic, 13, 0.5);
   const AffineChain chain = affine_chain(net);
   expect_same_cumulants(propagate(chain, gaussian, {PropagationMode::kGauss, 2, 8, 4}),
@@ -225,7 +227,8 @@ TEST(Propagation, ClosuresAgreeWithMonteCarloForTanhOnSmallWeights) {
   // its kappa_2 within 2%, for both closures; the first layer's joint kappa_3 within 30%, and its
   // kappa_4 within 15% for Taylor (order 3). The Gaussian closure takes the pre-activations as
   // Gaussian, so it misses the kappa_4 they inherit from the inputs: no bound on its kappa_4.
-  const auto moments = site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
+  const auto moments =
+      field::site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
   const auto net = make_network(nn::ModelKind::kMlp, {4, 3}, nn::Activation::kTanh, 17, 0.1);
   const AffineChain chain = affine_chain(net);
   std::mt19937_64 random(23);
@@ -266,7 +269,8 @@ TEST(Propagation, ClosuresAgreeWithMonteCarloForTanhOnSmallWeights) {
 TEST(Propagation, TaylorClosureOfReluIsTheLinearPieceAtTheMean) {
   // A unit whose pre-activation stays on one side of the kink is linear there: the Taylor closure
   // (any order) is then exact, and it must not be thrown off by the kink itself.
-  const auto moments = site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
+  const auto moments =
+      field::site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
   AffineChain chain;
   chain.activation = nn::Activation::kRelu;
   AffineLayer hidden{Matrix<double>::Constant(1, 4, 0.1), Vector<double>::Constant(1, 2.0), true};
@@ -281,19 +285,19 @@ TEST(Propagation, TaylorClosureOfReluIsTheLinearPieceAtTheMean) {
 
 TEST(Propagation, MomentConversionsAndLevelScaling) {
   const std::vector<double> kappa = {0.3, 1.7, -0.4, 2.5};
-  const auto moments = raw_moments_from_cumulants(kappa, 4);
+  const auto moments = field::raw_moments_from_cumulants(kappa, 4);
   EXPECT_NEAR(moments[1], 0.3, 1e-15);
   EXPECT_NEAR(moments[2], 1.7 + 0.09, 1e-14);
   EXPECT_NEAR(moments[4], 2.5 + 4 * -0.4 * 0.3 + 3 * 1.7 * 1.7 + 6 * 1.7 * 0.09 + 0.0081, 1e-13);
   // Level 1 of uniform sites on 2 x 2 blocks: kappa_2 = 1, kappa_4 = -1.2 / 4 (SCIENCE.md).
-  const auto level1 = site_raw_moments({field::DistributionKind::kUniform}, 1, 2, 2, 1.0, 4);
+  const auto level1 = field::site_raw_moments({field::DistributionKind::kUniform}, 1, 2, 2, 1.0, 4);
   EXPECT_NEAR(level1[2], 1.0, 1e-14);
   EXPECT_NEAR(level1[4] - 3 * level1[2] * level1[2], -0.3, 1e-13);
   for (auto kind : {field::DistributionKind::kGaussian, field::DistributionKind::kUniform,
                     field::DistributionKind::kRademacher, field::DistributionKind::kLaplace,
                     field::DistributionKind::kExponential, field::DistributionKind::kGamma}) {
     field::Distribution d{kind, 2.0};
-    const auto m = site_raw_moments(d, 0, 2, 2, 1.0, 4);
+    const auto m = field::site_raw_moments(d, 0, 2, 2, 1.0, 4);
     EXPECT_NEAR(m[1], 0.0, 1e-14) << d.name();
     EXPECT_NEAR(m[2], 1.0, 1e-13) << d.name();
     EXPECT_NEAR(m[4] - 3.0, d.exact_cumulant(4), 1e-12) << d.name();
@@ -301,7 +305,8 @@ TEST(Propagation, MomentConversionsAndLevelScaling) {
 }
 
 TEST(Propagation, ModesThatDoNotApplyAreRefused) {
-  const auto moments = site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
+  const auto moments =
+      field::site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
   const auto tanh = affine_chain(make_network(nn::ModelKind::kMlp, {2}, nn::Activation::kTanh, 1));
   EXPECT_THROW(propagate(tanh, moments, {PropagationMode::kExact, 2, 8, 4}), UsageError);
   EXPECT_THROW(propagate(tanh, moments, {PropagationMode::kTaylor, 5, 8, 4}), UsageError);

@@ -36,12 +36,6 @@ struct PropagationSettings {
   int max_order = 4;          // joint cumulants up to this order (1..4)
 };
 
-/// The sites' raw moments and the moment-cumulant conversion live beside the distributions
-/// (field/distribution.hpp); these names let the propagation's callers and tests use them as
-/// before.
-using field::raw_moments_from_cumulants;
-using field::site_raw_moments;
-
 /// The predicted joint cumulants of every layer of the chain (hidden layers after their
 /// activation, then the output) when its inputs are i.i.d. with raw moments `site_moments`
 /// (E[x^k], k = 0..; exact mode needs as many as the polynomial degree requires, the closures

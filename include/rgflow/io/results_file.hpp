@@ -3,13 +3,39 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rgflow/analysis/cumulant_flow.hpp"
+#include "rgflow/analysis/model_propagation.hpp"
+#include "rgflow/core/hdf5.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/nn/metrics.hpp"
 
 namespace rgflow::io {
+
+/// The root attributes of results.h5.
+struct ResultsAttributes {
+  std::string dataset_path, command_line, created;
+  int64_t jackknife_groups = 0;
+  // Root attribute `network_precision`: "model:float32,model:float64,...", how each model's
+  // network was applied in generalisation and learned flows (float32 when the model and the data
+  // are both stored as float32); omitted without models.
+  std::string precision;
+};
+
+/// results.h5 being written: created (truncating) at `path` with the root attributes on
+/// construction, closed (and checked) by close(). Serial HDF5: one rank.
+class ResultsFile {
+ public:
+  ResultsFile(const std::string& path, const ResultsAttributes& attributes);
+  hid_t id() const { return file_.get(); }
+  void close() { file_.close(); }
+
+ private:
+  h5::Hid file_;
+};
 
 /// Writes group /cumulants: every array with an `axes` attribute naming its dimensions.
 /// Serial HDF5 (one rank).
@@ -19,16 +45,27 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
 /// error, eigenvalue and its error (empty at level 0), expected eigenvalue.
 void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& flow);
 
-/// Group /generalisation: dataset `mse` (models x test sets) with the names as attributes.
+/// Group /generalisation: dataset `mse` (models x test sets) with the names as attributes,
+/// `description` (what each column means) and `notes` (why an entry is NaN: "model/test: why",
+/// separated by "; "; empty when every entry has a value).
 void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::vector<std::string>& tests,
-                          const std::vector<std::vector<double>>& mse);
+                          const std::vector<std::vector<double>>& mse,
+                          const std::string& description, const std::string& notes);
 void write_generalisation_csv(const std::string& path, const std::vector<std::string>& models,
                               const std::vector<std::string>& tests,
                               const std::vector<std::vector<double>>& mse);
-/// Group /flow/<model>: the cumulant table of the model's learned levels (as /cumulants).
+/// A model's learned flow: row j of its tables is the data's level first_level + j after j
+/// applications of the model (row 0 is the data itself); `note` says why there is none.
+struct LearnedFlow {
+  int first_level = 0;
+  std::string note;
+  analysis::CumulantFlow flow;
+};
+/// Group /flow/<model>: the cumulant tables of the model's learned levels (as /cumulants), with
+/// attributes `first_level` and `note`.
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
-                         const std::vector<analysis::CumulantFlow>& flows);
+                         const std::vector<LearnedFlow>& flows);
 
 /// Symmetry metrics of one model (SCIENCE.md section 5), measured on the wrapped network.
 struct SymmetryReport {
@@ -42,27 +79,8 @@ struct SymmetryReport {
 /// Group /symmetry/<model>.
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report);
 
-/// Cumulant propagation through one model (SCIENCE.md section 4): predictions of every mode next
-/// to the Monte Carlo estimates from the network's own activations.
-struct PropagationReport {
-  std::string skipped;  // why no propagation was done ("" if it was)
-  int input_level = 0;
-  int64_t blocks = 0;                   // Monte Carlo sample size
-  std::vector<std::string> modes;       // exact, taylor, gauss (those that applied)
-  std::vector<std::string> mode_notes;  // per mode: "" or why it was not done
-  std::vector<std::string> layers;      // hidden_1, ..., output
-  std::vector<double> widths;           // per layer
-  std::vector<std::vector<std::vector<double>>>
-      relative_error;                                   // mode, layer, order 1..4 (NaN: none)
-  std::vector<std::vector<double>> mc_relative_error;   // layers x 4: ||MC error|| / ||MC||
-  std::vector<std::vector<double>> output_predicted;    // per mode: kappa_1..4 of the output
-  std::vector<double> output_mc, output_mc_error;       // kappa_1..4
-  std::vector<std::vector<double>> marginal_predicted;  // per mode: units x 4, flattened
-  std::vector<double> marginal_mc, marginal_mc_error;   // units x 4, flattened
-  std::vector<double> marginal_layer;                   // per unit: its layer (0-based)
-  std::vector<double> linear_power_sums;                // identity networks: sum_i w_i^n, n = 1..8
-  std::vector<double> linear_expected;                  // N^(1 - n/2)
-};
+/// Cumulant propagation through one model (SCIENCE.md section 4), made by the analysis layer.
+using PropagationReport = analysis::PropagationReport;
 /// Group /propagation/<model>.
 void write_propagation(hid_t file, const std::string& model, const PropagationReport& report);
 /// One row per (model, mode, layer, order): relative error against Monte Carlo and the Monte

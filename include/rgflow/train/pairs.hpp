@@ -11,9 +11,9 @@ namespace rgflow::train {
 int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side);
 
 /// The blocks of one sample's field (fine_side^d values, row-major) as the columns of `inputs`
-/// (N x pairs), in coarse-site order.
-template <typename Scalar>
-void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const double* fine,
+/// (N x pairs), in coarse-site order. Value and Scalar are float or double.
+template <typename Scalar, typename Value>
+void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const Value* fine,
                     Scalar* inputs);
 
 /// From one sample's fine field (L_k^d values, row-major) and coarse field (L_{k+1}^d values),

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Analyze benchmark of issue 10: the quickstart's analyze stage with every part on (cumulants,
+4 models x generalisation on every test set, learned flows, symmetry, propagation), on 2 ranks:
+
+    mpiexec -n 2 build/rgflow run pipelines/quickstart.yaml -outdir OUT -stage analyze
+
+after the generate and train stages ran once (untimed; OUT defaults to /tmp/rgflow_analyze_bench).
+Each round removes the results and reruns the stage; reports the median wall time of the stage
+(as `rgflow run` prints it) and the median seconds per phase on rank 0 (the line analyze
+prints). Then the forward pass of a network inside analyze against the train benchmark's model
+(build/bench/rgflow_bench_analyze: MLP 4-64-64-1 tanh on the blocks of a 1024 x 1024 field,
+float32 and double, single thread), medians of --repeats repetitions.
+
+    /usr/bin/python3 bench/analyze_bench.py --repeats 5 [--build build] [--outdir DIR]
+"""
+import argparse
+import glob
+import os
+import re
+import statistics
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+PHASES = re.compile(r"seconds per phase on rank 0: (.*)")
+STAGE = re.compile(r"^\s*analyze\s+\S+\s+done\s+([0-9.]+)", re.M)
+
+
+def run_stage(exe, outdir, stage):
+    command = ["mpiexec", "--oversubscribe", "-n", "2", exe, "run",
+               os.path.join(ROOT, "pipelines", "quickstart.yaml"), "-outdir", outdir,
+               "-stage", stage]
+    return subprocess.run(command, env=ENV, capture_output=True, text=True, check=True).stdout
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--outdir", default="/tmp/rgflow_analyze_bench")
+    args = parser.parse_args()
+    exe = os.path.join(args.build, "rgflow")
+    for stage in ("generate", "train"):
+        run_stage(exe, args.outdir, stage)  # untimed; a finished stage is kept
+    walls, phases = [], {}
+    for _ in range(args.repeats):
+        for old in glob.glob(os.path.join(args.outdir, "results", "*")):
+            os.remove(old)
+        out = run_stage(exe, args.outdir, "analyze")
+        walls.append(float(STAGE.search(out).group(1)))
+        for item in PHASES.search(out).group(1).split(", "):
+            name, seconds, _ = item.rsplit(" ", 2)
+            phases.setdefault(name, []).append(float(seconds))
+    print("quickstart analyze stage, 2 ranks: median %.2f s (runs: %s)"
+          % (statistics.median(walls), ", ".join("%.2f" % w for w in walls)))
+    for name, values in phases.items():
+        print("  %-16s %.2f s" % (name, statistics.median(values)))
+    bench = subprocess.run(
+        [os.path.join(args.build, "bench", "rgflow_bench_analyze"),
+         "--benchmark_repetitions=%d" % args.repeats, "--benchmark_report_aggregates_only=true"],
+        capture_output=True, text=True, check=True).stdout
+    for line in bench.splitlines():
+        if "_median" in line:
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    main()

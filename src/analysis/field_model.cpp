@@ -1,0 +1,55 @@
+#include "rgflow/analysis/field_model.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "rgflow/train/pairs.hpp"
+
+namespace rgflow::analysis {
+
+std::string analysis_precision(const std::string& model_scalar, const std::string& data_dtype) {
+  return model_scalar == "float32" && data_dtype == "float32" ? "float32" : "float64";
+}
+
+template <typename Scalar>
+FieldModel<Scalar>::FieldModel(const nn::Network<double>& network) : model_(network.spec()) {
+  Scalar* target = model_.network().parameters();
+  for (Eigen::Index i = 0; i < network.parameter_count(); ++i) {
+    target[i] = static_cast<Scalar>(network.parameters()[i]);
+  }
+}
+
+template <typename Scalar>
+template <typename Value>
+void FieldModel<Scalar>::coarse_grain(int dim, int64_t side, const Value* field,
+                                      std::vector<Scalar>& out) {
+  const int64_t block_side = model_.spec().block.side;
+  const int64_t pairs = train::pairs_per_sample(dim, side, block_side);
+  const Eigen::Index sites = model_.network().inputs();
+  blocks_.resize(sites, pairs);
+  train::extract_blocks(dim, side, block_side, field, blocks_.data());
+  out.resize(static_cast<size_t>(pairs));
+  const bool plain = model_.spec().strategy != nn::Strategy::kAverage &&
+                     model_.spec().strategy != nn::Strategy::kCanonical;
+  for (int64_t first = 0; first < pairs; first += kBatch) {
+    const int64_t count = std::min(kBatch, pairs - first);
+    if (plain) {
+      // The network alone: forward into a reused tape, no copies.
+      model_.network().forward(blocks_.middleCols(first, count), tape_);
+      std::copy(tape_.output.data(), tape_.output.data() + count, out.begin() + first);
+    } else {
+      batch_ = blocks_.middleCols(first, count);
+      const nn::Matrix<Scalar> y = model_.predict(batch_);
+      std::copy(y.data(), y.data() + count, out.begin() + first);
+    }
+  }
+}
+
+template class FieldModel<float>;
+template class FieldModel<double>;
+template void FieldModel<float>::coarse_grain(int, int64_t, const float*, std::vector<float>&);
+template void FieldModel<float>::coarse_grain(int, int64_t, const double*, std::vector<float>&);
+template void FieldModel<double>::coarse_grain(int, int64_t, const float*, std::vector<double>&);
+template void FieldModel<double>::coarse_grain(int, int64_t, const double*, std::vector<double>&);
+
+}  // namespace rgflow::analysis
