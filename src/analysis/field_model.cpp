@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "rgflow/train/pairs.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 
 namespace rgflow::analysis {
 
@@ -24,10 +24,10 @@ template <typename Value>
 void FieldModel<Scalar>::coarse_grain(int dim, int64_t side, const Value* field,
                                       std::vector<Scalar>& out) {
   const int64_t block_side = model_.spec().block.side;
-  const int64_t pairs = train::pairs_per_sample(dim, side, block_side);
+  const int64_t pairs = coarse::pairs_per_sample(dim, side, block_side);
   const Eigen::Index sites = model_.network().inputs();
   blocks_.resize(sites, pairs);
-  train::extract_blocks(dim, side, block_side, field, blocks_.data());
+  coarse::extract_blocks(dim, side, block_side, field, blocks_.data());
   out.resize(static_cast<size_t>(pairs));
   const bool plain = model_.spec().strategy != nn::Strategy::kAverage &&
                      model_.spec().strategy != nn::Strategy::kCanonical;

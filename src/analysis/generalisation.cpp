@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "rgflow/train/pairs.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 
 namespace rgflow::analysis {
 

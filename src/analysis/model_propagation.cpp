@@ -8,8 +8,8 @@
 
 #include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/jackknife.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
-#include "rgflow/train/pairs.hpp"
 
 namespace rgflow::analysis {
 
@@ -155,7 +155,7 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader
   const auto& g = data_.geometry;
   const size_t layers = chain_.layers.size();
   const size_t stride = offsets_.back();
-  const int64_t per_sample = train::pairs_per_sample(g.dim, g.level_side(level_), g.block_side);
+  const int64_t per_sample = coarse::pairs_per_sample(g.dim, g.level_side(level_), g.block_side);
   const int64_t quota = (options_.blocks + groups_ - 1) / groups_;
   const int n = static_cast<int>(g.sites_per_block());
   std::vector<double> field;
@@ -167,7 +167,8 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader
     int64_t taken = 0;
     for (int64_t sample = range[0]; sample < range[1] && taken < quota; ++sample) {
       read(sample, field);
-      train::extract_blocks(g.dim, g.level_side(level_), g.block_side, field.data(), blocks.data());
+      coarse::extract_blocks(g.dim, g.level_side(level_), g.block_side, field.data(),
+                             blocks.data());
       const int64_t take = std::min(per_sample, quota - taken);
       network_.forward(blocks.leftCols(take), tape);
       for (size_t l = 0; l < layers; ++l) {

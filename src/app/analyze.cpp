@@ -25,6 +25,7 @@
 #include "rgflow/analysis/generalisation.hpp"
 #include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/model_propagation.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
@@ -32,7 +33,6 @@
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/io/results_file.hpp"
 #include "rgflow/nn/metrics.hpp"
-#include "rgflow/train/pairs.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -227,13 +227,13 @@ io::SymmetryReport symmetry_report(const Model& model, const nn::Matrix<double>&
 nn::Matrix<double> first_blocks(const io::DatasetReader& reader, int64_t limit) {
   const auto& spec = reader.spec();
   const auto& g = spec.geometry;
-  const int64_t per_sample = train::pairs_per_sample(g.dim, g.side, g.block_side);
+  const int64_t per_sample = coarse::pairs_per_sample(g.dim, g.side, g.block_side);
   const int64_t columns = std::min<int64_t>(limit, per_sample * spec.samples);
   nn::Matrix<double> x(g.sites_per_block(), columns);
   nn::Matrix<double> all(g.sites_per_block(), per_sample);
   for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
     const auto field = reader.read(0, sample, 1);
-    train::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
+    coarse::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
     const int64_t take = std::min(per_sample, columns - filled);
     x.middleCols(filled, take) = all.leftCols(take);
     filled += take;
@@ -451,7 +451,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         world.sum(sums);
         const auto& sg = source.spec().geometry;
         mse[m][t] = analysis::mean_squared_error(
-            sums, train::pairs_per_sample(sg.dim, sg.level_side(cell.level), sg.block_side));
+            sums, coarse::pairs_per_sample(sg.dim, sg.level_side(cell.level), sg.block_side));
       }
     }
 

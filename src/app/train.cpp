@@ -13,6 +13,7 @@
 #include <typeinfo>
 
 #include "commands.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
@@ -21,7 +22,6 @@
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/lattice/partition.hpp"
 #include "rgflow/train/checkpoint.hpp"
-#include "rgflow/train/pairs.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -264,7 +264,7 @@ template <typename Scalar>
 train::PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& reader, int level,
                                   int64_t sample_offset, int64_t samples, std::string* error) {
   const auto& g = reader.spec().geometry;
-  const int64_t per_sample = train::pairs_per_sample(g.dim, g.level_side(level), g.block_side);
+  const int64_t per_sample = coarse::pairs_per_sample(g.dim, g.level_side(level), g.block_side);
   const int n = static_cast<int>(g.sites_per_block());
   const auto range = lattice::piece_range(samples, world.size(), world.rank());
   train::PairSet<Scalar> set;
@@ -286,8 +286,8 @@ train::PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& re
       }
     }
     const int64_t column = (s - range[0]) * per_sample;
-    train::extract_pairs(g.dim, g.level_side(level), g.block_side, fine.data(), coarse.data(),
-                         set.x.data() + column * n, set.y.data() + column);
+    coarse::extract_pairs(g.dim, g.level_side(level), g.block_side, fine.data(), coarse.data(),
+                          set.x.data() + column * n, set.y.data() + column);
   }
   return set;
 }
@@ -428,7 +428,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   }
   const auto& g = data.geometry;
   const int64_t per_sample =
-      train::pairs_per_sample(g.dim, g.level_side(config.level), g.block_side);
+      coarse::pairs_per_sample(g.dim, g.level_side(config.level), g.block_side);
   if (config.settings.batch > training_samples * per_sample) {
     throw UsageError("option " + config.option_prefix + "batch: " +
                      std::to_string(config.settings.batch) + " exceeds the training split's " +

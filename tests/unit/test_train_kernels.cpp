@@ -5,11 +5,14 @@
 #include <cmath>
 #include <vector>
 
-#include "rgflow/train/pairs.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/train/schedule.hpp"
 
 namespace rgflow::train {
 namespace {
+
+using coarse::extract_pairs;
+using coarse::pairs_per_sample;
 
 TEST(Pairs, BlocksAndTargetsLineUp) {
   // 3D, side 4, b = 2: site value = its global index; block (I,J,K) holds

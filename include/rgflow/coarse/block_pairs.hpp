@@ -1,11 +1,12 @@
-// Training pairs of the RG map: the N = b^d values of a block of level k (input) and that block's
-// value at level k+1 (target), read from the dataset. Pairs of one sample are numbered by the
-// coarse site, row-major; global pair id = sample * pairs_per_sample + pair.
+// Blocks and training pairs of the RG map, used by training and by analysis: the N = b^d
+// values of a block of level k (input) and that block's value at level k+1 (target), read from
+// the dataset. Pairs of one sample are numbered by the coarse site, row-major; global pair
+// id = sample * pairs_per_sample + pair.
 #pragma once
 
 #include <cstdint>
 
-namespace rgflow::train {
+namespace rgflow::coarse {
 
 /// Pairs per sample: L_{k+1}^d.
 int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side);
@@ -23,4 +24,4 @@ template <typename Scalar>
 void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double* fine,
                    const double* coarse, Scalar* inputs, Scalar* targets);
 
-}  // namespace rgflow::train
+}  // namespace rgflow::coarse

@@ -1,6 +1,6 @@
-#include "rgflow/train/pairs.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
 
-namespace rgflow::train {
+namespace rgflow::coarse {
 
 int64_t pairs_per_sample(int dim, int64_t fine_side, int64_t block_side) {
   int64_t count = 1;
@@ -52,4 +52,4 @@ template void extract_pairs<float>(int, int64_t, int64_t, const double*, const d
 template void extract_pairs<double>(int, int64_t, int64_t, const double*, const double*, double*,
                                     double*);
 
-}  // namespace rgflow::train
+}  // namespace rgflow::coarse
