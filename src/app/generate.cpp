@@ -343,8 +343,10 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   // write many short rows, which collective buffering merges.
   const bool collective =
       config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
-  // Creating allocates the whole file and flushes it (collectively): a disk that is already
-  // full fails here, on every rank, and the failure is agreed on like any other.
+  // Creating (rank 0 alone) reserves every block of the file, and resuming reserves the blocks
+  // still missing: a disk too small fails here, on every rank alike, and the writes below cannot
+  // fail for lack of space on some ranks only (which would hang them inside HDF5; see
+  // DatasetWriter::create).
   std::optional<io::DatasetWriter> opened;
   std::vector<uint8_t> done;
   {

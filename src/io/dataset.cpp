@@ -1,6 +1,11 @@
 #include "rgflow/io/dataset.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <stdexcept>
 
@@ -102,6 +107,85 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   write_attribute(file, "complete", int64_t{0});
 }
 
+// Builds the whole layout of a new dataset file: attributes, every level's field dataset
+// (storage allocated now, no fill) and the completion marks (filled with 0).
+void create_structure(hid_t file, const DatasetSpec& spec) {
+  write_spec_attributes(file, spec);
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    h5::Hid group = h5::group_id(
+        H5Gcreate2(file, level_path(level).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_attribute(group.get(), "level", static_cast<int64_t>(level));
+    h5::write_attribute(group.get(), "L_k", spec.geometry.level_side(level));
+    h5::write_attribute(group.get(), "scale_factor",
+                        std::pow(static_cast<double>(spec.geometry.block_side), level));
+    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
+    const auto chunk = chunk_shape(spec, level);
+    RGFLOW_H5(H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data()));
+    // Parallel HDF5 allocates storage at creation; writing fill values there would write the
+    // whole file twice.
+    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_NEVER));
+    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
+    h5::Hid space = h5::simple_space(level_shape(spec, level));
+    h5::Hid dataset =
+        h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec.dtype),
+                                  space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
+    h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
+  }
+  {
+    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
+    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
+    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_ALLOC));
+    h5::Hid space = h5::simple_space({static_cast<hsize_t>(spec.samples)});
+    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, "/sample_complete", H5T_STD_U8LE, space.get(),
+                                                H5P_DEFAULT, creation.get(), H5P_DEFAULT));
+    h5::write_attribute(dataset.get(), "meaning",
+                        std::string("1 once every level of the sample is written (for -resume)"));
+  }
+}
+
+// Allocates every block of the file at `path` up to its current size, so that writes into it
+// cannot fail for lack of space. File systems without fallocate are left as they are.
+void reserve_space(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    throw LibraryError("cannot read the size of '" + path + "': " + std::strerror(errno));
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0) throw LibraryError("cannot open '" + path + "': " + std::strerror(errno));
+  const int status = fallocate(fd, 0, 0, info.st_size);
+  const int reason = errno;
+  ::close(fd);
+  if (status != 0 && reason != EOPNOTSUPP && reason != ENOSYS) {
+    throw LibraryError("reserving " + std::to_string(info.st_size) +
+                       " bytes: " + std::strerror(reason));
+  }
+}
+
+// More than the file of `spec` will take: its data, its completion marks and room for the
+// metadata (attributes, groups and the chunk indexes, far below 1 KiB per MiB of data).
+int64_t file_bytes_bound(const DatasetSpec& spec) {
+  int64_t data = 0;
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    data += spec.samples * spec.geometry.level_sites(level) * dtype_bytes(spec.dtype);
+  }
+  return data + spec.samples + data / 1024 + (int64_t{1} << 20);
+}
+
+// Reserves `bytes` under `path` and gives them back: HDF5 cannot get through a failed write
+// (a file whose close failed crashes the library's clean-up at exit), so the room it needs is
+// checked first by an allocation that fails harmlessly. Leaves no file if the room is missing.
+void check_room(const std::string& path, int64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw LibraryError("cannot create '" + path + "': " + std::strerror(errno));
+  const int status = fallocate(fd, 0, 0, bytes);
+  const int reason = errno;
+  ::close(fd);
+  if (status != 0 && reason != EOPNOTSUPP && reason != ENOSYS) {
+    ::unlink(path.c_str());
+    throw LibraryError("reserving " + std::to_string(bytes) + " bytes: " + std::strerror(reason));
+  }
+}
+
 }  // namespace
 
 int64_t dtype_bytes(const std::string& dtype) {
@@ -151,45 +235,30 @@ DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& 
 
 DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
                                     const DatasetSpec& spec, bool collective) {
-  h5::Hid access = mpio_access(comm);
-  DatasetWriter writer(
-      comm, h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get())), spec,
-      collective);
-  hid_t file = writer.file_.get();
-  write_spec_attributes(file, spec);
-  for (int level = 0; level <= spec.geometry.levels; ++level) {
-    h5::Hid group = h5::group_id(
-        H5Gcreate2(file, level_path(level).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    h5::write_attribute(group.get(), "level", static_cast<int64_t>(level));
-    h5::write_attribute(group.get(), "L_k", spec.geometry.level_side(level));
-    h5::write_attribute(group.get(), "scale_factor",
-                        std::pow(static_cast<double>(spec.geometry.block_side), level));
-    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
-    const auto chunk = chunk_shape(spec, level);
-    RGFLOW_H5(H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data()));
-    // Parallel HDF5 allocates storage at creation; writing fill values there would write the
-    // whole file twice.
-    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_NEVER));
-    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
-    h5::Hid space = h5::simple_space(level_shape(spec, level));
-    h5::Hid dataset =
-        h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec.dtype),
-                                  space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
-    h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
+  // Why rank 0 creates the file alone, serially, and reserves its blocks before any rank opens
+  // it: a parallel flush or close whose writes fail (a full disk) on some ranks only leaves the
+  // ranks in different collectives inside HDF5 (a rank whose write failed skips the barrier of
+  // the metadata sync point and goes on to MPI_File_close's barrier, while the others wait in
+  // the sync point), and no agreement afterwards can reach them: the job hangs. A serial
+  // creation fails on rank 0 alone, without collectives, and is agreed on below (the room is
+  // checked before HDF5 writes anything); once the file's blocks are reserved, the parallel
+  // writes that follow cannot run out of space. (Without the
+  // reservation a write into a full disk can also come back short yet reported as complete.)
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      check_room(path, file_bytes_bound(spec));
+      h5::Hid file = h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+      create_structure(file.get(), spec);
+      file.close();
+      reserve_space(path);
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
   }
-  {
-    h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
-    RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
-    RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_ALLOC));
-    h5::Hid space = h5::simple_space({static_cast<hsize_t>(spec.samples)});
-    h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, "/sample_complete", H5T_STD_U8LE, space.get(),
-                                                H5P_DEFAULT, creation.get(), H5P_DEFAULT));
-    h5::write_attribute(dataset.get(), "meaning",
-                        std::string("1 once every level of the sample is written (for -resume)"));
-  }
-  RGFLOW_H5(H5Fflush(file, H5F_SCOPE_GLOBAL));
-  writer.open_datasets();
-  return writer;
+  const std::string agreed = comm.broadcast(error, 0);
+  if (!agreed.empty()) throw LibraryError(agreed);
+  return open_parallel(comm, path, spec, collective);
 }
 
 DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
@@ -211,6 +280,21 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
     }
   }
   comm.raise_if_any(error);
+  // A run that failed for lack of space may have left holes: reserve them now (see create).
+  if (comm.rank() == 0) {
+    try {
+      reserve_space(path);
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+  }
+  const std::string agreed = comm.broadcast(error, 0);
+  if (!agreed.empty()) throw LibraryError(agreed);
+  return open_parallel(comm, path, spec, collective);
+}
+
+DatasetWriter DatasetWriter::open_parallel(const Comm& comm, const std::string& path,
+                                           const DatasetSpec& spec, bool collective) {
   h5::Hid access = mpio_access(comm);
   DatasetWriter writer(comm, h5::file_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get())), spec,
                        collective);

@@ -370,6 +370,17 @@ TEST(ResourceLimit, ADiskFullWhileGeneratingIsACleanErrorAndResumeRecovers) {
                           "disk full at creation");
   EXPECT_FALSE(file_exists(small_output));
   EXPECT_FALSE(file_exists(small_output + ".lock"));
+  // The same with the lattice split over both ranks (collective writes), then resumed.
+  SmallDisk shared(folder.file("shared"), "512k");
+  ASSERT_TRUE(shared.mounted());
+  const std::string split = options + " -lattice_ranks 2";
+  const std::string split_output = folder.file("shared/out.h5");
+  expect_one_line_failure(run_with("", 2, "generate " + split + " -o " + split_output), "failed",
+                          "disk full, collective writes");
+  EXPECT_FALSE(file_exists(split_output));
+  ASSERT_TRUE(shared.grow("8m"));
+  ASSERT_EQ(run_with("", 2, "generate " + split + " -resume -o " + split_output).status, 0);
+  EXPECT_TRUE(same_fields(split_output, reference));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,14 +39,14 @@ int64_t dtype_bytes(const std::string& dtype);
 class DatasetWriter {
  public:
   /// Creates `path` (replacing any file of that name) with every group, dataset and attribute of
-  /// the schema, storage allocated, and flushes it, so a later crash leaves a file -resume can
-  /// open.
+  /// the schema, storage allocated and its blocks reserved (rank 0 alone, then closed), so a
+  /// later crash leaves a file -resume can open and a full disk fails here, on every rank alike.
   /// `collective` selects collective MPI-IO for the field data (best when each rank's share of a
   /// sample is many small pieces); independent I/O suits ranks that own whole samples.
   static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec,
                               bool collective);
   /// Opens the partial file of an interrupted run; UsageError unless it was made with the same
-  /// content-determining options as `spec`.
+  /// content-determining options as `spec`. Reserves any blocks still missing, like create.
   static DatasetWriter reopen(const Comm& comm, const std::string& path, const DatasetSpec& spec,
                               bool collective);
 
@@ -69,6 +69,9 @@ class DatasetWriter {
   void finish();
 
  private:
+  /// Collective: opens an existing dataset file for writing on every rank of `comm`.
+  static DatasetWriter open_parallel(const Comm& comm, const std::string& path,
+                                     const DatasetSpec& spec, bool collective);
   DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec, bool collective);
   void open_datasets();
 
