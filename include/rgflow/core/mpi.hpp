@@ -16,6 +16,8 @@ namespace rgflow {
 void mpi_check(int code, const char* call, const char* file, int line);
 #define RGFLOW_MPI(call) ::rgflow::mpi_check((call), #call, __FILE__, __LINE__)
 
+void fail_if_injected(const char* phase, int rank);  // the test hook, described below
+
 /// A communicator handle. Owning handles (from split/dup) are freed on destruction; borrowed ones
 /// (MPI_COMM_WORLD, MPI_COMM_SELF) are not. Move-only.
 class Comm {
