@@ -1,6 +1,7 @@
 #include "rgflow/core/hdf5.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "rgflow/core/error.hpp"
 
@@ -276,6 +277,32 @@ NumericDataset open_numeric_dataset(hid_t location, const std::string& path, Num
   result.shape.resize(static_cast<size_t>(dims));
   RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), result.shape.data(), nullptr));
   return result;
+}
+
+std::vector<double> read_numeric_dataset(hid_t location, const std::string& path,
+                                         NumberClass numbers, int rank, int64_t max_values,
+                                         std::vector<hsize_t>* shape) {
+  const NumericDataset dataset = open_numeric_dataset(location, path, numbers, rank);
+  // The product is formed in double: the extents of a damaged file may overflow an integer.
+  double count = 1;
+  for (const hsize_t extent : dataset.shape) count *= static_cast<double>(extent);
+  if (count > static_cast<double>(max_values)) {
+    char shown[48];
+    std::snprintf(shown, sizeof shown, "%.0f", count);
+    throw UsageError(path + " holds " + shown + " values, more than the " +
+                     std::to_string(max_values) + " expected");
+  }
+  std::vector<double> values(static_cast<size_t>(count));
+  if (!values.empty()) {
+    try {
+      RGFLOW_H5(H5Dread(dataset.dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                        values.data()));
+    } catch (const LibraryError& failure) {
+      throw UsageError(path + " cannot be read: " + failure.what());
+    }
+  }
+  if (shape != nullptr) *shape = dataset.shape;
+  return values;
 }
 
 }  // namespace rgflow::h5

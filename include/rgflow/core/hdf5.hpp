@@ -107,6 +107,14 @@ struct NumericDataset {
 NumericDataset open_numeric_dataset(hid_t location, const std::string& path, NumberClass numbers,
                                     int rank);
 
+/// Every value of the numeric dataset `path` of `location` (checked as by open_numeric_dataset),
+/// converted to double, row-major; `shape`, when given, receives its shape. UsageError naming the
+/// object when it holds more than `max_values` values (checked before allocating) or HDF5 cannot
+/// read it (a damaged file). Values are returned as stored: NaN and Inf included.
+std::vector<double> read_numeric_dataset(hid_t location, const std::string& path,
+                                         NumberClass numbers, int rank, int64_t max_values,
+                                         std::vector<hsize_t>* shape = nullptr);
+
 /// The name of an HDF5 type class for messages ("strings", "a compound type", ...).
 std::string type_class_description(H5T_class_t type_class);
 
