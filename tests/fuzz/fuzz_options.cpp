@@ -53,6 +53,9 @@ void read_stage(const std::string& prefix) {
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
+  // Open MPI would replace libFuzzer's handlers of SIGABRT, SIGSEGV, ... with its own, which
+  // exit without saving the input that crashed: keep libFuzzer's.
+  setenv("OMPI_MCA_opal_signal", "", 1);
   int no_arguments = 0;
   MPI_Init(&no_arguments, nullptr);
   // No PETSc arguments: the fuzzer's own (-max_len=...) are not options of rgflow.
