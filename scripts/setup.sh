@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and run: MPI, parallel HDF5, PETSc, libyaml (pipeline files), Eigen, GoogleTest, Google
-# Benchmark; figures: matplotlib and h5py; the SLURM test (tests/slurm): slurm and munge.
+# Benchmark; figures: matplotlib and h5py; the SLURM test (tests/slurm): slurm and munge; the
+# fuzzers (scripts/fuzz.sh, run by CI): clang 14 and its libFuzzer and sanitizer runtimes.
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           hdf5-tools petsc-dev libyaml-dev libeigen3-dev libgtest-dev libbenchmark-dev
-          python3-matplotlib python3-h5py slurmctld slurmd slurm-client munge)
+          python3-matplotlib python3-h5py slurmctld slurmd slurm-client munge
+          clang-14 libclang-rt-14-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

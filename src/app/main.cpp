@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
     status = dispatch(command, invocation, pipeline_path);
   } catch (const rgflow::UsageError& error) {
     // Raised identically on every rank: report once, end cleanly everywhere.
-    if (root) std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(), error.what());
+    if (root)
+      std::fprintf(stderr, "rgflow %s: error: %s\n", command.c_str(),
+                   rgflow::one_line(error.what()).c_str());
     status = 1;
   } catch (const std::bad_alloc&) {
     // Sizes are checked against stated limits before allocation; this is the machine running out
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
     // A library or system failure, possibly on this rank alone while others wait in a
     // collective: nothing can be recovered, so end the whole job.
     std::fprintf(stderr, "rgflow %s: error on rank %d: %s\n", command.c_str(), world_rank(),
-                 error.what());
+                 rgflow::one_line(error.what()).c_str());
     std::fflush(stderr);
     rgflow::io::release_all_outputs();
     MPI_Abort(MPI_COMM_WORLD, 3);

@@ -1,5 +1,8 @@
 #include "rgflow/core/hdf5.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "rgflow/core/error.hpp"
 
 namespace rgflow::h5 {
@@ -94,11 +97,25 @@ void write_scalar_attribute(hid_t object, const std::string& name, hid_t type, c
   RGFLOW_H5(H5Awrite(attribute.get(), type, value));
 }
 
+// Opens an attribute that must hold one value: reading a larger one into a scalar would write
+// past it, and an empty one has nothing to read.
 Hid open_attribute(hid_t object, const std::string& name) {
   if (RGFLOW_H5(H5Aexists(object, name.c_str())) <= 0) {
     throw UsageError("missing HDF5 attribute '" + name + "'");
   }
-  return attribute_id(H5Aopen(object, name.c_str(), H5P_DEFAULT));
+  Hid attribute = attribute_id(H5Aopen(object, name.c_str(), H5P_DEFAULT));
+  Hid space = dataspace_id(H5Aget_space(attribute.get()));
+  const int64_t values = RGFLOW_H5(H5Sget_simple_extent_npoints(space.get()));
+  if (values != 1) {
+    throw UsageError("HDF5 attribute '" + name + "' holds " + std::to_string(values) +
+                     " values, not one");
+  }
+  return attribute;
+}
+
+H5T_class_t attribute_class(const Hid& attribute) {
+  Hid type = datatype_id(H5Aget_type(attribute.get()));
+  return H5Tget_class(type.get());
 }
 
 }  // namespace
@@ -126,9 +143,10 @@ bool has_attribute(hid_t object, const std::string& name) {
 
 int64_t read_int_attribute(hid_t object, const std::string& name) {
   Hid attribute = open_attribute(object, name);
-  Hid type = datatype_id(H5Aget_type(attribute.get()));
-  if (H5Tget_class(type.get()) != H5T_INTEGER) {
-    throw UsageError("HDF5 attribute '" + name + "' is not an integer");
+  const H5T_class_t type_class = attribute_class(attribute);
+  if (type_class != H5T_INTEGER) {
+    throw UsageError("HDF5 attribute '" + name + "' holds " + type_class_description(type_class) +
+                     ", not an integer");
   }
   int64_t value = 0;
   RGFLOW_H5(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value));
@@ -137,10 +155,10 @@ int64_t read_int_attribute(hid_t object, const std::string& name) {
 
 double read_double_attribute(hid_t object, const std::string& name) {
   Hid attribute = open_attribute(object, name);
-  Hid type = datatype_id(H5Aget_type(attribute.get()));
-  const H5T_class_t type_class = H5Tget_class(type.get());
+  const H5T_class_t type_class = attribute_class(attribute);
   if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) {
-    throw UsageError("HDF5 attribute '" + name + "' is not a number");
+    throw UsageError("HDF5 attribute '" + name + "' holds " + type_class_description(type_class) +
+                     ", not a number");
   }
   double value = 0;
   RGFLOW_H5(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value));
@@ -150,10 +168,11 @@ double read_double_attribute(hid_t object, const std::string& name) {
 std::string read_string_attribute(hid_t object, const std::string& name) {
   Hid attribute = open_attribute(object, name);
   Hid type = datatype_id(H5Aget_type(attribute.get()));
-  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
+  if (H5Tget_class(type.get()) != H5T_STRING || RGFLOW_H5(H5Tis_variable_str(type.get())) > 0) {
     throw UsageError("HDF5 attribute '" + name + "' is not a fixed-length string");
   }
-  const size_t size = H5Tget_size(type.get());
+  const size_t size = static_cast<size_t>(RGFLOW_H5(H5Tget_size(type.get())));
+  if (size == 0) throw UsageError("HDF5 attribute '" + name + "' is a string of size 0");
   std::vector<char> buffer(size + 1, '\0');
   RGFLOW_H5(H5Aread(attribute.get(), type.get(), buffer.data()));
   return std::string(buffer.data());
@@ -161,6 +180,129 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
 
 bool link_exists(hid_t file, const std::string& path) {
   return RGFLOW_H5(H5Lexists(file, path.c_str(), H5P_DEFAULT)) > 0;
+}
+
+std::string object_kind(hid_t location, const std::string& path) {
+  // Walk the path one component at a time: H5Lexists fails, rather than answering false, when
+  // an intermediate component is missing or is not a group.
+  std::string prefix = path.empty() || path[0] != '/' ? "" : "/";
+  size_t begin = prefix.size();
+  H5I_type_t type = H5I_BADID;
+  while (begin <= path.size()) {
+    const size_t end = std::min(path.find('/', begin), path.size());
+    prefix += path.substr(begin, end - begin);
+    begin = end + 1;
+    if (prefix.empty() || prefix.back() == '/') continue;  // "a//b" or a trailing slash
+    if (type != H5I_BADID && type != H5I_GROUP) return "missing";
+    if (RGFLOW_H5(H5Lexists(location, prefix.c_str(), H5P_DEFAULT)) <= 0) return "missing";
+    // A soft or external link may point nowhere: the open fails, and the object is missing.
+    const hid_t object = H5Oopen(location, prefix.c_str(), H5P_DEFAULT);
+    if (object < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return "missing";
+    }
+    type = H5Iget_type(object);
+    H5Oclose(object);
+    if (begin <= path.size()) prefix += "/";
+  }
+  switch (type) {
+    case H5I_DATASET:
+      return "a dataset";
+    case H5I_GROUP:
+      return "a group";
+    case H5I_DATATYPE:
+      return "a named datatype";
+    default:
+      return "missing";
+  }
+}
+
+std::string type_class_description(H5T_class_t type_class) {
+  switch (type_class) {
+    case H5T_INTEGER:
+      return "integers";
+    case H5T_FLOAT:
+      return "floating-point numbers";
+    case H5T_STRING:
+      return "strings";
+    case H5T_COMPOUND:
+      return "a compound type";
+    case H5T_ENUM:
+      return "an enumeration";
+    case H5T_ARRAY:
+      return "arrays";
+    case H5T_VLEN:
+      return "variable-length sequences";
+    case H5T_OPAQUE:
+      return "opaque data";
+    case H5T_REFERENCE:
+      return "references";
+    case H5T_BITFIELD:
+      return "bit fields";
+    case H5T_TIME:
+      return "time values";
+    default:
+      return "values of an unknown type";
+  }
+}
+
+NumericDataset open_numeric_dataset(hid_t location, const std::string& path, NumberClass numbers,
+                                    int rank) {
+  const std::string kind = object_kind(location, path);
+  if (kind == "missing") throw UsageError(path + " is missing");
+  if (kind != "a dataset") throw UsageError(path + " is " + kind + ", not a dataset");
+  NumericDataset result;
+  result.dataset = dataset_id(H5Dopen2(location, path.c_str(), H5P_DEFAULT));
+  {
+    Hid type = datatype_id(H5Dget_type(result.dataset.get()));
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    const H5T_class_t wanted = numbers == NumberClass::kFloat ? H5T_FLOAT : H5T_INTEGER;
+    if (type_class != wanted) {
+      throw UsageError(path + " holds " + type_class_description(type_class) + ", not " +
+                       type_class_description(wanted));
+    }
+    result.value_bytes = static_cast<size_t>(RGFLOW_H5(H5Tget_size(type.get())));
+  }
+  Hid space = dataspace_id(H5Dget_space(result.dataset.get()));
+  const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
+  if (space_class != H5S_SIMPLE && !(space_class == H5S_SCALAR && rank == 0)) {
+    throw UsageError(path + " has no shape (a " +
+                     std::string(space_class == H5S_SCALAR ? "scalar" : "null") + " dataspace)");
+  }
+  const int dims = static_cast<int>(RGFLOW_H5(H5Sget_simple_extent_ndims(space.get())));
+  if (rank >= 0 && dims != rank) {
+    throw UsageError(path + " has " + std::to_string(dims) + " dimension(s), not " +
+                     std::to_string(rank));
+  }
+  result.shape.resize(static_cast<size_t>(dims));
+  RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), result.shape.data(), nullptr));
+  return result;
+}
+
+std::vector<double> read_numeric_dataset(hid_t location, const std::string& path,
+                                         NumberClass numbers, int rank, int64_t max_values,
+                                         std::vector<hsize_t>* shape) {
+  const NumericDataset dataset = open_numeric_dataset(location, path, numbers, rank);
+  // The product is formed in double: the extents of a damaged file may overflow an integer.
+  double count = 1;
+  for (const hsize_t extent : dataset.shape) count *= static_cast<double>(extent);
+  if (count > static_cast<double>(max_values)) {
+    char shown[48];
+    std::snprintf(shown, sizeof shown, "%.0f", count);
+    throw UsageError(path + " holds " + shown + " values, more than the " +
+                     std::to_string(max_values) + " expected");
+  }
+  std::vector<double> values(static_cast<size_t>(count));
+  if (!values.empty()) {
+    try {
+      RGFLOW_H5(H5Dread(dataset.dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                        values.data()));
+    } catch (const LibraryError& failure) {
+      throw UsageError(path + " cannot be read: " + failure.what());
+    }
+  }
+  if (shape != nullptr) *shape = dataset.shape;
+  return values;
 }
 
 }  // namespace rgflow::h5

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <ctime>
 #include <sstream>
 
@@ -382,7 +383,9 @@ DatasetReader::DatasetReader(const std::string& path, const Comm* comm) : path_(
   // Checked by every rank before the open: a collective open must not fail on some ranks only.
   struct stat info;
   if (stat(path.c_str(), &info) != 0) throw UsageError("dataset '" + path + "' does not exist");
+  if (S_ISDIR(info.st_mode)) throw UsageError("dataset '" + path + "' is a folder, not a file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
     throw UsageError("'" + path + "' is not an HDF5 file");
   }
   if (comm != nullptr) {
@@ -396,76 +399,204 @@ DatasetReader::DatasetReader(const std::string& path, const Comm* comm) : path_(
     file_ = h5::open_read_only(path);
   }
   const hid_t file = file_.get();
-  if (!h5::has_attribute(file, "format") ||
-      h5::read_string_attribute(file, "format") != kDatasetFormat) {
-    throw UsageError("'" + path + "' is not an rgflow dataset (no format attribute '" +
-                     kDatasetFormat + "')");
-  }
-  const int64_t version = h5::read_int_attribute(file, "schema_version");
-  if (version != kDatasetSchemaVersion) {
-    throw UsageError("'" + path + "' has dataset schema version " + std::to_string(version) +
-                     "; this rgflow reads version " + std::to_string(kDatasetSchemaVersion));
-  }
+  // Whatever the file holds, reading it ends in a valid reader or one UsageError naming the file:
+  // HDF5's own failures on a damaged file (LibraryError) included.
   try {
-    spec_.geometry.dim = static_cast<int>(h5::read_int_attribute(file, "d"));
-    spec_.geometry.side = h5::read_int_attribute(file, "L");
-    spec_.geometry.block_side = h5::read_int_attribute(file, "b");
-    spec_.geometry.levels = static_cast<int>(h5::read_int_attribute(file, "levels"));
-    spec_.samples = h5::read_int_attribute(file, "n_samples");
-    spec_.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "seed"));
-    const auto kind = field::parse_distribution(h5::read_string_attribute(file, "distribution"));
-    if (!kind) throw UsageError("unknown distribution");
-    spec_.distribution.kind = *kind;
-    if (*kind == field::DistributionKind::kGamma) {
-      spec_.distribution.gamma_shape = h5::read_double_attribute(file, "gamma_shape");
+    bool is_dataset = false;
+    try {
+      is_dataset = h5::has_attribute(file, "format") &&
+                   h5::read_string_attribute(file, "format") == kDatasetFormat;
+    } catch (const UsageError&) {
     }
-    spec_.scaling_dimension = h5::read_double_attribute(file, "scaling_dimension");
-    spec_.dtype = h5::read_string_attribute(file, "dtype");
-    spec_.command_line = h5::read_string_attribute(file, "command_line");
-    spec_.created = h5::read_string_attribute(file, "created");
-    complete_ = h5::read_int_attribute(file, "complete") == 1;
-  } catch (const UsageError& failure) {
-    throw UsageError("'" + path + "' is a malformed rgflow dataset: " + failure.what());
+    if (!is_dataset) {
+      throw UsageError("'" + path + "' is not an rgflow dataset (no format attribute '" +
+                       kDatasetFormat + "')");
+    }
+    int64_t version = 0;
+    try {
+      version = h5::read_int_attribute(file, "schema_version");
+    } catch (const UsageError& failure) {
+      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + failure.what());
+    }
+    if (version != kDatasetSchemaVersion) {
+      throw UsageError("'" + path + "' has dataset schema version " + std::to_string(version) +
+                       "; this rgflow reads version " + std::to_string(kDatasetSchemaVersion));
+    }
+    try {
+      read_spec();
+      check_layout();
+    } catch (const std::exception& failure) {
+      if (dynamic_cast<const UsageError*>(&failure) == nullptr &&
+          dynamic_cast<const LibraryError*>(&failure) == nullptr) {
+        throw;
+      }
+      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + failure.what());
+    }
+  } catch (const LibraryError& failure) {
+    throw UsageError("'" + path + "' cannot be read as an rgflow dataset: " + failure.what());
   }
+}
+
+namespace {
+
+// The largest count of values of one level a reader accepts: its size in bytes, and every index
+// into it, must fit a signed 64-bit integer with room to spare.
+constexpr double kMaxLevelValues = 0x1p58;
+
+// A name read from the file, safe to print on one line.
+std::string printable(const std::string& text) {
+  std::string shown;
+  for (const char c : text.substr(0, 64)) {
+    shown += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  return "'" + shown + (text.size() > 64 ? "...'" : "'");
+}
+
+}  // namespace
+
+void DatasetReader::read_spec() {
+  const hid_t file = file_.get();
+  auto integer_in = [&](const char* name, int64_t low, int64_t high) {
+    const int64_t value = h5::read_int_attribute(file, name);
+    if (value < low || value > high) {
+      throw UsageError("attribute " + std::string(name) + " is " + std::to_string(value) +
+                       ", outside " + std::to_string(low) + ".." + std::to_string(high));
+    }
+    return value;
+  };
+  auto finite = [&](const char* name) {
+    const double value = h5::read_double_attribute(file, name);
+    if (!std::isfinite(value)) {
+      throw UsageError("attribute " + std::string(name) + " is not a finite number");
+    }
+    return value;
+  };
+  auto& g = spec_.geometry;
+  g.dim = static_cast<int>(integer_in("d", 1, lattice::kMaxDim));
+  g.side = integer_in("L", 1, INT64_MAX);
+  g.block_side = integer_in("b", 2, INT64_MAX);
+  // b^levels must not exceed L: checked by division, since the power itself may overflow.
+  g.levels = static_cast<int>(integer_in("levels", 0, 62));
+  int64_t top = 1;
+  for (int k = 0; k < g.levels; ++k) {
+    if (top > g.side / g.block_side) {
+      throw UsageError("b^levels = " + std::to_string(g.block_side) + "^" +
+                       std::to_string(g.levels) + " exceeds L = " + std::to_string(g.side));
+    }
+    top *= g.block_side;
+  }
+  if (g.side % top != 0) {
+    throw UsageError("L = " + std::to_string(g.side) +
+                     " is not divisible by b^levels = " + std::to_string(top));
+  }
+  spec_.samples = integer_in("n_samples", 1, INT64_MAX);
+  if (static_cast<double>(spec_.samples) * std::pow(static_cast<double>(g.side), g.dim) >
+      kMaxLevelValues) {
+    throw UsageError("n_samples x L^d = " + std::to_string(spec_.samples) + " x " +
+                     std::to_string(g.side) + "^" + std::to_string(g.dim) + " is too large");
+  }
+  spec_.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "seed"));
+  const std::string distribution = h5::read_string_attribute(file, "distribution");
+  const auto kind = field::parse_distribution(distribution);
+  if (!kind) throw UsageError("unknown distribution " + printable(distribution));
+  spec_.distribution.kind = *kind;
+  if (*kind == field::DistributionKind::kGamma) {
+    spec_.distribution.gamma_shape = finite("gamma_shape");
+    if (!(spec_.distribution.gamma_shape > 0)) {
+      throw UsageError("attribute gamma_shape is not positive");
+    }
+  }
+  spec_.scaling_dimension = finite("scaling_dimension");
+  spec_.dtype = h5::read_string_attribute(file, "dtype");
+  if (spec_.dtype != "float32" && spec_.dtype != "float64") {
+    throw UsageError("dtype is " + printable(spec_.dtype) + ", not float32 or float64");
+  }
+  spec_.command_line = h5::read_string_attribute(file, "command_line");
+  spec_.created = h5::read_string_attribute(file, "created");
+  complete_ = h5::read_int_attribute(file, "complete") == 1;
+}
+
+void DatasetReader::check_layout() const {
+  const hid_t file = file_.get();
   const auto& g = spec_.geometry;
-  const bool sane = g.dim >= 1 && g.dim <= 3 && g.block_side >= 2 && g.levels >= 0 && g.side >= 1 &&
-                    g.side % g.top_block_side() == 0 && spec_.samples >= 1 &&
-                    (spec_.dtype == "float32" || spec_.dtype == "float64");
-  if (!sane) throw UsageError("'" + path + "' is a malformed rgflow dataset: inconsistent sizes");
   for (int level = 0; level <= g.levels; ++level) {
-    if (!h5::link_exists(file, level_path(level)) || !h5::link_exists(file, field_path(level))) {
-      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + field_path(level) +
-                       " is missing");
+    const h5::NumericDataset field =
+        h5::open_numeric_dataset(file, field_path(level), h5::NumberClass::kFloat, g.dim + 1);
+    if (static_cast<int64_t>(field.value_bytes) != dtype_bytes(spec_.dtype)) {
+      throw UsageError(field_path(level) + " holds " + std::to_string(8 * field.value_bytes) +
+                       "-bit floats, but attribute dtype is " + spec_.dtype);
     }
-    h5::Hid dataset = h5::dataset_id(H5Dopen2(file, field_path(level).c_str(), H5P_DEFAULT));
-    h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    std::vector<hsize_t> shape(static_cast<size_t>(std::max(rank, 0)));
-    RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr));
-    if (shape != level_shape(spec_, level)) {
-      throw UsageError("'" + path + "' is a malformed rgflow dataset: " + field_path(level) +
-                       " has the wrong shape");
+    if (field.shape != level_shape(spec_, level)) {
+      throw UsageError(field_path(level) + " has the wrong shape");
     }
   }
+  const h5::NumericDataset marks =
+      h5::open_numeric_dataset(file, "/sample_complete", h5::NumberClass::kInteger, 1);
+  if (marks.shape[0] != static_cast<hsize_t>(spec_.samples)) {
+    throw UsageError("/sample_complete has " + std::to_string(marks.shape[0]) +
+                     " entries, not n_samples = " + std::to_string(spec_.samples));
+  }
+}
+
+namespace {
+
+// Index of the first NaN or infinite value of `values`, or `count` if all are finite. The common
+// case, all finite, is one vectorisable pass (v - v is 0 exactly when v is finite).
+template <typename T>
+size_t first_non_finite(const T* values, size_t count) {
+  bool all_finite = true;
+  for (size_t i = 0; i < count; ++i) all_finite &= (values[i] - values[i] == T(0));
+  if (all_finite) return count;
+  for (size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) return i;
+  }
+  return count;
+}
+
+}  // namespace
+
+template <typename T>
+void DatasetReader::check_finite(int level, int64_t first_sample, const std::vector<T>& values,
+                                 int64_t sites) const {
+  const size_t bad = first_non_finite(values.data(), values.size());
+  if (bad == values.size()) return;
+  const int64_t index = static_cast<int64_t>(bad);
+  throw UsageError("dataset '" + path_ + "' holds a non-finite value (" +
+                   (std::isnan(values[bad]) ? "NaN" : "Inf") + ") at level " +
+                   std::to_string(level) + ", sample " +
+                   std::to_string(first_sample + index / sites) + ", site " +
+                   std::to_string(index % sites));
 }
 
 void DatasetReader::read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                                  void* out) const {
-  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 ||
-      first_sample + count > spec_.samples) {
+  if (level < 0 || level > spec_.geometry.levels || first_sample < 0 || count < 0 ||
+      first_sample > spec_.samples - count) {
     throw UsageError("read outside dataset '" + path_ + "'");
   }
-  h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
-  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
-  std::vector<hsize_t> extent = level_shape(spec_, level);
-  start[0] = static_cast<hsize_t>(first_sample);
-  extent[0] = static_cast<hsize_t>(count);
-  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                extent.data(), nullptr));
-  h5::Hid memory_space = h5::simple_space(extent);
-  RGFLOW_H5(
-      H5Dread(dataset.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out));
+  try {
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
+    h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
+    std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
+    std::vector<hsize_t> extent = level_shape(spec_, level);
+    start[0] = static_cast<hsize_t>(first_sample);
+    extent[0] = static_cast<hsize_t>(count);
+    if (count == 0) {
+      RGFLOW_H5(H5Sselect_none(file_space.get()));
+    } else {
+      RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                    extent.data(), nullptr));
+    }
+    extent[0] = std::max<hsize_t>(extent[0], 1);
+    h5::Hid memory_space = h5::simple_space(extent);
+    if (count == 0) RGFLOW_H5(H5Sselect_none(memory_space.get()));
+    RGFLOW_H5(H5Dread(dataset.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                      out));
+  } catch (const LibraryError& failure) {
+    // A damaged file (truncated, a chunk that does not decode) is an input problem.
+    throw UsageError("cannot read level " + std::to_string(level) + " of dataset '" + path_ +
+                     "': " + failure.what());
+  }
 }
 
 void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t count,
@@ -473,15 +604,17 @@ void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t 
   if (spec_.dtype != "float32") {
     throw std::logic_error("read_stored_floats on a " + spec_.dtype + " dataset");
   }
-  out.resize(static_cast<size_t>(std::max<int64_t>(count, 0) *
-                                 spec_.geometry.level_sites(std::max(level, 0))));
+  const int64_t sites = spec_.geometry.level_sites(std::max(level, 0));
+  out.resize(static_cast<size_t>(std::max<int64_t>(count, 0) * sites));
   read_samples(level, first_sample, count, H5T_NATIVE_FLOAT, out.data());
+  check_finite(level, first_sample, out, sites);
 }
 
 std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t count) const {
-  std::vector<double> values(static_cast<size_t>(std::max<int64_t>(count, 0) *
-                                                 spec_.geometry.level_sites(std::max(level, 0))));
+  const int64_t sites = spec_.geometry.level_sites(std::max(level, 0));
+  std::vector<double> values(static_cast<size_t>(std::max<int64_t>(count, 0) * sites));
   read_samples(level, first_sample, count, H5T_NATIVE_DOUBLE, values.data());
+  check_finite(level, first_sample, values, sites);
   return values;
 }
 

@@ -79,5 +79,12 @@ TEST(Comm, InjectedFailureOnOneRankEndsThePhaseEverywhere) {
   unsetenv("RGFLOW_INJECT_FAILURE");
 }
 
+TEST(OneLine, ControlCharactersBecomeEscapes) {
+  EXPECT_EQ(one_line("unknown option -L24\nd"), "unknown option -L24\\nd");
+  EXPECT_EQ(one_line(std::string("a\tb\rc\x01") + char(0x7f)), "a\\tb\\x0dc\\x01\\x7f");
+  EXPECT_EQ(one_line("plain text, 'quoted' and UTF-8: \xc3\xa9"),
+            "plain text, 'quoted' and UTF-8: \xc3\xa9");
+}
+
 }  // namespace
 }  // namespace rgflow

@@ -27,6 +27,10 @@ inline void require(bool condition, const std::string& message) {
   if (!condition) throw UsageError(message);
 }
 
+/// `text` with every control character written as an escape (\n, \t, \xHH), so that text taken
+/// from the user (an option name, a YAML key) cannot split a one-line message.
+std::string one_line(const std::string& text);
+
 /// "file.cpp:123" for messages.
 std::string source_location(const char* file, int line);
 

@@ -69,7 +69,8 @@ Hid open_read_only(const std::string& path, const std::string& purpose = "");
 Hid simple_space(const std::vector<hsize_t>& shape);
 
 // Attributes on a file, group or dataset. Writing is an HDF5 metadata operation: in parallel it is
-// collective and every rank must pass identical values.
+// collective and every rank must pass identical values. Reading checks the attribute is a single
+// value (a scalar or one-element dataspace) of the right class: UsageError naming it otherwise.
 void write_attribute(hid_t object, const std::string& name, int64_t value);
 void write_attribute(hid_t object, const std::string& name, double value);
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
@@ -80,6 +81,42 @@ std::string read_string_attribute(hid_t object, const std::string& name);
 
 /// True if `path` (e.g. "/level_3") names a link in the file.
 bool link_exists(hid_t file, const std::string& path);
+
+/// What `path` in `location` is, for messages: "a dataset", "a group", "a named datatype", or
+/// "missing" (no such link, a link into a missing object, or an intermediate group missing).
+std::string object_kind(hid_t location, const std::string& path);
+
+/// The class of the values a numeric dataset must hold.
+enum class NumberClass { kFloat, kInteger };
+
+/// A dataset opened by open_numeric_dataset: its id, shape and bytes per stored value.
+struct NumericDataset {
+  Hid dataset;
+  std::vector<hsize_t> shape;
+  size_t value_bytes = 0;
+};
+
+/// Opens the dataset `path` of `location` (a file or group) for reading numbers, after checking
+/// everything a read could trip over: the link exists and names a dataset (not a group or a
+/// named datatype); its values are of class `numbers` (IEEE floats, or integers), not strings,
+/// compounds, enums, arrays, references, opaque or variable-length data; its dataspace is simple
+/// (not scalar or null) with `rank` dimensions (any rank when `rank` is negative). Otherwise
+/// UsageError with one line naming the object and what it is, e.g. "/level_0/field is a group,
+/// not a dataset" or "/model/parameters holds strings, not floating-point numbers"; callers
+/// prefix the file. The checked helper every reader of numeric data uses.
+NumericDataset open_numeric_dataset(hid_t location, const std::string& path, NumberClass numbers,
+                                    int rank);
+
+/// Every value of the numeric dataset `path` of `location` (checked as by open_numeric_dataset),
+/// converted to double, row-major; `shape`, when given, receives its shape. UsageError naming the
+/// object when it holds more than `max_values` values (checked before allocating) or HDF5 cannot
+/// read it (a damaged file). Values are returned as stored: NaN and Inf included.
+std::vector<double> read_numeric_dataset(hid_t location, const std::string& path,
+                                         NumberClass numbers, int rank, int64_t max_values,
+                                         std::vector<hsize_t>* shape = nullptr);
+
+/// The name of an HDF5 type class for messages ("strings", "a compound type", ...).
+std::string type_class_description(H5T_class_t type_class);
 
 /// The HDF5 memory type of a C++ arithmetic type.
 template <typename T>

@@ -12,8 +12,6 @@
 
 namespace rgflow {
 
-void fail_if_injected(const char* phase, int rank);  // documented below
-
 /// Throws LibraryError with MPI's error string when `code` is not MPI_SUCCESS.
 void mpi_check(int code, const char* call, const char* file, int line);
 #define RGFLOW_MPI(call) ::rgflow::mpi_check((call), #call, __FILE__, __LINE__)

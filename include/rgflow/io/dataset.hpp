@@ -89,7 +89,11 @@ class DatasetWriter {
 /// same file at once).
 class DatasetReader {
  public:
-  /// UsageError if the file is missing, not HDF5, not an rgflow dataset, or of another schema.
+  /// UsageError (one line naming the file and the object) if the file is missing, not HDF5, not
+  /// an rgflow dataset, of another schema, or malformed: an attribute missing, of the wrong type
+  /// or out of range (levels with b^levels > L, sizes that overflow), a level's field missing, not
+  /// a dataset, not of floats of the dtype attribute's width, or of the wrong shape. HDF5's own
+  /// failures on a damaged file also become UsageError.
   explicit DatasetReader(const std::string& path);
   /// The same, opened by every rank of `comm` together with the MPI-IO driver (collective), so
   /// that each rank then reads its own samples through MPI-IO, as parallel file systems expect.
@@ -99,7 +103,8 @@ class DatasetReader {
   const std::string& path() const { return path_; }
   bool complete() const { return complete_; }
   /// Samples [first_sample, first_sample + count) of `level`, all sites, as double; shape
-  /// count x L_k^d.
+  /// count x L_k^d. A NaN or infinite value is a UsageError naming the level, sample and site, and
+  /// so is a read HDF5 fails (a damaged file).
   std::vector<double> read(int level, int64_t first_sample, int64_t count) const;
   /// The same values read as float into `out` (resized, its storage reused across calls): for
   /// float32 datasets the stored values themselves, without a widening copy, so reductions that
@@ -113,6 +118,15 @@ class DatasetReader {
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;
+  /// Reads and range-checks the root attributes into spec_ and complete_.
+  void read_spec();
+  /// Checks every level's field and /sample_complete against spec_.
+  void check_layout() const;
+  /// UsageError naming the first NaN or Inf of `values` (samples from `first_sample` on, `sites`
+  /// values each), if any.
+  template <typename T>
+  void check_finite(int level, int64_t first_sample, const std::vector<T>& values,
+                    int64_t sites) const;
 
   std::string path_;
   h5::Hid file_;
