@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <map>
 
 #include "rgflow/nn/network.hpp"
 
@@ -141,6 +140,76 @@ class MixedMoments {
   std::vector<double> table_;
 };
 
+// Every sorted tuple of 2..max_order units is a set of r <= 4 distinct units u_1 < ... < u_r
+// with multiplicities m_i >= 1. The closures visit each set once and compute the central moments
+// of all its tuples from what they share (a moment table, a quadrature grid), writing them into
+// dense tables indexed like the cumulant tensors (only sorted tuples' entries are used).
+using Pattern = std::array<int, 4>;
+
+std::vector<Pattern> multiplicity_patterns(int r, int max_order) {
+  std::vector<Pattern> patterns;
+  Pattern m{0, 0, 0, 0};
+  for (int i = 0; i < r; ++i) m[static_cast<size_t>(i)] = 1;
+  while (true) {
+    int total = 0;
+    for (int i = 0; i < r; ++i) total += m[static_cast<size_t>(i)];
+    if (total >= 2 && total <= max_order) patterns.push_back(m);
+    int i = 0;
+    while (i < r && ++m[static_cast<size_t>(i)] > max_order) m[static_cast<size_t>(i++)] = 1;
+    if (i == r) break;
+  }
+  return patterns;
+}
+
+// Calls visit(units, patterns) for every set of 1..min(4, max_order) distinct units (increasing)
+// with the multiplicity patterns of the tuples over it.
+template <typename Visit>
+void for_each_unit_set(int width, int max_order, Visit&& visit) {
+  for (int r = 1; r <= std::min(4, max_order); ++r) {
+    const std::vector<Pattern> patterns = multiplicity_patterns(r, max_order);
+    std::vector<int> units(static_cast<size_t>(r));
+    for (int i = 0; i < r; ++i) units[static_cast<size_t>(i)] = i;
+    if (r > width) continue;
+    while (true) {
+      visit(units, patterns);
+      int i = r - 1;  // next r-subset in lexicographic order
+      while (i >= 0 && units[static_cast<size_t>(i)] == width - r + i) --i;
+      if (i < 0) break;
+      ++units[static_cast<size_t>(i)];
+      for (int j = i + 1; j < r; ++j)
+        units[static_cast<size_t>(j)] = units[static_cast<size_t>(j - 1)] + 1;
+    }
+  }
+}
+
+// The sorted tuple of `units` repeated by `m`.
+std::vector<int> expand(const std::vector<int>& units, const Pattern& m) {
+  std::vector<int> t;
+  for (size_t i = 0; i < units.size(); ++i) t.insert(t.end(), static_cast<size_t>(m[i]), units[i]);
+  return t;
+}
+
+// Dense central-moment tables of orders 0..max_order (entries at sorted tuples only).
+class CentralTables {
+ public:
+  CentralTables(int width, int max_order)
+      : width_(width), tables_(static_cast<size_t>(max_order) + 1) {
+    for (int n = 2; n <= max_order; ++n) {
+      tables_[static_cast<size_t>(n)].assign(static_cast<size_t>(tensor_size(width, n)), 0.0);
+    }
+  }
+  double& at(const std::vector<int>& t) {
+    return tables_[t.size()][static_cast<size_t>(flat_index(t, width_))];
+  }
+  double operator()(const std::vector<int>& t) const {
+    return tables_[t.size()][static_cast<size_t>(flat_index(t, width_))];
+  }
+
+ private:
+  int width_;
+  std::vector<std::vector<double>> tables_;
+};
+
 }  // namespace
 
 JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation, int order,
@@ -157,34 +226,42 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
     mean[static_cast<size_t>(a)] = m;
     c[0] -= m;  // phi(z_a) - E phi(z_a) as a polynomial in delta_a
   }
-  auto central = [&](const std::vector<int>& t) {
-    // Sum over the powers (j_1..j_k) of prod c_{t_i, j_i} E[prod delta_{t_i}^{j_i}].
-    std::vector<int> units(t);
-    units.erase(std::unique(units.begin(), units.end()), units.end());  // t is sorted
-    std::vector<int> position(t.size());
-    std::vector<int> limits(units.size(), 0);  // a unit's exponent is at most order x its count
-    for (size_t i = 0; i < t.size(); ++i) {
-      position[i] = static_cast<int>(std::find(units.begin(), units.end(), t[i]) - units.begin());
-      limits[static_cast<size_t>(position[i])] += order;
-    }
-    const MixedMoments moments(z, units, limits);
-    double total = 0;
-    std::vector<int> powers(t.size(), 0);
-    while (true) {
-      double product = 1;
-      std::array<int, 4> e{0, 0, 0, 0};
-      for (size_t i = 0; i < t.size(); ++i) {
-        product *= coefficients[static_cast<size_t>(t[i])][static_cast<size_t>(powers[i])];
-        e[static_cast<size_t>(position[i])] += powers[i];
-      }
-      if (product != 0) total += product * moments(e);
-      size_t next = 0;
-      while (next < t.size() && ++powers[next] > order) powers[next++] = 0;
-      if (next == t.size()) break;
-    }
-    return total;
-  };
-  return joint_cumulants_from_central(mean, max_order, central);
+  // Per set of distinct units one moment table, large enough for every tuple over the set (an
+  // entry does not depend on the table's extent); per tuple the sum over the powers (j_1..j_k)
+  // of prod c_{t_i, j_i} E[prod delta_{t_i}^{j_i}].
+  CentralTables central(w, max_order);
+  for_each_unit_set(
+      w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
+        const size_t r = units.size();
+        std::vector<int> limits(r, 0);
+        for (const Pattern& m : patterns) {
+          for (size_t i = 0; i < r; ++i) limits[i] = std::max(limits[i], order * m[i]);
+        }
+        const MixedMoments moments(z, units, limits);
+        for (const Pattern& m : patterns) {
+          const std::vector<int> t = expand(units, m);
+          std::vector<int> position;
+          for (size_t i = 0; i < r; ++i)
+            position.insert(position.end(), static_cast<size_t>(m[i]), int(i));
+          double total = 0;
+          std::vector<int> powers(t.size(), 0);
+          while (true) {
+            double product = 1;
+            std::array<int, 4> e{0, 0, 0, 0};
+            for (size_t i = 0; i < t.size(); ++i) {
+              product *= coefficients[static_cast<size_t>(t[i])][static_cast<size_t>(powers[i])];
+              e[static_cast<size_t>(position[i])] += powers[i];
+            }
+            if (product != 0) total += product * moments(e);
+            size_t next = 0;
+            while (next < t.size() && ++powers[next] > order) powers[next++] = 0;
+            if (next == t.size()) break;
+          }
+          central.at(t) = total;
+        }
+      });
+  return joint_cumulants_from_central(mean, max_order,
+                                      [&central](const std::vector<int>& t) { return central(t); });
 }
 
 void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights) {
@@ -218,64 +295,77 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
     }
     mean[static_cast<size_t>(a)] = m;
   }
-  // Central moments of phi over the distinct units of each tuple: z_D = mu_D + V sqrt(L) u with
-  // the eigen-decomposition of the covariance of D (rank-deficient ones integrate over fewer
-  // dimensions: tied units are perfectly correlated).
-  std::map<std::vector<int>, double> cache;
-  auto central = [&](const std::vector<int>& t) {
-    const auto found = cache.find(t);
-    if (found != cache.end()) return found->second;
-    std::vector<int> distinct(t);
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    const int r = static_cast<int>(distinct.size());
-    Matrix<double> sub(r, r);
-    for (int i = 0; i < r; ++i)
-      for (int j = 0; j < r; ++j)
-        sub(i, j) = cov[static_cast<size_t>(distinct[static_cast<size_t>(i)] * w +
-                                            distinct[static_cast<size_t>(j)])];
-    Eigen::SelfAdjointEigenSolver<Matrix<double>> solver(sub);
-    const double largest = std::max(solver.eigenvalues().maxCoeff(), 0.0);
-    std::vector<Vector<double>> directions;
-    for (int k = 0; k < r; ++k) {
-      const double lambda = solver.eigenvalues()(k);
-      if (lambda > 1e-13 * std::max(largest, 1e-300)) {
-        directions.push_back(solver.eigenvectors().col(k) * std::sqrt(lambda));
-      }
-    }
-    const int q = static_cast<int>(directions.size());
-    std::vector<int> multiplicity(static_cast<size_t>(r), 0);
-    for (int a : t) {
-      ++multiplicity[static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), a) -
-                                         distinct.begin())];
-    }
-    double total = 0;
-    std::vector<int> grid(static_cast<size_t>(q), 0);
-    Vector<double> point(r);
-    while (true) {
-      double weight = 1;
-      for (int i = 0; i < r; ++i)
-        point(i) = mu[static_cast<size_t>(distinct[static_cast<size_t>(i)])];
-      for (int d = 0; d < q; ++d) {
-        weight *= weights[static_cast<size_t>(grid[static_cast<size_t>(d)])];
-        point += directions[static_cast<size_t>(d)] *
-                 nodes[static_cast<size_t>(grid[static_cast<size_t>(d)])];
-      }
-      double product = weight;
-      for (int i = 0; i < r; ++i) {
-        const double centred = nn::activation_value(activation, point(i)) -
-                               mean[static_cast<size_t>(distinct[static_cast<size_t>(i)])];
-        for (int k = 0; k < multiplicity[static_cast<size_t>(i)]; ++k) product *= centred;
-      }
-      total += product;
-      int d = 0;
-      while (d < q && ++grid[static_cast<size_t>(d)] == points) grid[static_cast<size_t>(d++)] = 0;
-      if (d == q) break;
-    }
-    cache.emplace(t, total);
-    return total;
-  };
-  return joint_cumulants_from_central(mean, max_order, central);
+  // Central moments of phi over each set of distinct units D: z_D = mu_D + V sqrt(L) u with the
+  // eigen-decomposition of the covariance of D (rank-deficient ones integrate over fewer
+  // dimensions: tied units are perfectly correlated). One decomposition and one grid per set,
+  // phi evaluated once per node and unit, every tuple over the set summed from those values.
+  CentralTables central(w, max_order);
+  std::vector<double> node_weight, centred;
+  for_each_unit_set(
+      w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
+        const int r = static_cast<int>(units.size());
+        Matrix<double> sub(r, r);
+        for (int i = 0; i < r; ++i)
+          for (int j = 0; j < r; ++j)
+            sub(i, j) = cov[static_cast<size_t>(units[static_cast<size_t>(i)] * w +
+                                                units[static_cast<size_t>(j)])];
+        Eigen::SelfAdjointEigenSolver<Matrix<double>> solver(sub);
+        const double largest = std::max(solver.eigenvalues().maxCoeff(), 0.0);
+        std::vector<Vector<double>> directions;
+        for (int k = 0; k < r; ++k) {
+          const double lambda = solver.eigenvalues()(k);
+          if (lambda > 1e-13 * std::max(largest, 1e-300)) {
+            directions.push_back(solver.eigenvectors().col(k) * std::sqrt(lambda));
+          }
+        }
+        const int q = static_cast<int>(directions.size());
+        size_t count = 1;
+        for (int d = 0; d < q; ++d) count *= static_cast<size_t>(points);
+        node_weight.resize(count);
+        centred.resize(count * static_cast<size_t>(r));
+        // Grid nodes in the order of the digits (d = 0 fastest); coordinates summed in the same
+        // order as the per-tuple quadrature this replaces, so the moments are the same to the last
+        // bit.
+        std::array<int, 4> grid{0, 0, 0, 0};
+        for (size_t n = 0; n < count; ++n) {
+          double weight = 1;
+          std::array<double, 4> point{};
+          for (int i = 0; i < r; ++i)
+            point[static_cast<size_t>(i)] = mu[static_cast<size_t>(units[static_cast<size_t>(i)])];
+          for (int d = 0; d < q; ++d) {
+            const double node = nodes[static_cast<size_t>(grid[static_cast<size_t>(d)])];
+            weight *= weights[static_cast<size_t>(grid[static_cast<size_t>(d)])];
+            for (int i = 0; i < r; ++i)
+              point[static_cast<size_t>(i)] += directions[static_cast<size_t>(d)](i) * node;
+          }
+          node_weight[n] = weight;
+          for (int i = 0; i < r; ++i)
+            centred[static_cast<size_t>(i) * count + n] = point[static_cast<size_t>(i)];
+          int d = 0;
+          while (d < q && ++grid[static_cast<size_t>(d)] == points)
+            grid[static_cast<size_t>(d++)] = 0;
+        }
+        for (int i = 0; i < r; ++i) {
+          double* values = centred.data() + static_cast<size_t>(i) * count;
+          const double unit_mean = mean[static_cast<size_t>(units[static_cast<size_t>(i)])];
+          for (size_t n = 0; n < count; ++n)
+            values[n] = nn::activation_value(activation, values[n]) - unit_mean;
+        }
+        for (const Pattern& m : patterns) {
+          double total = 0;
+          for (size_t n = 0; n < count; ++n) {
+            double product = node_weight[n];
+            for (int i = 0; i < r; ++i) {
+              const double value = centred[static_cast<size_t>(i) * count + n];
+              for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) product *= value;
+            }
+            total += product;
+          }
+          central.at(expand(units, m)) = total;
+        }
+      });
+  return joint_cumulants_from_central(mean, max_order,
+                                      [&central](const std::vector<int>& t) { return central(t); });
 }
 
 }  // namespace rgflow::analysis
