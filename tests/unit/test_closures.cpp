@@ -175,8 +175,12 @@ void expect_same(const JointCumulants& got, const JointCumulants& expected,
   ASSERT_EQ(got.kappa.size(), expected.kappa.size()) << what;
   for (size_t k = 0; k < expected.kappa.size(); ++k) {
     ASSERT_EQ(got.kappa[k].size(), expected.kappa[k].size()) << what;
-    double scale = 0;
+    // Relative to the largest entry, or to the natural size sd^(k+1) of a cumulant of that order
+    // where the entries are all near zero (odd orders of a symmetric rule on one unit).
+    double scale = 0, variance = 0;
     for (double v : expected.kappa[k]) scale = std::max(scale, std::abs(v));
+    for (double v : expected.kappa[1]) variance = std::max(variance, std::abs(v));
+    scale = std::max(scale, std::pow(variance, 0.5 * double(k + 1)));
     for (size_t i = 0; i < got.kappa[k].size(); ++i) {
       ASSERT_NEAR(got.kappa[k][i], expected.kappa[k][i], 1e-12 * scale)
           << what << " order " << k + 1 << " entry " << i;
