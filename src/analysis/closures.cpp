@@ -324,8 +324,18 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
   // eigen-decomposition of the covariance of D (rank-deficient ones integrate over fewer
   // dimensions: tied units are perfectly correlated). One decomposition and one grid per set,
   // phi evaluated once per node and unit, every tuple over the set summed from those values.
+  // The weight of grid node n = g_0 + P g_1 + ... (P points; dimension 0 fastest) of a q-dim
+  // grid, q = 0..4: ((1 w_{g_0}) w_{g_1}) ..., built dimension by dimension.
+  std::array<std::vector<double>, 5> grid_weight;
+  grid_weight[0] = {1.0};
+  for (size_t q = 1; q < grid_weight.size(); ++q) {
+    const std::vector<double>& lower = grid_weight[q - 1];
+    for (int g = 0; g < points; ++g) {
+      for (double v : lower) grid_weight[q].push_back(v * weights[static_cast<size_t>(g)]);
+    }
+  }
   CentralTables central(w, max_order);
-  std::vector<double> node_weight, centred;
+  std::vector<double> centred, partial;
   for_each_unit_set(
       w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
         const int r = static_cast<int>(units.size());
@@ -344,31 +354,26 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
           }
         }
         const int q = static_cast<int>(directions.size());
-        size_t count = 1;
-        for (int d = 0; d < q; ++d) count *= static_cast<size_t>(points);
-        node_weight.resize(count);
+        const std::vector<double>& node_weight = grid_weight[static_cast<size_t>(q)];
+        const size_t count = node_weight.size();
         centred.resize(count * static_cast<size_t>(r));
-        // Grid nodes in the order of the digits (d = 0 fastest); coordinates summed in the same
-        // order as the per-tuple quadrature this replaces, so the moments are the same to the last
-        // bit.
-        std::array<int, 4> grid{0, 0, 0, 0};
-        for (size_t n = 0; n < count; ++n) {
-          double weight = 1;
-          std::array<double, 4> point{};
-          for (int i = 0; i < r; ++i)
-            point[static_cast<size_t>(i)] = mu[static_cast<size_t>(units[static_cast<size_t>(i)])];
+        // Unit i's coordinate at every node, (mu_i + A_i0 x_{g_0}) + A_i1 x_{g_1} + ...: the
+        // first P^(d+1) entries from the first P^d, one dimension at a time (contiguous runs the
+        // compiler vectorises), summed in the order of the per-tuple quadrature this replaces.
+        for (int i = 0; i < r; ++i) {
+          double* coordinate = centred.data() + static_cast<size_t>(i) * count;
+          coordinate[0] = mu[static_cast<size_t>(units[static_cast<size_t>(i)])];
+          size_t filled = 1;
           for (int d = 0; d < q; ++d) {
-            const double node = nodes[static_cast<size_t>(grid[static_cast<size_t>(d)])];
-            weight *= weights[static_cast<size_t>(grid[static_cast<size_t>(d)])];
-            for (int i = 0; i < r; ++i)
-              point[static_cast<size_t>(i)] += directions[static_cast<size_t>(d)](i) * node;
+            const double direction = directions[static_cast<size_t>(d)](i);
+            for (int g = points - 1; g >= 0;
+                 --g) {  // the block g = 0 last: it overwrites the source
+              const double step = direction * nodes[static_cast<size_t>(g)];
+              double* target = coordinate + static_cast<size_t>(g) * filled;
+              for (size_t n = 0; n < filled; ++n) target[n] = coordinate[n] + step;
+            }
+            filled *= static_cast<size_t>(points);
           }
-          node_weight[n] = weight;
-          for (int i = 0; i < r; ++i)
-            centred[static_cast<size_t>(i) * count + n] = point[static_cast<size_t>(i)];
-          int d = 0;
-          while (d < q && ++grid[static_cast<size_t>(d)] == points)
-            grid[static_cast<size_t>(d++)] = 0;
         }
         activation_values(activation, centred.data(), centred.size());
         for (int i = 0; i < r; ++i) {
@@ -376,16 +381,26 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
           const double unit_mean = mean[static_cast<size_t>(units[static_cast<size_t>(i)])];
           for (size_t n = 0; n < count; ++n) values[n] -= unit_mean;
         }
+        // Per tuple over the set: sum_n w_n prod_i centred_i(n)^{m_i}, in 8 interleaved partial
+        // sums (vector lanes) added at the end.
+        constexpr size_t kLanes = 8;
         for (const Pattern& m : patterns) {
-          double total = 0;
-          for (size_t n = 0; n < count; ++n) {
-            double product = node_weight[n];
-            for (int i = 0; i < r; ++i) {
-              const double value = centred[static_cast<size_t>(i) * count + n];
-              for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) product *= value;
+          partial.assign(count, 0.0);
+          for (size_t n = 0; n < count; ++n) partial[n] = node_weight[n];
+          for (int i = 0; i < r; ++i) {
+            const double* values = centred.data() + static_cast<size_t>(i) * count;
+            for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) {
+              for (size_t n = 0; n < count; ++n) partial[n] *= values[n];
             }
-            total += product;
           }
+          std::array<double, kLanes> lanes{};
+          size_t n = 0;
+          for (; n + kLanes <= count; n += kLanes) {
+            for (size_t l = 0; l < kLanes; ++l) lanes[l] += partial[n + l];
+          }
+          double total = 0;
+          for (; n < count; ++n) total += partial[n];
+          for (double lane : lanes) total += lane;
           central.at(expand(units, m)) = total;
         }
       });
