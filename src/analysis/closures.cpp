@@ -71,6 +71,12 @@ class MixedMoments {
             for (c[3] = 0; c[3] <= (r_ > 3 ? 3 - c[0] - c[1] - c[2] : 0); ++c[3]) {
               const int taken = c[0] + c[1] + c[2] + c[3];
               if (taken == 0) continue;
+              bool possible = true;  // otherwise more factors than any entry holds: never fits
+              for (int i = 0; i < r_; ++i) {
+                possible = possible && c[static_cast<size_t>(i)] + (i == p ? 1 : 0) <=
+                                           limits[static_cast<size_t>(i)];
+              }
+              if (!possible) continue;
               const auto& tensor = z.kappa[static_cast<size_t>(taken)];
               if (tensor.empty()) continue;
               int64_t index = units[static_cast<size_t>(p)];
@@ -199,19 +205,29 @@ void activation_values(nn::Activation activation, double* values, size_t count) 
     for (size_t n = 0; n < count; ++n) values[n] = nn::activation_value(activation, values[n]);
     return;
   }
-  Eigen::Map<Eigen::ArrayXd> x(values, static_cast<Eigen::Index>(count));
-  const Eigen::ArrayXd magnitude = x.abs().min(20.0);
-  const Eigen::ArrayXd large = 1.0 - 2.0 / ((2.0 * magnitude).exp() + 1.0);
-  const Eigen::ArrayXd s = x.square();
-  const Eigen::ArrayXd series =
-      x *
-      (1.0 +
-       s * (-1.0 / 3 +
-            s * (2.0 / 15 +
-                 s * (-17.0 / 315 + s * (62.0 / 2835 + s * (-1382.0 / 155925 +
-                                                            s * (21844.0 / 6081075 +
-                                                                 s * (-929569.0 / 638512875))))))));
-  x = (magnitude < 0.125).select(series, (x < 0).select(-large, large));
+  // In chunks through two small buffers: each exp evaluated once, nothing allocated per call
+  // (the grids are ~100 KB: one large temporary each would cost page faults).
+  constexpr Eigen::Index kChunk = 256;
+  Eigen::Array<double, kChunk, 1> magnitude, large;
+  for (size_t start = 0; start < count; start += static_cast<size_t>(kChunk)) {
+    const Eigen::Index length =
+        std::min<Eigen::Index>(kChunk, static_cast<Eigen::Index>(count - start));
+    Eigen::Map<Eigen::ArrayXd> x(values + start, length);
+    auto a = magnitude.head(length);
+    auto e = large.head(length);
+    a = x.abs().min(20.0);
+    e = 1.0 - 2.0 / ((2.0 * a).exp() + 1.0);
+    e = (x < 0).select(-e, e);
+    const auto s = x.square();
+    const auto series =
+        x * (1.0 + s * (-1.0 / 3 +
+                        s * (2.0 / 15 +
+                             s * (-17.0 / 315 +
+                                  s * (62.0 / 2835 + s * (-1382.0 / 155925 +
+                                                          s * (21844.0 / 6081075 +
+                                                               s * (-929569.0 / 638512875))))))));
+    x = (a < 0.125).select(series, e);
+  }
 }
 
 // Dense central-moment tables of orders 0..max_order (entries at sorted tuples only).
@@ -335,7 +351,7 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
     }
   }
   CentralTables central(w, max_order);
-  std::vector<double> centred, partial;
+  std::vector<double> centred;
   for_each_unit_set(
       w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
         const int r = static_cast<int>(units.size());
@@ -385,21 +401,29 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
         // sums (vector lanes) added at the end.
         constexpr size_t kLanes = 8;
         for (const Pattern& m : patterns) {
-          partial.assign(count, 0.0);
-          for (size_t n = 0; n < count; ++n) partial[n] = node_weight[n];
-          for (int i = 0; i < r; ++i) {
-            const double* values = centred.data() + static_cast<size_t>(i) * count;
-            for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) {
-              for (size_t n = 0; n < count; ++n) partial[n] *= values[n];
-            }
-          }
           std::array<double, kLanes> lanes{};
           size_t n = 0;
           for (; n + kLanes <= count; n += kLanes) {
-            for (size_t l = 0; l < kLanes; ++l) lanes[l] += partial[n + l];
+            std::array<double, kLanes> product;
+            for (size_t l = 0; l < kLanes; ++l) product[l] = node_weight[n + l];
+            for (int i = 0; i < r; ++i) {
+              const double* values = centred.data() + static_cast<size_t>(i) * count + n;
+              for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) {
+                for (size_t l = 0; l < kLanes; ++l) product[l] *= values[l];
+              }
+            }
+            for (size_t l = 0; l < kLanes; ++l) lanes[l] += product[l];
           }
           double total = 0;
-          for (; n < count; ++n) total += partial[n];
+          for (; n < count; ++n) {
+            double product = node_weight[n];
+            for (int i = 0; i < r; ++i) {
+              for (int k = 0; k < m[static_cast<size_t>(i)]; ++k) {
+                product *= centred[static_cast<size_t>(i) * count + n];
+              }
+            }
+            total += product;
+          }
           for (double lane : lanes) total += lane;
           central.at(expand(units, m)) = total;
         }
