@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes pipelines/symmetry-study.yaml: the study's full grid (SCIENCE.md sections 6 and 7).
+"""Writes pipelines/symmetry-study.yaml: the study's full grid (docs/science.md sections 6 and 7).
 
     /usr/bin/python3 scripts/make_symmetry_study.py > pipelines/symmetry-study.yaml
 

@@ -48,7 +48,7 @@ def text(value):
 
 
 def measures(results):
-    """Per model, the measures of COLUMNS (SCIENCE.md section 7)."""
+    """Per model, the measures of COLUMNS (docs/science.md section 7)."""
     group = results["generalisation"]
     mse = group["mse"][()]
     models = text(group.attrs["models"]).split(",")

@@ -211,7 +211,7 @@ void CentralMoments::merge_state(double count_b, double mean_b, const double* su
     weight_b_power[k] = weight_b_power[k - 1] * (count_a / count);
   }
 
-  // Pebay (SAND2008-6212), in the order of SCIENCE.md section 3:
+  // Pebay (SAND2008-6212), in the order of docs/science.md section 3:
   //   M_p = M_p,A + M_p,B
   //       + sum_{k=1}^{p-2} C(p,k) delta^k [ (-n_B/n)^k M_{p-k,A} + (n_A/n)^k M_{p-k,B} ]
   //       + (n_A n_B delta / n)^p [ 1/n_B^(p-1) - (-1/n_A)^(p-1) ]

@@ -205,7 +205,7 @@ void add_learned_sample(Model& model, const io::DatasetReader& reader, int level
   }
 }
 
-// Symmetry metrics of SCIENCE.md section 5 of each network on up to 4096 blocks of the data's
+// Symmetry metrics of docs/science.md section 5 of each network on up to 4096 blocks of the data's
 // first samples (level 0).
 io::SymmetryReport symmetry_report(const Model& model, const nn::Matrix<double>& blocks,
                                    uint64_t seed) {

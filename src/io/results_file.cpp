@@ -153,7 +153,7 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
     h5::Hid top =
         h5::group_id(H5Gcreate2(file, "/symmetry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     h5::write_attribute(top.get(), "description",
-                        std::string("symmetry metrics of SCIENCE.md section 5 of each model's "
+                        std::string("symmetry metrics of docs/science.md section 5 of each model's "
                                     "network on up to 4096 blocks of the data's first samples"));
   }
   h5::Hid group = h5::group_id(
@@ -190,10 +190,11 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
   if (!h5::link_exists(file, "/propagation")) {
     h5::Hid top =
         h5::group_id(H5Gcreate2(file, "/propagation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    h5::write_attribute(top.get(), "description",
-                        std::string("cumulant propagation of SCIENCE.md section 4: each model's "
-                                    "predicted joint cumulants (orders 1-4) of every layer next "
-                                    "to Monte Carlo estimates from its own activations"));
+    h5::write_attribute(
+        top.get(), "description",
+        std::string("cumulant propagation of docs/science.md section 4: each model's "
+                    "predicted joint cumulants (orders 1-4) of every layer next "
+                    "to Monte Carlo estimates from its own activations"));
   }
   h5::Hid group = h5::group_id(
       H5Gcreate2(file, ("/propagation/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));

@@ -350,7 +350,7 @@ TEST(Analyze, NothingHeldOutGivesNaNWithANote) {
             std::string::npos);
 }
 
-// Exact cumulants of every order up to 12 (SCIENCE.md section 2): gaussian kappa_9..12 = 0,
+// Exact cumulants of every order up to 12 (docs/science.md section 2): gaussian kappa_9..12 = 0,
 // uniform kappa_10 = (2 sqrt3)^10 B_10 / 10 with B_10 = 5/66.
 TEST(Analyze, ExactCumulantsUpToOrderTwelve) {
   TempFolder folder;

@@ -1,5 +1,5 @@
 // rgflow generate end to end: contents independent of the rank count and decomposition, levels
-// that are block maps of the level below, statistics against SCIENCE.md, and resume.
+// that are block maps of the level below, statistics against docs/science.md, and resume.
 #include <gtest/gtest.h>
 
 #include <cmath>

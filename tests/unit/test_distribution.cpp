@@ -1,4 +1,4 @@
-// Exact cumulants and raw moments of the site distributions (SCIENCE.md section 2) against
+// Exact cumulants and raw moments of the site distributions (docs/science.md section 2) against
 // independent truth: closed forms written out by hand, the moment-cumulant recursion applied (in
 // long double) to raw moments computed here from their own closed forms, and the exact
 // distributions of small block sums.
@@ -88,7 +88,7 @@ std::vector<long double> hand_cumulants(const std::vector<long double>& m, int o
 TEST(Distribution, ExactCumulantsMatchClosedFormsToOrder12) {
   // kappa_1..kappa_12 worked out by hand: uniform (2 sqrt 3)^n B_n / n with B_10 = 5/66,
   // B_12 = -691/2730; rademacher n! [t^n] log cosh t; laplace 2 (n-1)! 2^(-n/2); exponential
-  // (n-1)!; gamma(4) (n-1)! 4^(1 - n/2). Orders 3..8 are SCIENCE.md's table.
+  // (n-1)!; gamma(4) (n-1)! 4^(1 - n/2). Orders 3..8 are docs/science.md's table.
   struct Row {
     Distribution distribution;
     std::vector<double> kappa;
@@ -179,7 +179,7 @@ TEST(Distribution, SiteMomentsOfSmallBlockSumsAreExactAtHighOrder) {
 }
 
 TEST(Distribution, SiteMomentsFollowTheCumulantRecursion) {
-  // kappa_n(level k) = (N b^(-n delta))^k kappa_n(level 0) (SCIENCE.md section 1): the CLT map
+  // kappa_n(level k) = (N b^(-n delta))^k kappa_n(level 0) (docs/science.md section 1): the CLT map
   // on 3 x 3 blocks (delta = 1), delta = 1 on 2 x 2 x 2 blocks and delta = 0.8 on 3 x 3 blocks.
   struct Case {
     int block_side, dim;

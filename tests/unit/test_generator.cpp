@@ -1,5 +1,5 @@
 // Field generation: decomposition independence (every path gives each site the value of the
-// reference site_value), and the distributions' moments against SCIENCE.md's exact values.
+// reference site_value), and the distributions' moments against docs/science.md's exact values.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -39,7 +39,7 @@ namespace rgflow::analysis {
 namespace {
 
 // The jackknife errors are calibrated: over independent seeds, the spread of the estimates
-// matches the typical jackknife error within a factor 1.5 (SCIENCE.md section 3).
+// matches the typical jackknife error within a factor 1.5 (docs/science.md section 3).
 TEST(Jackknife, ErrorsMatchTheSpreadOverIndependentSeeds) {
   const int seeds = 24, groups = 16, per_group = 4096;
   std::vector<double> kappa2, kappa4, error2, error4;

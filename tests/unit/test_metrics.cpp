@@ -1,5 +1,5 @@
-// Symmetry metrics (SCIENCE.md section 5) on models whose answers are known by construction, by
-// hand, or by a direct transcription of the definition that does not share the metric's code.
+// Symmetry metrics (docs/science.md section 5) on models whose answers are known by construction,
+// by hand, or by a direct transcription of the definition that does not share the metric's code.
 #include <gtest/gtest.h>
 
 #include "nn_test_util.hpp"

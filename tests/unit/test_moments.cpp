@@ -1,6 +1,6 @@
 // CentralMoments against independent truth: exact cumulants of small data sets (from the cumulant
 // generating function of their empirical distribution), two-pass sums in long double straight from
-// the data, closed forms of kappa_n in central moments, the exact cumulants of SCIENCE.md
+// the data, closed forms of kappa_n in central moments, the exact cumulants of docs/science.md
 // section 2, and Fisher's k-statistics written in raw power sums.
 #include <gtest/gtest.h>
 
@@ -376,7 +376,7 @@ TEST(CentralMoments, MergingEmptyAccumulatorsOnEitherSideChangesNothing) {
 }
 
 TEST(CentralMoments, CumulantsOfLargeSamplesOfKnownDistributions) {
-  // Exact values from SCIENCE.md section 2. Tolerances are 5 standard deviations of the sample
+  // Exact values from docs/science.md section 2. Tolerances are 5 standard deviations of the sample
   // cumulant for 10^6 values, from the delta method: n Var = 72/35 (uniform kappa_3),
   // 1728/175 (uniform kappa_4), 817.96 (uniform kappa_6), 216 (exponential kappa_3),
   // 11520 (exponential kappa_4).

@@ -1,6 +1,6 @@
-// Cumulant propagation (SCIENCE.md section 4) against independent truth: closed forms for linear
-// networks, exact enumeration of discrete inputs for polynomial networks, and large Monte Carlo
-// samples for the closures of smooth activations.
+// Cumulant propagation (docs/science.md section 4) against independent truth: closed forms for
+// linear networks, exact enumeration of discrete inputs for polynomial networks, and large Monte
+// Carlo samples for the closures of smooth activations.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -289,7 +289,7 @@ TEST(Propagation, MomentConversionsAndLevelScaling) {
   EXPECT_NEAR(moments[1], 0.3, 1e-15);
   EXPECT_NEAR(moments[2], 1.7 + 0.09, 1e-14);
   EXPECT_NEAR(moments[4], 2.5 + 4 * -0.4 * 0.3 + 3 * 1.7 * 1.7 + 6 * 1.7 * 0.09 + 0.0081, 1e-13);
-  // Level 1 of uniform sites on 2 x 2 blocks: kappa_2 = 1, kappa_4 = -1.2 / 4 (SCIENCE.md).
+  // Level 1 of uniform sites on 2 x 2 blocks: kappa_2 = 1, kappa_4 = -1.2 / 4 (docs/science.md).
   const auto level1 = field::site_raw_moments({field::DistributionKind::kUniform}, 1, 2, 2, 1.0, 4);
   EXPECT_NEAR(level1[2], 1.0, 1e-14);
   EXPECT_NEAR(level1[4] - 3 * level1[2] * level1[2], -0.3, 1e-13);

@@ -1,8 +1,8 @@
 // A network (MLP or graph network) written as a chain of affine maps on flat vectors, each but
 // the last followed by the element-wise activation, and the exact propagation of joint cumulant
-// tensors through one affine map (SCIENCE.md section 4). A graph layer acts on the stacked node
-// features (node-major: index node * width + feature) with the matrix
-// I kron W_self + A kron W_nbr, and pooling with the readout is one more affine map.
+// tensors through one affine map (docs/science.md section 4). A graph layer acts on the stacked
+// node features (node-major: index node * width + feature) with the matrix I kron W_self + A kron
+// W_nbr, and pooling with the readout is one more affine map.
 #pragma once
 
 #include <vector>

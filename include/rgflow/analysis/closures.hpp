@@ -1,4 +1,4 @@
-// Closures for a non-polynomial activation phi (SCIENCE.md section 4): the joint cumulants of
+// Closures for a non-polynomial activation phi (docs/science.md section 4): the joint cumulants of
 // phi(z), up to order 4, from those of z = W h + b, approximately.
 // - Taylor: phi expanded about each unit's mean to a chosen order; moments of the deviations
 //   from their cumulants up to order 4 (higher ones taken as zero);

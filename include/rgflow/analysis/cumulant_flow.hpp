@@ -1,4 +1,4 @@
-// Cumulants across scales (SCIENCE.md sections 1 and 3): per level, kappa_1..kappa_P with
+// Cumulants across scales (docs/science.md sections 1 and 3): per level, kappa_1..kappa_P with
 // jackknife errors, the k-statistics, and the checks against the exact recursion
 // kappa_n(k+1) = lambda_n kappa_n(k), lambda_n = N b^(-n Delta) (= N^(1 - n/2) for the CLT map).
 #pragma once

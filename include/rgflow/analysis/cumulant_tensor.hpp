@@ -1,5 +1,5 @@
-// Joint cumulant tensors of a layer's units (SCIENCE.md section 4) and the index arithmetic the
-// propagation modes and the Monte Carlo share: full symmetric tensors stored flat, sorted index
+// Joint cumulant tensors of a layer's units (docs/science.md section 4) and the index arithmetic
+// the propagation modes and the Monte Carlo share: full symmetric tensors stored flat, sorted index
 // tuples (one per distinct entry), and cumulants of order 2..4 from central moments.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Generalisation (SCIENCE.md section 7): a model's mean squared error on its own level pair
+// Generalisation (docs/science.md section 7): a model's mean squared error on its own level pair
 // (level_input k -> k+1) of every test set, each test set read with its own geometry (models are
 // block-local, so any side works); and the learned flow, the model applied again and again from
 // the data's level k. Pure kernels and planning: no MPI, no files. The driver sums per-sample

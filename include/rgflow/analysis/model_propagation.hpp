@@ -1,4 +1,4 @@
-// Cumulant propagation through one trained model (SCIENCE.md section 4), end to end: the
+// Cumulant propagation through one trained model (docs/science.md section 4), end to end: the
 // predictions of every mode that applies, and the Monte Carlo estimates from the network's own
 // activations on blocks of the data's level the model was trained on, with delete-one jackknife
 // errors over the groups of samples (analysis::jackknife). The Monte Carlo tuple sums are made

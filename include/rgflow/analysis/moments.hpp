@@ -1,5 +1,5 @@
-// Streaming central moments and cumulants (SCIENCE.md section 3): count, mean and central power
-// sums M_p = sum (x - mean)^p, p = 2..P, merged across chunks and ranks with Pebay's one-pass
+// Streaming central moments and cumulants (docs/science.md section 3): count, mean and central
+// power sums M_p = sum (x - mean)^p, p = 2..P, merged across chunks and ranks with Pebay's one-pass
 // formula, which stays accurate where raw power sums lose every digit of kappa_6..kappa_8.
 // Pure numerics: no MPI, no I/O; a caller reduces to_buffer() across ranks and merges in a fixed
 // order.
@@ -12,7 +12,7 @@
 namespace rgflow::analysis {
 
 /// Count n, mean and central power sums M_p = sum (x - mean)^p, p = 2..max_order, of a stream of
-/// values. Partial results merge with Pebay's formula (SCIENCE.md section 3), exact in exact
+/// values. Partial results merge with Pebay's formula (docs/science.md section 3), exact in exact
 /// arithmetic, so any split of the data gives the same moments up to rounding. Non-finite input
 /// values propagate into NaN moments; they are not filtered.
 class CentralMoments {

@@ -1,4 +1,4 @@
-// Cumulant propagation through a network (SCIENCE.md section 4): the joint cumulants, up to
+// Cumulant propagation through a network (docs/science.md section 4): the joint cumulants, up to
 // order 4, of every layer's units when the block's sites are i.i.d., predicted layer by layer,
 // and the same cumulants estimated from the network's own activations (Monte Carlo).
 //

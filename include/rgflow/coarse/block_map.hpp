@@ -1,4 +1,4 @@
-// The RG block map of SCIENCE.md section 1 as a kernel on a local array:
+// The RG block map of docs/science.md section 1 as a kernel on a local array:
 //   y_I = b^(-Delta) * sum_{i in block I} x_i,
 // with Delta = d/2 for the CLT map. Each block sum is accumulated in double, in the lexicographic
 // order of the sites inside the block (slowest axis first), then scaled and rounded once to T; any

@@ -1,4 +1,4 @@
-// The site distributions of SCIENCE.md section 2, each standardised to mean 0 and variance 1,
+// The site distributions of docs/science.md section 2, each standardised to mean 0 and variance 1,
 // their exact cumulants and raw moments (what the tests and the analysis compare against), and
 // the raw moments of a site of any coarse-grained level of i.i.d. sites.
 #pragma once

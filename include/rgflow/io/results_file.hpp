@@ -67,7 +67,7 @@ struct LearnedFlow {
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows);
 
-/// Symmetry metrics of one model (SCIENCE.md section 5), measured on the wrapped network.
+/// Symmetry metrics of one model (docs/science.md section 5), measured on the wrapped network.
 struct SymmetryReport {
   nn::OutputSymmetryErrors errors;
   std::vector<double> invariant_fraction;  // per hidden layer, point group
@@ -79,7 +79,7 @@ struct SymmetryReport {
 /// Group /symmetry/<model>.
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report);
 
-/// Cumulant propagation through one model (SCIENCE.md section 4), made by the analysis layer.
+/// Cumulant propagation through one model (docs/science.md section 4), made by the analysis layer.
 using PropagationReport = analysis::PropagationReport;
 /// Group /propagation/<model>.
 void write_propagation(hid_t file, const std::string& model, const PropagationReport& report);

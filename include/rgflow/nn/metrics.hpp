@@ -1,6 +1,6 @@
-// Symmetry metrics of SCIENCE.md section 5 as pure functions of a network and a batch of blocks.
-// Shapes: x is inputs() x B (one block per column, sites in BlockShape order, B >= 1); a group is
-// a list of Permutations of the inputs() sites, acting as in permute_block. Everything is
+// Symmetry metrics of docs/science.md section 5 as pure functions of a network and a batch of
+// blocks. Shapes: x is inputs() x B (one block per column, sites in BlockShape order, B >= 1); a
+// group is a list of Permutations of the inputs() sites, acting as in permute_block. Everything is
 // computed in double whatever the network's scalar type, and expectations over x are batch means.
 // No communication: on several ranks, call on each rank's batch (the ratios do not merge).
 // Batches or groups of the wrong shape throw std::invalid_argument.

@@ -50,7 +50,7 @@ std::string model_kind_name(ModelKind kind);
 std::string tying_name(Tying tying);
 
 /// How a model is made to respect the block's symmetries beyond its weight tying
-/// (SCIENCE.md section 6).
+/// (docs/science.md section 6).
 enum class Strategy {
   kNone,
   kAugment,     // training inputs transformed by random group elements

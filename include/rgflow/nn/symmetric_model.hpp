@@ -1,5 +1,5 @@
-// A network together with its symmetry strategy (SCIENCE.md section 6): what the trainer and the
-// analysis call. Prediction applies the exact strategies (group averaging, canonicalisation);
+// A network together with its symmetry strategy (docs/science.md section 6): what the trainer and
+// the analysis call. Prediction applies the exact strategies (group averaging, canonicalisation);
 // the training loss applies the soft ones (augmentation, the symmetry regulariser).
 #pragma once
 

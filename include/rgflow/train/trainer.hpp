@@ -1,4 +1,4 @@
-// Data-parallel training (DESIGN.md, Training). Every rank holds the same model and the training
+// Data-parallel training (README, rgflow train). Every rank holds the same model and the training
 // pairs of its own samples. The composition and order of every global batch come from the seed;
 // each rank computes the gradient of the pairs of the batch it holds, and one MPI_Allreduce of a
 // fused buffer (gradient and loss) sums them, after which every rank takes the same optimiser
@@ -86,8 +86,8 @@ struct TrainSettings {
   bool progress = true;
 };
 
-/// Automatic choice of symmetry-penalty strengths (SCIENCE.md section 6): for each tuned type in
-/// turn, short trials over the candidate strengths, keeping the largest one whose validation MSE
+/// Automatic choice of symmetry-penalty strengths (docs/science.md section 6): for each tuned type
+/// in turn, short trials over the candidate strengths, keeping the largest one whose validation MSE
 /// is within the tolerance of the best, so a strength that stays large says the symmetry holds.
 struct PenaltyTuning {
   std::vector<std::string> types;  // in tuning order
