@@ -159,8 +159,7 @@ std::string first_unused_option() {
 void require_all_options_used() {
   const std::string first = first_unused_option();
   if (!first.empty()) {
-    throw UsageError("unknown option -" + one_line(first) +
-                     " (misspelt? run with -help to list options)");
+    throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
   }
 }
 

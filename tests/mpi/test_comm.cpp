@@ -82,6 +82,9 @@ TEST(Comm, InjectedFailureOnOneRankEndsThePhaseEverywhere) {
 TEST(OneLine, ControlCharactersBecomeEscapes) {
   EXPECT_EQ(one_line("unknown option -L24\nd"), "unknown option -L24\\nd");
   EXPECT_EQ(one_line(std::string("a\tb\rc\x01") + char(0x7f)), "a\\tb\\x0dc\\x01\\x7f");
+  // Every UsageError is one line, whatever user text it quotes.
+  EXPECT_EQ(std::string(UsageError("option -L: '1\n2' is not an integer").what()),
+            "option -L: '1\\n2' is not an integer");
   EXPECT_EQ(one_line("plain text, 'quoted' and UTF-8: \xc3\xa9"),
             "plain text, 'quoted' and UTF-8: \xc3\xa9");
 }

@@ -7,12 +7,36 @@
 
 namespace rgflow {
 
+/// `text` with every control character written as an escape (\n, \t, \xHH), so that text taken
+/// from the user (an option name or value, a YAML key) cannot split a one-line message.
+inline std::string one_line(const std::string& text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string line;
+  line.reserve(text.size());
+  for (const char c : text) {
+    const auto code = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\t') {
+      line += "\\t";
+    } else if (code < 0x20 || code == 0x7f) {
+      line += "\\x";
+      line += kHex[code >> 4];
+      line += kHex[code & 15];
+    } else {
+      line += c;
+    }
+  }
+  return line;
+}
+
 /// Something the user can fix: a bad option value, a missing or malformed input file, an output
 /// that already exists. Raised identically on every rank (the check runs on replicated data, or
 /// its outcome is broadcast first), so every rank ends cleanly without MPI_Abort.
 class UsageError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// The message is kept on one line whatever user text it quotes (one_line).
+  explicit UsageError(const std::string& message) : std::runtime_error(one_line(message)) {}
 };
 
 /// A failure reported by a library (MPI, PETSc, HDF5) or the operating system. The message
@@ -26,10 +50,6 @@ class LibraryError : public std::runtime_error {
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw UsageError(message);
 }
-
-/// `text` with every control character written as an escape (\n, \t, \xHH), so that text taken
-/// from the user (an option name, a YAML key) cannot split a one-line message.
-std::string one_line(const std::string& text);
 
 /// "file.cpp:123" for messages.
 std::string source_location(const char* file, int line);
