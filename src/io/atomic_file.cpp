@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -65,11 +66,28 @@ Claim parse_claim(const std::string& text) {
   return claim;
 }
 
-// True when the process of a claim made on this host has ended (kill(pid, 0) is the portable
-// liveness test; EPERM means it exists under another user).
+// Whether `pid` is a live process (kill(pid, 0) is the portable test; EPERM means it exists under
+// another user). A zombie (ended, not yet reaped by its parent) holds nothing: not alive.
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0) return errno != ESRCH;
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(stat_file, stat);
+  const auto name_end = stat.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 >= stat.size()) return true;
+  const char state = stat[name_end + 2];
+  return state != 'Z' && state != 'X';
+}
+
+// True when the process of a claim made on this host has ended. A killed job's ranks may still be
+// exiting when the next job starts: a live holder gets two seconds to end before it counts.
 bool ended_here(const Claim& claim) {
-  return claim.valid && claim.host == host_name() && kill(static_cast<pid_t>(claim.pid), 0) != 0 &&
-         errno == ESRCH;
+  if (!claim.valid || claim.host != host_name()) return false;
+  for (int wait = 0; wait < 40; ++wait) {
+    if (!process_alive(static_cast<pid_t>(claim.pid))) return true;
+    usleep(50 * 1000);
+  }
+  return false;
 }
 
 std::string holder_text(const std::string& path, const std::string& what, const Claim& claim) {
