@@ -36,33 +36,27 @@ namespace {
 
 // E[prod_i delta_{D_i}^{e_i}] for up to four distinct units D (delta = z - E z), from their
 // joint cumulants of order 2..4 (higher ones zero), tabulated for every exponent vector with
-// e_i <= limits[i]. The recursion takes one factor of the last unit present and sums over the
-// block of the set partition holding it: 1 to 3 further factors, chosen among the remaining
-// ones. Each entry needs only entries of smaller exponents, which come first in the table's
-// mixed-radix order, so one pass fills it: no recursion, no memo look-ups, and the blocks'
-// cumulants are gathered once per table rather than once per entry.
-class MixedMoments {
+// e_i <= limits[i], for kLanes sets of units at once. The recursion takes one factor of the last
+// unit p present and sums over the block of the set partition holding it: 1 to 3 further
+// factors c, chosen among the remaining ones, C(rest_i, c_i) ways each, times the block's joint
+// cumulant and the moment of what is left. Each entry needs only entries of smaller exponents,
+// which come first in the table's mixed-radix order, so one pass fills it. Which terms make
+// which entry (the program) depends only on the number of units and the limits, not on the
+// units: it is built once, and run on the blocks' cumulants of kLanes sets side by side (lane
+// l of every array belongs to set l), so each term is one vector multiply-add.
+constexpr int kLanes = 8;
+
+class MomentProgram {
  public:
-  MixedMoments(const JointCumulants& z, const std::vector<int>& units,
-               const std::vector<int>& limits)
-      : r_(static_cast<int>(units.size())) {
-    int size = 1, largest = 0;
+  MomentProgram(int r, const std::vector<int>& limits) : r_(r) {
+    int size = 1;
     for (int i = 0; i < r_; ++i) {
       stride_[static_cast<size_t>(i)] = size;
       size *= limits[static_cast<size_t>(i)] + 1;
-      largest = std::max(largest, limits[static_cast<size_t>(i)]);
     }
-    // binomial_[n * 4 + k] = C(n, k) for k <= 3.
-    binomial_.assign(static_cast<size_t>(largest + 1) * 4, 0.0);
-    for (int n = 0; n <= largest; ++n) {
-      for (int k = 0; k <= std::min(n, 3); ++k) {
-        double value = 1;
-        for (int i = 1; i <= k; ++i) value = value * double(n - k + i) / double(i);
-        binomial_[static_cast<size_t>(n * 4 + k)] = value;
-      }
-    }
-    // For each unit p: every choice c of 1 to 3 further factors whose cumulant is non-zero.
-    std::array<std::vector<Block>, 4> blocks;
+    size_ = size;
+    // For each unit p: every choice c of 1 to 3 further factors that some entry can hold.
+    std::array<std::vector<int>, 4> blocks_of;
     for (int p = 0; p < r_; ++p) {
       std::array<int, 4> c{0, 0, 0, 0};
       for (c[0] = 0; c[0] <= (r_ > 0 ? 3 : 0); ++c[0]) {
@@ -71,54 +65,46 @@ class MixedMoments {
             for (c[3] = 0; c[3] <= (r_ > 3 ? 3 - c[0] - c[1] - c[2] : 0); ++c[3]) {
               const int taken = c[0] + c[1] + c[2] + c[3];
               if (taken == 0) continue;
-              bool possible = true;  // otherwise more factors than any entry holds: never fits
+              bool possible = true;
+              int offset = 0;
               for (int i = 0; i < r_; ++i) {
                 possible = possible && c[static_cast<size_t>(i)] + (i == p ? 1 : 0) <=
                                            limits[static_cast<size_t>(i)];
-              }
-              if (!possible) continue;
-              const auto& tensor = z.kappa[static_cast<size_t>(taken)];
-              if (tensor.empty()) continue;
-              int64_t index = units[static_cast<size_t>(p)];
-              int offset = 0;
-              for (int i = 0; i < r_; ++i) {
-                for (int k = 0; k < c[static_cast<size_t>(i)]; ++k) {
-                  index = index * z.width + units[static_cast<size_t>(i)];
-                }
                 offset += c[static_cast<size_t>(i)] * stride_[static_cast<size_t>(i)];
               }
-              const double kappa = tensor[static_cast<size_t>(index)];
-              if (kappa != 0) blocks[static_cast<size_t>(p)].push_back({c, kappa, offset});
+              if (!possible) continue;
+              blocks_of[static_cast<size_t>(p)].push_back(static_cast<int>(blocks_.size()));
+              blocks_.push_back({p, c, taken, offset});
             }
           }
         }
       }
     }
-    table_.assign(static_cast<size_t>(size), 0.0);
     std::array<int, 4> e{0, 0, 0, 0};
-    for (int key = 0; key < size; ++key) {
+    term_start_.push_back(0);
+    for (int key = 0; key < size_; ++key) {
       int total = 0, p = -1;
       for (int i = 0; i < r_; ++i) {
         total += e[static_cast<size_t>(i)];
         if (e[static_cast<size_t>(i)] > 0) p = i;
       }
-      double sum = total == 0 ? 1.0 : 0.0;
       if (total >= 2) {
         std::array<int, 4> rest = e;  // one factor of unit p taken
         --rest[static_cast<size_t>(p)];
         const int base = key - stride_[static_cast<size_t>(p)];
-        for (const Block& block : blocks[static_cast<size_t>(p)]) {
+        for (int b : blocks_of[static_cast<size_t>(p)]) {
+          const Block& block = blocks_[static_cast<size_t>(b)];
           double ways = 1;
           bool fits = true;
           for (int i = 0; i < r_ && fits; ++i) {
             const int n = rest[static_cast<size_t>(i)], k = block.c[static_cast<size_t>(i)];
             fits = k <= n;
-            ways *= binomial_[static_cast<size_t>(std::min(k, n) + n * 4)];
+            for (int j = 1; fits && j <= k; ++j) ways = ways * double(n - k + j) / double(j);
           }
-          if (fits) sum += ways * block.kappa * table_[static_cast<size_t>(base - block.offset)];
+          if (fits) terms_.push_back({b, base - block.offset, ways});
         }
       }
-      table_[static_cast<size_t>(key)] = sum;
+      term_start_.push_back(static_cast<int>(terms_.size()));
       for (int i = 0; i < r_; ++i) {  // next exponent vector, e_0 fastest
         if (++e[static_cast<size_t>(i)] <= limits[static_cast<size_t>(i)]) break;
         e[static_cast<size_t>(i)] = 0;
@@ -126,24 +112,68 @@ class MixedMoments {
     }
   }
 
-  /// The moment of exponents e (e_i <= limits[i]).
-  double operator()(const std::array<int, 4>& e) const {
+  int size() const { return size_; }
+  int block_count() const { return static_cast<int>(blocks_.size()); }
+  int key(const std::array<int, 4>& e) const {
     int key = 0;
     for (int i = 0; i < r_; ++i) key += e[static_cast<size_t>(i)] * stride_[static_cast<size_t>(i)];
-    return table_[static_cast<size_t>(key)];
+    return key;
+  }
+
+  /// kappa[b * kLanes + lane]: block b's joint cumulant for the set `units` (0 where z lacks
+  /// the order).
+  void gather(const JointCumulants& z, const std::vector<int>& units, int lane,
+              std::vector<double>& kappa) const {
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+      const Block& block = blocks_[b];
+      const auto& tensor = z.kappa[static_cast<size_t>(block.taken)];
+      int64_t index = units[static_cast<size_t>(block.p)];
+      for (int i = 0; i < r_; ++i) {
+        for (int k = 0; k < block.c[static_cast<size_t>(i)]; ++k) {
+          index = index * z.width + units[static_cast<size_t>(i)];
+        }
+      }
+      kappa[b * kLanes + static_cast<size_t>(lane)] =
+          tensor.empty() ? 0.0 : tensor[static_cast<size_t>(index)];
+    }
+  }
+
+  /// table[key * kLanes + lane]: the moments of every lane's set.
+  void run(const std::vector<double>& kappa, std::vector<double>& table) const {
+    table.resize(static_cast<size_t>(size_) * kLanes);
+    for (int key = 0; key < size_; ++key) {
+      double sum[kLanes];
+      for (int l = 0; l < kLanes; ++l) sum[l] = key == 0 ? 1.0 : 0.0;
+      for (int t = term_start_[static_cast<size_t>(key)];
+           t < term_start_[static_cast<size_t>(key) + 1]; ++t) {
+        const Term& term = terms_[static_cast<size_t>(t)];
+        const double* k = kappa.data() + static_cast<size_t>(term.block) * kLanes;
+        const double* m = table.data() + static_cast<size_t>(term.source) * kLanes;
+        for (int l = 0; l < kLanes; ++l) sum[l] += term.ways * k[l] * m[l];
+      }
+      std::copy(sum, sum + kLanes, table.data() + static_cast<size_t>(key) * kLanes);
+    }
   }
 
  private:
   struct Block {
-    std::array<int, 4> c;  // factors taken from each unit
-    double kappa;          // their joint cumulant with one factor of unit p
+    int p;                 // the unit whose factor the block holds
+    std::array<int, 4> c;  // further factors taken from each unit
+    int taken;             // their number: the block's cumulant has order taken + 1
     int offset;            // table offset of c
+  };
+  struct Term {
+    int block;
+    int source;   // the entry of the factors left over
+    double ways;  // prod_i C(rest_i, c_i)
   };
 
   int r_;
+  int size_ = 0;
   std::array<int, 4> stride_{0, 0, 0, 0};
-  std::vector<double> binomial_;
-  std::vector<double> table_;
+  std::vector<Block> blocks_;
+  std::vector<Term> terms_;
+  std::vector<int> term_start_;  // terms of entry key: [term_start_[key], term_start_[key + 1])
 };
 
 // Every sorted tuple of 2..max_order units is a set of r <= 4 distinct units u_1 < ... < u_r
@@ -258,49 +288,120 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
   const int w = z.width;
   std::vector<std::vector<double>> coefficients(static_cast<size_t>(w));
   std::vector<double> mean(static_cast<size_t>(w));
-  for (int a = 0; a < w; ++a) {
-    auto& c = coefficients[static_cast<size_t>(a)];
-    c = taylor_coefficients(activation, z.kappa[0][static_cast<size_t>(a)], order);
-    const MixedMoments moments(z, {a}, {order});
-    double m = 0;
-    for (int j = 0; j <= order; ++j) m += c[static_cast<size_t>(j)] * moments({j, 0, 0, 0});
-    mean[static_cast<size_t>(a)] = m;
-    c[0] -= m;  // phi(z_a) - E phi(z_a) as a polynomial in delta_a
+  {
+    const MomentProgram program(1, {order});
+    std::vector<double> kappa(static_cast<size_t>(program.block_count()) * kLanes), table;
+    for (int a = 0; a < w; ++a) {
+      auto& c = coefficients[static_cast<size_t>(a)];
+      c = taylor_coefficients(activation, z.kappa[0][static_cast<size_t>(a)], order);
+      program.gather(z, {a}, 0, kappa);
+      program.run(kappa, table);
+      double m = 0;
+      for (int j = 0; j <= order; ++j) {
+        m += c[static_cast<size_t>(j)] *
+             table[static_cast<size_t>(program.key({j, 0, 0, 0})) * kLanes];
+      }
+      mean[static_cast<size_t>(a)] = m;
+      c[0] -= m;  // phi(z_a) - E phi(z_a) as a polynomial in delta_a
+    }
   }
   // Per set of distinct units one moment table, large enough for every tuple over the set (an
   // entry does not depend on the table's extent); per tuple the sum over the powers (j_1..j_k)
-  // of prod c_{t_i, j_i} E[prod delta_{t_i}^{j_i}].
+  // of prod c_{t_i, j_i} E[prod delta_{t_i}^{j_i}]. Sets of r units share their limits, so they
+  // go through one program, kLanes at a time.
   CentralTables central(w, max_order);
-  for_each_unit_set(
-      w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
-        const size_t r = units.size();
-        std::vector<int> limits(r, 0);
-        for (const Pattern& m : patterns) {
-          for (size_t i = 0; i < r; ++i) limits[i] = std::max(limits[i], order * m[i]);
-        }
-        const MixedMoments moments(z, units, limits);
-        for (const Pattern& m : patterns) {
-          const std::vector<int> t = expand(units, m);
-          std::vector<int> position;
-          for (size_t i = 0; i < r; ++i)
-            position.insert(position.end(), static_cast<size_t>(m[i]), int(i));
-          double total = 0;
-          std::vector<int> powers(t.size(), 0);
-          while (true) {
-            double product = 1;
-            std::array<int, 4> e{0, 0, 0, 0};
-            for (size_t i = 0; i < t.size(); ++i) {
-              product *= coefficients[static_cast<size_t>(t[i])][static_cast<size_t>(powers[i])];
-              e[static_cast<size_t>(position[i])] += powers[i];
+  for (int r = 1; r <= std::min(4, max_order) && r <= w; ++r) {
+    const std::vector<Pattern> patterns = multiplicity_patterns(r, max_order);
+    if (patterns.empty()) continue;
+    std::vector<int> limits(static_cast<size_t>(r), 0);
+    for (const Pattern& m : patterns) {
+      for (int i = 0; i < r; ++i) {
+        limits[static_cast<size_t>(i)] =
+            std::max(limits[static_cast<size_t>(i)], order * m[static_cast<size_t>(i)]);
+      }
+    }
+    const MomentProgram program(r, limits);
+    // Per pattern: the position in the set of each factor of its tuples, and every choice of
+    // powers (j_1..j_n) with the table entry of the exponents it makes.
+    struct Powers {
+      std::array<int, 4> j;
+      size_t key;
+    };
+    std::vector<std::vector<int>> positions;
+    std::vector<std::vector<Powers>> choices;
+    for (const Pattern& m : patterns) {
+      std::vector<int> position;
+      for (int i = 0; i < r; ++i)
+        position.insert(position.end(), static_cast<size_t>(m[static_cast<size_t>(i)]), i);
+      std::vector<Powers> list;
+      std::array<int, 4> j{0, 0, 0, 0};
+      const size_t n = position.size();
+      while (true) {
+        std::array<int, 4> e{0, 0, 0, 0};
+        for (size_t i = 0; i < n; ++i) e[static_cast<size_t>(position[i])] += j[i];
+        list.push_back({j, static_cast<size_t>(program.key(e)) * kLanes});
+        size_t next = 0;
+        while (next < n && ++j[next] > order) j[next++] = 0;
+        if (next == n) break;
+      }
+      positions.push_back(std::move(position));
+      choices.push_back(std::move(list));
+    }
+    std::vector<double> kappa(static_cast<size_t>(program.block_count()) * kLanes), table;
+    std::vector<double> coefficient(4 * static_cast<size_t>(order + 1) * kLanes);
+    std::vector<std::vector<int>> batch;
+    auto flush = [&] {
+      for (size_t lane = 0; lane < kLanes; ++lane) {
+        program.gather(z, batch[std::min(lane, batch.size() - 1)], static_cast<int>(lane), kappa);
+      }
+      program.run(kappa, table);
+      for (size_t k = 0; k < patterns.size(); ++k) {
+        const std::vector<int>& position = positions[k];
+        const size_t n = position.size();
+        // coefficient[(i * (order + 1) + j) * kLanes + lane]: c_{t_i, j} of lane's tuple.
+        for (size_t i = 0; i < n; ++i) {
+          for (int j = 0; j <= order; ++j) {
+            for (size_t lane = 0; lane < kLanes; ++lane) {
+              const int unit =
+                  batch[std::min(lane, batch.size() - 1)][static_cast<size_t>(position[i])];
+              coefficient[(i * static_cast<size_t>(order + 1) + static_cast<size_t>(j)) * kLanes +
+                          lane] = coefficients[static_cast<size_t>(unit)][static_cast<size_t>(j)];
             }
-            if (product != 0) total += product * moments(e);
-            size_t next = 0;
-            while (next < t.size() && ++powers[next] > order) powers[next++] = 0;
-            if (next == t.size()) break;
           }
-          central.at(t) = total;
         }
-      });
+        double total[kLanes] = {};
+        for (const Powers& p : choices[k]) {
+          double product[kLanes];
+          for (size_t lane = 0; lane < kLanes; ++lane) product[lane] = 1;
+          for (size_t i = 0; i < n; ++i) {
+            const double* c =
+                coefficient.data() +
+                (i * static_cast<size_t>(order + 1) + static_cast<size_t>(p.j[i])) * kLanes;
+            for (size_t lane = 0; lane < kLanes; ++lane) product[lane] *= c[lane];
+          }
+          const double* moment = table.data() + p.key;
+          for (size_t lane = 0; lane < kLanes; ++lane) total[lane] += product[lane] * moment[lane];
+        }
+        for (size_t lane = 0; lane < batch.size(); ++lane) {
+          central.at(expand(batch[lane], patterns[k])) = total[lane];
+        }
+      }
+      batch.clear();
+    };
+    std::vector<int> units(static_cast<size_t>(r));
+    for (int i = 0; i < r; ++i) units[static_cast<size_t>(i)] = i;
+    while (true) {
+      batch.push_back(units);
+      if (batch.size() == kLanes) flush();
+      int i = r - 1;  // next r-subset in lexicographic order
+      while (i >= 0 && units[static_cast<size_t>(i)] == w - r + i) --i;
+      if (i < 0) break;
+      ++units[static_cast<size_t>(i)];
+      for (int j = i + 1; j < r; ++j)
+        units[static_cast<size_t>(j)] = units[static_cast<size_t>(j - 1)] + 1;
+    }
+    if (!batch.empty()) flush();
+  }
   return joint_cumulants_from_central(mean, max_order,
                                       [&central](const std::vector<int>& t) { return central(t); });
 }

@@ -11,12 +11,30 @@ std::string analysis_precision(const std::string& model_scalar, const std::strin
   return model_scalar == "float32" && data_dtype == "float32" ? "float32" : "float64";
 }
 
+namespace {
+
+bool plain_strategy(const nn::ModelSpec& spec) {
+  return spec.strategy != nn::Strategy::kAverage && spec.strategy != nn::Strategy::kCanonical;
+}
+
+}  // namespace
+
 template <typename Scalar>
 FieldModel<Scalar>::FieldModel(const nn::Network<double>& network) : model_(network.spec()) {
   Scalar* target = model_.network().parameters();
   for (Eigen::Index i = 0; i < network.parameter_count(); ++i) {
     target[i] = static_cast<Scalar>(network.parameters()[i]);
   }
+  if (!plain_strategy(network.spec())) return;
+  // The chain from the Scalar network's parameters (a float32 model narrowed above is exact), so
+  // both paths start from the same numbers.
+  const AffineChain chain = affine_chain(network);
+  activation_ = chain.activation;
+  for (const auto& layer : chain.layers) {
+    chain_.push_back(
+        {layer.weight.template cast<Scalar>(), layer.bias.template cast<Scalar>(), layer.activate});
+  }
+  units_.resize(chain_.size());
 }
 
 template <typename Scalar>
@@ -29,14 +47,24 @@ void FieldModel<Scalar>::coarse_grain(int dim, int64_t side, const Value* field,
   blocks_.resize(sites, pairs);
   coarse::extract_blocks(dim, side, block_side, field, blocks_.data());
   out.resize(static_cast<size_t>(pairs));
-  const bool plain = model_.spec().strategy != nn::Strategy::kAverage &&
-                     model_.spec().strategy != nn::Strategy::kCanonical;
+  const bool plain = !chain_.empty();
   for (int64_t first = 0; first < pairs; first += kBatch) {
     const int64_t count = std::min(kBatch, pairs - first);
     if (plain) {
-      // The network alone: forward into a reused tape, no copies.
-      model_.network().forward(blocks_.middleCols(first, count), tape_);
-      std::copy(tape_.output.data(), tape_.output.data() + count, out.begin() + first);
+      for (size_t l = 0; l < chain_.size(); ++l) {
+        auto& out_units = units_[l];
+        if (l == 0) {
+          out_units.noalias() = chain_[l].weight * blocks_.middleCols(first, count);
+        } else {
+          out_units.noalias() = chain_[l].weight * units_[l - 1];
+        }
+        out_units.colwise() += chain_[l].bias;
+        if (chain_[l].activate) {
+          nn::apply_activation(activation_, out_units.data(), static_cast<Scalar*>(nullptr),
+                               out_units.size());
+        }
+      }
+      std::copy(units_.back().data(), units_.back().data() + count, out.begin() + first);
     } else {
       batch_ = blocks_.middleCols(first, count);
       const nn::Matrix<Scalar> y = model_.predict(batch_);

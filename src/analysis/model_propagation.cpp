@@ -192,8 +192,9 @@ PropagationReport ModelPropagation::finish() {
   const size_t layers = chain_.layers.size();
   const size_t stride = offsets_.back();
   const auto& centre = predicted_[usable_];
-  // Cumulant tensors of every layer and order, flattened, from the sums of all groups but
-  // `left_out` (-1: all), summed in group order.
+  // Joint cumulants of every layer, one per sorted tuple, from the sums of all groups but
+  // `left_out` (-1: all), summed in group order. The jackknife works entry by entry, so it runs on
+  // these distinct entries; the full tensors are filled once, from its results.
   auto estimate = [&](int64_t left_out) {
     std::vector<double> total(stride, 0.0);
     for (int64_t group = 0; group < groups_; ++group) {
@@ -205,27 +206,34 @@ PropagationReport ModelPropagation::finish() {
     for (size_t l = 0; l < layers; ++l) {
       const std::vector<double> sums(total.begin() + static_cast<long>(offsets_[l]),
                                      total.begin() + static_cast<long>(offsets_[l + 1]));
-      const auto joint = cumulants_from_tuple_sums(sums, total[0], centre[l].kappa[0], 4);
-      for (size_t k = 0; k < 4; ++k)
-        flat.insert(flat.end(), joint.kappa[k].begin(), joint.kappa[k].end());
+      const auto joint = tuple_cumulants_from_sums(sums, total[0], centre[l].kappa[0], 4);
+      flat.insert(flat.end(), joint.begin(), joint.end());
     }
     if (left_out < 0) report_.blocks = static_cast<int64_t>(total[0]);
     return flat;
   };
   std::vector<std::vector<double>> left_out;
   for (int64_t group = 0; group < groups_; ++group) left_out.push_back(estimate(group));
-  const std::vector<Estimate> mc = jackknife(estimate(-1), left_out);
-  // Views of the flat estimates: layer l, order k (1-based k + 1) has width^(k+1) entries.
+  const std::vector<Estimate> distinct = jackknife(estimate(-1), left_out);
+  // `mc`: layer by layer, orders 1..4, the full tensors (order k + 1: width^(k+1) entries).
+  std::vector<Estimate> mc;
   std::vector<std::vector<size_t>> start(layers, std::vector<size_t>(5, 0));
-  size_t position = 0;
   for (size_t l = 0; l < layers; ++l) {
-    size_t size = 1;
-    for (size_t k = 0; k < 4; ++k) {
-      size *= static_cast<size_t>(report_.widths[l]);
-      start[l][k] = position;
-      position += size;
+    const int width = static_cast<int>(report_.widths[l]);
+    std::vector<double> value, error;
+    for (size_t k = offsets_[l]; k < offsets_[l + 1]; ++k) {
+      value.push_back(distinct[k - 1].value);  // slot 0 of the sums is the block count
+      error.push_back(distinct[k - 1].error);
     }
-    start[l][4] = position;
+    const JointCumulants values = scatter_tuple_values(value, width, 4);
+    const JointCumulants errors = scatter_tuple_values(error, width, 4);
+    for (size_t k = 0; k < 4; ++k) {
+      start[l][k] = mc.size();
+      for (size_t i = 0; i < values.kappa[k].size(); ++i) {
+        mc.push_back({values.kappa[k][i], errors.kappa[k][i]});
+      }
+    }
+    start[l][4] = mc.size();
   }
   auto values = [&](size_t l, size_t k, bool errors) {
     std::vector<double> out;

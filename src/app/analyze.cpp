@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -304,36 +305,51 @@ void print_tables(const AnalyzeConfig& config, const analysis::CumulantFlow& flo
 }
 
 // Seconds spent in each named phase on this rank (phases that repeat add up), in first-seen
-// order: printed after the tables, and what bench/analyze_bench.py reads.
+// order, as wall time and as this process's CPU time (on a shared node the two differ: CPU time
+// is what the phase costs, wall time what it took): printed after the tables, and what
+// bench/analyze_bench.py reads.
 class PhaseTimes {
  public:
   template <typename Phase>
   void run(const Comm& world, const std::string& name, Phase&& phase) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_seconds();
     world.local_phase(name.c_str(), phase);
-    const double seconds =
+    const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_start;
     for (auto& entry : entries_) {
-      if (entry.first == name) {
-        entry.second += seconds;
+      if (entry.name == name) {
+        entry.wall += wall;
+        entry.cpu += cpu;
         return;
       }
     }
-    entries_.emplace_back(name, seconds);
+    entries_.push_back({name, wall, cpu});
   }
-  std::string summary() const {
+  std::string summary(bool cpu) const {
     std::string text;
     char buffer[96];
-    for (const auto& [name, seconds] : entries_) {
+    for (const auto& entry : entries_) {
       std::snprintf(buffer, sizeof buffer, "%s%s %.2f s", text.empty() ? "" : ", ",
-                    name.substr(name.find(' ') + 1).c_str(), seconds);
+                    entry.name.substr(entry.name.find(' ') + 1).c_str(),
+                    cpu ? entry.cpu : entry.wall);
       text += buffer;
     }
     return text;
   }
 
  private:
-  std::vector<std::pair<std::string, double>> entries_;
+  struct Entry {
+    std::string name;
+    double wall, cpu;
+  };
+  static double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+  }
+  std::vector<Entry> entries_;
 };
 
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
@@ -519,13 +535,16 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
           if (owner == static_cast<size_t>(world.rank())) runs[unit[0]]->predict(unit[1]);
         }
       });
+      times.run(world, "analyze: handover", [] {});
       for (const auto& [m, mode, owner] : units) {
         const int root = static_cast<int>(owner);
         const std::string bytes =
             world.broadcast(world.rank() == root ? runs[m]->prediction_bytes(mode) : "", root);
         if (world.rank() != root) runs[m]->set_prediction(mode, bytes);
       }
-      for (auto& run : runs) run->prepare_monte_carlo();
+      times.run(world, "analyze: prepare", [&] {
+        for (auto& run : runs) run->prepare_monte_carlo();
+      });
       for (size_t m = 0; m < models.size(); ++m) {
         times.run(world, "analyze: monte carlo", [&] {
           const int level = models[m].file.level_input;
@@ -535,7 +554,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
                                      });
         });
         if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
-        propagation.push_back(runs[m]->finish());
+        times.run(world, "analyze: mc estimates",
+                  [&] { propagation.push_back(runs[m]->finish()); });
       }
     }
 
@@ -617,7 +637,10 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     io::commit_output(world, config.output);
     if (world.rank() == 0 && !config.quiet) {
       print_tables(config, flow, models, plan, mse, propagation);
-      std::printf("rgflow analyze: seconds per phase on rank 0: %s\n", times.summary().c_str());
+      std::printf("rgflow analyze: seconds per phase on rank 0: %s\n",
+                  times.summary(false).c_str());
+      std::printf("rgflow analyze: CPU seconds per phase on rank 0: %s\n",
+                  times.summary(true).c_str());
     }
   } catch (...) {
     // No partial output: the results file is written last, whole, or not at all.

@@ -56,31 +56,34 @@ template <typename Scalar>
 void apply_activation(Activation activation, Scalar* z_data, Scalar* derivative_data,
                       Eigen::Index count) {
   using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  Eigen::Map<Array> h(z_data, count), d(derivative_data, count);
+  Eigen::Map<Array> h(z_data, count);
+  // Without a derivative buffer (inference) the map is empty and never written.
+  const bool keep = derivative_data != nullptr;
+  Eigen::Map<Array> d(derivative_data, keep ? count : 0);
   Scalar* z = z_data;
   Scalar* derivative = derivative_data;
   const Scalar one(1), half(0.5);
   switch (activation) {
     case Activation::kIdentity:
-      d.setConstant(one);
+      if (keep) d.setConstant(one);
       return;
     case Activation::kRelu:
-      d = (h > Scalar(0)).template cast<Scalar>();
+      if (keep) d = (h > Scalar(0)).template cast<Scalar>();
       h = h.max(Scalar(0));
       return;
     case Activation::kTanh:
       h = h.tanh();
-      d = one - h.square();
+      if (keep) d = one - h.square();
       return;
     case Activation::kSigmoid:
       h = one / (one + (-h).exp());
-      d = h * (one - h);
+      if (keep) d = h * (one - h);
       return;
     case Activation::kGelu:
       for (Eigen::Index i = 0; i < count; ++i) {
         const Scalar x = z[i];
         const Scalar cdf = half * (one + std::erf(x * Scalar(kInvSqrt2)));
-        derivative[i] = cdf + x * Scalar(kInvSqrt2Pi) * std::exp(-half * x * x);
+        if (keep) derivative[i] = cdf + x * Scalar(kInvSqrt2Pi) * std::exp(-half * x * x);
         z[i] = x * cdf;
       }
       return;
@@ -89,7 +92,7 @@ void apply_activation(Activation activation, Scalar* z_data, Scalar* derivative_
       for (Eigen::Index i = 0; i < count; ++i) {
         const Scalar x = z[i];
         const Scalar s = one / (one + std::exp(-x));
-        derivative[i] = s + x * s * (one - s);
+        if (keep) derivative[i] = s + x * s * (one - s);
         z[i] = x * s;
       }
       return;
@@ -97,16 +100,16 @@ void apply_activation(Activation activation, Scalar* z_data, Scalar* derivative_
     case Activation::kSoftplus:
       for (Eigen::Index i = 0; i < count; ++i) {
         const Scalar x = z[i];
-        derivative[i] = one / (one + std::exp(-x));
+        if (keep) derivative[i] = one / (one + std::exp(-x));
         z[i] = std::max(x, Scalar(0)) + std::log1p(std::exp(-std::abs(x)));
       }
       return;
     case Activation::kQuadratic:
-      d = Scalar(2) * h;
+      if (keep) d = Scalar(2) * h;
       h = h.square();
       return;
     case Activation::kCubic:
-      d = Scalar(3) * h.square();
+      if (keep) d = Scalar(3) * h.square();
       h = h.cube();
       return;
   }

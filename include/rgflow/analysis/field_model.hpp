@@ -1,15 +1,18 @@
 // A trained block model applied to whole fields: every block of a field through the network in
-// batches, with the vectorised kernels training uses (Network<Scalar>::forward: Eigen matrix
-// products and packet activations). Scalar = float runs the float32 kernels of training; the
-// analysis picks it when both the model and the data are stored as float32 (see
-// analysis_precision). Float32 predictions agree with double ones to about 1e-6 relative
-// (tested: tests/unit/test_field_model.cpp).
+// batches. The network is applied as its affine chain (analysis/affine_chain.hpp: a graph layer
+// is one dense matrix on the stacked node features, pooling and readout one more), so every
+// layer is one Eigen matrix product followed by the packet activation, values only: no
+// neighbour loops and no derivatives, which training needs and inference does not. Scalar =
+// float runs in float32; the analysis picks it when both the model and the data are stored as
+// float32 (see analysis_precision). Float32 predictions agree with double ones to about 1e-6
+// relative (tested: tests/unit/test_analysis_layer.cpp).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "rgflow/analysis/affine_chain.hpp"
 #include "rgflow/nn/network.hpp"
 #include "rgflow/nn/symmetric_model.hpp"
 
@@ -36,10 +39,18 @@ class FieldModel {
   static constexpr int64_t kBatch = 2048;
 
  private:
+  struct Layer {
+    nn::Matrix<Scalar> weight;
+    nn::Vector<Scalar> bias;
+    bool activate = false;
+  };
+
   nn::SymmetricModel<Scalar> model_;
+  std::vector<Layer> chain_;  // the network's affine chain in Scalar (plain strategies only)
+  nn::Activation activation_ = nn::Activation::kIdentity;
   nn::Matrix<Scalar> blocks_;
   nn::Matrix<Scalar> batch_;
-  typename nn::Network<Scalar>::Tape tape_;
+  std::vector<nn::Matrix<Scalar>> units_;  // per layer, one batch's outputs
 };
 
 }  // namespace rgflow::analysis

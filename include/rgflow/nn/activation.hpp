@@ -26,7 +26,7 @@ std::optional<Activation> parse_activation(const std::string& name);
 std::string activation_name(Activation activation);
 
 /// z[i] <- phi(z[i]) in place and derivative[i] <- phi'(z[i]) for i < count, the derivative kept
-/// for the backward pass.
+/// for the backward pass; derivative = nullptr computes the values only (inference).
 template <typename Scalar>
 void apply_activation(Activation activation, Scalar* z, Scalar* derivative, Eigen::Index count);
 
