@@ -225,39 +225,14 @@ std::vector<int> expand(const std::vector<int>& units, const Pattern& m) {
   return t;
 }
 
-// values[n] <- phi(values[n]) for a whole quadrature grid. tanh in vector lanes (std::tanh is
-// scalar and was most of the Gaussian closure's time): the series to x^15 below |x| = 1/8
-// (truncation below 1e-18 relative), 1 - 2 / (e^{2|x|} + 1) with the vectorised exp above it
-// (relative error a few ulp), |x| clamped at 20 where tanh is 1 in double. Other activations
-// one value at a time.
+// values[n] <- phi(values[n]) for a whole quadrature grid: tanh in vector lanes (std::tanh is
+// scalar and was most of the Gaussian closure's time), other activations one value at a time.
 void activation_values(nn::Activation activation, double* values, size_t count) {
-  if (activation != nn::Activation::kTanh) {
-    for (size_t n = 0; n < count; ++n) values[n] = nn::activation_value(activation, values[n]);
+  if (activation == nn::Activation::kTanh) {
+    nn::tanh_in_place(values, static_cast<Eigen::Index>(count));
     return;
   }
-  // In chunks through two small buffers: each exp evaluated once, nothing allocated per call
-  // (the grids are ~100 KB: one large temporary each would cost page faults).
-  constexpr Eigen::Index kChunk = 256;
-  Eigen::Array<double, kChunk, 1> magnitude, large;
-  for (size_t start = 0; start < count; start += static_cast<size_t>(kChunk)) {
-    const Eigen::Index length =
-        std::min<Eigen::Index>(kChunk, static_cast<Eigen::Index>(count - start));
-    Eigen::Map<Eigen::ArrayXd> x(values + start, length);
-    auto a = magnitude.head(length);
-    auto e = large.head(length);
-    a = x.abs().min(20.0);
-    e = 1.0 - 2.0 / ((2.0 * a).exp() + 1.0);
-    e = (x < 0).select(-e, e);
-    const auto s = x.square();
-    const auto series =
-        x * (1.0 + s * (-1.0 / 3 +
-                        s * (2.0 / 15 +
-                             s * (-17.0 / 315 +
-                                  s * (62.0 / 2835 + s * (-1382.0 / 155925 +
-                                                          s * (21844.0 / 6081075 +
-                                                               s * (-929569.0 / 638512875))))))));
-    x = (a < 0.125).select(series, e);
-  }
+  for (size_t n = 0; n < count; ++n) values[n] = nn::activation_value(activation, values[n]);
 }
 
 // Dense central-moment tables of orders 0..max_order (entries at sorted tuples only).

@@ -217,6 +217,11 @@ PropagationReport ModelPropagation::finish() {
   const std::vector<Estimate> distinct = jackknife(estimate(-1), left_out);
   // `mc`: layer by layer, orders 1..4, the full tensors (order k + 1: width^(k+1) entries).
   std::vector<Estimate> mc;
+  size_t entries = 0;
+  for (size_t l = 0; l < layers; ++l) {
+    for (int n = 1; n <= 4; ++n) entries += size_t(tensor_size(int(report_.widths[l]), n));
+  }
+  mc.reserve(entries);
   std::vector<std::vector<size_t>> start(layers, std::vector<size_t>(5, 0));
   for (size_t l = 0; l < layers; ++l) {
     const int width = static_cast<int>(report_.widths[l]);

@@ -1,6 +1,7 @@
 #include "rgflow/analysis/tuple_sums.hpp"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 namespace rgflow::analysis {
@@ -73,7 +74,24 @@ void add_tuple_sums(const Matrix<double>& centered, int max_order, std::vector<d
 std::vector<double> tuple_cumulants_from_sums(const std::vector<double>& sums, double count,
                                               const std::vector<double>& centre, int max_order) {
   const int w = static_cast<int>(centre.size());
-  const auto tuples = sorted_tuples(w, max_order);
+  // The sorted tuples in the order of the sums, flat (this runs once per jackknife group: no
+  // allocation per tuple), with their lengths.
+  struct Tuple {
+    std::array<int, 4> t;
+    int n;
+  };
+  std::vector<Tuple> tuples;
+  for (int n = 1; n <= max_order; ++n) {
+    std::array<int, 4> t{0, 0, 0, 0};
+    while (true) {
+      tuples.push_back({t, n});
+      int i = n - 1;  // next non-decreasing tuple, lexicographic
+      while (i >= 0 && t[static_cast<size_t>(i)] == w - 1) --i;
+      if (i < 0) break;
+      ++t[static_cast<size_t>(i)];
+      for (int j = i + 1; j < n; ++j) t[static_cast<size_t>(j)] = t[static_cast<size_t>(i)];
+    }
+  }
   if (sums.size() != tuples.size()) throw std::invalid_argument("tuple sums: wrong size");
   // Moments about the centre, one per sorted tuple; a sorted tuple's sub-tuples are sorted, so
   // the moments they need are found through tables from flat (a, b) and (a, b, c) to the tuple's
@@ -84,9 +102,9 @@ std::vector<double> tuple_cumulants_from_sums(const std::vector<double>& sums, d
   std::vector<size_t> at2(static_cast<size_t>(tensor_size(w, 2)), 0);
   std::vector<size_t> at3(max_order >= 3 ? static_cast<size_t>(tensor_size(w, 3)) : 0, 0);
   for (size_t k = 0; k < tuples.size(); ++k) {
-    const auto& t = tuples[k];
-    if (t.size() == 2) at2[static_cast<size_t>(flat_index(t, w))] = k;
-    if (t.size() == 3) at3[static_cast<size_t>(flat_index(t, w))] = k;
+    const auto& [t, n] = tuples[k];
+    if (n == 2) at2[static_cast<size_t>(t[0] * w + t[1])] = k;
+    if (n == 3) at3[static_cast<size_t>((t[0] * w + t[1]) * w + t[2])] = k;
   }
   const double* d = raw.data();  // order 1 comes first: d[a] for unit a
   auto r2 = [&](int a, int b) { return raw[at2[static_cast<size_t>(a * w + b)]]; };
@@ -94,31 +112,26 @@ std::vector<double> tuple_cumulants_from_sums(const std::vector<double>& sums, d
   auto c2 = [&](int a, int b) {
     return r2(a, b) - d[static_cast<size_t>(a)] * d[static_cast<size_t>(b)];
   };
-  auto central = [&](const std::vector<int>& t, size_t k) {
-    const size_t a = static_cast<size_t>(t[0]), b = static_cast<size_t>(t[1]);
-    if (t.size() == 2) return c2(t[0], t[1]);
-    const size_t c = static_cast<size_t>(t[2]);
-    if (t.size() == 3) {
-      return raw[k] - r2(t[0], t[1]) * d[c] - r2(t[0], t[2]) * d[b] - r2(t[1], t[2]) * d[a] +
-             2 * d[a] * d[b] * d[c];
-    }
-    const size_t e = static_cast<size_t>(t[3]);
-    return raw[k] - r3(t[0], t[1], t[2]) * d[e] - r3(t[0], t[1], t[3]) * d[c] -
-           r3(t[0], t[2], t[3]) * d[b] - r3(t[1], t[2], t[3]) * d[a] +
-           r2(t[0], t[1]) * d[c] * d[e] + r2(t[0], t[2]) * d[b] * d[e] +
-           r2(t[0], t[3]) * d[b] * d[c] + r2(t[1], t[2]) * d[a] * d[e] +
-           r2(t[1], t[3]) * d[a] * d[c] + r2(t[2], t[3]) * d[a] * d[b] -
-           3 * d[a] * d[b] * d[c] * d[e];
-  };
   std::vector<double> out(tuples.size());
   for (size_t k = 0; k < tuples.size(); ++k) {
-    const auto& t = tuples[k];
-    if (t.size() == 1) {
-      out[k] = centre[static_cast<size_t>(t[0])] + d[k];
-    } else if (t.size() < 4) {
-      out[k] = central(t, k);
+    const auto& [t, n] = tuples[k];
+    const size_t a = static_cast<size_t>(t[0]), b = static_cast<size_t>(t[1]);
+    const size_t c = static_cast<size_t>(t[2]), e = static_cast<size_t>(t[3]);
+    if (n == 1) {
+      out[k] = centre[a] + d[k];
+    } else if (n == 2) {
+      out[k] = c2(t[0], t[1]);
+    } else if (n == 3) {
+      out[k] = raw[k] - r2(t[0], t[1]) * d[c] - r2(t[0], t[2]) * d[b] - r2(t[1], t[2]) * d[a] +
+               2 * d[a] * d[b] * d[c];
     } else {
-      out[k] = central(t, k) - c2(t[0], t[1]) * c2(t[2], t[3]) - c2(t[0], t[2]) * c2(t[1], t[3]) -
+      const double central = raw[k] - r3(t[0], t[1], t[2]) * d[e] - r3(t[0], t[1], t[3]) * d[c] -
+                             r3(t[0], t[2], t[3]) * d[b] - r3(t[1], t[2], t[3]) * d[a] +
+                             r2(t[0], t[1]) * d[c] * d[e] + r2(t[0], t[2]) * d[b] * d[e] +
+                             r2(t[0], t[3]) * d[b] * d[c] + r2(t[1], t[2]) * d[a] * d[e] +
+                             r2(t[1], t[3]) * d[a] * d[c] + r2(t[2], t[3]) * d[a] * d[b] -
+                             3 * d[a] * d[b] * d[c] * d[e];
+      out[k] = central - c2(t[0], t[1]) * c2(t[2], t[3]) - c2(t[0], t[2]) * c2(t[1], t[3]) -
                c2(t[0], t[3]) * c2(t[1], t[2]);
     }
   }

@@ -535,14 +535,13 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
           if (owner == static_cast<size_t>(world.rank())) runs[unit[0]]->predict(unit[1]);
         }
       });
-      times.run(world, "analyze: handover", [] {});
       for (const auto& [m, mode, owner] : units) {
         const int root = static_cast<int>(owner);
         const std::string bytes =
             world.broadcast(world.rank() == root ? runs[m]->prediction_bytes(mode) : "", root);
         if (world.rank() != root) runs[m]->set_prediction(mode, bytes);
       }
-      times.run(world, "analyze: prepare", [&] {
+      times.run(world, "analyze: propagation", [&] {
         for (auto& run : runs) run->prepare_monte_carlo();
       });
       for (size_t m = 0; m < models.size(); ++m) {

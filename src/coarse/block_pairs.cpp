@@ -19,26 +19,31 @@ void extract_pairs(int dim, int64_t fine_side, int64_t block_side, const double*
 template <typename Scalar, typename Value>
 void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const Value* fine,
                     Scalar* inputs) {
+  // Row by row of the fine lattice along its last axis, so the field is read in memory order:
+  // a row at prefix coordinates (x_0 .. x_{d-2}) feeds the blocks of one row of the block grid
+  // (pair_base + K) at the sites site_base + r of each, where x_a = X_a b + p_a.
   const int64_t b = block_side, side = fine_side / b;
-  const int64_t n0 = side, n1 = dim >= 2 ? side : 1, n2 = dim >= 3 ? side : 1;
-  const int64_t b1 = dim >= 2 ? b : 1, b2 = dim >= 3 ? b : 1;
-  int64_t pair = 0;
-  for (int64_t I = 0; I < n0; ++I) {
-    for (int64_t J = 0; J < n1; ++J) {
-      for (int64_t K = 0; K < n2; ++K, ++pair) {
-        Scalar* column = inputs + pair * b * b1 * b2;
-        int64_t site = 0;
-        for (int64_t p = 0; p < b; ++p) {
-          for (int64_t q = 0; q < b1; ++q) {
-            for (int64_t r = 0; r < b2; ++r, ++site) {
-              int64_t index = I * b + p;
-              if (dim >= 2) index = index * fine_side + J * b + q;
-              if (dim >= 3) index = index * fine_side + K * b + r;
-              column[site] = static_cast<Scalar>(fine[index]);
-            }
-          }
-        }
+  int64_t sites = 1;
+  for (int axis = 0; axis < dim; ++axis) sites *= b;
+  const int64_t rows = dim == 1 ? 1 : dim == 2 ? fine_side : fine_side * fine_side;
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t pair_base = 0, site_base = 0;
+    if (dim >= 2) {
+      const int64_t x0 = dim == 2 ? row : row / fine_side;
+      pair_base = x0 / b;
+      site_base = x0 % b;
+      if (dim == 3) {
+        const int64_t x1 = row % fine_side;
+        pair_base = pair_base * side + x1 / b;
+        site_base = site_base * b + x1 % b;
       }
+    }
+    pair_base *= side;
+    site_base *= b;
+    const Value* source = fine + row * fine_side;
+    Scalar* target = inputs + pair_base * sites + site_base;
+    for (int64_t K = 0; K < side; ++K, target += sites, source += b) {
+      for (int64_t r = 0; r < b; ++r) target[r] = static_cast<Scalar>(source[r]);
     }
   }
 }

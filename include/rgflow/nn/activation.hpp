@@ -30,6 +30,9 @@ std::string activation_name(Activation activation);
 template <typename Scalar>
 void apply_activation(Activation activation, Scalar* z, Scalar* derivative, Eigen::Index count);
 
+/// values[i] <- tanh(values[i]) in vector lanes, to a few ulp (Eigen's double tanh is scalar).
+void tanh_in_place(double* values, Eigen::Index count);
+
 /// phi(z) for one value (reference for tests and for cumulant propagation).
 double activation_value(Activation activation, double z);
 
