@@ -30,6 +30,7 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
+#include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/io/results_file.hpp"
@@ -48,11 +49,11 @@ struct AnalyzeConfig {
   std::string groups_option = "-groups", output_option = "-o";  // as the user types them
 };
 
-std::vector<std::string> split_list(const std::string& text) {
+// The non-empty items of a comma-separated list of files.
+std::vector<std::string> file_list(const std::string& text) {
   std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) items.push_back(item);
+  for (auto& item : split_list(text)) {
+    if (!item.empty()) items.push_back(std::move(item));
   }
   return items;
 }
@@ -99,8 +100,8 @@ AnalyzeConfig read_config(OptionReader& o) {
   if (o.help()) return c;
   c.groups_option = o.full_name("groups");
   c.output_option = o.full_name("o");
-  c.models = split_list(models);
-  c.eval_data = split_list(eval_data);
+  c.models = file_list(models);
+  c.eval_data = file_list(eval_data);
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
   if (c.models.empty() && !c.eval_data.empty()) {
     throw UsageError("option " + o.full_name("eval_data") + " needs -models");

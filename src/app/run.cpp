@@ -19,6 +19,7 @@
 #include "rgflow/core/petsc.hpp"
 #include "rgflow/core/pipeline_file.hpp"
 #include "rgflow/core/progress.hpp"
+#include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
 
 namespace rgflow::app {
@@ -468,8 +469,7 @@ class PipelineRun {
         }
       }
     } else {
-      std::stringstream items(models);
-      for (std::string item; std::getline(items, item, ',');) {
+      for (const std::string& item : split_list(models)) {
         resolved += (resolved.empty() ? "" : ",") + resolve_model(item, "'" + where + ": models'");
       }
     }
@@ -487,8 +487,7 @@ class PipelineRun {
         if (path != data && same_blocks) resolved += (resolved.empty() ? "" : ",") + path;
       }
     } else if (!eval.empty() && eval != "none") {
-      std::stringstream items(eval);
-      for (std::string item; std::getline(items, item, ',');) {
+      for (const std::string& item : split_list(eval)) {
         resolved +=
             (resolved.empty() ? "" : ",") + resolve_dataset(item, "'" + where + ": eval_data'");
       }
@@ -504,8 +503,7 @@ class PipelineRun {
     task.models = lookup(p + "models");
     task.inputs.push_back(data);
     for (const std::string& list : {p + "models", p + "eval_data"}) {
-      std::stringstream items(lookup(list));
-      for (std::string item; std::getline(items, item, ',');) task.inputs.push_back(item);
+      for (const std::string& item : split_list(lookup(list))) task.inputs.push_back(item);
     }
     tasks_.push_back(task);
   }

@@ -18,6 +18,7 @@
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
+#include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/lattice/partition.hpp"
@@ -47,8 +48,7 @@ struct TrainConfig {
 
 std::vector<int> parse_widths(const std::string& option, const std::string& text) {
   std::vector<int> widths;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
+  for (const std::string& item : split_list(text)) {
     char* end = nullptr;
     const long value = std::strtol(item.c_str(), &end, 10);
     if (item.empty() || *end != '\0' || value < 1 || value > 1 << 20) {
@@ -177,8 +177,8 @@ TrainConfig read_config(OptionReader& o) {
   }
   if (!tune.empty()) {
     const std::vector<std::string> all = {"permutation", "point_group", "sign", "scale"};
-    std::stringstream items(tune == "all" ? "permutation,point_group,sign,scale" : tune);
-    for (std::string type; std::getline(items, type, ',');) {
+    for (const std::string& type :
+         split_list(tune == "all" ? "permutation,point_group,sign,scale" : tune)) {
       if (std::find(all.begin(), all.end(), type) == all.end()) {
         throw UsageError("option " + o.full_name("tune_penalties") + ": unknown penalty '" + type +
                          "' (allowed: permutation, point_group, sign, scale, all)");
@@ -193,8 +193,7 @@ TrainConfig read_config(OptionReader& o) {
       }
       c.tune_types.push_back(type);
     }
-    std::stringstream values(grid);
-    for (std::string item; std::getline(values, item, ',');) {
+    for (const std::string& item : split_list(grid)) {
       char* end = nullptr;
       const double value = std::strtod(item.c_str(), &end);
       if (item.empty() || *end != '\0' || !std::isfinite(value) || value < 0) {

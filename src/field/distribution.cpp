@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "rgflow/core/text.hpp"
+
 namespace rgflow::field {
 namespace {
 
@@ -33,11 +35,7 @@ const std::vector<std::string>& distribution_names() {
 }
 
 std::optional<DistributionKind> parse_distribution(const std::string& name) {
-  const auto& names = distribution_names();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return static_cast<DistributionKind>(i);
-  }
-  return std::nullopt;
+  return parse_name<DistributionKind>(distribution_names(), name);
 }
 
 std::string Distribution::name() const {

@@ -12,10 +12,6 @@ constexpr double kSqrt3 = 1.7320508075688772935;
 constexpr double kTwoPi = 6.283185307179586477;
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 
-PhiloxKey key_of(uint64_t seed) {
-  return {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
-}
-
 // Per-word transforms of the four-words-per-call distributions. Each is symmetric where the
 // distribution is: uniform maps w and 2^32-1-w to opposite values exactly.
 inline double uniform_value(uint32_t w) {
@@ -164,7 +160,7 @@ void fill_run_words(PhiloxKey key, uint32_t sample, uint64_t first_site, uint64_
 }  // namespace
 
 double site_value(const Distribution& distribution, uint64_t seed, uint32_t sample, uint64_t site) {
-  const PhiloxKey key = key_of(seed);
+  const PhiloxKey key = philox_key(seed);
   if (distribution.kind == DistributionKind::kGamma) {
     return gamma_value(distribution.gamma_shape, key, sample, site);
   }
@@ -177,7 +173,7 @@ double site_value(const Distribution& distribution, uint64_t seed, uint32_t samp
 template <typename T>
 void fill_run(const Distribution& distribution, uint64_t seed, uint32_t sample, uint64_t first_site,
               int64_t count, T* out) {
-  const PhiloxKey key = key_of(seed);
+  const PhiloxKey key = philox_key(seed);
   const uint64_t end_site = first_site + static_cast<uint64_t>(count);
   if (distribution.kind == DistributionKind::kGamma) {
     for (uint64_t site = first_site; site < end_site; ++site) {

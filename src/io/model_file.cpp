@@ -1,4 +1,5 @@
 #include "rgflow/io/model_file.hpp"
+#include "rgflow/core/text.hpp"
 
 #include <sys/stat.h>
 
@@ -27,12 +28,6 @@ std::string scalar_name() {
 template <typename Scalar>
 hid_t file_type() {
   return std::is_same_v<Scalar, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
-}
-
-std::string join(const std::vector<int>& values) {
-  std::string text;
-  for (int v : values) text += (text.empty() ? "" : ",") + std::to_string(v);
-  return text;
 }
 
 // A value from the file, safe to quote in a one-line message: control characters become spaces
@@ -196,7 +191,7 @@ void write_model(hid_t file, const nn::Network<Scalar>& net) {
   write_attribute(g, "kind", nn::model_kind_name(spec.kind));
   write_attribute(g, "block_dim", int64_t{spec.block.dim});
   write_attribute(g, "block_side", int64_t{spec.block.side});
-  write_attribute(g, "hidden", join(spec.hidden));
+  write_attribute(g, "hidden", join_list(spec.hidden));
   write_attribute(g, "activation", nn::activation_name(spec.activation));
   write_attribute(g, "tying", nn::tying_name(spec.tying));
   write_attribute(g, "orbit_group", spec.orbit_group);
@@ -324,7 +319,7 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
   // costs nothing to refuse.
   const int64_t implied = spec.free_parameters();
   const std::string architecture = "the architecture (" + nn::model_kind_name(spec.kind) +
-                                   ", hidden " + join(spec.hidden) + ", tying " +
+                                   ", hidden " + join_list(spec.hidden) + ", tying " +
                                    nn::tying_name(spec.tying) + ") has " + std::to_string(implied);
   if (recorded != implied) {
     malformed(path, "parameter_count is " + std::to_string(recorded) + " but " + architecture);

@@ -1,4 +1,5 @@
 #include "rgflow/io/results_file.hpp"
+#include "rgflow/core/text.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -64,15 +65,7 @@ void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow) {
 
 }  // namespace
 
-namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
-  return text;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ResultsFile::ResultsFile(const std::string& path, const ResultsAttributes& attributes)
     : file_(h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT))) {
@@ -94,8 +87,8 @@ void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::string& description, const std::string& notes) {
   h5::Hid group =
       h5::group_id(H5Gcreate2(file, "/generalisation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  h5::write_attribute(group.get(), "models", joined(models));
-  h5::write_attribute(group.get(), "test_sets", joined(tests));
+  h5::write_attribute(group.get(), "models", join_list(models));
+  h5::write_attribute(group.get(), "test_sets", join_list(tests));
   h5::write_attribute(group.get(), "description", description);
   h5::write_attribute(group.get(), "notes", notes);
   write_table(group.get(), "mse", mse, "model (row, see models), test set (column, see test_sets)");
@@ -199,18 +192,13 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
   h5::Hid group = h5::group_id(
       H5Gcreate2(file, ("/propagation/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   const hid_t g = group.get();
-  auto join = [](const std::vector<std::string>& items) {
-    std::string text;
-    for (const auto& item : items) text += (text.empty() ? "" : ",") + item;
-    return text;
-  };
   h5::write_attribute(g, "skipped", report.skipped);
   if (!report.skipped.empty()) return;
   h5::write_attribute(g, "input_level", int64_t{report.input_level});
   h5::write_attribute(g, "monte_carlo_blocks", report.blocks);
-  h5::write_attribute(g, "modes", join(report.modes));
-  h5::write_attribute(g, "mode_notes", join(report.mode_notes));
-  h5::write_attribute(g, "layers", join(report.layers));
+  h5::write_attribute(g, "modes", join_list(report.modes));
+  h5::write_attribute(g, "mode_notes", join_list(report.mode_notes));
+  h5::write_attribute(g, "layers", join_list(report.layers));
   write_table(g, "widths", {report.widths}, "one row, layer (column): number of units");
   for (size_t m = 0; m < report.modes.size(); ++m) {
     const std::string& mode = report.modes[m];

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "rgflow/core/text.hpp"
+
 namespace rgflow::nn {
 namespace {
 
@@ -19,11 +21,7 @@ const std::vector<std::string>& activation_names() {
 }
 
 std::optional<Activation> parse_activation(const std::string& name) {
-  const auto& names = activation_names();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return static_cast<Activation>(i);
-  }
-  return std::nullopt;
+  return parse_name<Activation>(activation_names(), name);
 }
 
 std::string activation_name(Activation activation) {

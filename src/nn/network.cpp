@@ -6,18 +6,11 @@
 #include <cstdio>
 #include <functional>
 
+#include "rgflow/core/text.hpp"
 #include "rgflow/field/philox.hpp"
 
 namespace rgflow::nn {
 namespace {
-
-template <typename T>
-std::optional<T> parse_name(const std::vector<std::string>& names, const std::string& name) {
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return static_cast<T>(i);
-  }
-  return std::nullopt;
-}
 
 // Hands out indices into theta and records them per effective entry.
 class ParameterAllocator {
@@ -361,8 +354,7 @@ void Network<Scalar>::init_parameters() {
   // Each free parameter takes the distribution of the first weight array that uses it; biases
   // start at zero. Draws come from Philox keyed by the seed, counter = parameter index.
   std::vector<bool> done(theta_.size(), false);
-  const field::PhiloxKey key{static_cast<uint32_t>(spec_.seed),
-                             static_cast<uint32_t>(spec_.seed >> 32)};
+  const field::PhiloxKey key = field::philox_key(spec_.seed);
   const bool he = relu_family(spec_.activation);
   auto initialise = [&](const TiedArray& array, double fan_in) {
     const double fan_out = static_cast<double>(array.rows);

@@ -73,7 +73,7 @@ Matrix<Scalar> SymmetricModel<Scalar>::transformed(const Matrix<Scalar>& x,
                                                    const std::vector<uint64_t>& ids, uint64_t epoch,
                                                    uint32_t stream, bool full_group) const {
   const uint64_t seed = spec().seed;
-  const field::PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  const field::PhiloxKey key = field::philox_key(seed);
   Matrix<Scalar> y(x.rows(), x.cols());
   for (Eigen::Index s = 0; s < x.cols(); ++s) {
     const uint64_t id = ids[static_cast<size_t>(s)];

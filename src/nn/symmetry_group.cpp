@@ -74,7 +74,7 @@ std::vector<Permutation> reflection_group(const BlockShape& block) {
 Permutation random_permutation(int sites, uint64_t seed, uint64_t index) {
   Permutation image(static_cast<size_t>(sites));
   std::iota(image.begin(), image.end(), 0);
-  const field::PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  const field::PhiloxKey key = field::philox_key(seed);
   for (int i = sites - 1; i > 0; --i) {
     const auto words = field::philox4x32_10(
         {static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), static_cast<uint32_t>(i),

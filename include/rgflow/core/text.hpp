@@ -1,0 +1,29 @@
+// Comma-separated lists, as options, pipeline files and HDF5 attributes write them, and the
+// names of enumerations.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rgflow {
+
+/// The items of `text` separated by `separator`, in order. Empty items inside the list are kept
+/// (callers that need non-empty items say so in their messages); a trailing separator adds no
+/// item, and an empty text has none.
+std::vector<std::string> split_list(const std::string& text, char separator = ',');
+
+/// The items joined by commas.
+std::string join_list(const std::vector<std::string>& items);
+std::string join_list(const std::vector<int>& items);
+
+/// The enumerator whose name is `name`, where names[i] names the enumerator of value i.
+template <typename Enum>
+std::optional<Enum> parse_name(const std::vector<std::string>& names, const std::string& name) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace rgflow

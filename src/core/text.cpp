@@ -1,0 +1,26 @@
+#include "rgflow/core/text.hpp"
+
+#include <sstream>
+
+namespace rgflow {
+
+std::vector<std::string> split_list(const std::string& text, char separator) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, separator);) items.push_back(item);
+  return items;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i) text += (i == 0 ? "" : ",") + items[i];
+  return text;
+}
+
+std::string join_list(const std::vector<int>& items) {
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i) text += (i == 0 ? "" : ",") + std::to_string(items[i]);
+  return text;
+}
+
+}  // namespace rgflow
