@@ -218,6 +218,9 @@ TEST(GoldenModel, SpecProvenanceAndHistoryAsTrained) {
   EXPECT_EQ(rgflow::h5::read_int_attribute(file.get(), "complete"), 1);
   EXPECT_EQ(rgflow::h5::read_int_attribute(file.get(), "dataset_seed"),
             static_cast<int64_t>(kSeed));
+  // The model names the very file it was trained on: the dataset's creation time.
+  const rgflow::io::DatasetReader data(kDatasetPath);
+  EXPECT_EQ(rgflow::h5::read_string_attribute(file.get(), "dataset_created"), data.spec().created);
 }
 
 TEST(GoldenModel, ParametersAreTheStoredWeightsInTheSchemasOrder) {
