@@ -2,7 +2,8 @@
 # The installed rgflow as another project sees it (CTest `install`):
 #   1. `cmake --install BUILD --prefix` into a temporary folder, then the installation is moved
 #      (both package files must work wherever the prefix ends up);
-#   2. the installed `rgflow -version` prints the build's version;
+#   2. the installed `rgflow -version` prints the build's version, and the installed executable's
+#      dataset, model and results files store it;
 #   3. tests/install/consumer (find_package(rgflow), rgflow::rgflow) is configured, built and run
 #      out of tree on the golden dataset and results of data/schema1;
 #   4. the same program is compiled with `pkg-config --cflags --libs rgflow` and run.
@@ -35,6 +36,19 @@ done
 
 printed=$("$prefix/bin/rgflow" -version)
 [[ $printed == "rgflow $version" ]] || fail "rgflow -version prints '$printed', not 'rgflow $version'"
+# The installed executable runs each stage, and each file stores the version it prints.
+(
+  cd "$work"
+  rgflow=$prefix/bin/rgflow
+  "$rgflow" generate -quiet -o data.h5 -d 1 -L 8 -b 2 -levels 1 -samples 4 -seed 1
+  "$rgflow" train -quiet -data data.h5 -hidden 2 -epochs 1 -batch 4 -o model.h5
+  "$rgflow" analyze -quiet -data data.h5 -models model.h5 -order 4 -groups 2 -propagation none \
+    -o results.h5
+) > "$work/stages.log" 2>&1 || { cat "$work/stages.log"; fail "the installed rgflow failed"; }
+for file in data model results; do
+  stored=$(h5dump -a /rgflow_version "$work/$file.h5" | sed -n 's/^ *(0): "\(.*\)"$/\1/p')
+  [[ $stored == "$version" ]] || fail "$file.h5 stores rgflow_version '$stored', not '$version'"
+done
 
 golden=$source/data/schema1
 # A build of the consumer that reuses the compiler cache when rgflow's build does.
