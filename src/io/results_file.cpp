@@ -72,6 +72,7 @@ ResultsFile::ResultsFile(const std::string& path, const ResultsAttributes& attri
   const hid_t f = file_.get();
   h5::write_attribute(f, "format", std::string("rgflow results"));
   h5::write_attribute(f, "schema_version", int64_t{1});
+  h5::write_attribute(f, "rgflow_version", std::string(RGFLOW_VERSION));
   h5::write_attribute(f, "dataset_path", attributes.dataset_path);
   h5::write_attribute(f, "command_line", attributes.command_line);
   h5::write_attribute(f, "created", attributes.created);
