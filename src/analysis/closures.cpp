@@ -225,16 +225,6 @@ std::vector<int> expand(const std::vector<int>& units, const Pattern& m) {
   return t;
 }
 
-// values[n] <- phi(values[n]) for a whole quadrature grid: tanh in vector lanes (std::tanh is
-// scalar and was most of the Gaussian closure's time), other activations one value at a time.
-void activation_values(nn::Activation activation, double* values, size_t count) {
-  if (activation == nn::Activation::kTanh) {
-    nn::tanh_in_place(values, static_cast<Eigen::Index>(count));
-    return;
-  }
-  for (size_t n = 0; n < count; ++n) values[n] = nn::activation_value(activation, values[n]);
-}
-
 // Dense central-moment tables of orders 0..max_order (entries at sorted tuples only).
 class CentralTables {
  public:
@@ -467,7 +457,10 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
             filled *= static_cast<size_t>(points);
           }
         }
-        activation_values(activation, centred.data(), centred.size());
+        // phi at every node and unit: the networks' own batch activation, values only (tanh in
+        // vector lanes: std::tanh at each node was most of this closure's time).
+        nn::apply_activation(activation, centred.data(), static_cast<double*>(nullptr),
+                             static_cast<Eigen::Index>(centred.size()));
         for (int i = 0; i < r; ++i) {
           double* values = centred.data() + static_cast<size_t>(i) * count;
           const double unit_mean = mean[static_cast<size_t>(units[static_cast<size_t>(i)])];
