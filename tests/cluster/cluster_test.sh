@@ -41,9 +41,18 @@ python=/usr/bin/python3
   exit 77
 }
 
+# The pipeline: the quickstart in miniature (tests/cluster/quickstart-small.yaml). The full
+# quickstart's 58880 training steps per model, each with an all-reduce over TCP between the
+# nodes, take minutes per model on a shared 2-core machine; RGFLOW_CLUSTER_PIPELINE runs another
+# pipeline, with RGFLOW_CLUSTER_MINUTES as each job's time limit (default 8).
+pipeline=$(realpath "${RGFLOW_CLUSTER_PIPELINE:-$source_dir/tests/cluster/quickstart-small.yaml}")
+minutes=${RGFLOW_CLUSTER_MINUTES:-8}
+[[ "$minutes" =~ ^[1-9][0-9]*$ ]] || { echo "cluster test: bad RGFLOW_CLUSTER_MINUTES" >&2; exit 2; }
 # Every process started here ends by itself after this many seconds, even if the test is killed
-# with no chance to clean up (CTest's timeout is 900 s).
+# with no chance to clean up (CTest's timeout, 900 s, kills with SIGKILL): with the default time
+# limits, within CTest's; otherwise long enough for three jobs at their limit.
 lifetime=840
+[[ -n "${RGFLOW_CLUSTER_MINUTES:-}" ]] && lifetime=$((minutes * 180 + 300))
 work=$(mktemp -d /tmp/rgflow_cluster_XXXXXX)
 tag=$(tr '[:upper:]' '[:lower:]' <<<"${work##*_}")
 subnet=198.18.0
@@ -125,6 +134,8 @@ on_node() {
 }
 
 # --- The network: a switch namespace with a bridge, three nodes with one veth each. -------------
+unshare --net --uts -- true 2>"$work/unshare.err" ||
+  fail "cannot create network namespaces: $(head -n 1 "$work/unshare.err") (needs CAP_SYS_ADMIN)"
 unshare --net -- sleep "$lifetime" &
 holders[0]=$!
 for node in 1 2 3; do
@@ -214,12 +225,6 @@ done
 echo "cluster test: SLURM up: slurmctld on ${nodes[1]}, slurmd on ${nodes[2]} and ${nodes[3]}"
 
 # --- The single-node run: the reference. -------------------------------------------------------
-# The quickstart in miniature (tests/cluster/quickstart-small.yaml): the full quickstart's 58880
-# training steps per model, each with an all-reduce over TCP between the nodes, take minutes per
-# model on a shared 2-core machine. RGFLOW_CLUSTER_PIPELINE runs another pipeline, e.g.
-# pipelines/quickstart.yaml (then raise the time limits below with RGFLOW_CLUSTER_MINUTES).
-pipeline=$(realpath "${RGFLOW_CLUSTER_PIPELINE:-$source_dir/tests/cluster/quickstart-small.yaml}")
-minutes=${RGFLOW_CLUSTER_MINUTES:-8}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$SECONDS
 mpiexec -n 2 --oversubscribe "$exe" run "$pipeline" -outdir "$work/single" >"$work/single.log" 2>&1 &
@@ -230,6 +235,7 @@ echo "cluster test: single-node run (2 ranks) done in $((SECONDS - start)) s"
 # --- The multi-node chain. ---------------------------------------------------------------------
 # Bytes through a bridge port so far, both directions (the switch namespace's /proc/net/dev).
 port_bytes() {
+  # shellcheck disable=SC2016 # awk fields, not shell variables
   on_node 0 awk -v port="port$1:" '$1 == port {print $2 + $10}' /proc/net/dev
 }
 before=$(port_bytes 3)
@@ -249,8 +255,8 @@ cat "$work/submit.out"
 traffic=$(($(port_bytes 3) - before))
 echo "cluster test: multi-node chain done in $((SECONDS - start)) s;" \
   "$((traffic / 1000)) kB through ${nodes[3]}'s link"
-# Bytes SLURM and Open MPI's launcher move are far fewer (tens of kB per job); the ranks' own
-# messages (reductions, the analysis's exchanges) are the bulk.
+# SLURM and Open MPI's launcher move far fewer bytes (about 90 kB per job, measured with a tiny
+# pipeline); the ranks' own messages (reductions, the analysis's exchanges) are the bulk.
 ((traffic > 10000000)) || fail "only $traffic bytes crossed ${nodes[3]}'s link: not the MPI traffic"
 models=$("$exe" run "$pipeline" -outdir "$work/single" -list_models | wc -l)
 [[ $(grep -c ": COMPLETED x" "$work/submit.out") -eq 3 ]] || fail "not every job completed"
