@@ -49,7 +49,7 @@ pipeline=$(realpath "${RGFLOW_CLUSTER_PIPELINE:-$source_dir/tests/cluster/quicks
 minutes=${RGFLOW_CLUSTER_MINUTES:-8}
 [[ "$minutes" =~ ^[1-9][0-9]*$ ]] || { echo "cluster test: bad RGFLOW_CLUSTER_MINUTES" >&2; exit 2; }
 # Every process started here ends by itself after this many seconds, even if the test is killed
-# with no chance to clean up (CTest's timeout, 900 s, kills with SIGKILL): with the default time
+# with no chance to clean up (SIGKILL, as CTest's timeout of 900 s does): with the default time
 # limits, within CTest's; otherwise long enough for three jobs at their limit.
 lifetime=840
 [[ -n "${RGFLOW_CLUSTER_MINUTES:-}" ]] && lifetime=$((minutes * 180 + 300))
@@ -59,7 +59,11 @@ subnet=198.18.0
 nodes=("" "rgc${tag}n1" "rgc${tag}n2" "rgc${tag}n3")
 holders=()     # the processes holding the namespaces: switch, then nodes 1-3
 namespaces=()  # the inodes of their network namespaces
-host_pids=()   # processes started on the host (munged)
+host_pids=()   # processes started on the host (munged, the single-node run)
+slurm_started=0
+# A SLURM job's environment (when the test itself runs in one) would steer sbatch and mpirun.
+# shellcheck disable=SC2046 # names of variables
+unset $(compgen -e | grep '^SLURM_') 2>/dev/null || true
 
 # Every process inside one of the test's namespaces (its holders included), by the inode of its
 # network namespace.
@@ -86,7 +90,7 @@ cleanup() {
   if ((${#namespaces[@]})); then
     # SLURM first cancels its jobs; then every process left inside gets TERM and, after up to
     # 3 s, KILL (slurmstepd blocks TERM).
-    [[ -n "${SLURM_CONF:-}" ]] &&
+    ((slurm_started)) &&
       timeout 10 nsenter -t "${holders[1]}" --net --uts -- scancel --quiet --partition=cluster &&
       sleep 1
     local pids
@@ -102,6 +106,8 @@ cleanup() {
     done
     [[ -z "$(processes_inside)" ]] || echo "cluster test: processes left in the namespaces" >&2
   fi
+  # Holders whose namespace was not recorded yet (the test ended while creating them).
+  for pid in "${holders[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${host_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${host_pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -203,6 +209,7 @@ NodeName=${nodes[3]} NodeAddr=$subnet.3 CPUs=2 RealMemory=$memory State=UNKNOWN
 PartitionName=cluster Nodes=${nodes[2]},${nodes[3]} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 export SLURM_CONF=$work/slurm.conf
+slurm_started=1
 
 timeout "$lifetime" munged --foreground --force --key-file="$work/munge/munge.key" \
   --socket="$work/munge/munge.socket" --pid-file="$work/munge/munged.pid" \
