@@ -85,7 +85,8 @@ done
 [[ -n "$pipeline" ]] || fail "no pipeline file given (usage: jobs/submit.sh PIPELINE.yaml)"
 [[ -f "$pipeline" ]] || fail "pipeline file '$pipeline' does not exist"
 [[ -x "$exe" ]] || fail "rgflow executable '$exe' not found (build it, or give --rgflow)"
-for number in "$nodes" "$tasks_per_node" "$train_tasks" ${train_nodes:+"$train_nodes"} "$timeout"; do
+for number in "$nodes" "$tasks_per_node" "$train_tasks" ${train_nodes:+"$train_nodes"} \
+  "$timeout"; do
   [[ "$number" =~ ^[1-9][0-9]*$ ]] || fail "'$number' is not a positive whole number"
 done
 [[ "$launcher" == srun || "$launcher" == mpirun ]] ||

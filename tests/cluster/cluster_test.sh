@@ -44,10 +44,16 @@ python=/usr/bin/python3
 # The pipeline: the quickstart in miniature (tests/cluster/quickstart-small.yaml). The full
 # quickstart's 58880 training steps per model, each with an all-reduce over TCP between the
 # nodes, take minutes per model on a shared 2-core machine; RGFLOW_CLUSTER_PIPELINE runs another
-# pipeline, with RGFLOW_CLUSTER_MINUTES as each job's time limit (default 8).
+# pipeline, with RGFLOW_CLUSTER_MINUTES as each job's time limit (default 8) and
+# RGFLOW_CLUSTER_TRAIN_TASKS ranks per model (4, half on each node; 2 for a pipeline without
+# -reproducible, whose models are bit-identical only for the single-node run's rank count).
 pipeline=$(realpath "${RGFLOW_CLUSTER_PIPELINE:-$source_dir/tests/cluster/quickstart-small.yaml}")
 minutes=${RGFLOW_CLUSTER_MINUTES:-8}
-[[ "$minutes" =~ ^[1-9][0-9]*$ ]] || { echo "cluster test: bad RGFLOW_CLUSTER_MINUTES" >&2; exit 2; }
+train_tasks=${RGFLOW_CLUSTER_TRAIN_TASKS:-4}
+[[ "$minutes" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "cluster test: RGFLOW_CLUSTER_MINUTES must be a whole number" >&2; exit 2; }
+[[ "$train_tasks" == 2 || "$train_tasks" == 4 ]] ||
+  { echo "cluster test: RGFLOW_CLUSTER_TRAIN_TASKS must be 2 or 4" >&2; exit 2; }
 # Every process started here ends by itself after this many seconds, even if the test is killed
 # with no chance to clean up (SIGKILL, as CTest's timeout of 900 s does): with the default time
 # limits, within CTest's; otherwise long enough for three jobs at their limit.
@@ -206,7 +212,7 @@ MinJobAge=3600
 SchedulerParameters=defer_batch=0
 NodeName=${nodes[2]} NodeAddr=$subnet.2 CPUs=2 RealMemory=$memory State=UNKNOWN
 NodeName=${nodes[3]} NodeAddr=$subnet.3 CPUs=2 RealMemory=$memory State=UNKNOWN
-PartitionName=cluster Nodes=${nodes[2]},${nodes[3]} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+PartitionName=cluster Nodes=${nodes[2]},${nodes[3]} Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$work/slurm.conf
 slurm_started=1
@@ -234,7 +240,8 @@ echo "cluster test: SLURM up: slurmctld on ${nodes[1]}, slurmd on ${nodes[2]} an
 # --- The single-node run: the reference. -------------------------------------------------------
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$SECONDS
-mpiexec -n 2 --oversubscribe "$exe" run "$pipeline" -outdir "$work/single" >"$work/single.log" 2>&1 &
+mpiexec -n 2 --oversubscribe "$exe" run "$pipeline" -outdir "$work/single" \
+  >"$work/single.log" 2>&1 &
 host_pids+=($!)
 wait $! || fail "the single-node run failed (see $work/single.log)"
 echo "cluster test: single-node run (2 ranks) done in $((SECONDS - start)) s"
@@ -254,7 +261,7 @@ interruptible on_node 1 env OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self \
   OMPI_MCA_btl_tcp_if_include="$subnet.0/24" OMPI_MCA_oob_tcp_if_include="$subnet.0/24" \
   OMPI_MCA_mpi_yield_when_idle=1 RGFLOW_PYTHON=false \
   "$source_dir/jobs/submit.sh" "$pipeline" --rgflow "$exe" --outdir "$work/multi" \
-  --launcher mpirun --nodes 2 --tasks-per-node 2 --train-nodes 2 --train-tasks 4 \
+  --launcher mpirun --nodes 2 --tasks-per-node 2 --train-nodes 2 --train-tasks "$train_tasks" \
   --time-generate "$minutes" --time-train "$minutes" --time-analyze "$minutes" --wait \
   --timeout $((lifetime - SECONDS - 30)) >"$work/submit.out" 2>&1 ||
   { cat "$work/submit.out"; fail "the multi-node chain did not complete"; }
@@ -274,13 +281,16 @@ logs=("$work"/multi/rgflow-generate-*.log "$work"/multi/rgflow-train-*.log
   "$work"/multi/rgflow-analyze-*.log)
 ((${#logs[@]} == models + 2)) || fail "expected $((models + 2)) job logs, found ${#logs[@]}"
 for log in "${logs[@]}"; do
+  per_node=2
+  [[ "$log" == *-train-* ]] && per_node=$((train_tasks / 2))
   line=$(grep "^rgflow jobs: ranks per node:" "$log") || fail "no placement line in $log"
-  expected="rgflow jobs: ranks per node: ${nodes[2]} x2, ${nodes[3]} x2"
+  expected="rgflow jobs: ranks per node: ${nodes[2]} x$per_node, ${nodes[3]} x$per_node"
   [[ "$line" == "$expected" ]] || fail "$(basename "$log"): '$line', expected '$expected'"
 done
 grep -q "^rgflow generate: 4 rank(s)" "$work"/multi/rgflow-generate-*.log ||
   fail "generation did not run on 4 ranks"
-grep -q "on 4 rank(s)" "$work"/multi/rgflow-train-*_0.log || fail "training did not run on 4 ranks"
+grep -q "on $train_tasks rank(s)" "$work"/multi/rgflow-train-*_0.log ||
+  fail "training did not run on $train_tasks ranks"
 echo "cluster test: every job's ranks span ${nodes[2]} and ${nodes[3]}"
 
 # --- Identical outputs. ------------------------------------------------------------------------
@@ -289,7 +299,8 @@ mapfile -t multi_files < <(cd "$work/multi" && find data models results -name '*
 ((${#files[@]} >= 3)) || fail "the single-node run wrote only ${#files[@]} HDF5 files"
 [[ "${files[*]}" == "${multi_files[*]}" ]] ||
   fail "the runs wrote different files: '${files[*]}' against '${multi_files[*]}'"
-"$python" "$source_dir/tests/cluster/compare_outputs.py" "$work/single" "$work/multi" "${files[@]}" ||
+"$python" "$source_dir/tests/cluster/compare_outputs.py" "$work/single" "$work/multi" \
+  "${files[@]}" ||
   fail "the multi-node outputs differ from the single-node run"
 for table in "$work"/single/results/*.csv; do
   cmp -s "$table" "$work/multi/results/$(basename "$table")" ||
