@@ -30,5 +30,19 @@ launch() {
   esac
 }
 
+# Prints where the launcher places the job's ranks, one count per node (a rank runs `hostname`):
+# "rgflow jobs: ranks per node: node1 x2, node2 x2". The stage after it gets the same placement
+# (same launcher, same allocation).
+report_placement() {
+  local hosts
+  if hosts=$(launch hostname 2>/dev/null); then
+    sort <<<"$hosts" | uniq -c |
+      awk '{printf "%s%s x%s", sep, $2, $1; sep=", "} END {print ""}' |
+      sed 's/^/rgflow jobs: ranks per node: /'
+  else
+    echo "rgflow jobs: ranks per node: unknown (the launcher could not run hostname)"
+  fi
+}
+
 echo "rgflow jobs: ${SLURM_JOB_NAME:-job} ${SLURM_JOB_ID:-} on ${SLURM_JOB_NODELIST:-?}" \
   "(${SLURM_NTASKS:-1} tasks) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -17,6 +17,7 @@ usage: jobs/submit.sh PIPELINE.yaml [options]
   --nodes N             nodes of the generation and analysis jobs [RGFLOW_NODES; 1]
   --tasks-per-node N    MPI tasks per node of those jobs [RGFLOW_TASKS_PER_NODE; 2]
   --train-tasks N       MPI tasks of each training task [RGFLOW_TRAIN_TASKS; 2]
+  --train-nodes N       nodes of each training task [RGFLOW_TRAIN_NODES; SLURM chooses]
   --time-generate T     time limit of the generation job [RGFLOW_TIME_GENERATE; 01:00:00]
   --time-train T        time limit of each training task [RGFLOW_TIME_TRAIN; 01:00:00]
   --time-analyze T      time limit of the analysis job [RGFLOW_TIME_ANALYZE; 01:00:00]
@@ -43,6 +44,7 @@ account=${RGFLOW_ACCOUNT:-}
 nodes=${RGFLOW_NODES:-1}
 tasks_per_node=${RGFLOW_TASKS_PER_NODE:-2}
 train_tasks=${RGFLOW_TRAIN_TASKS:-2}
+train_nodes=${RGFLOW_TRAIN_NODES:-}
 time_generate=${RGFLOW_TIME_GENERATE:-01:00:00}
 time_train=${RGFLOW_TIME_TRAIN:-01:00:00}
 time_analyze=${RGFLOW_TIME_ANALYZE:-01:00:00}
@@ -62,6 +64,7 @@ while (($#)); do
     --nodes) nodes=${2:?--nodes needs a value}; shift ;;
     --tasks-per-node) tasks_per_node=${2:?--tasks-per-node needs a value}; shift ;;
     --train-tasks) train_tasks=${2:?--train-tasks needs a value}; shift ;;
+    --train-nodes) train_nodes=${2:?--train-nodes needs a value}; shift ;;
     --time-generate) time_generate=${2:?--time-generate needs a value}; shift ;;
     --time-train) time_train=${2:?--time-train needs a value}; shift ;;
     --time-analyze) time_analyze=${2:?--time-analyze needs a value}; shift ;;
@@ -82,7 +85,8 @@ done
 [[ -n "$pipeline" ]] || fail "no pipeline file given (usage: jobs/submit.sh PIPELINE.yaml)"
 [[ -f "$pipeline" ]] || fail "pipeline file '$pipeline' does not exist"
 [[ -x "$exe" ]] || fail "rgflow executable '$exe' not found (build it, or give --rgflow)"
-for number in "$nodes" "$tasks_per_node" "$train_tasks" "$timeout"; do
+for number in "$nodes" "$tasks_per_node" "$train_tasks" ${train_nodes:+"$train_nodes"} \
+  "$timeout"; do
   [[ "$number" =~ ^[1-9][0-9]*$ ]] || fail "'$number' is not a positive whole number"
 done
 [[ "$launcher" == srun || "$launcher" == mpirun ]] ||
@@ -124,7 +128,9 @@ job_ids=("$generate_id")
 echo "rgflow submit: generate job $generate_id"
 dependency=afterok:$generate_id
 if ((${#models[@]})); then
-  train_id=$(submit --array=0-$((${#models[@]} - 1)) --ntasks="$train_tasks" \
+  train_placement=(--ntasks="$train_tasks")
+  [[ -n "$train_nodes" ]] && train_placement+=(--nodes="$train_nodes")
+  train_id=$(submit --array=0-$((${#models[@]} - 1)) "${train_placement[@]}" \
     --time="$time_train" --dependency="$dependency" "$jobs_dir/train.sbatch")
   job_ids+=("$train_id")
   echo "rgflow submit: train job array $train_id (${#models[@]} models: ${models[*]})"
