@@ -84,17 +84,17 @@ double mean_squared_error(const std::vector<double>& sample_sums, int64_t blocks
 
 template <typename Scalar, typename Value>
 void add_learned_levels(FieldModel<Scalar>& model, int dim, int64_t side, int64_t block_side,
-                        const std::vector<Value>& start, std::vector<CentralMoments>& per_level) {
-  per_level[0].add(start.data(), start.size());
+                        const std::vector<Value>& start, int levels, LevelSink& sink) {
+  sink.add(0, side, start.data(), start.size());
   thread_local std::vector<Scalar> current, next;
-  for (size_t level = 1; level < per_level.size(); ++level) {
+  for (int level = 1; level < levels; ++level) {
     if (level == 1) {
       model.coarse_grain(dim, side, start.data(), next);
     } else {
       model.coarse_grain(dim, side, current.data(), next);
     }
     side /= block_side;
-    per_level[level].add(next.data(), next.size());
+    sink.add(level, side, next.data(), next.size());
     std::swap(current, next);
   }
 }
@@ -115,10 +115,10 @@ template double sample_squared_error(FieldModel<double>&, int, int64_t, const do
 template double sample_squared_error(FieldModel<double>&, int, int64_t, const float*, const float*,
                                      double);
 template void add_learned_levels(FieldModel<float>&, int, int64_t, int64_t,
-                                 const std::vector<float>&, std::vector<CentralMoments>&);
+                                 const std::vector<float>&, int, LevelSink&);
 template void add_learned_levels(FieldModel<double>&, int, int64_t, int64_t,
-                                 const std::vector<double>&, std::vector<CentralMoments>&);
+                                 const std::vector<double>&, int, LevelSink&);
 template void add_learned_levels(FieldModel<double>&, int, int64_t, int64_t,
-                                 const std::vector<float>&, std::vector<CentralMoments>&);
+                                 const std::vector<float>&, int, LevelSink&);
 
 }  // namespace rgflow::analysis

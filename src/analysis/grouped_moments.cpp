@@ -1,6 +1,7 @@
 #include "rgflow/analysis/grouped_moments.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "rgflow/lattice/partition.hpp"
 
@@ -10,28 +11,68 @@ std::array<int64_t, 2> group_samples(int64_t samples, int64_t groups, int64_t gr
   return lattice::piece_range(samples, static_cast<int>(groups), static_cast<int>(group));
 }
 
+std::array<int64_t, 2> group_rows(int64_t top_side, int64_t groups, int64_t group) {
+  return lattice::piece_range(top_side, static_cast<int>(groups), static_cast<int>(group));
+}
+
+std::string jackknife_groups_name(JackknifeGroups kind) {
+  return kind == JackknifeGroups::kSpace ? "space" : "samples";
+}
+
 GroupedMoments::GroupedMoments(int levels, int64_t groups, int order)
-    : levels_(levels),
+    : kind_(JackknifeGroups::kSamples),
+      levels_(levels),
       groups_(groups),
       order_(order),
       width_(CentralMoments(order).to_buffer().size()),
       buffer_(static_cast<size_t>(levels) * static_cast<size_t>(groups) * width_, 0.0) {}
 
-void GroupedMoments::set(int level, int64_t group, const CentralMoments& moments) {
+GroupedMoments::GroupedMoments(int levels, int64_t groups, int order, int64_t top_side,
+                               int64_t samples)
+    : kind_(JackknifeGroups::kSpace),
+      levels_(levels),
+      groups_(groups),
+      order_(order),
+      top_side_(top_side),
+      pieces_(samples),
+      width_(CentralMoments(order).to_buffer().size()) {
+  if (top_side < groups) {
+    throw std::invalid_argument("space jackknife groups: more groups than top-level rows");
+  }
+  buffer_.assign(static_cast<size_t>(levels) * static_cast<size_t>(groups) *
+                     static_cast<size_t>(samples) * width_,
+                 0.0);
+}
+
+void GroupedMoments::set(int level, int64_t group, int64_t piece, const CentralMoments& moments) {
   const auto flat = moments.to_buffer();
-  std::copy(
-      flat.begin(), flat.end(),
-      buffer_.begin() + static_cast<long>((static_cast<size_t>(level) * groups_ + group) * width_));
+  const size_t slot =
+      (static_cast<size_t>(level) * static_cast<size_t>(groups_) + static_cast<size_t>(group)) *
+          static_cast<size_t>(pieces_) +
+      static_cast<size_t>(piece);
+  std::copy(flat.begin(), flat.end(), buffer_.begin() + static_cast<long>(slot * width_));
 }
 
 std::vector<std::vector<CentralMoments>> GroupedMoments::by_level() const {
   std::vector<std::vector<CentralMoments>> moments(static_cast<size_t>(levels_));
   for (int level = 0; level < levels_; ++level) {
     for (int64_t group = 0; group < groups_; ++group) {
-      const auto begin = buffer_.begin() +
-                         static_cast<long>((static_cast<size_t>(level) * groups_ + group) * width_);
-      moments[static_cast<size_t>(level)].push_back(CentralMoments::from_buffer(
-          std::vector<double>(begin, begin + static_cast<long>(width_))));
+      CentralMoments merged(order_);
+      for (int64_t piece = 0; piece < pieces_; ++piece) {
+        const size_t slot = (static_cast<size_t>(level) * static_cast<size_t>(groups_) +
+                             static_cast<size_t>(group)) *
+                                static_cast<size_t>(pieces_) +
+                            static_cast<size_t>(piece);
+        const auto begin = buffer_.begin() + static_cast<long>(slot * width_);
+        const CentralMoments part = CentralMoments::from_buffer(
+            std::vector<double>(begin, begin + static_cast<long>(width_)));
+        if (pieces_ == 1) {
+          merged = part;
+        } else {
+          merged.merge(part);
+        }
+      }
+      moments[static_cast<size_t>(level)].push_back(merged);
     }
   }
   return moments;

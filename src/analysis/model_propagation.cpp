@@ -161,16 +161,30 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader
   std::vector<double> field;
   nn::Matrix<double> blocks(n, per_sample);
   nn::Network<double>::Tape tape;
+  // Space groups: group g's blocks are those of its slab of top-level block rows in every
+  // sample (the slab's blocks are consecutive columns: block rows in row-major order).
+  const int64_t block_rows = g.level_side(level_) / g.block_side;
+  const int64_t top_side = g.level_side(g.levels);
+  const int64_t per_block_row = per_sample / block_rows;
   for (int64_t group = rank; group < groups_; group += ranks) {
-    const auto range = group_samples(data_.samples, groups_, group);
+    const bool space = data_.space_groups;
+    const auto range = space ? std::array<int64_t, 2>{0, data_.samples}
+                             : group_samples(data_.samples, groups_, group);
+    int64_t first_block = 0, group_blocks = per_sample;
+    if (space) {
+      const auto rows = group_rows(top_side, groups_, group);
+      const int64_t rows_per_top_row = block_rows / top_side;
+      first_block = rows[0] * rows_per_top_row * per_block_row;
+      group_blocks = (rows[1] - rows[0]) * rows_per_top_row * per_block_row;
+    }
     double* slot = buffer_.data() + static_cast<size_t>(group) * stride;
     int64_t taken = 0;
     for (int64_t sample = range[0]; sample < range[1] && taken < quota; ++sample) {
       read(sample, field);
       coarse::extract_blocks(g.dim, g.level_side(level_), g.block_side, field.data(),
                              blocks.data());
-      const int64_t take = std::min(per_sample, quota - taken);
-      network_.forward(blocks.leftCols(take), tape);
+      const int64_t take = std::min(group_blocks, quota - taken);
+      network_.forward(blocks.middleCols(first_block, take), tape);
       for (size_t l = 0; l < layers; ++l) {
         nn::Matrix<double> units = chain_activations(network_, tape, static_cast<int>(l));
         const auto& centre = predicted_[usable_][l].kappa[0];

@@ -44,9 +44,11 @@ struct AnalyzeConfig {
   std::vector<std::string> models, eval_data;
   int order = 8;
   int64_t groups = 16;
+  std::string jackknife = "auto";
   bool force = false, quiet = false;
   analysis::PropagationOptions propagation;
-  std::string groups_option = "-groups", output_option = "-o";  // as the user types them
+  std::string groups_option = "-groups", jackknife_option = "-jackknife",
+              output_option = "-o";  // as the user types them
 };
 
 // The non-empty items of a comma-separated list of files.
@@ -78,7 +80,11 @@ AnalyzeConfig read_config(OptionReader& o) {
   const std::string eval_data =
       o.get_string("eval_data", "", "datasets of other distributions for the generalisation table");
   c.order = static_cast<int>(o.get_int("order", 8, "highest cumulant order P", 2, 12));
-  c.groups = o.get_int("groups", 16, "jackknife groups of samples", 2, 1 << 20);
+  c.groups = o.get_int("groups", 16, "jackknife groups", 2, 1 << 20);
+  c.jackknife = o.get_choice(
+      "jackknife", "auto", {"auto", "samples", "space"},
+      "jackknife groups: consecutive samples, or slabs of whole top-level block rows of every "
+      "sample (for few large samples); auto: samples when there are at least -groups of them");
   c.output = o.get_string("o", "results.h5", "output results file");
   c.force = o.get_flag("force", "overwrite an existing output");
   c.quiet = o.get_flag("quiet", "no table on stdout");
@@ -99,6 +105,7 @@ AnalyzeConfig read_config(OptionReader& o) {
                 "propagation: blocks of the data for the Monte Carlo estimates", 16, INT32_MAX);
   if (o.help()) return c;
   c.groups_option = o.full_name("groups");
+  c.jackknife_option = o.full_name("jackknife");
   c.output_option = o.full_name("o");
   c.models = file_list(models);
   c.eval_data = file_list(eval_data);
@@ -189,21 +196,21 @@ double cell_sample_error(Model& model, const io::DatasetReader& source,
 }
 
 void add_learned_sample(Model& model, const io::DatasetReader& reader, int level, int64_t sample,
-                        std::vector<analysis::CentralMoments>& per_level, FieldBuffer& field) {
+                        int levels, analysis::LevelSink& sink, FieldBuffer& field) {
   const auto& g = reader.spec().geometry;
   const int64_t side = g.level_side(level);
   read_field(reader, level, sample, field);
   if (reader.spec().dtype == "float32") {
     if (model.single) {
-      analysis::add_learned_levels(*model.in_float, g.dim, side, g.block_side, field.single,
-                                   per_level);
+      analysis::add_learned_levels(*model.in_float, g.dim, side, g.block_side, field.single, levels,
+                                   sink);
     } else {
       analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.single,
-                                   per_level);
+                                   levels, sink);
     }
   } else {
-    analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.twice,
-                                 per_level);
+    analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.twice, levels,
+                                 sink);
   }
 }
 
@@ -353,22 +360,44 @@ class PhaseTimes {
   std::vector<Entry> entries_;
 };
 
+// How the jackknife groups are formed: consecutive samples when there are enough, else slabs of
+// the top level's block rows (the same region at every level) when there are enough of those.
+analysis::JackknifeGroups jackknife_groups(const AnalyzeConfig& config, int64_t samples,
+                                           int64_t top_side) {
+  const std::string groups = std::to_string(config.groups);
+  const bool enough_samples = samples >= config.groups, enough_rows = top_side >= config.groups;
+  const std::string have = "'" + config.data + "' has " + std::to_string(samples) +
+                           " samples and " + std::to_string(top_side) +
+                           " block rows at its top level";
+  if (config.jackknife == "samples" || (config.jackknife == "auto" && enough_samples)) {
+    if (!enough_samples) {
+      throw UsageError("option " + config.groups_option + ": " + groups +
+                       " jackknife groups of samples need at least as many samples; " + have +
+                       " (" + config.jackknife_option + " space cuts the lattice instead)");
+    }
+    return analysis::JackknifeGroups::kSamples;
+  }
+  if (!enough_rows) {
+    throw UsageError("option " + config.groups_option + ": " + groups +
+                     " jackknife groups need at least as many samples or top-level block rows; " +
+                     have + "; lower " + config.groups_option);
+  }
+  return analysis::JackknifeGroups::kSpace;
+}
+
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
   PhaseTimes times;
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
   std::unique_ptr<io::DatasetReader> data_reader;
   std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
   std::vector<Model> models;
+  analysis::JackknifeGroups groups_kind = analysis::JackknifeGroups::kSamples;
   times.run(world, "analyze: inputs", [&] {
     data_reader = std::make_unique<io::DatasetReader>(config.data);
     const auto& spec = data_reader->spec();
     if (!data_reader->complete()) throw UsageError("dataset '" + config.data + "' is incomplete");
-    if (spec.samples < config.groups) {
-      throw UsageError("option " + config.groups_option + ": " + std::to_string(config.groups) +
-                       " jackknife groups need at least as many samples; '" + config.data +
-                       "' has " + std::to_string(spec.samples));
-    }
     const auto& g = spec.geometry;
+    groups_kind = jackknife_groups(config, spec.samples, g.level_side(g.levels));
     for (const auto& path : config.models) {
       Model model{stem_of(path), io::read_trained_model(path), false, nullptr, nullptr};
       const auto& block = model.file.network.spec().block;
@@ -397,18 +426,25 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   io::prepare_output(world, config.output, config.output_option, config.force, false);
   try {
     // Cumulants of every level of the data.
-    analysis::GroupedMoments data_moments(g.levels + 1, config.groups, config.order);
+    // One table of (level, group) moments, grouped as decided above.
+    auto grouped = [&](int levels) {
+      return groups_kind == analysis::JackknifeGroups::kSamples
+                 ? analysis::GroupedMoments(levels, config.groups, config.order)
+                 : analysis::GroupedMoments(levels, config.groups, config.order,
+                                            g.level_side(g.levels), spec.samples);
+    };
+    analysis::GroupedMoments data_moments = grouped(g.levels + 1);
     times.run(world, "analyze: cumulants", [&] {
       FieldBuffer field;
       data_moments.fill_owned(spec.samples, world.rank(), world.size(),
-                              [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
+                              [&](int64_t sample, analysis::LevelSink& sink) {
                                 for (int level = 0; level <= g.levels; ++level) {
                                   read_field(reader, level, sample, field);
-                                  auto& m = levels[static_cast<size_t>(level)];
+                                  const int64_t side = g.level_side(level);
                                   if (spec.dtype == "float32") {
-                                    m.add(field.single.data(), field.single.size());
+                                    sink.add(level, side, field.single.data(), field.single.size());
                                   } else {
-                                    m.add(field.twice.data(), field.twice.size());
+                                    sink.add(level, side, field.twice.data(), field.twice.size());
                                   }
                                 }
                               });
@@ -486,12 +522,13 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         learned_flows.push_back(std::move(learned));
         continue;
       }
-      analysis::GroupedMoments moments(g.levels - k + 1, config.groups, config.order);
+      analysis::GroupedMoments moments = grouped(g.levels - k + 1);
       times.run(world, "analyze: flows", [&] {
         FieldBuffer field;
         moments.fill_owned(spec.samples, world.rank(), world.size(),
-                           [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
-                             add_learned_sample(model, reader, k, sample, levels, field);
+                           [&](int64_t sample, analysis::LevelSink& sink) {
+                             add_learned_sample(model, reader, k, sample, g.levels - k + 1, sink,
+                                                field);
                            });
       });
       world.sum(moments.buffer());
@@ -508,7 +545,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     std::vector<io::PropagationReport> propagation;
     if (config.propagation.modes != "none") {
       const analysis::PropagationData data{g, spec.distribution, spec.scaling_dimension,
-                                           spec.samples};
+                                           spec.samples,
+                                           groups_kind == analysis::JackknifeGroups::kSpace};
       // Plans, then the predictions of every (model, mode) shared out over ranks, largest
       // first, each to the rank with the least work so far; each made by one rank and handed to
       // the others bit for bit.
@@ -610,7 +648,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
             (precision.empty() ? "" : ",") + m.name + ":" + (m.single ? "float32" : "float64");
       }
       io::ResultsFile file(io::partial_path(config.output),
-                           {config.data, command_line, utc_timestamp(), config.groups, precision});
+                           {config.data, command_line, utc_timestamp(), config.groups,
+                            analysis::jackknife_groups_name(groups_kind), precision});
       io::write_cumulant_flow(file.id(), flow, spec);
       if (!models.empty()) {
         std::vector<std::string> names;

@@ -55,13 +55,13 @@ int run_info(const Comm& world, const Invocation& invocation) {
   // Groups of samples are shared out over ranks; their moments meet on every rank.
   analysis::GroupedMoments moments(geometry.levels + 1, groups, 4);
   world.local_phase("info: cumulants", [&] {
-    moments.fill_owned(spec.samples, world.rank(), world.size(),
-                       [&](int64_t sample, std::vector<analysis::CentralMoments>& levels) {
-                         for (int level = 0; level <= geometry.levels; ++level) {
-                           const std::vector<double> values = reader.read(level, sample, 1);
-                           levels[static_cast<size_t>(level)].add(values.data(), values.size());
-                         }
-                       });
+    moments.fill_owned(
+        spec.samples, world.rank(), world.size(), [&](int64_t sample, analysis::LevelSink& sink) {
+          for (int level = 0; level <= geometry.levels; ++level) {
+            const std::vector<double> values = reader.read(level, sample, 1);
+            sink.add(level, geometry.level_side(level), values.data(), values.size());
+          }
+        });
   });
   world.sum(moments.buffer());
   const auto by_level = moments.by_level();

@@ -77,6 +77,7 @@ ResultsFile::ResultsFile(const std::string& path, const ResultsAttributes& attri
   h5::write_attribute(f, "command_line", attributes.command_line);
   h5::write_attribute(f, "created", attributes.created);
   h5::write_attribute(f, "jackknife_groups", attributes.jackknife_groups);
+  h5::write_attribute(f, "jackknife", attributes.jackknife);
   if (!attributes.precision.empty()) {
     h5::write_attribute(f, "network_precision", attributes.precision);
   }

@@ -85,6 +85,46 @@ TEST(Analyze, ResultsAreIdenticalOnOneToFourRanks) {
   }
 }
 
+// Fewer samples than jackknife groups: the groups are slabs of top-level block rows (the default
+// -jackknife auto picks them, and says so in results.h5), the results are identical on 1 and 3
+// ranks, and the cumulants agree with the exact recursion within their errors. Asking for sample
+// groups, or more groups than the top level has rows, is refused in one line with no output.
+TEST(Analyze, FewSamplesUseSpaceGroupsIdenticallyOnAnyRankCount) {
+  TempFolder folder;
+  const std::string data = folder.file("few.h5");
+  ASSERT_EQ(run_rgflow(2, "generate -quiet -L 128 -levels 3 -samples 3 -seed 4 -o " + data).status,
+            0);  // top level: 16 rows of blocks, 16 groups by default
+  const std::string reference = folder.file("r1.h5");
+  auto result = run_rgflow(1, "analyze -quiet -data " + data + " -o " + reference);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(text_attribute(reference, "/", "jackknife"), "space");
+  const std::string three = folder.file("r3.h5");
+  result = run_rgflow(3, "analyze -quiet -data " + data + " -o " + three);
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (const std::string name : {"/cumulants/kappa", "/cumulants/kappa_error", "/cumulants/z_exact",
+                                 "/cumulants/eigenvalue"}) {
+    EXPECT_EQ(table(three, name), table(reference, name)) << name;
+  }
+  const auto z = table(reference, "/cumulants/z_exact");
+  int finite = 0;
+  for (double v : z) {
+    if (!std::isfinite(v)) continue;
+    ++finite;
+    EXPECT_LT(std::abs(v), 4.5);
+  }
+  EXPECT_GT(finite, 20);
+  for (const std::string& options :
+       {std::string("-jackknife samples"), std::string("-groups 17")}) {
+    const std::string refused = folder.file("refused.h5");
+    result = run_rgflow(2, "analyze -quiet -data " + data + " " + options + " -o " + refused);
+    EXPECT_NE(result.status, 0) << options;
+    const auto lines = result.rgflow_error_lines();
+    ASSERT_EQ(lines.size(), 1u) << options << ": " << result.err;
+    EXPECT_NE(lines[0].find("option -groups"), std::string::npos) << lines[0];
+    EXPECT_FALSE(file_exists(refused)) << options;
+  }
+}
+
 TEST(Analyze, CumulantsAgreeWithExactValuesForEveryDistribution) {
   TempFolder folder;
   for (const std::string distribution :

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rgflow/analysis/field_model.hpp"
+#include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/moments.hpp"
 
 namespace rgflow::analysis {
@@ -67,12 +68,12 @@ double sample_squared_error(FieldModel<Scalar>& model, int dim, int64_t side, co
 /// Mean squared error from the per-sample sums (summed in sample order), NaN for no samples.
 double mean_squared_error(const std::vector<double>& sample_sums, int64_t blocks_per_sample);
 
-/// The learned levels of one sample: per_level[0] gets the start field (the data at the
-/// model's input level k, side `side`), per_level[j] the field after j applications of the model,
-/// j = 1..per_level.size() - 1 (the side shrinks by the block side each time).
+/// The learned levels of one sample: table level 0 of `sink` gets the start field (the data at
+/// the model's input level k, side `side`), table level j the field after j applications of the
+/// model, j = 1..levels - 1 (the side shrinks by the block side each time).
 template <typename Scalar, typename Value>
 void add_learned_levels(FieldModel<Scalar>& model, int dim, int64_t side, int64_t block_side,
-                        const std::vector<Value>& start, std::vector<CentralMoments>& per_level);
+                        const std::vector<Value>& start, int levels, LevelSink& sink);
 
 /// kappa_n of the data's level k under the exact recursion, lambda_n^k kappa_n(distribution),
 /// as the `exact_cumulant` of a flow whose first row is level k; NaN where unknown.

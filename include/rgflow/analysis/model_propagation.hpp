@@ -53,6 +53,9 @@ struct PropagationData {
   field::Distribution distribution;
   double scaling_dimension = 1;
   int64_t samples = 0;
+  /// Jackknife groups of space (slabs of top-level block rows of every sample) rather than of
+  /// samples (as analysis::GroupedMoments forms them).
+  bool space_groups = false;
 };
 
 /// Use: construct (plans the modes), predict() every mode (each may run on another rank and be
@@ -84,7 +87,8 @@ class ModelPropagation {
   /// Reads one sample's field of the model's level into `field` (L_k^d values).
   using SampleReader = std::function<void(int64_t sample, std::vector<double>& field)>;
   /// Tuple sums of the jackknife groups owned by `rank` of `ranks` into buffer(), taking up to
-  /// ceil(blocks / groups) blocks from the first samples of each group.
+  /// ceil(blocks / groups) blocks from the first samples of each group (space groups: from the
+  /// group's slab of the first samples).
   void fill_owned_groups(int rank, int ranks, const SampleReader& read);
   /// Per group: the block count, then the tuple sums of every layer; zero where not owned.
   std::vector<double>& buffer() { return buffer_; }

@@ -19,6 +19,9 @@ namespace rgflow::io {
 struct ResultsAttributes {
   std::string dataset_path, command_line, created;
   int64_t jackknife_groups = 0;
+  // Root attribute `jackknife`: "samples" (groups of consecutive samples) or "space" (slabs of
+  // whole top-level block rows of every sample).
+  std::string jackknife = "samples";
   // Root attribute `network_precision`: "model:float32,model:float64,...", how each model's
   // network was applied in generalisation and learned flows (float32 when the model and the data
   // are both stored as float32); omitted without models.
