@@ -98,7 +98,7 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   if (test_budget > 0) config.memory_budget_bytes = test_budget;
   config.io_mode = options.get_choice(
       "io", "auto", {"auto", "collective", "independent"},
-      "MPI-IO mode for field data (auto: independent when every rank owns whole samples)");
+      "MPI-IO mode for field data (auto: independent when every rank's box is whole rows)");
   config.force = options.get_flag("force", "overwrite an existing output");
   config.resume = options.get_flag("resume", "continue the partial output of an interrupted run");
   config.quiet = options.get_flag("quiet", "no progress line and no summary");
@@ -357,11 +357,13 @@ int run_generate(const Comm& world, const Invocation& invocation) {
 
   const std::string partial = io::partial_path(config.output);
   const double open_start = wall_seconds();
-  // Ranks that own whole samples write large contiguous pieces: independent I/O then avoids the
-  // collective layer's shuffling (measured in docs/performance.md). Ranks sharing a lattice
-  // write many short rows, which collective buffering merges.
+  // Ranks that own whole samples, or slabs of whole rows, write one contiguous piece of the file
+  // per sample and tile: independent I/O then avoids the collective layer's shuffling (measured
+  // in docs/performance.md). Boxes split along a faster axis write many short rows, which
+  // collective buffering merges.
   const bool collective =
-      config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
+      config.io_mode == "collective" ||
+      (config.io_mode == "auto" && !lattice::boxes_are_slabs(decomposition.grid));
   // Creating (rank 0 alone) reserves every block of the file, and resuming reserves the blocks
   // still missing: a disk too small fails here, on every rank alike, and the writes below cannot
   // fail for lack of space on some ranks only (which would hang them inside HDF5; see

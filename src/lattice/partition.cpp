@@ -51,6 +51,10 @@ std::optional<std::array<int, kMaxDim>> choose_process_grid(int dim, int64_t blo
   return best;
 }
 
+bool boxes_are_slabs(const std::array<int, kMaxDim>& grid) {
+  return grid[1] == 1 && grid[2] == 1;
+}
+
 Box owned_box(const Geometry& geometry, const std::array<int, kMaxDim>& grid, int lattice_rank) {
   Box box;
   box.dim = geometry.dim;

@@ -80,6 +80,8 @@ TEST(Partition, ProcessGridTiesSplitTheSlowestAxes) {
   // 6 ranks over 4 blocks per axis: {3,2} leaves boxes of 2x2 blocks; {6,1} does not fit.
   EXPECT_EQ(*choose_process_grid(2, 4, 6), (std::array<int, 3>{3, 2, 1}));
   EXPECT_EQ(largest_box_blocks(2, 4, {3, 2, 1}), 4);
+  EXPECT_TRUE(boxes_are_slabs(*choose_process_grid(3, 8, 4)));
+  EXPECT_FALSE(boxes_are_slabs(*choose_process_grid(2, 3, 4)));
 }
 
 TEST(Decomposition, AutomaticMinimisesTheBusiestRanksSites) {

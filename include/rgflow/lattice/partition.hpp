@@ -31,6 +31,10 @@ std::optional<std::array<int, kMaxDim>> choose_process_grid(int dim, int64_t blo
 /// Top-level blocks of the largest box of `grid`.
 int64_t largest_box_blocks(int dim, int64_t blocks_per_axis, const std::array<int, kMaxDim>& grid);
 
+/// True when `grid` splits axis 0 only: every rank's box is then whole rows of the lattice (a
+/// slab), so its part of a sample, and each tile of block rows, is one contiguous run in the file.
+bool boxes_are_slabs(const std::array<int, kMaxDim>& grid);
+
 /// The box of level-0 sites owned by `lattice_rank` on `grid`, ranks numbered with the last axis
 /// fastest.
 Box owned_box(const Geometry& geometry, const std::array<int, kMaxDim>& grid, int lattice_rank);
