@@ -45,7 +45,8 @@ GenerationPlan::Step GenerationPlan::step(int64_t index, int group, int lattice_
 std::optional<GenerationPlan> plan_generation(const Geometry& geometry,
                                               const Decomposition& decomposition,
                                               const std::vector<int64_t>& pending,
-                                              int64_t value_bytes, int64_t budget_bytes) {
+                                              int64_t value_bytes, int64_t budget_bytes,
+                                              int64_t target_bytes) {
   if (top_block_bytes(geometry, value_bytes) > budget_bytes) return std::nullopt;
   GenerationPlan plan;
   plan.decomposition = decomposition;
@@ -57,18 +58,24 @@ std::optional<GenerationPlan> plan_generation(const Geometry& geometry,
     largest_box_bytes =
         std::max(largest_box_bytes, box_bytes_all_levels(geometry, boxes.back(), value_bytes));
   }
+  // The step's size: the target, raised to one block row of the largest box (tiles of whole
+  // rows stay contiguous in the file), never above the budget.
+  Box block_row = boxes.front();
+  block_row.extent[0] = geometry.top_block_side();
+  plan.step_bytes = std::min(
+      budget_bytes, std::max(target_bytes, box_bytes_all_levels(geometry, block_row, value_bytes)));
   // Several samples at once only when every box of the group fits whole; then every rank of the
   // group holds the same samples, and no more than a group has to do.
   const int64_t groups = decomposition.groups;
   const int64_t largest_share = (static_cast<int64_t>(pending.size()) + groups - 1) / groups;
-  if (largest_box_bytes <= budget_bytes) {
+  if (largest_box_bytes <= plan.step_bytes) {
     plan.samples_per_chunk =
-        std::max<int64_t>(1, std::min(largest_share, budget_bytes / largest_box_bytes));
+        std::max<int64_t>(1, std::min(largest_share, plan.step_bytes / largest_box_bytes));
   }
   for (int rank = 0; rank < lattice_ranks; ++rank) {
-    // plan_tiling succeeds: one top-level block fits.
+    // plan_tiling succeeds: one top-level block fits the budget, and so the step.
     plan.tilings.push_back(*plan_tiling(geometry, boxes[static_cast<size_t>(rank)], value_bytes,
-                                        budget_bytes / plan.samples_per_chunk));
+                                        plan.step_bytes / plan.samples_per_chunk));
     plan.tiles_per_run = std::max(plan.tiles_per_run, plan.tilings.back().count());
   }
   int64_t most_runs = 0;

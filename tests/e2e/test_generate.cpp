@@ -126,21 +126,25 @@ double peak_rss_mib(const std::string& out) {
   return at == std::string::npos ? -1 : std::stod(out.substr(at + marker.size()));
 }
 
-// 2 samples of 4096^2 sites, 85 MiB each over all levels: with -memory_mb 4 the process stays
-// near its size without data (about 45 MiB); with everything in memory it holds 170 MiB more.
+// 2 samples of 4096^2 sites, 85 MiB each over all levels, -levels 10: a top-level block is
+// 1024^2 sites (5.3 MiB over all levels), a block row 21.3 MiB. With -memory_mb 256 a step holds
+// one block row (the 4 MiB target raised to a whole row); with -memory_mb 6 it holds one block,
+// and the process stays near its size without data (about 45 MiB).
 TEST(Generate, PeakMemoryPerRankIsBoundedByTheBudget) {
   TempFolder folder;
-  const std::string base = "generate -d 2 -L 4096 -b 2 -levels 4 -samples 2 -io independent";
-  auto result = run_rgflow(1, base + " -memory_mb 4 -o " + folder.file("small.h5"));
+  const std::string base = "generate -d 2 -L 4096 -b 2 -levels 10 -samples 2";
+  auto result = run_rgflow(1, base + " -memory_mb 6 -o " + folder.file("small.h5"));
   ASSERT_EQ(result.status, 0) << result.err;
   const double bounded = peak_rss_mib(result.out);
   EXPECT_GT(bounded, 0) << result.out;
-  EXPECT_LT(bounded, 80) << result.out;
-  EXPECT_EQ(tiles_per_sample(result.out), 22) << "5.3 MiB per tile" << result.out;
-  result = run_rgflow(1, base + " -memory_mb 256 -o " + folder.file("whole.h5"));
+  EXPECT_LT(bounded, 45 + 6 + 20) << result.out;
+  EXPECT_EQ(tiles_per_sample(result.out), 16) << result.out;
+  result = run_rgflow(1, base + " -memory_mb 256 -o " + folder.file("rows.h5"));
   ASSERT_EQ(result.status, 0) << result.err;
-  EXPECT_GT(peak_rss_mib(result.out), bounded + 150) << result.out;
-  EXPECT_TRUE(same_fields(folder.file("small.h5"), folder.file("whole.h5")));
+  EXPECT_EQ(tiles_per_sample(result.out), 4) << result.out;
+  EXPECT_GT(peak_rss_mib(result.out), bounded + 10) << result.out;
+  EXPECT_LT(peak_rss_mib(result.out), 45 + 22 + 20) << result.out;
+  EXPECT_TRUE(same_fields(folder.file("small.h5"), folder.file("rows.h5")));
 }
 
 // A crash inside a sample's tiles: the samples whose every tile was written are marked complete,

@@ -245,6 +245,36 @@ TEST(GenerationPlan, SeveralSamplesPerChunkOnlyWhenEveryBoxFitsWhole) {
                                top_block_bytes(geometry, 4) - 1));
 }
 
+TEST(GenerationPlan, StepsAimAtTheTargetWithinTheBudget) {
+  const std::vector<int64_t> one{0};
+  const Decomposition alone;
+  // 8192^2, K = 6: a block row is 64 x 8192 sites, 2.67 MiB over all levels, so a 4 MiB target
+  // holds one row per tile whatever the budget above it.
+  const Geometry geometry{2, 8192, 2, 6};
+  const int64_t row = box_bytes_all_levels(geometry, Box{2, {0, 0, 0}, {64, 8192, 1}}, 4);
+  auto plan = plan_generation(geometry, alone, one, 4, int64_t{1} << 30);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->step_bytes, kTileTargetBytes);
+  EXPECT_EQ(plan->tiles_per_run, 128);
+  // A budget below the target bounds the step.
+  plan = plan_generation(geometry, alone, one, 4, row + 1);
+  EXPECT_EQ(plan->step_bytes, row + 1);
+  EXPECT_EQ(plan->tiles_per_run, 128);
+  // 16384^2: a block row (5.3 MiB) exceeds the target; tiles stay whole rows.
+  const Geometry wider{2, 16384, 2, 6};
+  plan = plan_generation(wider, alone, one, 4, int64_t{256} << 20);
+  EXPECT_EQ(plan->step_bytes, 2 * row);
+  EXPECT_EQ(plan->tiles_per_run, 256);
+  // Small samples: as many whole samples per step as the target holds.
+  const Geometry small{2, 256, 2, 4};
+  const int64_t sample = box_bytes_all_levels(small, full_box(2, 256), 4);
+  std::vector<int64_t> pending(100);
+  for (int64_t s = 0; s < 100; ++s) pending[static_cast<size_t>(s)] = s;
+  plan = plan_generation(small, alone, pending, 4, int64_t{64} << 20);
+  EXPECT_EQ(plan->samples_per_chunk, kTileTargetBytes / sample);
+  EXPECT_EQ(plan->tiles_per_run, 1);
+}
+
 TEST(GenerationPlan, ALatticeBeyondPetscIndicesIsPlannedIn64Bits) {
   // d = 3, L = 65536, K = 4: 4096^3 = 2^36 top-level blocks (PETSc's 32-bit DMDA overflowed),
   // 2^48 sites per sample. One block row (16 x 65536^2 sites) needs 2^36 x 4 bytes x 1.07.
@@ -253,7 +283,7 @@ TEST(GenerationPlan, ALatticeBeyondPetscIndicesIsPlannedIn64Bits) {
   ASSERT_EQ(choice.problem, DecompositionProblem::kNone);
   EXPECT_EQ(choice.decomposition.lattice_ranks, 2);
   const int64_t row = box_bytes_all_levels(geometry, Box{3, {0, 0, 0}, {16, 65536, 65536}}, 4);
-  const auto plan = plan_generation(geometry, choice.decomposition, {0}, 4, 3 * row);
+  const auto plan = plan_generation(geometry, choice.decomposition, {0}, 4, 3 * row, 3 * row);
   ASSERT_TRUE(plan);
   EXPECT_EQ(plan->samples_per_chunk, 1);
   for (int rank = 0; rank < 2; ++rank) {

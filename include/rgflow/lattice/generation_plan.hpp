@@ -23,11 +23,21 @@ struct SampleRun {
 std::vector<SampleRun> plan_runs(const std::vector<int64_t>& pending, int groups, int group,
                                  int64_t chunk);
 
+/// The field values one step aims to hold (all levels, all its samples), when the budget allows:
+/// writes of a few MiB, from data still in the CPU's caches, ran several times faster here than
+/// writes of 64 MiB or more (docs/performance.md), so a larger budget only bounds memory and
+/// does not make tiles larger. A tile still holds at least one block row of the box when the
+/// budget allows, so that it stays one contiguous piece of the file.
+constexpr int64_t kTileTargetBytes = int64_t{4} << 20;
+
 /// Bytes of one top-level block of one sample at every level: the smallest budget that works.
 int64_t top_block_bytes(const Geometry& geometry, int64_t value_bytes);
 
 struct GenerationPlan {
   Decomposition decomposition;
+  /// Field values held at once per rank, at most: min(budget, max(target, one block row of the
+  /// group's largest box)).
+  int64_t step_bytes = 0;
   /// Samples held at once: several only when the largest box of the group fits the budget whole.
   int64_t samples_per_chunk = 1;
   /// Per sample group: its runs, each of at most samples_per_chunk samples.
@@ -54,11 +64,13 @@ struct GenerationPlan {
 };
 
 /// The plan for `pending` samples (increasing indices) of `geometry` on `decomposition`, with
-/// values of `value_bytes` and at most `budget_bytes` of field values per rank (all levels):
-/// nullopt if one top-level block (top_block_bytes) exceeds the budget.
+/// values of `value_bytes` and at most `budget_bytes` of field values per rank (all levels), each
+/// step aiming at `target_bytes`: nullopt if one top-level block (top_block_bytes) exceeds the
+/// budget.
 std::optional<GenerationPlan> plan_generation(const Geometry& geometry,
                                               const Decomposition& decomposition,
                                               const std::vector<int64_t>& pending,
-                                              int64_t value_bytes, int64_t budget_bytes);
+                                              int64_t value_bytes, int64_t budget_bytes,
+                                              int64_t target_bytes = kTileTargetBytes);
 
 }  // namespace rgflow::lattice
