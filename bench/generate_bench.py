@@ -106,12 +106,14 @@ def large(args, out):
             configs.append(("%d ranks sharing each lattice" % ranks, ranks,
                             budget + ["-lattice_ranks", str(ranks)]))
     runs = {label: [] for label, _, _ in configs}
+    runs["dd"] = []
     for r in range(args.repeats):
         for label, ranks, extra in configs:
             runs[label].append(run_rgflow(args.exe, ranks, out, args, extra))
             print("round %d: %s: %.1f s, peak RSS %.0f MiB/rank" %
                   (r, label, runs[label][-1]["seconds"], runs[label][-1]["peak_rss_MiB"]),
                   flush=True)
+        runs["dd"].append(run_dd(out, runs[configs[0][0]][-1]["bytes"]))
     settle(out)
     print("\nmedians over %d round(s) (d=2, L=%d, S=%d, K=%d, b=2, uniform, float32, "
           "-memory_mb %d; %.2f GB written)" %
@@ -127,6 +129,9 @@ def large(args, out):
               (label, med("seconds"), med("sites_per_s"), med("MB_per_s"), med("peak_rss_MiB"),
                runs[label][0].get("tiles_per_sample", 0), med("t_random"), med("t_coarse"),
                med("t_write")))
+    print("| dd, same bytes, bs=4M | %.1f | | %.0f | | | | | |" %
+          (statistics.median(run["seconds"] for run in runs["dd"]),
+           statistics.median(run["MB_per_s"] for run in runs["dd"])))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"args": vars(args), "runs": runs}, handle, indent=1)
