@@ -79,8 +79,9 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   const bool old_budget_name = options.given("chunk_mb");
   int64_t memory_mib = options.get_int(
       "memory_mb", 64,
-      "memory budget per rank, MiB: field values held at once (all levels of a tile of samples)", 1,
-      max_mib);
+      "memory budget per rank, MiB: the most field values held at once (all levels; a step "
+      "aims at 4 MiB, at least one row of top-level blocks)",
+      1, max_mib);
   const int64_t chunk_mib =
       options.get_int("chunk_mb", 64, "older name of -memory_mb (same meaning)", 1, max_mib);
   if (old_budget_name) {
