@@ -2,9 +2,11 @@
 // one HDF5 dataset.
 //
 // Ranks form sample groups of `lattice_ranks` consecutive ranks. Groups share out the samples;
-// inside a group a DMDA over top-level blocks splits the lattice, so each rank generates its own
-// sites of each sample (the values depend only on seed, sample and global site) and coarse-grains
-// them without communication. Samples stream through in chunks sized by a memory budget.
+// inside a group the lattice is split into boxes of whole top-level blocks, so each rank generates
+// its own sites of each sample (the values depend only on seed, sample and global site) and
+// coarse-grains them without communication. A rank walks its box in tiles of whole top-level
+// blocks sized by the memory budget, so memory is bounded whatever the lattice's size; the plan
+// (lattice/generation_plan.hpp) is a pure function of sizes, the same on every rank.
 #include <petscsys.h>
 #include <sys/resource.h>
 
@@ -23,7 +25,7 @@
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/lattice/dmda.hpp"
+#include "rgflow/lattice/generation_plan.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::app {
@@ -35,11 +37,17 @@ struct GenerateConfig {
   bool force = false;
   bool resume = false;
   bool quiet = false;
-  std::string io_mode = "auto";  // auto, collective, independent
-  int lattice_ranks = 0;         // 0: chosen from the sizes
-  int64_t chunk_budget_bytes = 0;
-  int64_t stop_after_chunks = 0;  // test hook: simulate a crash after this many chunks
+  std::string io_mode = "auto";     // auto, collective, independent
+  int lattice_ranks = 0;            // 0: chosen from the sizes
+  int64_t memory_budget_bytes = 0;  // field values held at once per rank, all levels
+  int64_t stop_after_steps = 0;     // test hook: simulate a crash after this many steps
 };
+
+std::string mib_text(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
 
 GenerateConfig read_config(OptionReader& options, const std::string& command_line) {
   GenerateConfig config;
@@ -67,19 +75,37 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   config.lattice_ranks = static_cast<int>(
       options.get_int("lattice_ranks", 0,
                       "ranks per sample group splitting the lattice (0: automatic)", 0, INT32_MAX));
-  config.chunk_budget_bytes =
-      options.get_int("chunk_mb", 64, "memory budget per rank for a chunk of samples, MiB", 1,
-                      1 << 20)
-      << 20;
+  const int64_t max_mib = int64_t{1} << 30;
+  const bool old_budget_name = options.given("chunk_mb");
+  int64_t memory_mib = options.get_int(
+      "memory_mb", 64,
+      "memory budget per rank, MiB: the most field values held at once (all levels; a step "
+      "aims at 4 MiB, at least one row of top-level blocks)",
+      1, max_mib);
+  const int64_t chunk_mib =
+      options.get_int("chunk_mb", 64, "older name of -memory_mb (same meaning)", 1, max_mib);
+  if (old_budget_name) {
+    if (options.given("memory_mb")) {
+      throw UsageError("options " + options.full_name("memory_mb") + " and " +
+                       options.full_name("chunk_mb") +
+                       " are the same budget (-chunk_mb is its older name): give one");
+    }
+    memory_mib = chunk_mib;
+  }
+  config.memory_budget_bytes = memory_mib << 20;
+  const int64_t test_budget = options.get_int(
+      "test_memory_bytes", 0, "testing only: the memory budget in bytes (overrides -memory_mb)", 0,
+      INT64_MAX);
+  if (test_budget > 0) config.memory_budget_bytes = test_budget;
   config.io_mode = options.get_choice(
       "io", "auto", {"auto", "collective", "independent"},
-      "MPI-IO mode for field data (auto: independent when every rank owns whole samples)");
+      "MPI-IO mode for field data (auto: independent when every rank's box is whole rows)");
   config.force = options.get_flag("force", "overwrite an existing output");
   config.resume = options.get_flag("resume", "continue the partial output of an interrupted run");
   config.quiet = options.get_flag("quiet", "no progress line and no summary");
-  config.stop_after_chunks =
+  config.stop_after_steps =
       options.get_int("test_stop_after_chunks", 0,
-                      "testing only: end abruptly after this many chunks", 0, INT64_MAX);
+                      "testing only: end abruptly after this many write steps", 0, INT64_MAX);
   spec.command_line = command_line;
   if (options.help()) return config;
 
@@ -96,46 +122,40 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
                      " applies only to -distribution gamma");
   }
   const auto& g = spec.geometry;
-  int64_t top = 1;
-  for (int k = 0; k < g.levels; ++k) {
-    if (top > g.side / g.block_side) {
+  const lattice::GeometryCheck check = lattice::check_geometry(g, spec.samples);
+  switch (check.problem) {
+    case lattice::GeometryProblem::kNone:
+      break;
+    case lattice::GeometryProblem::kTooManyLevels:
       throw UsageError("option " + options.full_name("levels") + ": " + std::to_string(g.levels) +
                        " levels of b = " + std::to_string(g.block_side) +
                        " need L >= b^K, but L = " + std::to_string(g.side));
-    }
-    top *= g.block_side;
-  }
-  if (g.side % top != 0) {
-    throw UsageError("option " + options.full_name("L") + ": " + std::to_string(g.side) +
-                     " is not divisible by b^K = " + std::to_string(g.block_side) + "^" +
-                     std::to_string(g.levels) + " = " + std::to_string(top));
+    case lattice::GeometryProblem::kSideNotDivisible:
+      throw UsageError("option " + options.full_name("L") + ": " + std::to_string(g.side) +
+                       " is not divisible by b^K = " + std::to_string(g.block_side) + "^" +
+                       std::to_string(g.levels) + " = " + std::to_string(check.top_block_side));
+    case lattice::GeometryProblem::kBeyondIndexRange:
+      throw UsageError("option " + options.full_name("L") + ": " + std::to_string(spec.samples) +
+                       " samples of " + std::to_string(g.side) + "^" + std::to_string(g.dim) +
+                       " sites are beyond rgflow's index range (at most 2^58 values per level)");
   }
   if (!(spec.scaling_dimension > 0)) {
     throw UsageError("option " + options.full_name("scaling_dimension") + ": must be positive");
   }
-  return config;
-}
-
-// The samples one group writes, as runs of consecutive sample indices of at most `chunk`.
-struct SampleRun {
-  int64_t first = 0;
-  int64_t count = 0;
-};
-
-std::vector<SampleRun> plan_runs(const std::vector<int64_t>& pending, int groups, int group,
-                                 int64_t chunk) {
-  const auto range = lattice::piece_range(static_cast<int64_t>(pending.size()), groups, group);
-  std::vector<SampleRun> runs;
-  for (int64_t i = range[0]; i < range[1]; ++i) {
-    const int64_t sample = pending[static_cast<size_t>(i)];
-    if (!runs.empty() && runs.back().first + runs.back().count == sample &&
-        runs.back().count < chunk) {
-      ++runs.back().count;
-    } else {
-      runs.push_back({sample, 1});
-    }
+  // The budget must hold one top-level block, all levels: the smallest tile (whatever the rank
+  // count, so a pipeline is checked before it runs).
+  const int64_t block_bytes = lattice::top_block_bytes(g, io::dtype_bytes(spec.dtype));
+  if (block_bytes > config.memory_budget_bytes) {
+    const std::string budget_option = test_budget > 0   ? "test_memory_bytes"
+                                      : old_budget_name ? "chunk_mb"
+                                                        : "memory_mb";
+    throw UsageError(
+        "option " + options.full_name(budget_option) + ": " + mib_text(config.memory_budget_bytes) +
+        " cannot hold one top-level block (side b^K = " + std::to_string(g.top_block_side()) +
+        ", all levels, " + spec.dtype + "): it needs " + mib_text(block_bytes) +
+        "; raise it or lower -levels");
   }
-  return runs;
+  return config;
 }
 
 struct PhaseTimes {
@@ -151,28 +171,26 @@ std::string write_failure(const std::string& output, const std::string& reason) 
 
 template <typename T>
 PhaseTimes generate_samples(const Comm& world, const Comm& group, const GenerateConfig& config,
-                            io::DatasetWriter& writer, const lattice::Box& owned,
-                            bool marks_completion, const std::vector<std::vector<SampleRun>>& plan,
-                            int64_t chunk) {
+                            io::DatasetWriter& writer, const lattice::GenerationPlan& plan,
+                            int64_t pending_total) {
   const auto& spec = config.spec;
   const auto& geometry = spec.geometry;
   const int levels = geometry.levels;
-  std::vector<lattice::Box> boxes;
+  const int group_index = world.rank() / group.size();
+  const int lattice_rank = group.rank();
+  const bool marks_completion = lattice_rank == 0;
+  // Buffers for the largest tile (tile 0) of samples_per_chunk samples, every level.
+  const lattice::Box largest = plan.tilings[static_cast<size_t>(lattice_rank)].tile(0);
   std::vector<std::vector<T>> buffers;
-  int64_t factor = 1;
-  for (int level = 0; level <= levels; ++level) {
-    boxes.push_back(owned.coarsened(factor));
-    buffers.emplace_back(static_cast<size_t>(chunk * boxes.back().size()));
-    factor *= geometry.block_side;
+  {
+    int64_t factor = 1;
+    for (int level = 0; level <= levels; ++level) {
+      buffers.emplace_back(
+          static_cast<size_t>(plan.samples_per_chunk * largest.coarsened(factor).size()));
+      factor *= geometry.block_side;
+    }
   }
   const double scale = coarse::block_map_scale(geometry.block_side, spec.scaling_dimension);
-  size_t steps = 0;
-  int64_t pending_total = 0;
-  for (const auto& runs : plan) {
-    steps = std::max(steps, runs.size());
-    for (const auto& run : runs) pending_total += run.count;
-  }
-  const auto& my_runs = plan[static_cast<size_t>(world.rank() / group.size())];
   const PetscLogStage stage_random = log_stage("Gen: random");
   const PetscLogStage stage_coarse = log_stage("Gen: coarse");
   const PetscLogStage stage_write = log_stage("Gen: write");
@@ -180,15 +198,26 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
                     world.rank() == 0 && !config.quiet);
   const int64_t already_done = spec.samples - pending_total;
   PhaseTimes times;
-  int64_t done_by_all = 0;
-  for (size_t step = 0; step < steps; ++step) {
-    const SampleRun run = step < my_runs.size() ? my_runs[step] : SampleRun{};
+  double done_by_all = 0;  // samples of every group, counting a run's tiles as fractions
+  std::vector<lattice::Box> boxes(static_cast<size_t>(levels + 1));
+  for (int64_t index = 0; index < plan.steps; ++index) {
+    const lattice::GenerationPlan::Step step = plan.step(index, group_index, lattice_rank);
+    const int64_t count = step.has_tile ? step.run.count : 0;
+    if (step.has_tile) {
+      int64_t factor = 1;
+      for (int level = 0; level <= levels; ++level) {
+        boxes[static_cast<size_t>(level)] = step.tile.coarsened(factor);
+        factor *= geometry.block_side;
+      }
+    } else {
+      for (auto& box : boxes) box = lattice::Box{geometry.dim, {0, 0, 0}, {0, 0, 0}};
+    }
     double start = wall_seconds();
     world.local_phase("generate: compute", [&] {
       {
         LogStageGuard guard(stage_random);
-        for (int64_t i = 0; i < run.count; ++i) {
-          field::fill_box(spec.distribution, spec.seed, static_cast<uint32_t>(run.first + i),
+        for (int64_t i = 0; i < count; ++i) {
+          field::fill_box(spec.distribution, spec.seed, static_cast<uint32_t>(step.run.first + i),
                           geometry.side, boxes[0], buffers[0].data() + i * boxes[0].size());
         }
       }
@@ -198,7 +227,7 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
       for (int level = 1; level <= levels; ++level) {
         const auto& fine = boxes[static_cast<size_t>(level - 1)];
         const auto& coarse_box = boxes[static_cast<size_t>(level)];
-        for (int64_t i = 0; i < run.count; ++i) {
+        for (int64_t i = 0; i < count; ++i) {
           coarse::block_sum_map(buffers[static_cast<size_t>(level - 1)].data() + i * fine.size(),
                                 geometry.dim, fine.extent, geometry.block_side, scale,
                                 buffers[static_cast<size_t>(level)].data() + i * coarse_box.size());
@@ -212,35 +241,34 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
       // Every rank makes every write call (collective in collective mode) even after one of its
       // own failed (a full disk): a rank that stopped early would leave the others waiting. The
       // failures are then agreed on, and samples are marked complete only where every rank of
-      // the group wrote its part.
+      // the group wrote every tile of them (a failure ends the run before its last tile).
       std::string error;
-      const auto attempt = [&error](auto&& step) {
+      const auto attempt = [&error](auto&& work) {
         try {
-          step();
+          work();
         } catch (const std::exception& failure) {
           if (error.empty()) error = failure.what();
         }
       };
       for (int level = 0; level <= levels; ++level) {
         attempt([&] {
-          writer.write(level, run.first, run.count, boxes[static_cast<size_t>(level)],
+          writer.write(level, step.run.first, count, boxes[static_cast<size_t>(level)],
                        buffers[static_cast<size_t>(level)].data());
         });
       }
       attempt([&] { fail_if_injected("generate: write", world.rank()); });
       const bool group_failed = group.any(!error.empty());
-      attempt([&] {
-        writer.mark_complete(group, run.first, marks_completion && !group_failed ? run.count : 0);
-      });
+      const bool marks = marks_completion && step.ends_run && !group_failed;
+      attempt([&] { writer.mark_complete(group, step.run.first, marks ? step.run.count : 0); });
       world.raise_if_any(error.empty() ? "" : write_failure(config.output, error));
     }
     times.write += wall_seconds() - start;
-    for (const auto& runs : plan) {
-      if (step < runs.size()) done_by_all += runs[step].count;
+    for (int g = 0; g < plan.decomposition.groups; ++g) {
+      done_by_all += static_cast<double>(plan.step(index, g, 0).run.count) /
+                     static_cast<double>(plan.tiles_per_run);
     }
-    progress.update(static_cast<double>(already_done + done_by_all));
-    if (config.stop_after_chunks > 0 &&
-        static_cast<int64_t>(step) + 1 >= config.stop_after_chunks) {
+    progress.update(static_cast<double>(already_done) + done_by_all);
+    if (config.stop_after_steps > 0 && index + 1 >= config.stop_after_steps) {
       // Testing hook: end every rank abruptly, leaving the partial file as a crash would.
       world.barrier();
       std::fflush(stdout);
@@ -269,35 +297,32 @@ int run_generate(const Comm& world, const Invocation& invocation) {
 
   // Decomposition, decided from sizes alone (identical on every rank, before any collective).
   const int world_size = world.size();
-  const int64_t blocks_per_axis = geometry.top_blocks_per_axis();
   int64_t bytes_per_sample = 0;
   for (int level = 0; level <= geometry.levels; ++level) {
     bytes_per_sample += geometry.level_sites(level) * io::dtype_bytes(spec.dtype);
   }
-  int lattice_ranks = config.lattice_ranks;
-  if (lattice_ranks == 0) {
-    lattice_ranks = lattice::default_lattice_ranks(geometry, world_size, spec.samples,
-                                                   bytes_per_sample, config.chunk_budget_bytes);
+  const lattice::DecompositionChoice choice =
+      lattice::choose_decomposition(geometry, world_size, spec.samples, config.lattice_ranks);
+  const std::string ranks_option =
+      "option " + options.full_name("lattice_ranks") + ": " + std::to_string(config.lattice_ranks);
+  switch (choice.problem) {
+    case lattice::DecompositionProblem::kNone:
+      break;
+    case lattice::DecompositionProblem::kRanksDoNotDivide:
+      throw UsageError(ranks_option + " does not divide the number of ranks, " +
+                       std::to_string(world_size));
+    case lattice::DecompositionProblem::kMoreRanksThanBlocks:
+      throw UsageError(ranks_option + " exceeds the number of top-level blocks, " +
+                       std::to_string(choice.top_blocks) +
+                       " (each rank needs at least one block of side b^K)");
+    case lattice::DecompositionProblem::kNoGrid:
+      throw UsageError(ranks_option + " ranks cannot be arranged on a grid of " +
+                       std::to_string(geometry.top_blocks_per_axis()) +
+                       " top-level blocks per axis");
   }
-  const std::string ranks_option = options.full_name("lattice_ranks");
-  if (world_size % lattice_ranks != 0) {
-    throw UsageError("option " + ranks_option + ": " + std::to_string(lattice_ranks) +
-                     " does not divide the number of ranks, " + std::to_string(world_size));
-  }
-  int64_t top_blocks = 1;
-  for (int axis = 0; axis < geometry.dim; ++axis) top_blocks *= blocks_per_axis;
-  if (lattice_ranks > top_blocks) {
-    throw UsageError("option " + ranks_option + ": " + std::to_string(lattice_ranks) +
-                     " exceeds the number of top-level blocks, " + std::to_string(top_blocks) +
-                     " (each rank needs at least one block of side b^K)");
-  }
-  const auto grid = lattice::choose_process_grid(geometry.dim, blocks_per_axis, lattice_ranks);
-  if (!grid) {
-    throw UsageError("option " + ranks_option + ": " + std::to_string(lattice_ranks) +
-                     " ranks cannot be arranged on a grid of " + std::to_string(blocks_per_axis) +
-                     " top-level blocks per axis");
-  }
-  const int groups = world_size / lattice_ranks;
+  const lattice::Decomposition& decomposition = choice.decomposition;
+  const int lattice_ranks = decomposition.lattice_ranks;
+  const int groups = decomposition.groups;
 
   const io::OutputState state =
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
@@ -330,19 +355,16 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const double start = wall_seconds();
   const int group = world.rank() / lattice_ranks;
   const Comm group_comm = world.split(group, world.rank());
-  const lattice::BlockDecomposition decomposition(group_comm, geometry, *grid);
-  const lattice::Box& owned = decomposition.owned();
-  if (!(owned == lattice::owned_box(geometry, *grid, group_comm.rank()))) {
-    throw LibraryError("the DMDA's ownership differs from the planned decomposition");
-  }
 
   const std::string partial = io::partial_path(config.output);
   const double open_start = wall_seconds();
-  // Ranks that own whole samples write large contiguous pieces: independent I/O then avoids the
-  // collective layer's shuffling (measured in docs/performance.md). Ranks sharing a lattice
-  // write many short rows, which collective buffering merges.
+  // Ranks that own whole samples, or slabs of whole rows, write one contiguous piece of the file
+  // per sample and tile: independent I/O then avoids the collective layer's shuffling (measured
+  // in docs/performance.md). Boxes split along a faster axis write many short rows, which
+  // collective buffering merges.
   const bool collective =
-      config.io_mode == "collective" || (config.io_mode == "auto" && lattice_ranks > 1);
+      config.io_mode == "collective" ||
+      (config.io_mode == "auto" && !lattice::boxes_are_slabs(decomposition.grid));
   // Creating (rank 0 alone) reserves every block of the file, and resuming reserves the blocks
   // still missing: a disk too small fails here, on every rank alike, and the writes below cannot
   // fail for lack of space on some ranks only (which would hang them inside HDF5; see
@@ -371,38 +393,30 @@ int run_generate(const Comm& world, const Invocation& invocation) {
     if (!done[static_cast<size_t>(sample)]) pending.push_back(sample);
   }
 
-  int64_t local_bytes_per_sample = 0;
-  {
-    int64_t factor = 1;
-    for (int level = 0; level <= geometry.levels; ++level) {
-      local_bytes_per_sample += owned.coarsened(factor).size() * io::dtype_bytes(spec.dtype);
-      factor *= geometry.block_side;
-    }
-  }
-  // Samples per chunk: as many as the budget allows, but no more than a group has to do.
-  const int64_t largest_share = (static_cast<int64_t>(pending.size()) + groups - 1) / groups;
-  const int64_t chunk = std::max<int64_t>(
-      1, std::min(largest_share, config.chunk_budget_bytes / local_bytes_per_sample));
-  std::vector<std::vector<SampleRun>> plan;
-  for (int g = 0; g < groups; ++g) plan.push_back(plan_runs(pending, groups, g, chunk));
+  // The plan: which samples each group writes, in which tiles each rank walks its box.
+  const std::optional<lattice::GenerationPlan> plan = lattice::plan_generation(
+      geometry, decomposition, pending, io::dtype_bytes(spec.dtype), config.memory_budget_bytes);
+  if (!plan) throw std::logic_error("the memory budget was checked to hold a top-level block");
 
   if (world.rank() == 0 && !config.quiet) {
+    const auto& grid = decomposition.grid;
     std::printf(
         "rgflow generate: %d rank(s) = %d sample group(s) x %d lattice rank(s) (grid %dx%dx%d), "
-        "%" PRId64 " samples per chunk%s\n",
-        world_size, groups, lattice_ranks, (*grid)[0], (*grid)[1], (*grid)[2], chunk,
+        "%" PRId64 " sample(s) per chunk, %" PRId64
+        " tile(s) per sample, memory budget %s/rank%s\n",
+        world_size, groups, lattice_ranks, grid[0], grid[1], grid[2], plan->samples_per_chunk,
+        plan->tiles_per_run, mib_text(config.memory_budget_bytes).c_str(),
         state == io::OutputState::kResume
             ? (", resuming: " + std::to_string(pending.size()) + " samples left").c_str()
             : "");
     std::fflush(stdout);
   }
 
-  const bool marks_completion = group_comm.rank() == 0;
-  const PhaseTimes times = spec.dtype == "float64"
-                               ? generate_samples<double>(world, group_comm, config, writer, owned,
-                                                          marks_completion, plan, chunk)
-                               : generate_samples<float>(world, group_comm, config, writer, owned,
-                                                         marks_completion, plan, chunk);
+  const int64_t pending_total = static_cast<int64_t>(pending.size());
+  const PhaseTimes times =
+      spec.dtype == "float64"
+          ? generate_samples<double>(world, group_comm, config, writer, *plan, pending_total)
+          : generate_samples<float>(world, group_comm, config, writer, *plan, pending_total);
   const double close_start = wall_seconds();
   {
     // Closing flushes (collectively): a full disk may show only here, on some ranks.

@@ -439,10 +439,6 @@ DatasetReader::DatasetReader(const std::string& path, const Comm* comm) : path_(
 
 namespace {
 
-// The largest count of values of one level a reader accepts: its size in bytes, and every index
-// into it, must fit a signed 64-bit integer with room to spare.
-constexpr double kMaxLevelValues = 0x1p58;
-
 // A name read from the file, safe to print on one line.
 std::string printable(const std::string& text) {
   std::string shown;
@@ -475,25 +471,22 @@ void DatasetReader::read_spec() {
   g.dim = static_cast<int>(integer_in("d", 1, lattice::kMaxDim));
   g.side = integer_in("L", 1, INT64_MAX);
   g.block_side = integer_in("b", 2, INT64_MAX);
-  // b^levels must not exceed L: checked by division, since the power itself may overflow.
   g.levels = static_cast<int>(integer_in("levels", 0, 62));
-  int64_t top = 1;
-  for (int k = 0; k < g.levels; ++k) {
-    if (top > g.side / g.block_side) {
+  spec_.samples = integer_in("n_samples", 1, INT64_MAX);
+  // The checks generate makes on its options (b^levels by division, since the power may overflow).
+  const lattice::GeometryCheck check = lattice::check_geometry(g, spec_.samples);
+  switch (check.problem) {
+    case lattice::GeometryProblem::kNone:
+      break;
+    case lattice::GeometryProblem::kTooManyLevels:
       throw UsageError("b^levels = " + std::to_string(g.block_side) + "^" +
                        std::to_string(g.levels) + " exceeds L = " + std::to_string(g.side));
-    }
-    top *= g.block_side;
-  }
-  if (g.side % top != 0) {
-    throw UsageError("L = " + std::to_string(g.side) +
-                     " is not divisible by b^levels = " + std::to_string(top));
-  }
-  spec_.samples = integer_in("n_samples", 1, INT64_MAX);
-  if (static_cast<double>(spec_.samples) * std::pow(static_cast<double>(g.side), g.dim) >
-      kMaxLevelValues) {
-    throw UsageError("n_samples x L^d = " + std::to_string(spec_.samples) + " x " +
-                     std::to_string(g.side) + "^" + std::to_string(g.dim) + " is too large");
+    case lattice::GeometryProblem::kSideNotDivisible:
+      throw UsageError("L = " + std::to_string(g.side) +
+                       " is not divisible by b^levels = " + std::to_string(check.top_block_side));
+    case lattice::GeometryProblem::kBeyondIndexRange:
+      throw UsageError("n_samples x L^d = " + std::to_string(spec_.samples) + " x " +
+                       std::to_string(g.side) + "^" + std::to_string(g.dim) + " is too large");
   }
   spec_.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "seed"));
   const std::string distribution = h5::read_string_attribute(file, "distribution");

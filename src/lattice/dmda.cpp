@@ -2,8 +2,10 @@
 
 #include <petscdmda.h>
 
+#include <string>
 #include <vector>
 
+#include "rgflow/core/error.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::lattice {
@@ -11,6 +13,14 @@ namespace rgflow::lattice {
 BlockDecomposition::BlockDecomposition(const Comm& group, const Geometry& geometry,
                                        const std::array<int, kMaxDim>& grid) {
   const int dim = geometry.dim;
+  int64_t grid_blocks = 1;
+  for (int axis = 0; axis < dim; ++axis) {
+    if (grid_blocks > PETSC_MAX_INT / geometry.top_blocks_per_axis()) {
+      throw LibraryError("a DMDA of " + std::to_string(geometry.top_blocks_per_axis()) + "^" +
+                         std::to_string(dim) + " top-level blocks exceeds PetscInt");
+    }
+    grid_blocks *= geometry.top_blocks_per_axis();
+  }
   const auto blocks = static_cast<PetscInt>(geometry.top_blocks_per_axis());
   // DMDA axis x is our last axis, y the one before, z our axis 0 (in 3D).
   std::vector<std::vector<PetscInt>> ranges(static_cast<size_t>(dim));

@@ -1,5 +1,7 @@
 #include "rgflow/lattice/geometry.hpp"
 
+#include <algorithm>
+
 namespace rgflow::lattice {
 
 int64_t Geometry::sites_per_block() const {
@@ -41,6 +43,39 @@ Box full_box(int dim, int64_t side) {
   box.dim = dim;
   for (int axis = 0; axis < dim; ++axis) box.extent[axis] = side;
   return box;
+}
+
+GeometryCheck check_geometry(const Geometry& geometry, int64_t samples) {
+  GeometryCheck check;
+  for (int k = 0; k < geometry.levels; ++k) {
+    if (check.top_block_side > geometry.side / geometry.block_side) {
+      check.problem = GeometryProblem::kTooManyLevels;
+      return check;
+    }
+    check.top_block_side *= geometry.block_side;
+  }
+  if (geometry.side % check.top_block_side != 0) {
+    check.problem = GeometryProblem::kSideNotDivisible;
+    return check;
+  }
+  int64_t values = std::max<int64_t>(samples, 1);
+  for (int axis = 0; axis < geometry.dim; ++axis) {
+    if (values > kMaxLevelValues / geometry.side) {
+      check.problem = GeometryProblem::kBeyondIndexRange;
+      return check;
+    }
+    values *= geometry.side;
+  }
+  return check;
+}
+
+int64_t box_bytes_all_levels(const Geometry& geometry, const Box& box, int64_t value_bytes) {
+  int64_t values = 0, factor = 1;
+  for (int level = 0; level <= geometry.levels; ++level) {
+    values += box.coarsened(factor).size();
+    factor *= geometry.block_side;
+  }
+  return values * value_bytes;
 }
 
 }  // namespace rgflow::lattice

@@ -53,6 +53,17 @@ TEST(GenerateBadInput, EachIsRefusedCleanlyWithoutOutput) {
        "-lattice_ranks: 4 exceeds the number of top-level blocks, 2", 4},
       {"-d 1 -L 8 -b 2 -levels 2 -lattice_ranks -1", "-lattice_ranks"},
       {"-scaling_dimension -1", "-scaling_dimension"},
+      // Large lattices (issue 12): a budget below one top-level block (1024^2 sites, all levels),
+      // a lattice beyond the 64-bit index range, one top-level block for two lattice ranks, and
+      // a lattice whose 2^36 blocks overflowed PETSc's DMDA: planned, then refused by the disk.
+      {"-L 1024 -levels 10 -memory_mb 4",
+       "-memory_mb: 4 MiB cannot hold one top-level block (side b^K = 1024"},
+      {"-memory_mb 0", "-memory_mb: 0 is out of range"},
+      {"-memory_mb 8 -chunk_mb 8", "-chunk_mb are the same budget"},
+      {"-d 3 -L 4194304 -levels 4", "-L: 4 samples of 4194304^3 sites are beyond rgflow's index"},
+      {"-d 2 -L 4 -levels 2 -lattice_ranks 2",
+       "-lattice_ranks: 2 exceeds the number of top-level blocks, 1"},
+      {"-d 3 -L 65536 -levels 4", "reserving"},
       {"-force maybe", "-force"},
   };
   for (const auto& c : cases) {

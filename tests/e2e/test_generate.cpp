@@ -47,6 +47,127 @@ TEST(Generate, SameSeedSameBitsOnOneToFourRanks) {
   }
 }
 
+// The number N in "N tile(s) per sample" of generate's first line, or -1.
+int64_t tiles_per_sample(const std::string& out) {
+  const std::string marker = " tile(s) per sample";
+  const size_t end = out.find(marker);
+  if (end == std::string::npos) return -1;
+  const size_t begin = out.rfind(' ', end - 1) + 1;
+  return std::stoll(out.substr(begin, end - begin));
+}
+
+// Tiles of one block row each, or of one top-level block each (the smallest budget), on 1-4 ranks
+// sharing the lattice, and on sample groups: the same bits as one rank holding every sample whole.
+// (d = 1, where a block row is one block, and every budget between are in the unit tests of the
+// plan, tests/unit/test_generation_plan.cpp.)
+TEST(Generate, SameBitsForAnyMemoryBudgetAndRankCount) {
+  TempFolder folder;
+  struct Case {
+    std::string sizes;
+    int dim;
+    int64_t blocks_per_axis;
+    int64_t block_row_bytes;  // one row of top-level blocks across the lattice, all levels
+    int64_t block_bytes;      // one top-level block, all levels
+  };
+  const std::vector<Case> cases{
+      // 4 x 4 blocks of side 4: a block row is 4 x 16 sites + 2 x 8 + 1 x 4, float32.
+      {"-d 2 -L 16 -b 2 -levels 2 -samples 3 -distribution gaussian", 2, 4, (64 + 16 + 4) * 4,
+       (16 + 4 + 1) * 4},
+      // 4^3 blocks of side 3: a block row is 3 x 12 x 12 sites + 1 x 4 x 4, float64.
+      {"-d 3 -L 12 -b 3 -levels 1 -samples 2 -dtype float64 -distribution laplace", 3, 4,
+       (432 + 16) * 8, (27 + 1) * 8},
+  };
+  int index = 0;
+  for (const auto& c : cases) {
+    const std::string base = "generate -seed 5 " + c.sizes;
+    const std::string reference = folder.file("ref" + std::to_string(index) + ".h5");
+    auto result = run_rgflow(1, base + " -o " + reference);
+    ASSERT_EQ(result.status, 0) << result.err;
+    EXPECT_EQ(tiles_per_sample(result.out), 1) << "everything in memory:\n" << result.out;
+    struct Run {
+      int ranks;
+      int lattice_ranks;
+      bool one_block_per_tile;  // else one block row per tile
+      std::string io = "";      // auto: independent, as the boxes here are slabs
+    };
+    // Every rank count 1-4 on d = 2; on d = 3 the block-per-tile runs and one rank.
+    std::vector<Run> runs{{1, 1, false}, {3, 3, true, " -io collective"}, {4, 2, true}};
+    if (c.dim == 2) runs.insert(runs.end(), {{2, 2, false}, {4, 4, false, " -io collective"}});
+    int run_index = 0;
+    for (const auto& run : runs) {
+      // The largest box has ceil(B / lattice ranks) block rows (ranks split axis 0 first).
+      const int64_t rows = (c.blocks_per_axis + run.lattice_ranks - 1) / run.lattice_ranks;
+      int64_t expected_tiles = rows;
+      if (run.one_block_per_tile) {
+        for (int axis = 1; axis < c.dim; ++axis) expected_tiles *= c.blocks_per_axis;
+      }
+      // Budgets just below one more row or block, so tiles cannot grow.
+      const int64_t budget =
+          run.one_block_per_tile ? 2 * c.block_bytes - 1 : c.block_row_bytes + c.block_bytes - 1;
+      const std::string options = c.sizes + " -lattice_ranks " + std::to_string(run.lattice_ranks) +
+                                  " -test_memory_bytes " + std::to_string(budget) + run.io;
+      const std::string output =
+          folder.file("out" + std::to_string(index) + "_" + std::to_string(run_index++) + ".h5");
+      result = run_rgflow(run.ranks, "generate -seed 5 " + options + " -o " + output);
+      ASSERT_EQ(result.status, 0) << options << "\n" << result.err;
+      EXPECT_EQ(tiles_per_sample(result.out), expected_tiles)
+          << options << " on " << run.ranks << " ranks\n"
+          << result.out;
+      EXPECT_TRUE(same_fields(reference, output)) << options << " on " << run.ranks << " ranks";
+    }
+    ++index;
+  }
+}
+
+// Peak RSS per rank from generate's summary line, or -1.
+double peak_rss_mib(const std::string& out) {
+  const std::string marker = "peak RSS ";
+  const size_t at = out.find(marker);
+  return at == std::string::npos ? -1 : std::stod(out.substr(at + marker.size()));
+}
+
+// 2 samples of 4096^2 sites, 85 MiB each over all levels, -levels 10: a top-level block is
+// 1024^2 sites (5.3 MiB over all levels), a block row 21.3 MiB. With -memory_mb 256 a step holds
+// one block row (the 4 MiB target raised to a whole row); with -memory_mb 6 it holds one block,
+// and the process stays near its size without data (about 45 MiB).
+TEST(Generate, PeakMemoryPerRankIsBoundedByTheBudget) {
+  TempFolder folder;
+  const std::string base = "generate -d 2 -L 4096 -b 2 -levels 10 -samples 2";
+  auto result = run_rgflow(1, base + " -memory_mb 6 -o " + folder.file("small.h5"));
+  ASSERT_EQ(result.status, 0) << result.err;
+  const double bounded = peak_rss_mib(result.out);
+  EXPECT_GT(bounded, 0) << result.out;
+  EXPECT_LT(bounded, 45 + 6 + 20) << result.out;
+  EXPECT_EQ(tiles_per_sample(result.out), 16) << result.out;
+  result = run_rgflow(1, base + " -memory_mb 256 -o " + folder.file("rows.h5"));
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(tiles_per_sample(result.out), 4) << result.out;
+  EXPECT_GT(peak_rss_mib(result.out), bounded + 10) << result.out;
+  EXPECT_LT(peak_rss_mib(result.out), 45 + 22 + 20) << result.out;
+  EXPECT_TRUE(same_fields(folder.file("small.h5"), folder.file("rows.h5")));
+}
+
+// A crash inside a sample's tiles: the samples whose every tile was written are marked complete,
+// the interrupted one is not, and -resume gives the uninterrupted file.
+TEST(Generate, ResumeAfterACrashBetweenTilesOfASample) {
+  TempFolder folder;
+  // 8 block rows of 8 x 64 sites per sample (levels 1-3: 4 x 32, 2 x 16, 1 x 8 sites); budget:
+  // 3 rows per tile, so 3 tiles per sample.
+  const std::string sizes = "generate -quiet -d 2 -L 64 -b 2 -levels 3 -samples 4 -seed 2";
+  const std::string budget = " -test_memory_bytes " + std::to_string(3 * (512 + 128 + 32 + 8) * 4);
+  const std::string reference = folder.file("reference.h5");
+  ASSERT_EQ(run_rgflow(1, sizes + " -o " + reference).status, 0);
+  const std::string output = folder.file("out.h5");
+  // 2 groups of 1 rank: step 5 is tile 2 of the second sample of each group (0-1 and 2-3).
+  auto result = run_rgflow(2, sizes + budget + " -test_stop_after_chunks 5 -o " + output);
+  ASSERT_NE(result.status, 0);
+  ASSERT_TRUE(file_exists(output + ".partial"));
+  EXPECT_EQ(table(output + ".partial", "/sample_complete"), (std::vector<double>{1, 0, 1, 0}));
+  result = run_rgflow(3, sizes + budget + " -lattice_ranks 3 -resume -o " + output);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(same_fields(reference, output));
+}
+
 // Independent recomputation of level k+1 from level k as read from the file.
 TEST(Generate, EveryLevelIsTheBlockMapOfTheLevelBelow) {
   TempFolder folder;
@@ -220,8 +341,8 @@ TEST(Generate, OptionsFromYamlFileAndReadableByH5dump) {
 TEST(Generate, HelpListsOptionsWithDefaults) {
   const auto result = run_rgflow(1, "generate -help");
   EXPECT_EQ(result.status, 0) << result.err;
-  for (const std::string option :
-       {"-L <int>", "-distribution", "-lattice_ranks", "-resume", "-force", "[default 256]"}) {
+  for (const std::string option : {"-L <int>", "-distribution", "-lattice_ranks", "-memory_mb",
+                                   "-chunk_mb", "-resume", "-force", "[default 256]"}) {
     EXPECT_NE(result.out.find(option), std::string::npos) << option;
   }
 }

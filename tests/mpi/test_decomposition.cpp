@@ -26,6 +26,14 @@ TEST(BlockDecomposition, DmdaOwnershipMatchesPlanAndTiles) {
   }
 }
 
+TEST(BlockDecomposition, AGridBeyondPetscIntIsRefusedBeforeAnyCollective) {
+  const Comm world(MPI_COMM_WORLD);
+  const Geometry geometry{3, 4096, 2, 0};  // 4096^3 = 2^36 blocks
+  const auto grid = choose_process_grid(3, geometry.top_blocks_per_axis(), world.size());
+  ASSERT_TRUE(grid.has_value());
+  EXPECT_THROW(BlockDecomposition(world, geometry, *grid), LibraryError);
+}
+
 TEST(BlockDecomposition, SampleGroupsSplitTheWorld) {
   const Comm world(MPI_COMM_WORLD);
   if (world.size() % 2 != 0) GTEST_SKIP() << "needs an even number of ranks";

@@ -79,6 +79,42 @@ TEST(Generator, BoxesTileTheLatticeIdentically) {
   }
 }
 
+TEST(Generator, SiteIndicesBeyond32BitsAreGlobal) {
+  // Boxes at the far corners of lattices of 2^40 (d = 2) and 2^48 (d = 3) sites: every value is
+  // the reference value of its 64-bit global index, and not that of the index cut to 32 bits.
+  Distribution uniform;
+  uniform.kind = DistributionKind::kUniform;
+  for (const int dim : {2, 3}) {
+    const int64_t side = dim == 2 ? int64_t{1} << 20 : int64_t{1} << 16;
+    lattice::Box box;
+    box.dim = dim;
+    for (int axis = 0; axis < dim; ++axis) {
+      box.extent[axis] = 6;
+      box.begin[axis] = side - 6 - axis;
+    }
+    std::vector<float> values(static_cast<size_t>(box.size()));
+    fill_box(uniform, 13, 2, side, box, values.data());
+    int64_t i = 0, differs_from_cut = 0;
+    for (int64_t x = 0; x < box.extent[0]; ++x) {
+      for (int64_t y = 0; y < box.extent[1]; ++y) {
+        for (int64_t z = 0; z < box.extent[2]; ++z, ++i) {
+          uint64_t site = static_cast<uint64_t>(box.begin[0] + x);
+          site = site * static_cast<uint64_t>(side) + static_cast<uint64_t>(box.begin[1] + y);
+          if (dim == 3) {
+            site = site * static_cast<uint64_t>(side) + static_cast<uint64_t>(box.begin[2] + z);
+          }
+          ASSERT_GT(site, uint64_t{1} << 39);
+          const float value = values[static_cast<size_t>(i)];
+          ASSERT_EQ(value, static_cast<float>(site_value(uniform, 13, 2, site)));
+          differs_from_cut +=
+              value != static_cast<float>(site_value(uniform, 13, 2, site & 0xFFFFFFFFu));
+        }
+      }
+    }
+    EXPECT_GT(differs_from_cut, box.size() * 9 / 10) << "d=" << dim;
+  }
+}
+
 TEST(Generator, SeedsAndSamplesGiveDifferentFields) {
   Distribution uniform;
   std::vector<double> a(64), b(64), c(64);

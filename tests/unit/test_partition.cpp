@@ -70,15 +70,63 @@ TEST(Partition, OwnedBoxesTileTheLatticeAlignedToTopBlocks) {
   }
 }
 
-TEST(Partition, DefaultPrefersSampleGroupsForSmallLattices) {
-  Geometry small{2, 64, 2, 3};
-  EXPECT_EQ(default_lattice_ranks(small, 4, 100, 64 * 64 * 4, int64_t{64} << 20), 1);
-  // One sample only: the ranks must share the lattice.
-  EXPECT_EQ(default_lattice_ranks(small, 4, 1, 64 * 64 * 4, int64_t{64} << 20), 4);
-  // A sample too large for the budget on one rank: split until it fits.
-  Geometry large{2, 4096, 2, 2};
-  const int64_t bytes = int64_t{4096} * 4096 * 4;
-  EXPECT_EQ(default_lattice_ranks(large, 4, 100, bytes, bytes / 2), 2);
+TEST(Partition, ProcessGridTiesSplitTheSlowestAxes) {
+  // Equal largest boxes: the slow axes take the ranks, so a rank's share of a sample is whole
+  // rows of the file (slabs), not half rows.
+  EXPECT_EQ(*choose_process_grid(2, 256, 2), (std::array<int, 3>{2, 1, 1}));
+  EXPECT_EQ(*choose_process_grid(3, 8, 4), (std::array<int, 3>{4, 1, 1}));
+  // 3 blocks per axis cannot take 4 ranks on one axis.
+  EXPECT_EQ(*choose_process_grid(2, 3, 4), (std::array<int, 3>{2, 2, 1}));
+  // 6 ranks over 4 blocks per axis: {3,2} leaves boxes of 2x2 blocks; {6,1} does not fit.
+  EXPECT_EQ(*choose_process_grid(2, 4, 6), (std::array<int, 3>{3, 2, 1}));
+  EXPECT_EQ(largest_box_blocks(2, 4, {3, 2, 1}), 4);
+  EXPECT_TRUE(boxes_are_slabs(*choose_process_grid(3, 8, 4)));
+  EXPECT_FALSE(boxes_are_slabs(*choose_process_grid(2, 3, 4)));
+}
+
+TEST(Decomposition, AutomaticMinimisesTheBusiestRanksSites) {
+  const Geometry lattice{2, 64, 2, 3};  // 8 x 8 top-level blocks
+  // Enough samples: every rank owns whole samples.
+  auto choice = choose_decomposition(lattice, 4, 100, 0);
+  ASSERT_EQ(choice.problem, DecompositionProblem::kNone);
+  EXPECT_EQ(choice.decomposition.lattice_ranks, 1);
+  EXPECT_EQ(choice.decomposition.groups, 4);
+  // One sample: all ranks share it, split along axis 0.
+  choice = choose_decomposition(lattice, 4, 1, 0);
+  EXPECT_EQ(choice.decomposition.lattice_ranks, 4);
+  EXPECT_EQ(choice.decomposition.groups, 1);
+  EXPECT_EQ(choice.decomposition.grid, (std::array<int, 3>{4, 1, 1}));
+  // 3 samples on 2 ranks: 2 whole samples on one rank (cost 2) against 3 half samples (1.5).
+  EXPECT_EQ(choose_decomposition(lattice, 2, 3, 0).decomposition.lattice_ranks, 2);
+  // 4 samples on 2 ranks: a tie (2 against 2) goes to whole samples.
+  EXPECT_EQ(choose_decomposition(lattice, 2, 4, 0).decomposition.lattice_ranks, 1);
+  // The memory needed per sample plays no part (tiles bound it): a huge lattice, many samples.
+  const Geometry huge{3, 65536, 2, 4};
+  EXPECT_EQ(choose_decomposition(huge, 4, 8, 0).decomposition.lattice_ranks, 1);
+  EXPECT_EQ(choose_decomposition(huge, 4, 2, 0).decomposition.lattice_ranks, 2);
+}
+
+TEST(Decomposition, RequestedLatticeRanksAreCheckedInOrder) {
+  const Geometry line{1, 8, 2, 2};  // 2 top-level blocks
+  auto choice = choose_decomposition(line, 4, 10, 3);
+  EXPECT_EQ(choice.problem, DecompositionProblem::kRanksDoNotDivide);
+  choice = choose_decomposition(line, 4, 10, 4);
+  EXPECT_EQ(choice.problem, DecompositionProblem::kMoreRanksThanBlocks);
+  EXPECT_EQ(choice.top_blocks, 2);
+  const Geometry square{2, 12, 2, 2};  // 3 x 3 blocks: 9 blocks, but 6 ranks need 3 x 2 or 6 x 1
+  choice = choose_decomposition(square, 6, 10, 6);
+  EXPECT_EQ(choice.problem, DecompositionProblem::kNone);
+  EXPECT_EQ(choice.decomposition.grid, (std::array<int, 3>{3, 2, 1}));
+  choice = choose_decomposition(Geometry{2, 8, 2, 2}, 4, 10, 4);  // 2 x 2 blocks: {2,2}
+  EXPECT_EQ(choice.problem, DecompositionProblem::kNone);
+  const Geometry tall{2, 20, 2, 2};  // 5 x 5 blocks: 7 ranks fit 25 blocks but no grid
+  choice = choose_decomposition(tall, 7, 10, 7);
+  EXPECT_EQ(choice.problem, DecompositionProblem::kNoGrid);
+  // The largest lattice check_geometry accepts: 2^57 blocks, counted without overflow.
+  choice = choose_decomposition(Geometry{3, int64_t{1} << 19, 2, 0}, 2, 1, 2);
+  EXPECT_EQ(choice.problem, DecompositionProblem::kNone);
+  EXPECT_EQ(choice.top_blocks, int64_t{1} << 57);
+  EXPECT_EQ(choice.decomposition.grid, (std::array<int, 3>{2, 1, 1}));
 }
 
 TEST(Geometry, LevelsAndBlocks) {

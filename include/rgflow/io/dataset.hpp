@@ -42,7 +42,8 @@ class DatasetWriter {
   /// the schema, storage allocated and its blocks reserved (rank 0 alone, then closed), so a
   /// later crash leaves a file -resume can open and a full disk fails here, on every rank alike.
   /// `collective` selects collective MPI-IO for the field data (best when each rank's share of a
-  /// sample is many small pieces); independent I/O suits ranks that own whole samples.
+  /// sample is many small pieces); independent I/O suits ranks that own whole samples or slabs of
+  /// whole rows (one contiguous piece per sample).
   static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec,
                               bool collective);
   /// Opens the partial file of an interrupted run; UsageError unless it was made with the same

@@ -1,7 +1,9 @@
-// The lattice's domain decomposition as a PETSc DMDA. The DMDA is laid over the lattice of
-// top-level blocks (side b^K), so its ownership ranges, in sites, are multiples of b^K: every block
-// at every level lies on one rank and coarse-graining needs no communication. Working in blocks
-// also keeps the DMDA's sizes far below PetscInt's 32-bit range for large lattices.
+// The lattice's block-aligned decomposition as PETSc's DMDA makes it, laid over the lattice of
+// top-level blocks (side b^K) with the ranges of owned_box(). generate does not use it: a DMDA
+// keeps index arrays of about 20 bytes per local block and its sizes are PetscInt (32-bit in
+// Debian's PETSc), so rgflow computes the boxes itself (lattice/partition.hpp; see
+// docs/design-notes.md). The MPI tests use it as an independent check that owned_box() is the
+// decomposition PETSc makes.
 #pragma once
 
 #include <array>
@@ -15,7 +17,8 @@ namespace rgflow::lattice {
 class BlockDecomposition {
  public:
   /// Collective on `group`. `grid` (ranks per axis, product = group size) comes from
-  /// choose_process_grid; the ownership ranges are those of owned_box().
+  /// choose_process_grid; the ownership ranges are those of owned_box(). LibraryError (on every
+  /// rank, before any collective) if the block grid does not fit PetscInt.
   BlockDecomposition(const Comm& group, const Geometry& geometry,
                      const std::array<int, kMaxDim>& grid);
 

@@ -45,4 +45,32 @@ struct Box {
 /// The whole lattice of side `side` as a box.
 Box full_box(int dim, int64_t side);
 
+/// The most values of one level, over all samples (n_samples x L^d), that rgflow handles: their
+/// bytes, and every index into them, fit a signed 64-bit integer with room to spare. The dataset
+/// reader refuses larger files, so generate refuses to write them.
+constexpr int64_t kMaxLevelValues = int64_t{1} << 58;
+
+/// What is wrong with sizes that are fine alone but not together.
+enum class GeometryProblem {
+  kNone,
+  kTooManyLevels,     // b^K > L
+  kSideNotDivisible,  // L not divisible by b^K
+  kBeyondIndexRange,  // n_samples x L^d > kMaxLevelValues
+};
+
+struct GeometryCheck {
+  GeometryProblem problem = GeometryProblem::kNone;
+  /// b^K when the levels fit; for kTooManyLevels, b^k for the first k whose next power exceeds L.
+  int64_t top_block_side = 1;
+};
+
+/// Checks the geometry of `samples` configurations (dim, side >= 1, block_side >= 2 and
+/// 0 <= levels are assumed): b^K <= L, L divisible by b^K, and n_samples x L^d within
+/// kMaxLevelValues, all without overflow (powers are compared by division).
+GeometryCheck check_geometry(const Geometry& geometry, int64_t samples);
+
+/// Bytes of one sample's values on `box` (level-0 sites, whole top-level blocks) at every level
+/// 0..K together, with `value_bytes` per value.
+int64_t box_bytes_all_levels(const Geometry& geometry, const Box& box, int64_t value_bytes);
+
 }  // namespace rgflow::lattice

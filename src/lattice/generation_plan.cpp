@@ -1,0 +1,90 @@
+#include "rgflow/lattice/generation_plan.hpp"
+
+#include <algorithm>
+
+namespace rgflow::lattice {
+
+std::vector<SampleRun> plan_runs(const std::vector<int64_t>& pending, int groups, int group,
+                                 int64_t chunk) {
+  const auto range = piece_range(static_cast<int64_t>(pending.size()), groups, group);
+  std::vector<SampleRun> runs;
+  for (int64_t i = range[0]; i < range[1]; ++i) {
+    const int64_t sample = pending[static_cast<size_t>(i)];
+    if (!runs.empty() && runs.back().first + runs.back().count == sample &&
+        runs.back().count < chunk) {
+      ++runs.back().count;
+    } else {
+      runs.push_back({sample, 1});
+    }
+  }
+  return runs;
+}
+
+int64_t top_block_bytes(const Geometry& geometry, int64_t value_bytes) {
+  Box block;
+  block.dim = geometry.dim;
+  for (int axis = 0; axis < geometry.dim; ++axis) block.extent[axis] = geometry.top_block_side();
+  return box_bytes_all_levels(geometry, block, value_bytes);
+}
+
+GenerationPlan::Step GenerationPlan::step(int64_t index, int group, int lattice_rank) const {
+  Step result;
+  const int64_t run_index = index / tiles_per_run, tile_index = index % tiles_per_run;
+  const auto& group_runs = runs[static_cast<size_t>(group)];
+  if (run_index >= static_cast<int64_t>(group_runs.size())) return result;
+  result.run = group_runs[static_cast<size_t>(run_index)];
+  result.ends_run = tile_index + 1 == tiles_per_run;
+  const Tiling& tiling = tilings[static_cast<size_t>(lattice_rank)];
+  if (tile_index < tiling.count()) {
+    result.has_tile = true;
+    result.tile = tiling.tile(tile_index);
+  }
+  return result;
+}
+
+std::optional<GenerationPlan> plan_generation(const Geometry& geometry,
+                                              const Decomposition& decomposition,
+                                              const std::vector<int64_t>& pending,
+                                              int64_t value_bytes, int64_t budget_bytes,
+                                              int64_t target_bytes) {
+  if (top_block_bytes(geometry, value_bytes) > budget_bytes) return std::nullopt;
+  GenerationPlan plan;
+  plan.decomposition = decomposition;
+  const int lattice_ranks = decomposition.lattice_ranks;
+  std::vector<Box> boxes;
+  int64_t largest_box_bytes = 0;
+  for (int rank = 0; rank < lattice_ranks; ++rank) {
+    boxes.push_back(owned_box(geometry, decomposition.grid, rank));
+    largest_box_bytes =
+        std::max(largest_box_bytes, box_bytes_all_levels(geometry, boxes.back(), value_bytes));
+  }
+  // The step's size: the target, raised to one block row of the largest box (tiles of whole
+  // rows stay contiguous in the file), never above the budget.
+  Box block_row = boxes.front();
+  block_row.extent[0] = geometry.top_block_side();
+  plan.step_bytes = std::min(
+      budget_bytes, std::max(target_bytes, box_bytes_all_levels(geometry, block_row, value_bytes)));
+  // Several samples at once only when every box of the group fits whole; then every rank of the
+  // group holds the same samples, and no more than a group has to do.
+  const int64_t groups = decomposition.groups;
+  const int64_t largest_share = (static_cast<int64_t>(pending.size()) + groups - 1) / groups;
+  if (largest_box_bytes <= plan.step_bytes) {
+    plan.samples_per_chunk =
+        std::max<int64_t>(1, std::min(largest_share, plan.step_bytes / largest_box_bytes));
+  }
+  for (int rank = 0; rank < lattice_ranks; ++rank) {
+    // plan_tiling succeeds: one top-level block fits the budget, and so the step.
+    plan.tilings.push_back(*plan_tiling(geometry, boxes[static_cast<size_t>(rank)], value_bytes,
+                                        plan.step_bytes / plan.samples_per_chunk));
+    plan.tiles_per_run = std::max(plan.tiles_per_run, plan.tilings.back().count());
+  }
+  int64_t most_runs = 0;
+  for (int group = 0; group < decomposition.groups; ++group) {
+    plan.runs.push_back(plan_runs(pending, decomposition.groups, group, plan.samples_per_chunk));
+    most_runs = std::max(most_runs, static_cast<int64_t>(plan.runs.back().size()));
+  }
+  plan.steps = most_runs * plan.tiles_per_run;
+  return plan;
+}
+
+}  // namespace rgflow::lattice
