@@ -2,7 +2,6 @@
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +31,7 @@ struct TrainConfig {
   int64_t stop_after_steps = 0;
 };
 
+// The hidden widths of `text` (-hidden), each in [1, 2^20]; `option` names it in messages.
 std::vector<int> parse_widths(const std::string& option, const std::string& text) {
   std::vector<int> widths;
   for (const std::string& item : split_list(text)) {
@@ -47,6 +47,8 @@ std::vector<int> parse_widths(const std::string& option, const std::string& text
   return widths;
 }
 
+// Reads and checks every option of `rgflow train` (UsageError naming the first bad one). Local: it
+// reads the options database only, and every rank reaches the same verdict.
 TrainConfig read_config(OptionReader& o) {
   TrainConfig c;
   c.option_prefix = o.full_name("");
@@ -91,7 +93,7 @@ TrainConfig read_config(OptionReader& o) {
       "tune_tolerance", 0.05,
       "tuning keeps the largest strength whose validation MSE is within this fraction of the best");
   t.optimizer.kind = o.get_choice("optimizer", "adam", {"adam", "sgd"}, "optimiser");
-  settings.schedule.base = o.get_real("lr", 1e-3, "learning rate (the schedule's base)");
+  settings.schedule.base = o.get_real("lr", 1e-3, "learning rate");
   t.optimizer.momentum = o.get_real("momentum", 0.9, "sgd momentum");
   t.optimizer.weight_decay = o.get_real("weight_decay", 0, "decoupled weight decay (AdamW)");
   auto& schedule = settings.schedule;
@@ -129,87 +131,18 @@ TrainConfig read_config(OptionReader& o) {
   if (o.help()) return c;
 
   spec.hidden = parse_widths(o.full_name("hidden"), hidden);
-  {
-    // The block comes from the dataset, read later; the smallest block (2 sites) gives a lower
-    // bound on the network's size, so a network too large for any block is refused here, before
-    // any file is opened (and when a pipeline is validated).
-    nn::ModelSpec smallest = spec;
-    smallest.block = {1, 2};
-    const std::string problem = smallest.validate();
-    if (problem.rfind("the network", 0) == 0) {
-      throw UsageError("option " + o.full_name("hidden") + ": even on the smallest block, " +
-                       problem);
-    }
-    if (!problem.empty()) throw UsageError(problem);
-  }
   spec.seed = settings.seed;
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
-  if (!(t.val_fraction >= 0 && t.val_fraction < 1)) {
-    throw UsageError("option " + o.full_name("val_fraction") + ": must be in [0, 1)");
-  }
-  if (t.val_fraction == 0 && settings.patience > 0) {
-    // Nothing held out: every validation loss would be 0, and early stopping would keep the
-    // first epoch's weights.
-    throw UsageError("options " + o.full_name("patience") + " and " + o.full_name("val_fraction") +
-                     " 0 cannot go together: early stopping needs a validation split");
-  }
-  if (!(settings.schedule.base > 0)) {
-    throw UsageError("option " + o.full_name("lr") + ": must be positive");
-  }
-  for (const auto& [name, value] :
-       {std::pair<const char*, double>{"lambda_permutation", penalty.permutation},
-        {"lambda_point_group", penalty.point_group},
-        {"lambda_sign", penalty.sign},
-        {"lambda_scale", penalty.scale}}) {
-    if (value < 0) throw UsageError("option " + o.full_name(name) + ": must not be negative");
-  }
   if (!tune.empty()) {
-    const std::vector<std::string> all = {"permutation", "point_group", "sign", "scale"};
-    for (const std::string& type :
-         split_list(tune == "all" ? "permutation,point_group,sign,scale" : tune)) {
-      if (std::find(all.begin(), all.end(), type) == all.end()) {
-        throw UsageError("option " + o.full_name("tune_penalties") + ": unknown penalty '" + type +
-                         "' (allowed: permutation, point_group, sign, scale, all)");
-      }
-      if (std::find(tuning.types.begin(), tuning.types.end(), type) != tuning.types.end()) {
-        throw UsageError("option " + o.full_name("tune_penalties") + ": '" + type +
-                         "' is listed twice");
-      }
-      if (o.given("lambda_" + type)) {
-        throw UsageError("option " + o.full_name("lambda_" + type) + ": a strength cannot be " +
-                         "both given and tuned (-tune_penalties lists " + type + ")");
-      }
-      tuning.types.push_back(type);
+    std::vector<std::string> given;  // strengths given cannot be tuned
+    for (const char* type : {"permutation", "point_group", "sign", "scale"}) {
+      if (o.given(std::string("lambda_") + type)) given.push_back(type);
     }
-    for (const std::string& item : split_list(grid)) {
-      char* end = nullptr;
-      const double value = std::strtod(item.c_str(), &end);
-      if (item.empty() || *end != '\0' || !std::isfinite(value) || value < 0) {
-        throw UsageError("option " + o.full_name("tune_grid") + ": '" + grid +
-                         "' is not a list of non-negative strengths");
-      }
-      tuning.grid.push_back(value);
-    }
-    std::sort(tuning.grid.begin(), tuning.grid.end());
-    tuning.grid.erase(std::unique(tuning.grid.begin(), tuning.grid.end()), tuning.grid.end());
-    if (tuning.grid.size() < 2) {
-      throw UsageError("option " + o.full_name("tune_grid") + ": needs at least two strengths");
-    }
-    if (!(tuning.tolerance >= 0)) {
-      throw UsageError("option " + o.full_name("tune_tolerance") + ": must not be negative");
-    }
-    if (spec.strategy != nn::Strategy::kRegularize) {
-      throw UsageError("option " + o.full_name("tune_penalties") + ": needs -strategy regularize");
-    }
-    if (!(t.val_fraction > 0)) {
-      throw UsageError("option " + o.full_name("tune_penalties") +
-                       ": tuning needs a validation split (-val_fraction > 0)");
-    }
+    const std::string problem = tuning.parse(tune, grid, given, c.option_prefix);
+    if (!problem.empty()) throw UsageError(problem);
   }
-  if (penalty.active() && spec.strategy != nn::Strategy::kRegularize) {
-    throw UsageError("option " + o.full_name("strategy") +
-                     ": symmetry penalties (-lambda_*) need -strategy regularize");
-  }
+  const std::string problem = t.problem(c.option_prefix);
+  if (!problem.empty()) throw UsageError(problem);
   settings.progress = !c.quiet;
   return c;
 }
@@ -342,22 +275,12 @@ int run_train(const Comm& world, const Invocation& invocation) {
   // Every rank opens it together (MPI-IO) and reads only its own samples; same verdict on a bad
   // file.
   const io::DatasetReader reader(config.data, world);
-  const auto& g = reader.spec().geometry;
   if (!reader.complete()) {
     throw UsageError("dataset '" + config.data + "' is incomplete (an interrupted generate?)");
   }
-  if (config.options.level + 1 > g.levels) {
-    throw UsageError("option " + options.full_name("level") + ": level " +
-                     std::to_string(config.options.level + 1) + " does not exist in '" +
-                     config.data + "' (levels 0-" + std::to_string(g.levels) + ")");
-  }
-  {
-    // The network's size against the limit, now that the block is known: before any allocation.
-    nn::ModelSpec spec = config.options.model;
-    spec.block = {g.dim, static_cast<int>(g.block_side)};
-    const std::string problem = spec.validate();
-    if (!problem.empty()) throw UsageError(problem);
-  }
+  const std::string problem =
+      config.options.problem_with(reader.spec(), config.data, config.option_prefix);
+  if (!problem.empty()) throw UsageError(problem);
   const io::OutputState state =
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
                          io::Resumable::kYes);

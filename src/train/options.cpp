@@ -1,5 +1,7 @@
 #include "rgflow/train/options.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -85,6 +87,101 @@ std::vector<StoredOption> TrainingOptions::fields() const {
     list.push_back({"tune_tolerance", tuning.tolerance});
   }
   return list;
+}
+
+std::string TuningOptions::parse(const std::string& types_text, const std::string& grid_text,
+                                 const std::vector<std::string>& given,
+                                 const std::string& option_prefix) {
+  const std::string option = "option " + option_prefix;
+  const std::vector<std::string> all = {"permutation", "point_group", "sign", "scale"};
+  types.clear();
+  grid.clear();
+  for (const std::string& type : types_text == "all" ? all : split_list(types_text)) {
+    if (std::find(all.begin(), all.end(), type) == all.end()) {
+      return option + "tune_penalties: unknown penalty '" + type +
+             "' (allowed: permutation, point_group, sign, scale, all)";
+    }
+    if (std::find(types.begin(), types.end(), type) != types.end()) {
+      return option + "tune_penalties: '" + type + "' is listed twice";
+    }
+    if (std::find(given.begin(), given.end(), type) != given.end()) {
+      return option + "lambda_" + type +
+             ": a strength cannot be both given and tuned (-tune_penalties lists " + type + ")";
+    }
+    types.push_back(type);
+  }
+  for (const std::string& item : split_list(grid_text)) {
+    char* end = nullptr;
+    const double value = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !std::isfinite(value) || value < 0) {
+      return option + "tune_grid: '" + grid_text + "' is not a list of non-negative strengths";
+    }
+    grid.push_back(value);
+  }
+  std::sort(grid.begin(), grid.end());
+  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+  return "";
+}
+
+std::string TrainingOptions::problem(const std::string& option_prefix) const {
+  const std::string& p = option_prefix;
+  {
+    // The block comes from the dataset, read later; the smallest block (2 sites) gives a lower
+    // bound on the network's size, so a network too large for any block is refused before any
+    // file is opened (and when a pipeline is validated).
+    nn::ModelSpec smallest = model;
+    smallest.block = {1, 2};
+    const std::string problem = smallest.validate();
+    if (problem.rfind("the network", 0) == 0) {
+      return "option " + p + "hidden: even on the smallest block, " + problem;
+    }
+    if (!problem.empty()) return problem;
+  }
+  if (!(val_fraction >= 0 && val_fraction < 1)) {
+    return "option " + p + "val_fraction: must be in [0, 1)";
+  }
+  if (val_fraction == 0 && settings.patience > 0) {
+    // Nothing held out: every validation loss would be 0, and early stopping would keep the
+    // first epoch's weights.
+    return "options " + p + "patience and " + p +
+           "val_fraction 0 cannot go together: early stopping needs a validation split";
+  }
+  if (!(settings.schedule.base > 0)) return "option " + p + "lr: must be positive";
+  const nn::SymmetryPenalty& penalty = settings.penalty;
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"lambda_permutation", penalty.permutation},
+        {"lambda_point_group", penalty.point_group},
+        {"lambda_sign", penalty.sign},
+        {"lambda_scale", penalty.scale}}) {
+    if (value < 0) return "option " + p + name + ": must not be negative";
+  }
+  if (tuning.active()) {
+    if (tuning.grid.size() < 2) return "option " + p + "tune_grid: needs at least two strengths";
+    if (!(tuning.tolerance >= 0)) return "option " + p + "tune_tolerance: must not be negative";
+    if (model.strategy != nn::Strategy::kRegularize) {
+      return "option " + p + "tune_penalties: needs -strategy regularize";
+    }
+    if (!(val_fraction > 0)) {
+      return "option " + p + "tune_penalties: tuning needs a validation split (-val_fraction > 0)";
+    }
+  }
+  if (penalty.active() && model.strategy != nn::Strategy::kRegularize) {
+    return "option " + p + "strategy: symmetry penalties (-lambda_*) need -strategy regularize";
+  }
+  return "";
+}
+
+std::string TrainingOptions::problem_with(const io::DatasetSpec& data, const std::string& data_path,
+                                          const std::string& option_prefix) const {
+  const auto& g = data.geometry;
+  if (level + 1 > g.levels) {
+    return "option " + option_prefix + "level: level " + std::to_string(level + 1) +
+           " does not exist in '" + data_path + "' (levels 0-" + std::to_string(g.levels) + ")";
+  }
+  // The network's size against the limit, now that the block is known: before any allocation.
+  nn::ModelSpec spec = model;
+  spec.block = {g.dim, static_cast<int>(g.block_side)};
+  return spec.validate();
 }
 
 DataIdentity DataIdentity::of(const io::DatasetSpec& spec) {

@@ -9,6 +9,7 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/train/data.hpp"
 #include "rgflow/train/options.hpp"
 
 namespace rgflow::train {
@@ -110,6 +111,44 @@ TEST(TrainingOptions, AFileWithoutStoredOptionsIsRefusedInOneLine) {
     EXPECT_NE(message.find("holds no training options"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
+}
+
+// The split and windows of a 16 x 16 lattice (b = 2): level 0 has 8 x 8 = 64 pairs of 4 inputs
+// and a target per sample, 64 x 5 x 4 = 1280 bytes in float32.
+TEST(DataPlan, SplitAndWindowsFollowFromTheSizesAndTheBudget) {
+  io::DatasetSpec data;
+  data.geometry = {2, 16, 2, 2};
+  data.samples = 10;
+  DataPlan plan = DataPlan::make(data, 0, 0.2, 64, 1 << 20, 4, "-");
+  EXPECT_EQ(plan.training_samples, 8);
+  EXPECT_EQ(plan.validation_samples, 2);
+  EXPECT_EQ(plan.pairs_per_sample, 64);
+  EXPECT_EQ(plan.window_samples, (1 << 20) / 1280);
+  EXPECT_FALSE(plan.streamed);
+  // A budget of three samples: the 8 training samples are read in windows.
+  plan = DataPlan::make(data, 0, 0.2, 64, 3 * 1280 + 1279, 4, "-");
+  EXPECT_EQ(plan.window_samples, 3);
+  EXPECT_TRUE(plan.streamed);
+  // Level 1 (4 x 4 sites): 16 pairs per sample; 1 % of 10 samples still holds one out.
+  plan = DataPlan::make(data, 1, 0.01, 16, 1 << 20, 8, "-");
+  EXPECT_EQ(plan.pairs_per_sample, 16);
+  EXPECT_EQ(plan.validation_samples, 1);
+  auto refusal = [&](double val_fraction, int64_t batch, int64_t budget) {
+    try {
+      DataPlan::make(data, 0, val_fraction, batch, budget, 4, "-train_m_");
+    } catch (const UsageError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refusal(0.2, 64, 1 << 20), "accepted");
+  EXPECT_NE(refusal(0.96, 64, 1 << 20).find("-train_m_val_fraction: leaves no training samples"),
+            std::string::npos);
+  EXPECT_NE(refusal(0.2, 8 * 64 + 1, 1 << 20).find("-train_m_batch: 513 exceeds"),
+            std::string::npos);
+  EXPECT_NE(refusal(0.2, 64, 1279).find("-train_m_memory_mb"), std::string::npos);
+  EXPECT_NE(refusal(0.2, 3 * 64 + 1, 3 * 1280).find("a window of -train_m_memory_mb holds"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -25,6 +25,13 @@ struct TuningOptions {
   double tolerance = 0.05;         // keep the largest strength within this fraction of the best
 
   bool active() const { return !types.empty(); }
+
+  /// Reads -tune_penalties (`types_text`: a comma list of permutation, point_group, sign, scale,
+  /// or all) and -tune_grid (`grid_text`: non-negative strengths; kept sorted and distinct).
+  /// `given`: the penalty types whose strength (-lambda_<type>) was given, which cannot be tuned.
+  /// "" or a one-line problem naming the option (`option_prefix` + name).
+  std::string parse(const std::string& types_text, const std::string& grid_text,
+                    const std::vector<std::string>& given, const std::string& option_prefix);
 };
 
 /// One stored option: its name as `rgflow train` spells it (without the dash) and its value.
@@ -53,6 +60,18 @@ struct TrainingOptions {
   TuningOptions tuning;
   double val_fraction = 0.1;
   std::string dtype = "float32";  // training precision: float32 or float64
+
+  /// "" if the options go together, else a one-line reason naming the first option at fault
+  /// (`option_prefix` + name: "-" or "-train_<model>_"): a network too large even for the
+  /// smallest block (checked before the data is read), a validation fraction outside [0, 1),
+  /// early stopping or tuning without a validation split, a learning rate that is not positive,
+  /// a negative strength or tolerance, fewer than two tuning strengths, penalties or tuning
+  /// without -strategy regularize.
+  std::string problem(const std::string& option_prefix) const;
+  /// The same against the data (read from `data_path`): the level pair exists and the network
+  /// fits the data's block.
+  std::string problem_with(const io::DatasetSpec& data, const std::string& data_path,
+                           const std::string& option_prefix) const;
 
   /// Every stored option of this run, in a fixed order.
   std::vector<StoredOption> fields() const;
