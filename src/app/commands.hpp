@@ -8,12 +8,11 @@
 
 #include "rgflow/core/mpi.hpp"
 
-namespace rgflow::app {
+namespace rgflow::train {
+class PairCache;
+}
 
-/// The training pairs last loaded in this process: `rgflow run` passes one to every model it
-/// trains, so models on the same dataset and level share the data instead of reading it again.
-class TrainDataCache;
-std::shared_ptr<TrainDataCache> make_train_data_cache();
+namespace rgflow::app {
 
 struct Invocation {
   std::string prefix;        // option prefix
@@ -24,7 +23,9 @@ struct Invocation {
   // Inside `rgflow run`: a complete output is kept (reported, not redone) and a partial one is
   // continued where the stage supports it.
   bool in_pipeline = false;
-  std::shared_ptr<TrainDataCache> train_cache;  // may be null
+  // Inside `rgflow run`: the training pairs last loaded, shared by the models it trains (may be
+  // null).
+  std::shared_ptr<train::PairCache> train_cache;
 };
 
 int run_generate(const Comm& world, const Invocation& invocation);

@@ -21,6 +21,7 @@
 #include "rgflow/core/progress.hpp"
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
+#include "rgflow/train/data.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -228,7 +229,7 @@ class PipelineRun {
 
   /// Runs the selected tasks in order.
   void execute(const std::vector<size_t>& selected) {
-    const auto train_cache = make_train_data_cache();
+    const auto train_cache = std::make_shared<train::PairCache>();
     for (size_t k = 0; k < selected.size(); ++k) {
       Task& task = tasks_[selected[k]];
       if (world_.rank() == 0 && !quiet_) {

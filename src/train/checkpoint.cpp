@@ -67,7 +67,7 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
     write_attribute(f, "rgflow_version", std::string(RGFLOW_VERSION));
     write_attribute(f, "created", utc_timestamp());
     write_attribute(f, "command_line", provenance.command_line);
-    write_attribute(f, "options_fingerprint", provenance.fingerprint);
+    write_training_options(f, provenance.options);
     write_attribute(f, "dataset_path", provenance.dataset_path);
     const io::DatasetSpec& d = provenance.dataset;
     write_attribute(f, "dataset_seed", static_cast<int64_t>(d.seed));
@@ -158,15 +158,21 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
 }
 
 template <typename Scalar>
-void read_training_file(const std::string& path, const std::string& fingerprint,
+void read_training_file(const std::string& path, const Provenance& provenance,
                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
                         TrainState<Scalar>& state) {
   const h5::Hid file = h5::open_read_only(path, " to resume");
   const hid_t f = file.get();
-  if (!h5::has_attribute(f, "options_fingerprint") ||
-      h5::read_string_attribute(f, "options_fingerprint") != fingerprint) {
-    throw UsageError("'" + path +
-                     "' was made with other training options; use -force to start over");
+  std::string differs;
+  try {
+    differs = difference(provenance.options, DataIdentity::of(provenance.dataset),
+                         read_training_options(f, path));
+  } catch (const UsageError& failure) {
+    throw UsageError(std::string(failure.what()) + "; use -force to start over");
+  }
+  if (!differs.empty()) {
+    throw UsageError("'" + path + "' was made with other training options: " + differs +
+                     "; use -force to start over");
   }
   const nn::Network<Scalar> stored = io::read_model<Scalar>(f, path);
   if (stored.parameter_count() != model.network().parameter_count()) {
@@ -231,10 +237,10 @@ template void write_training_file<float>(const std::string&, const nn::Symmetric
 template void write_training_file<double>(const std::string&, const nn::SymmetricModel<double>&,
                                           nn::Optimizer<double>&, const TrainState<double>&,
                                           const Provenance&, bool);
-template void read_training_file<float>(const std::string&, const std::string&,
+template void read_training_file<float>(const std::string&, const Provenance&,
                                         nn::SymmetricModel<float>&, nn::Optimizer<float>&,
                                         TrainState<float>&);
-template void read_training_file<double>(const std::string&, const std::string&,
+template void read_training_file<double>(const std::string&, const Provenance&,
                                          nn::SymmetricModel<double>&, nn::Optimizer<double>&,
                                          TrainState<double>&);
 

@@ -339,6 +339,11 @@ StepOutcome Trainer<Scalar>::run(TrainState<Scalar>& state, int64_t stop_after_s
     }
   }
   progress.finish();
+  // With early stopping, the model that is kept is the best one seen, not the last.
+  if (settings_.patience > 0 && !state.best_parameters.empty()) {
+    std::copy(state.best_parameters.begin(), state.best_parameters.end(),
+              model_.network().parameters());
+  }
   return StepOutcome::kFinished;
 }
 

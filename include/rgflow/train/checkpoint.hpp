@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/train/options.hpp"
 #include "rgflow/train/trainer.hpp"
 
 namespace rgflow::train {
@@ -16,8 +17,8 @@ struct Provenance {
   int level = 0;
   int64_t training_samples = 0;  // samples [0, training_samples) trained on; the rest validate
   std::string command_line;
-  /// The options that determine the result; a resume must match it exactly.
-  std::string fingerprint;
+  /// The options that determine the result (stored as /options); a resume must match them.
+  TrainingOptions options;
 };
 
 /// Writes the file at `path` atomically (`path`.tmp, then rename). Serial HDF5: call on one rank.
@@ -27,10 +28,10 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
                          const Provenance& provenance, bool complete);
 
 /// Restores parameters, optimiser state and training state from a file written by
-/// write_training_file. UsageError naming the file if it is malformed or its fingerprint differs
-/// from `fingerprint`.
+/// write_training_file. UsageError naming the file if it is malformed, or naming the first option
+/// (or property of the data) that differs from `provenance`'s. Serial HDF5: one process.
 template <typename Scalar>
-void read_training_file(const std::string& path, const std::string& fingerprint,
+void read_training_file(const std::string& path, const Provenance& provenance,
                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
                         TrainState<Scalar>& state);
 

@@ -80,6 +80,8 @@ struct TrainSettings {
   uint64_t seed = 1;
   bool reproducible = false;
   int64_t pairs_per_sample = 1;
+  /// The learning rate of every step: its `base` is the one rate of a run (-lr); the trainer
+  /// passes the schedule's rate to each optimiser step.
   LearningRateSchedule schedule;
   nn::SymmetryPenalty penalty;
   int64_t checkpoint_every = 0;  // steps
@@ -137,7 +139,9 @@ class Trainer {
   double validation_loss();
 
   /// Trains from `state` until the end, a divergence, or `stop_after_steps` steps in total (> 0);
-  /// `checkpoint` is called (collectively) every settings.checkpoint_every steps.
+  /// `checkpoint` is called (collectively) every settings.checkpoint_every steps. At the end
+  /// (kFinished) with early stopping (patience > 0), the model holds the weights of the best
+  /// validation loss.
   StepOutcome run(TrainState<Scalar>& state, int64_t stop_after_steps,
                   const std::function<void(const TrainState<Scalar>&)>& checkpoint);
 

@@ -1,0 +1,82 @@
+// The training data of `rgflow train`: the pairs (block of level k, its value at level k+1) read
+// from a dataset, split into training and validation samples, held in memory or, when a split
+// does not fit the memory budget, read in windows of whole samples.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rgflow/core/mpi.hpp"
+#include "rgflow/io/dataset.hpp"
+#include "rgflow/train/trainer.hpp"
+
+namespace rgflow::train {
+
+/// The split and the windowing of one training run: a pure function of the dataset's shape and
+/// the options, never of the rank count (so neither are the batches).
+struct DataPlan {
+  int64_t training_samples = 0;    // samples [0, training_samples) train
+  int64_t validation_samples = 0;  // the rest validate
+  int64_t pairs_per_sample = 0;
+  int64_t window_samples = 0;  // whole samples a window of the memory budget holds
+  bool streamed = false;       // a split does not fit in one window: read in windows
+
+  /// Plans training on `level` of `data` with `val_fraction` of the samples held out, batches of
+  /// `batch` pairs and `memory_budget` bytes (over all ranks) for the pairs of `scalar_bytes`
+  /// per value. The budget counts over all ranks, each holding its share of a window, so the
+  /// windows, and with them the batches, do not depend on the rank count. UsageError naming the
+  /// option (`option_prefix` + name) when the split leaves no training sample, a batch exceeds
+  /// the training split or a window, or one sample does not fit the budget.
+  static DataPlan make(const io::DatasetSpec& data, int level, double val_fraction, int64_t batch,
+                       int64_t memory_budget, int64_t scalar_bytes,
+                       const std::string& option_prefix);
+};
+
+/// This rank's share (lattice::piece_range) of samples [sample_offset, sample_offset + samples)
+/// of the level pair (`level`, `level` + 1), as pairs with global ids counted from
+/// `sample_offset`. A NaN or Inf in the data is a UsageError naming the sample. Local to this
+/// rank (independent reads of a reader every rank opened); callers wrap it in
+/// Comm::local_phase so a failure reaches every rank.
+template <typename Scalar>
+PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& reader, int level,
+                           int64_t sample_offset, int64_t samples);
+
+/// The in-memory training and validation pairs last loaded in this process: `rgflow run` keeps
+/// one for all the models it trains, so models on the same dataset, level and split share the
+/// data instead of reading it again. One entry: the previous data is freed before the next load.
+class PairCache {
+ public:
+  template <typename Scalar>
+  using Split =
+      std::pair<std::shared_ptr<const PairSet<Scalar>>, std::shared_ptr<const PairSet<Scalar>>>;
+
+  /// This rank's training and validation pairs of `plan` (not streamed), from the cache when the
+  /// same split of the same dataset and level was loaded last. Collective over `world` (the
+  /// ranks that opened `reader`): every rank loads its share, and a failure on one (a read error,
+  /// a non-finite value) is raised on all.
+  template <typename Scalar>
+  const Split<Scalar>& pairs(const Comm& world, const io::DatasetReader& reader, int level,
+                             const DataPlan& plan);
+
+ private:
+  std::string key_;
+  Split<float> single_;
+  Split<double> double_;
+};
+
+/// The training and validation pairs of a run as the trainer visits them.
+template <typename Scalar>
+struct TrainingPairs {
+  PairSource<Scalar> train, validation;
+  double load_seconds = 0;  // reading the in-memory pairs, slowest rank
+};
+
+/// The pairs of `plan`: from `cache` when in memory, else windows read from `reader` when
+/// visited. Collective over `world` (an in-memory load, and every window read later).
+/// `reader` and `world` must outlive the result.
+template <typename Scalar>
+TrainingPairs<Scalar> open_training_pairs(const Comm& world, const io::DatasetReader& reader,
+                                          int level, const DataPlan& plan, PairCache& cache);
+
+}  // namespace rgflow::train
