@@ -513,8 +513,15 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   train::Trainer<Scalar> trainer(world, settings, model, optimizer, *train_set, *validation_set);
   auto save = [&](const train::TrainState<Scalar>& now, const std::string& path, bool complete) {
     world.local_phase("train: save", [&] {
-      if (world.rank() == 0) {
+      if (world.rank() != 0) return;
+      try {
         train::write_training_file(path, model, optimizer, now, provenance, complete);
+      } catch (const train::WriteFailure& failure) {
+        // The last checkpoint written, if any, is still in place for -resume.
+        throw UsageError(std::string(failure.what()) + "; nothing was written under '" +
+                         config.output +
+                         "'; free space and rerun with -resume to continue (or -force to start "
+                         "over)");
       }
     });
   };

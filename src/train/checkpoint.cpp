@@ -1,5 +1,9 @@
 #include "rgflow/train/checkpoint.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -42,24 +46,21 @@ std::vector<T> read_vector(hid_t group, const std::string& name, const std::stri
   return values;
 }
 
-}  // namespace
-
+// The whole training file, built in memory (HDF5's core driver, no backing store) and returned
+// as the bytes of a file. HDF5 never writes to disk here: a library whose write failed keeps the
+// file half-open, and its clean-up at exit then crashes (exit 139 after the clean message), so
+// the disk is written by write_file_bytes, whose every failure is an ordinary error.
 template <typename Scalar>
-void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
-                         nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
-                         const Provenance& provenance, bool complete) {
-  const std::string temporary = path + ".tmp";
-  // A failed write (disk full, quota) leaves no temporary behind and never reaches `path`.
-  struct RemoveUnlessKept {
-    const std::string& file;
-    bool keep = false;
-    ~RemoveUnlessKept() {
-      if (!keep) std::remove(file.c_str());
-    }
-  } cleanup{temporary};
+std::vector<unsigned char> training_file_image(const std::string& name,
+                                               const nn::SymmetricModel<Scalar>& model,
+                                               nn::Optimizer<Scalar>& optimizer,
+                                               const TrainState<Scalar>& state,
+                                               const Provenance& provenance, bool complete) {
+  std::vector<unsigned char> image;
+  h5::Hid access = h5::plist_id(H5Pcreate(H5P_FILE_ACCESS));
+  RGFLOW_H5(H5Pset_fapl_core(access.get(), size_t{1} << 20, 0));
+  h5::Hid file = h5::file_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()));
   {
-    h5::Hid file =
-        h5::file_id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     const hid_t f = file.get();
     using h5::write_attribute;
     write_attribute(f, "format", std::string("rgflow trained model"));
@@ -147,8 +148,65 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
                  "parameters at the best validation loss");
     checkpoint = h5::Hid();
     history = h5::Hid();
-    file.close();  // flushes: a full disk shows here
   }
+  RGFLOW_H5(H5Fflush(file.get(), H5F_SCOPE_GLOBAL));
+  const ssize_t bytes = RGFLOW_H5(H5Fget_file_image(file.get(), nullptr, 0));
+  image.resize(static_cast<size_t>(bytes));
+  RGFLOW_H5(H5Fget_file_image(file.get(), image.data(), image.size()));
+  file.close();
+  return image;
+}
+
+// Writes `bytes` as the file `path` (replacing it): its blocks are reserved first (fallocate,
+// where the file system has it), so a full disk or a quota is found before any byte is written,
+// then written and synced. Any failure removes the file and throws WriteFailure.
+void write_file_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
+  int fd = -1;
+  auto fail = [&path, &fd](const std::string& what, int reason) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(path.c_str());
+    throw WriteFailure("writing '" + path + "' failed (" + what + std::strerror(reason) + ")");
+  };
+  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("", errno);
+  if (!bytes.empty() && fallocate(fd, 0, 0, static_cast<off_t>(bytes.size())) != 0) {
+    const int reason = errno;
+    if (reason != EOPNOTSUPP && reason != ENOSYS) {
+      fail("reserving " + std::to_string(bytes.size()) + " bytes: ", reason);
+    }
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) fail("", written == 0 ? ENOSPC : errno);
+    done += static_cast<size_t>(written);
+  }
+  // Network file systems may report a failed write only when the data is synced or closed.
+  if (::fsync(fd) != 0) fail("", errno);
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail("", errno);
+}
+
+}  // namespace
+
+template <typename Scalar>
+void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
+                         nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
+                         const Provenance& provenance, bool complete) {
+  const std::string temporary = path + ".tmp";
+  // Every HDF5 object is closed before the disk is touched; a failed write leaves no temporary
+  // behind and never reaches `path`.
+  write_file_bytes(temporary,
+                   training_file_image(temporary, model, optimizer, state, provenance, complete));
+  struct RemoveUnlessKept {
+    const std::string& file;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      if (!keep) std::remove(file.c_str());
+    }
+  } cleanup{temporary};
   fail_if_injected("train: write file", 0);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     throw LibraryError("cannot rename '" + temporary + "' to '" + path +

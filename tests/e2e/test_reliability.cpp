@@ -383,6 +383,78 @@ TEST(ResourceLimit, ADiskFullWhileGeneratingIsACleanErrorAndResumeRecovers) {
   EXPECT_TRUE(same_fields(split_output, reference));
 }
 
+// A nearly full disk while train writes its model (issue 11): the model file is built in memory
+// and its room reserved before any byte is written, so the run ends with one line on every rank,
+// not with a crash of HDF5's clean-up at exit (it used to end with signal 11, status 139, after
+// the message). The final write and a checkpoint write, each then recovered.
+TEST(ResourceLimit, ADiskFullWhileTrainingWritesTheModelIsACleanErrorAndRecovers) {
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(run_with("", 2, std::string("generate ") + kSmallData + " -o " + data).status, 0);
+  // Hidden 64,64: a model file of about 110 KB (parameters, layer weights, optimiser moments).
+  const std::string train =
+      "train -quiet -data " + data + " -hidden 64,64 -epochs 2 -batch 16 -checkpoint_every 8 ";
+  const std::string reference = folder.file("reference.h5");
+  ASSERT_EQ(run_with("", 2, train + "-o " + reference).status, 0);
+  const auto reference_parameters = table(reference, "/model/parameters");
+  auto expect_nothing_left = [](const std::string& output, const std::string& what) {
+    EXPECT_FALSE(file_exists(output)) << what;
+    EXPECT_FALSE(file_exists(output + ".tmp")) << what;
+    EXPECT_FALSE(file_exists(output + ".partial.tmp")) << what;
+    EXPECT_FALSE(file_exists(output + ".lock")) << what;
+  };
+  {
+    // Less room than one file: the first checkpoint fails, on 1 rank and on 2.
+    SmallDisk disk(folder.file("disk"), "64k");
+    if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+    const std::string output = folder.file("disk/m.h5");
+    for (int ranks : {1, 2}) {
+      const auto full = run_with("", ranks, train + "-o " + output);
+      const std::string what = "disk full, " + std::to_string(ranks) + " rank(s)";
+      expect_one_line_failure(full, "No space left on device", what);
+      EXPECT_NE(full.status, 139) << what;
+      if (!full.rgflow_error_lines().empty()) {
+        const std::string line = full.rgflow_error_lines()[0];
+        EXPECT_NE(line.find("nothing was written under '" + output + "'"), std::string::npos)
+            << line;
+        EXPECT_NE(line.find("-resume"), std::string::npos) << line;
+      }
+      expect_nothing_left(output, what);
+      EXPECT_FALSE(file_exists(output + ".partial")) << what;
+    }
+    // Without checkpoints the final write is the only one: it fails as cleanly.
+    const auto final_write = run_with(
+        "", 2, "train -quiet -data " + data + " -hidden 64,64 -epochs 1 -batch 16 -o " + output);
+    expect_one_line_failure(final_write, "No space left on device", "final write");
+    expect_nothing_left(output, "final write");
+    // With room, -force starts over and gives the uninterrupted run's model.
+    ASSERT_TRUE(disk.grow("4m"));
+    const auto forced = run_with("", 2, train + "-force -o " + output);
+    ASSERT_EQ(forced.status, 0) << forced.err;
+    EXPECT_EQ(table(output, "/model/parameters"), reference_parameters);
+  }
+  {
+    // Room for one file but not two: the first checkpoint is written, the next one (its
+    // temporary beside the previous checkpoint) fails; the previous checkpoint is kept and
+    // -resume continues it to the same model as an uninterrupted run.
+    SmallDisk disk(folder.file("half"), "160k");
+    ASSERT_TRUE(disk.mounted());
+    const std::string output = folder.file("half/m.h5");
+    const auto full = run_with("", 2, train + "-o " + output);
+    expect_one_line_failure(full, "No space left on device", "second checkpoint");
+    expect_nothing_left(output, "second checkpoint");
+    ASSERT_TRUE(file_exists(output + ".partial")) << "the first checkpoint is kept";
+    const auto still_full = run_with("", 2, train + "-resume -o " + output);
+    expect_one_line_failure(still_full, "No space left on device", "resumed, still full");
+    ASSERT_TRUE(file_exists(output + ".partial"));
+    ASSERT_TRUE(disk.grow("4m"));
+    const auto resumed = run_with("", 2, train + "-resume -o " + output);
+    ASSERT_EQ(resumed.status, 0) << resumed.err;
+    EXPECT_EQ(table(output, "/model/parameters"), reference_parameters);
+    EXPECT_FALSE(file_exists(output + ".partial"));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs accepted before that must be refused.
 

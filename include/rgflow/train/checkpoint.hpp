@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "rgflow/core/error.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/train/trainer.hpp"
 
@@ -20,7 +21,17 @@ struct Provenance {
   std::string fingerprint;
 };
 
-/// Writes the file at `path` atomically (`path`.tmp, then rename). Serial HDF5: call on one rank.
+/// A training file could not be written (a full disk, a quota, permissions): the message says
+/// which file and why; nothing was left under its name or its temporary name.
+class WriteFailure : public LibraryError {
+ public:
+  using LibraryError::LibraryError;
+};
+
+/// Writes the file at `path` atomically (`path`.tmp, then rename). The file is built in memory
+/// first (rank 0 holds one extra copy of it meanwhile), then the room for it is reserved and it
+/// is written, so HDF5 never meets a failing disk. WriteFailure when the disk refuses it. Call on
+/// one rank.
 template <typename Scalar>
 void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
                          nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
