@@ -567,6 +567,53 @@ TEST(ConcurrentWriters, AStaleLockOfAnEndedProcessIsTakenOver) {
   EXPECT_FALSE(file_exists(outdir + "/.rgflow-run.lock"));
 }
 
+TEST(ConcurrentWriters, ALockOfAnotherHostIsNeverTakenOver) {
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(run_with("", 2, std::string("generate ") + kSmallData + " -o " + data).status, 0);
+  // A process id no process here has: on this host the lock would be stale and taken over.
+  const std::string host = "elsewhere-" + host_name();
+  const std::string pid = std::to_string(dead_pid());
+  const std::string claim = host + " " + pid + "\n";
+  const std::string output = folder.file("out.h5"), lock = output + ".lock";
+  write_text(lock, claim);
+  const std::string expected = "is being written by process " + pid + " on host " + host;
+  for (const std::string& command :
+       {std::string("generate ") + kSmallData + " -force -o " + output,
+        "train -data " + data + " " + kSmallTrain + " -force -o " + output,
+        "analyze -quiet -groups 4 -force -data " + data + " -o " + output}) {
+    const auto result = run_with("", 2, command);
+    expect_one_line_failure(result, expected, command);
+    if (!result.rgflow_error_lines().empty()) {
+      EXPECT_NE(result.rgflow_error_lines()[0].find("if you are sure that job has ended, remove "
+                                                    "the lock: rm '" +
+                                                    lock + "'"),
+                std::string::npos)
+          << result.rgflow_error_lines()[0];
+    }
+    EXPECT_EQ(result.err.find("taking over"), std::string::npos) << result.err;
+    EXPECT_EQ(slurp(lock), claim) << "the other host's lock is untouched";
+    EXPECT_FALSE(file_exists(output));
+  }
+  // The pipeline folder's lock, for a whole run and for one model of it.
+  const std::string pipeline = folder.file("p.yaml"), outdir = folder.file("run");
+  write_text(pipeline, kPipeline);
+  mkdir(outdir.c_str(), 0755);
+  write_text(outdir + "/.rgflow-run.lock", claim);
+  for (const std::string& extra : {std::string(""), std::string(" -stage train -model small")}) {
+    expect_one_line_failure(
+        run_with("", 2, "run " + pipeline + " -outdir " + outdir + " -quiet" + extra), expected,
+        "run" + extra);
+    EXPECT_EQ(slurp(outdir + "/.rgflow-run.lock"), claim);
+  }
+  EXPECT_FALSE(file_exists(outdir + "/data/fine.h5"));
+  // Once the user removes it, as the message says, the same command runs.
+  std::remove(lock.c_str());
+  const auto freed = run_with("", 2, std::string("generate ") + kSmallData + " -o " + output);
+  EXPECT_EQ(freed.status, 0) << freed.err;
+  EXPECT_TRUE(file_exists(output));
+}
+
 TEST(ConcurrentWriters, TwoGeneratesOnTheSameOutputNeverMixTheirSamples) {
   TempFolder folder;
   const std::string options = "-quiet -d 2 -L 64 -b 2 -levels 3 -samples 48 -chunk_mb 1";
