@@ -511,6 +511,16 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     }
   }
   train::Trainer<Scalar> trainer(world, settings, model, optimizer, *train_set, *validation_set);
+  if (state_on_disk == io::OutputState::kResume) {
+    // The same checkpoint and the same data on every rank: the same verdict everywhere.
+    const std::string problem =
+        train::resume_position_problem(state.epoch, state.step_in_epoch, state.global_step,
+                                       state.finished, trainer.steps_per_epoch());
+    if (!problem.empty()) {
+      throw UsageError("cannot resume from '" + partial + "': " + problem +
+                       " (use -force to start over)");
+    }
+  }
   auto save = [&](const train::TrainState<Scalar>& now, const std::string& path, bool complete) {
     world.local_phase("train: save", [&] {
       if (world.rank() != 0) return;

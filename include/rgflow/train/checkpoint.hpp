@@ -38,11 +38,17 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
                          const Provenance& provenance, bool complete);
 
 /// Restores parameters, optimiser state and training state from a file written by
-/// write_training_file. UsageError naming the file if it is malformed or its fingerprint differs
-/// from `fingerprint`.
+/// write_training_file. UsageError naming the file if its fingerprint differs from `fingerprint`
+/// or it is malformed (every object, datatype, shape, size and range is checked before anything
+/// is replaced; model, optimizer and state are unchanged then).
 template <typename Scalar>
 void read_training_file(const std::string& path, const std::string& fingerprint,
                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
                         TrainState<Scalar>& state);
+
+/// Why a checkpoint's position (epoch, step in the epoch, steps in all) cannot be continued by a
+/// run of `steps_per_epoch` steps per epoch, or "" when it can (always for a finished state).
+std::string resume_position_problem(int64_t epoch, int64_t step_in_epoch, int64_t global_step,
+                                    bool finished, int64_t steps_per_epoch);
 
 }  // namespace rgflow::train
