@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -33,9 +34,17 @@ void write_vector(hid_t group, const std::string& name, const std::vector<T>& va
 }
 
 // The 1-D float dataset `name` of `group`, checked (object type, datatype, shape; at most
-// `max_values` values, checked before allocating) and converted to T. UsageError naming it.
+// `max_values` values, checked before allocating) and converted to T. With `exact`, its values
+// must be stored as T is (the optimiser state is written in the model's precision). UsageError
+// naming it otherwise.
 template <typename T>
-std::vector<T> read_vector(hid_t group, const std::string& name, int64_t max_values) {
+std::vector<T> read_vector(hid_t group, const std::string& name, int64_t max_values,
+                           bool exact = false) {
+  if (exact &&
+      h5::open_numeric_dataset(group, name, h5::NumberClass::kFloat, 1).value_bytes != sizeof(T)) {
+    throw UsageError(name + " is not stored as " + (sizeof(T) == 4 ? "float32" : "float64") +
+                     " like the model");
+  }
   const std::vector<double> values =
       h5::read_numeric_dataset(group, name, h5::NumberClass::kFloat, 1, max_values);
   return std::vector<T>(values.begin(), values.end());
@@ -268,9 +277,9 @@ void read_training_file(const std::string& path, const std::string& fingerprint,
     // The moments must have exactly the sizes this optimiser keeps (none for SGD's second).
     const size_t first_size = optimizer.first_moment().size();
     const size_t second_size = optimizer.second_moment().size();
-    std::vector<Scalar> first = read_vector<Scalar>(c, "first_moment", parameters);
-    std::vector<Scalar> second = read_vector<Scalar>(c, "second_moment", parameters);
-    std::vector<Scalar> best = read_vector<Scalar>(c, "best_parameters", parameters);
+    std::vector<Scalar> first = read_vector<Scalar>(c, "first_moment", parameters, true);
+    std::vector<Scalar> second = read_vector<Scalar>(c, "second_moment", parameters, true);
+    std::vector<Scalar> best = read_vector<Scalar>(c, "best_parameters", parameters, true);
     if (first.size() != first_size || second.size() != second_size ||
         (!best.empty() && best.size() != static_cast<size_t>(parameters))) {
       throw UsageError("the optimiser state has " + std::to_string(first.size()) + " and " +
@@ -293,7 +302,7 @@ void read_training_file(const std::string& path, const std::string& fingerprint,
     h5::Hid history_group = h5::group_id(H5Gopen2(f, "/history", H5P_DEFAULT));
     const hid_t g = history_group.get();
     // One record per epoch (and one for a last partial epoch): bounded by the steps taken.
-    const int64_t max_records = global_step + 1;
+    const int64_t max_records = std::min<int64_t>(global_step, int64_t{1} << 24) + 1;
     History h;
     h.epoch = read_vector<double>(g, "epoch", max_records);
     h.step = read_vector<double>(g, "step", max_records);
