@@ -22,47 +22,10 @@ namespace {
 // No hang: a run that has not ended by then is killed and reported as status 124.
 constexpr int kTimeoutSeconds = 120;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-}
-
-// `mpiexec -n ranks rgflow arguments` with extra environment (e.g. "RGFLOW_INJECT_FAILURE=x@1").
+// `mpiexec -n ranks rgflow arguments` with extra environment (e.g. "RGFLOW_INJECT_FAILURE=x@1"),
+// bounded by the short timeout above.
 RunResult run_with(const std::string& environment, int ranks, const std::string& arguments) {
-  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-  TempFolder logs;
-  const std::string command =
-      "env " + environment + " timeout -k 10 " + std::to_string(kTimeoutSeconds) + " " +
-      RGFLOW_MPIEXEC + " --oversubscribe -n " + std::to_string(ranks) + " " + RGFLOW_EXE + " " +
-      arguments + " > " + logs.file("out") + " 2> " + logs.file("err") + " < /dev/null";
-  RunResult result;
-  const int raw = std::system(command.c_str());
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
-  result.out = slurp(logs.file("out"));
-  result.err = slurp(logs.file("err"));
-  return result;
-}
-
-// Exit status 1 (not a timeout, not an abort), exactly one line from rgflow, naming `expected`.
-void expect_one_line_failure(const RunResult& result, const std::string& expected,
-                             const std::string& what) {
-  EXPECT_NE(result.status, 124) << what << ": timed out (a hang)";
-  EXPECT_EQ(result.status, 1) << what << "\n" << result.err;
-  const auto lines = result.rgflow_error_lines();
-  ASSERT_EQ(lines.size(), 1u) << what << "\nstderr:\n" << result.err;
-  EXPECT_NE(lines[0].find(expected), std::string::npos)
-      << what << ": '" << lines[0] << "' should mention '" << expected << "'";
-  EXPECT_EQ(result.err.find("MPI_ABORT"), std::string::npos) << what << "\n" << result.err;
-  EXPECT_EQ(result.err.find("Signal"), std::string::npos) << what << "\n" << result.err;
-  EXPECT_EQ(result.err.find("PETSC ERROR"), std::string::npos) << what << "\n" << result.err;
+  return run_rgflow(ranks, arguments, environment, kTimeoutSeconds);
 }
 
 constexpr const char* kSmallData = "-quiet -d 2 -L 16 -b 2 -levels 2 -samples 8";

@@ -10,18 +10,14 @@
 #include <sstream>
 #include <string>
 
+#include "../test_text.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/io/atomic_file.hpp"
 
 namespace rgflow::io {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using tests::slurp;
 
 std::string this_host() {
   char name[HOST_NAME_MAX + 1] = {0};
