@@ -176,7 +176,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   if (state_on_disk == io::OutputState::kResume) {
     // Every rank reads the checkpoint itself (serial HDF5): the verdict on it is shared.
     world.local_phase("train: resume", [&] {
-      train::read_training_file(partial, provenance, model, optimizer, state);
+      train::read_training_file(partial, &provenance, model, optimizer, state);
     });
     if (report) {
       std::printf("rgflow train: resuming at step %lld\n",
@@ -196,10 +196,27 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     }
   }
   train::Trainer<Scalar> trainer(world, settings, model, optimizer, pairs.train, pairs.validation);
+  if (state_on_disk == io::OutputState::kResume) {
+    // The same checkpoint and the same data on every rank: the same verdict everywhere.
+    const std::string problem =
+        train::resume_position_problem(state.epoch, state.step_in_epoch, state.global_step,
+                                       state.finished, trainer.steps_per_epoch());
+    if (!problem.empty()) {
+      throw UsageError("cannot resume from '" + partial + "': " + problem +
+                       " (use -force to start over)");
+    }
+  }
   auto save = [&](const train::TrainState<Scalar>& now, bool complete) {
     world.local_phase("train: save", [&] {
-      if (world.rank() == 0) {
+      if (world.rank() != 0) return;
+      try {
         train::write_training_file(partial, model, optimizer, now, provenance, complete);
+      } catch (const train::WriteFailure& failure) {
+        // The last checkpoint written, if any, is still in place for -resume.
+        throw UsageError(std::string(failure.what()) + "; nothing was written under '" +
+                         config.output +
+                         "'; free space and rerun with -resume to continue (or -force to start "
+                         "over)");
       }
     });
   };

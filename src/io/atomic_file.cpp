@@ -95,6 +95,12 @@ std::string holder_text(const std::string& path, const std::string& what, const 
     return what + " is locked by '" + path +
            "', whose content is unreadable (remove it if no job is writing " + what + ")";
   }
+  if (claim.host != host_name()) {
+    // Whether a process on another host still runs cannot be seen from here: never taken over.
+    return what + " is being written by process " + std::to_string(claim.pid) + " on host " +
+           claim.host + ", which cannot be checked from host " + host_name() + " (lock '" + path +
+           "'; if you are sure that job has ended, remove the lock: rm '" + path + "')";
+  }
   return what + " is being written by process " + std::to_string(claim.pid) + " on host " +
          claim.host + " (lock '" + path + "'; if that job has ended, remove the lock)";
 }

@@ -13,16 +13,6 @@
 #include "rgflow/io/dataset.hpp"
 
 namespace rgflow::e2e {
-namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 std::vector<std::string> RunResult::rgflow_error_lines() const {
   std::vector<std::string> lines;
@@ -36,21 +26,36 @@ std::vector<std::string> RunResult::rgflow_error_lines() const {
   return lines;
 }
 
-RunResult run_rgflow(int ranks, const std::string& arguments) {
+RunResult run_rgflow(int ranks, const std::string& arguments, const std::string& environment,
+                     int timeout_seconds) {
   // Open MPI refuses root without these; set here so the binary also runs outside CTest.
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   TempFolder logs;
-  const std::string command = "timeout 300 " + std::string(RGFLOW_MPIEXEC) +
-                              " --oversubscribe -n " + std::to_string(ranks) + " " + RGFLOW_EXE +
-                              " " + arguments + " > " + logs.file("out") + " 2> " +
-                              logs.file("err") + " < /dev/null";
+  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
+                              "timeout -k 10 " + std::to_string(timeout_seconds) + " " +
+                              RGFLOW_MPIEXEC + " --oversubscribe -n " + std::to_string(ranks) +
+                              " " + RGFLOW_EXE + " " + arguments + " > " + logs.file("out") +
+                              " 2> " + logs.file("err") + " < /dev/null";
   RunResult result;
   const int raw = std::system(command.c_str());
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
   result.out = slurp(logs.file("out"));
   result.err = slurp(logs.file("err"));
   return result;
+}
+
+void expect_one_line_failure(const RunResult& result, const std::string& expected,
+                             const std::string& what) {
+  EXPECT_NE(result.status, 124) << what << ": timed out (a hang)";
+  EXPECT_EQ(result.status, 1) << what << "\n" << result.err;
+  const auto lines = result.rgflow_error_lines();
+  ASSERT_EQ(lines.size(), 1u) << what << "\nstderr:\n" << result.err;
+  EXPECT_NE(lines[0].find(expected), std::string::npos)
+      << what << ": '" << lines[0] << "' should mention '" << expected << "'";
+  EXPECT_EQ(result.err.find("MPI_ABORT"), std::string::npos) << what << "\n" << result.err;
+  EXPECT_EQ(result.err.find("Signal"), std::string::npos) << what << "\n" << result.err;
+  EXPECT_EQ(result.err.find("PETSC ERROR"), std::string::npos) << what << "\n" << result.err;
 }
 
 TempFolder::TempFolder() {

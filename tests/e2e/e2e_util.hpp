@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "../test_text.hpp"
+
 namespace rgflow::e2e {
+
+using tests::slurp;
+using tests::write_text;
 
 struct RunResult {
   int status = -1;  // exit status of mpiexec (non-zero if any rank failed)
@@ -16,8 +21,17 @@ struct RunResult {
   std::vector<std::string> rgflow_error_lines() const;
 };
 
-/// Runs `mpiexec -n ranks rgflow <arguments>` (bounded by a 300 s timeout).
-RunResult run_rgflow(int ranks, const std::string& arguments);
+/// Runs `mpiexec -n ranks rgflow <arguments>`, with extra `environment` ("NAME=value ...", e.g.
+/// "RGFLOW_INJECT_FAILURE='train: save@1'") when given, bounded by `timeout_seconds`: a run still
+/// going then is killed and reported as status 124 (a hang).
+RunResult run_rgflow(int ranks, const std::string& arguments, const std::string& environment = "",
+                     int timeout_seconds = 300);
+
+/// The rule for every bad input: exit status 1 (not a timeout, not an abort or a signal), exactly
+/// one line from rgflow on stderr, naming `expected`, and no MPI_ABORT, signal or PETSc trace.
+/// `what` names the case in failure messages.
+void expect_one_line_failure(const RunResult& result, const std::string& expected,
+                             const std::string& what);
 
 /// A fresh empty folder under /tmp, removed with its contents by the destructor.
 class TempFolder {

@@ -22,47 +22,10 @@ namespace {
 // No hang: a run that has not ended by then is killed and reported as status 124.
 constexpr int kTimeoutSeconds = 120;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-}
-
-// `mpiexec -n ranks rgflow arguments` with extra environment (e.g. "RGFLOW_INJECT_FAILURE=x@1").
+// `mpiexec -n ranks rgflow arguments` with extra environment (e.g. "RGFLOW_INJECT_FAILURE=x@1"),
+// bounded by the short timeout above.
 RunResult run_with(const std::string& environment, int ranks, const std::string& arguments) {
-  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-  TempFolder logs;
-  const std::string command =
-      "env " + environment + " timeout -k 10 " + std::to_string(kTimeoutSeconds) + " " +
-      RGFLOW_MPIEXEC + " --oversubscribe -n " + std::to_string(ranks) + " " + RGFLOW_EXE + " " +
-      arguments + " > " + logs.file("out") + " 2> " + logs.file("err") + " < /dev/null";
-  RunResult result;
-  const int raw = std::system(command.c_str());
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
-  result.out = slurp(logs.file("out"));
-  result.err = slurp(logs.file("err"));
-  return result;
-}
-
-// Exit status 1 (not a timeout, not an abort), exactly one line from rgflow, naming `expected`.
-void expect_one_line_failure(const RunResult& result, const std::string& expected,
-                             const std::string& what) {
-  EXPECT_NE(result.status, 124) << what << ": timed out (a hang)";
-  EXPECT_EQ(result.status, 1) << what << "\n" << result.err;
-  const auto lines = result.rgflow_error_lines();
-  ASSERT_EQ(lines.size(), 1u) << what << "\nstderr:\n" << result.err;
-  EXPECT_NE(lines[0].find(expected), std::string::npos)
-      << what << ": '" << lines[0] << "' should mention '" << expected << "'";
-  EXPECT_EQ(result.err.find("MPI_ABORT"), std::string::npos) << what << "\n" << result.err;
-  EXPECT_EQ(result.err.find("Signal"), std::string::npos) << what << "\n" << result.err;
-  EXPECT_EQ(result.err.find("PETSC ERROR"), std::string::npos) << what << "\n" << result.err;
+  return run_rgflow(ranks, arguments, environment, kTimeoutSeconds);
 }
 
 constexpr const char* kSmallData = "-quiet -d 2 -L 16 -b 2 -levels 2 -samples 8";
@@ -383,6 +346,78 @@ TEST(ResourceLimit, ADiskFullWhileGeneratingIsACleanErrorAndResumeRecovers) {
   EXPECT_TRUE(same_fields(split_output, reference));
 }
 
+// A nearly full disk while train writes its model (issue 11): the model file is built in memory
+// and its room reserved before any byte is written, so the run ends with one line on every rank,
+// not with a crash of HDF5's clean-up at exit (it used to end with signal 11, status 139, after
+// the message). The final write and a checkpoint write, each then recovered.
+TEST(ResourceLimit, ADiskFullWhileTrainingWritesTheModelIsACleanErrorAndRecovers) {
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(run_with("", 2, std::string("generate ") + kSmallData + " -o " + data).status, 0);
+  // Hidden 64,64: a model file of about 110 KB (parameters, layer weights, optimiser moments).
+  const std::string train =
+      "train -quiet -data " + data + " -hidden 64,64 -epochs 2 -batch 16 -checkpoint_every 8 ";
+  const std::string reference = folder.file("reference.h5");
+  ASSERT_EQ(run_with("", 2, train + "-o " + reference).status, 0);
+  const auto reference_parameters = table(reference, "/model/parameters");
+  auto expect_nothing_left = [](const std::string& output, const std::string& what) {
+    EXPECT_FALSE(file_exists(output)) << what;
+    EXPECT_FALSE(file_exists(output + ".tmp")) << what;
+    EXPECT_FALSE(file_exists(output + ".partial.tmp")) << what;
+    EXPECT_FALSE(file_exists(output + ".lock")) << what;
+  };
+  {
+    // Less room than one file: the first checkpoint fails, on 1 rank and on 2.
+    SmallDisk disk(folder.file("disk"), "64k");
+    if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+    const std::string output = folder.file("disk/m.h5");
+    for (int ranks : {1, 2}) {
+      const auto full = run_with("", ranks, train + "-o " + output);
+      const std::string what = "disk full, " + std::to_string(ranks) + " rank(s)";
+      expect_one_line_failure(full, "No space left on device", what);
+      EXPECT_NE(full.status, 139) << what;
+      if (!full.rgflow_error_lines().empty()) {
+        const std::string line = full.rgflow_error_lines()[0];
+        EXPECT_NE(line.find("nothing was written under '" + output + "'"), std::string::npos)
+            << line;
+        EXPECT_NE(line.find("-resume"), std::string::npos) << line;
+      }
+      expect_nothing_left(output, what);
+      EXPECT_FALSE(file_exists(output + ".partial")) << what;
+    }
+    // Without checkpoints the final write is the only one: it fails as cleanly.
+    const auto final_write = run_with(
+        "", 2, "train -quiet -data " + data + " -hidden 64,64 -epochs 1 -batch 16 -o " + output);
+    expect_one_line_failure(final_write, "No space left on device", "final write");
+    expect_nothing_left(output, "final write");
+    // With room, -force starts over and gives the uninterrupted run's model.
+    ASSERT_TRUE(disk.grow("4m"));
+    const auto forced = run_with("", 2, train + "-force -o " + output);
+    ASSERT_EQ(forced.status, 0) << forced.err;
+    EXPECT_EQ(table(output, "/model/parameters"), reference_parameters);
+  }
+  {
+    // Room for one file but not two: the first checkpoint is written, the next one (its
+    // temporary beside the previous checkpoint) fails; the previous checkpoint is kept and
+    // -resume continues it to the same model as an uninterrupted run.
+    SmallDisk disk(folder.file("half"), "160k");
+    ASSERT_TRUE(disk.mounted());
+    const std::string output = folder.file("half/m.h5");
+    const auto full = run_with("", 2, train + "-o " + output);
+    expect_one_line_failure(full, "No space left on device", "second checkpoint");
+    expect_nothing_left(output, "second checkpoint");
+    ASSERT_TRUE(file_exists(output + ".partial")) << "the first checkpoint is kept";
+    const auto still_full = run_with("", 2, train + "-resume -o " + output);
+    expect_one_line_failure(still_full, "No space left on device", "resumed, still full");
+    ASSERT_TRUE(file_exists(output + ".partial"));
+    ASSERT_TRUE(disk.grow("4m"));
+    const auto resumed = run_with("", 2, train + "-resume -o " + output);
+    ASSERT_EQ(resumed.status, 0) << resumed.err;
+    EXPECT_EQ(table(output, "/model/parameters"), reference_parameters);
+    EXPECT_FALSE(file_exists(output + ".partial"));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs accepted before that must be refused.
 
@@ -493,6 +528,53 @@ TEST(ConcurrentWriters, AStaleLockOfAnEndedProcessIsTakenOver) {
   const auto run = run_with("", 2, "run " + pipeline + " -outdir " + outdir + " -quiet");
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_FALSE(file_exists(outdir + "/.rgflow-run.lock"));
+}
+
+TEST(ConcurrentWriters, ALockOfAnotherHostIsNeverTakenOver) {
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(run_with("", 2, std::string("generate ") + kSmallData + " -o " + data).status, 0);
+  // A process id no process here has: on this host the lock would be stale and taken over.
+  const std::string host = "elsewhere-" + host_name();
+  const std::string pid = std::to_string(dead_pid());
+  const std::string claim = host + " " + pid + "\n";
+  const std::string output = folder.file("out.h5"), lock = output + ".lock";
+  write_text(lock, claim);
+  const std::string expected = "is being written by process " + pid + " on host " + host;
+  for (const std::string& command :
+       {std::string("generate ") + kSmallData + " -force -o " + output,
+        "train -data " + data + " " + kSmallTrain + " -force -o " + output,
+        "analyze -quiet -groups 4 -force -data " + data + " -o " + output}) {
+    const auto result = run_with("", 2, command);
+    expect_one_line_failure(result, expected, command);
+    if (!result.rgflow_error_lines().empty()) {
+      EXPECT_NE(result.rgflow_error_lines()[0].find("if you are sure that job has ended, remove "
+                                                    "the lock: rm '" +
+                                                    lock + "'"),
+                std::string::npos)
+          << result.rgflow_error_lines()[0];
+    }
+    EXPECT_EQ(result.err.find("taking over"), std::string::npos) << result.err;
+    EXPECT_EQ(slurp(lock), claim) << "the other host's lock is untouched";
+    EXPECT_FALSE(file_exists(output));
+  }
+  // The pipeline folder's lock, for a whole run and for one model of it.
+  const std::string pipeline = folder.file("p.yaml"), outdir = folder.file("run");
+  write_text(pipeline, kPipeline);
+  mkdir(outdir.c_str(), 0755);
+  write_text(outdir + "/.rgflow-run.lock", claim);
+  for (const std::string& extra : {std::string(""), std::string(" -stage train -model small")}) {
+    expect_one_line_failure(
+        run_with("", 2, "run " + pipeline + " -outdir " + outdir + " -quiet" + extra), expected,
+        "run" + extra);
+    EXPECT_EQ(slurp(outdir + "/.rgflow-run.lock"), claim);
+  }
+  EXPECT_FALSE(file_exists(outdir + "/data/fine.h5"));
+  // Once the user removes it, as the message says, the same command runs.
+  std::remove(lock.c_str());
+  const auto freed = run_with("", 2, std::string("generate ") + kSmallData + " -o " + output);
+  EXPECT_EQ(freed.status, 0) << freed.err;
+  EXPECT_TRUE(file_exists(output));
 }
 
 TEST(ConcurrentWriters, TwoGeneratesOnTheSameOutputNeverMixTheirSamples) {

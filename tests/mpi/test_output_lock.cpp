@@ -1,5 +1,6 @@
 // The output lock of io::prepare_output: taken on rank 0 with this process's claim, kept until
-// commit_output, refused while another live process holds it, taken over from an ended one.
+// commit_output, refused while another live process holds it, taken over from an ended one on this
+// host, never from one on another host.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,18 +10,14 @@
 #include <sstream>
 #include <string>
 
+#include "../test_text.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/io/atomic_file.hpp"
 
 namespace rgflow::io {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using tests::slurp;
 
 std::string this_host() {
   char name[HOST_NAME_MAX + 1] = {0};
@@ -76,6 +73,49 @@ TEST(OutputLock, ALiveHolderIsRefusedAndKeepsItsLock) {
   { std::ofstream(path) << "garbage"; }
   EXPECT_NE(FileLock::acquire(path, "output 'x'", &lock).find("unreadable"), std::string::npos);
   std::remove(path.c_str());
+}
+
+// A claim made on another host: whether its process runs cannot be seen from here, so it is never
+// taken over, even with a process id no process on this host has (one that would count as ended
+// here) or this very process's id; the refusal names the host and the process and says how to
+// remove the lock.
+TEST(OutputLock, ALockOfAnotherHostIsNeverTakenOver) {
+  const Comm world(MPI_COMM_WORLD);
+  std::string path;
+  if (world.rank() == 0) path = "/tmp/rgflow_mpi_lock_host_" + std::to_string(getpid()) + ".h5";
+  path = world.broadcast(path);
+  const std::string other_host = "node-" + this_host() + "-elsewhere";
+  for (const long pid : {long{1} << 30, static_cast<long>(getpid())}) {
+    const std::string claim = other_host + " " + std::to_string(pid) + "\n";
+    if (world.rank() == 0) {
+      { std::ofstream(lock_path(path)) << claim; }
+      FileLock lock;
+      const std::string refused = FileLock::acquire(lock_path(path), "output 'x'", &lock);
+      EXPECT_NE(refused.find("process " + std::to_string(pid) + " on host " + other_host),
+                std::string::npos)
+          << refused;
+      EXPECT_NE(refused.find("rm '" + lock_path(path) + "'"), std::string::npos) << refused;
+      EXPECT_EQ(refused.find('\n'), std::string::npos) << "one line: " << refused;
+      EXPECT_FALSE(lock.held());
+      EXPECT_NE(FileLock::held_by_other(lock_path(path), "output 'x'"), "");
+      EXPECT_EQ(slurp(lock_path(path)), claim) << "the other host's lock is untouched";
+    }
+    // Collective: every rank gets the same refusal, and no rank holds the lock after it.
+    std::string message;
+    try {
+      prepare_output(world, path, "-o", true, false);
+    } catch (const UsageError& error) {
+      message = error.what();
+    }
+    EXPECT_NE(message.find("on host " + other_host), std::string::npos) << message;
+    EXPECT_EQ(world.broadcast(message), message) << "the same message on every rank";
+    if (world.rank() == 0) {
+      EXPECT_EQ(slurp(lock_path(path)), claim);
+    }
+    world.barrier();
+  }
+  if (world.rank() == 0) std::remove(lock_path(path).c_str());
+  world.barrier();
 }
 
 }  // namespace

@@ -1,15 +1,19 @@
 // The readers' mutation test: valid dataset and model files (written here by rgflow's writers,
-// and any given with --dataset / --model, e.g. made by the rgflow executable) are mutated in every
+// and any given with --dataset / --model, e.g. made by the rgflow executable) and train's
+// checkpoints (--checkpoint: a model.h5 or <output>.partial with /checkpoint) are mutated in every
 // attribute, object, datatype and shape, given NaN and Inf values, and truncated (mutations.hpp);
 // every mutant is read by every rank with io::DatasetReader (serial and collective open, then every
-// level read back) or io::read_model_spec / io::read_model. Each case must end in a valid result
-// or a UsageError of one line, the same on every rank: a LibraryError or any other exception, a
-// multi-line message, ranks that disagree, a crash or a hang (a watchdog ends the run) fail it.
-// Cases marked must_refuse (a field that is no longer floats of the right shape, a NaN, levels
-// with b^levels > L, ...) must be refused.
+// level read back), io::read_model_spec / io::read_model, or train::read_training_file as
+// `train -resume` reads it (the run's model and optimiser taken from the unmutated seed; the
+// stored /options read and checked for form, not compared) and its position checked. Each case must
+// end in a valid result or a UsageError of one line, the same on every rank: a LibraryError or any
+// other exception, a multi-line message, ranks that disagree, a crash or a hang (a watchdog ends
+// the run) fail it. Cases marked must_refuse (a field that is no longer floats of the right shape,
+// a NaN, levels with b^levels > L, ...) must be refused.
 //
 //   mpiexec -n P rgflow_mutation_tests [--seed N] [--truncations N] [--random-values N]
-//       [--dataset FILE]... [--model FILE]... [--every N] [--only CASE] [--trace]
+//       [--dataset FILE]... [--model FILE]... [--checkpoint FILE]... [--every N] [--only CASE]
+//       [--given-only] [--trace]
 //       [--watchdog SECONDS]
 #include <mpi.h>
 #include <signal.h>
@@ -32,6 +36,9 @@
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/lattice/geometry.hpp"
+#include "rgflow/nn/optimizer.hpp"
+#include "rgflow/nn/symmetric_model.hpp"
+#include "rgflow/train/checkpoint.hpp"
 
 namespace rgflow {
 namespace {
@@ -116,6 +123,96 @@ void read_model_file(const std::string& path) {
   const auto wide = io::read_model<double>(file.get(), path, true);
   for (Eigen::Index i = 0; i < wide.parameter_count(); ++i) {
     if (!std::isfinite(wide.parameters()[i])) throw std::runtime_error("non-finite parameter");
+  }
+}
+
+// What `train -resume` brings to a checkpoint: a run with the seed's options (its model, its
+// optimiser and its steps per epoch), and the seed's own position.
+struct CheckpointRun {
+  nn::ModelSpec spec;
+  std::string scalar, optimizer;
+  int64_t steps_per_epoch = 0;  // from the seed's first record at a whole epoch (0: unknown)
+  int64_t epoch = 0, step_in_epoch = 0, global_step = 0;
+  bool finished = false;
+};
+
+CheckpointRun read_checkpoint_run(const std::string& path) {
+  CheckpointRun run;
+  const h5::Hid file = h5::open_read_only(path);
+  run.spec = io::read_model_spec(file.get(), path);
+  const h5::Hid model = h5::group_id(H5Gopen2(file.get(), "/model", H5P_DEFAULT));
+  run.scalar = h5::read_string_attribute(model.get(), "scalar");
+  const h5::Hid checkpoint = h5::group_id(H5Gopen2(file.get(), "/checkpoint", H5P_DEFAULT));
+  run.optimizer = h5::read_string_attribute(checkpoint.get(), "optimizer");
+  run.epoch = h5::read_int_attribute(checkpoint.get(), "epoch");
+  run.step_in_epoch = h5::read_int_attribute(checkpoint.get(), "step_in_epoch");
+  run.global_step = h5::read_int_attribute(checkpoint.get(), "global_step");
+  run.finished = h5::read_int_attribute(checkpoint.get(), "finished") != 0;
+  const auto epochs =
+      h5::read_numeric_dataset(file.get(), "/history/epoch", h5::NumberClass::kFloat, 1, 1 << 20);
+  const auto steps =
+      h5::read_numeric_dataset(file.get(), "/history/step", h5::NumberClass::kFloat, 1, 1 << 20);
+  for (size_t r = 0; r < epochs.size() && r < steps.size(); ++r) {
+    if (epochs[r] >= 1 && epochs[r] == std::floor(epochs[r])) {
+      run.steps_per_epoch = static_cast<int64_t>(steps[r] / epochs[r]);
+      break;
+    }
+  }
+  return run;
+}
+
+// Reads the checkpoint as `train -resume` does, then checks what the trainer relies on.
+template <typename Scalar>
+void read_checkpoint(const std::string& path, const CheckpointRun& run) {
+  nn::SymmetricModel<Scalar> model(run.spec);
+  nn::OptimizerSettings settings;
+  settings.kind = run.optimizer;
+  const Eigen::Index parameters = model.network().parameter_count();
+  nn::Optimizer<Scalar> optimizer(settings, static_cast<size_t>(parameters));
+  train::TrainState<Scalar> state;
+  train::read_training_file(path, nullptr, model, optimizer, state);
+  const std::string problem = train::resume_position_problem(
+      state.epoch, state.step_in_epoch, state.global_step, state.finished, run.steps_per_epoch);
+  if (!problem.empty()) throw UsageError(problem);  // as train refuses it
+  const auto count = static_cast<size_t>(parameters);
+  if (optimizer.first_moment().size() != count ||
+      optimizer.second_moment().size() != (run.optimizer == "adam" ? count : 0) ||
+      (!state.best_parameters.empty() && state.best_parameters.size() != count)) {
+    throw std::runtime_error("the reader accepted an optimiser state of the wrong size");
+  }
+  for (Eigen::Index i = 0; i < parameters; ++i) {
+    if (!std::isfinite(model.network().parameters()[i])) {
+      throw std::runtime_error("non-finite parameter");
+    }
+  }
+  for (const auto* values :
+       {&optimizer.first_moment(), &optimizer.second_moment(), &state.best_parameters}) {
+    for (const Scalar v : *values) {
+      if (!std::isfinite(v)) throw std::runtime_error("non-finite optimiser state");
+    }
+  }
+  if (state.epoch < 0 || state.step_in_epoch < 0 || state.global_step < 0 ||
+      state.epochs_since_best < 0 || std::isnan(state.best_val) ||
+      !std::isfinite(state.epoch_loss) || !std::isfinite(state.epoch_penalty)) {
+    throw std::runtime_error("the reader accepted a position or loss out of range");
+  }
+  const auto& h = state.history;
+  const size_t records = h.epoch.size();
+  if (h.step.size() != records || h.train_loss.size() != records || h.val_loss.size() != records ||
+      h.penalty.size() != records || h.learning_rate.size() != records ||
+      h.order_parameter.size() != records) {
+    throw std::runtime_error("the reader accepted a history of unequal lengths");
+  }
+  if (h.tuning.done() && (h.tuning.chosen.size() != h.tuning.types.size())) {
+    throw std::runtime_error("the reader accepted tuned strengths of the wrong size");
+  }
+}
+
+void read_checkpoint_file(const std::string& path, const CheckpointRun& run) {
+  if (run.scalar == "float32") {
+    read_checkpoint<float>(path, run);
+  } else {
+    read_checkpoint<double>(path, run);
   }
 }
 
@@ -251,10 +348,41 @@ bool model_attribute_must_refuse(const std::string& object, const std::string& n
   return false;
 }
 
+// `train -resume`'s contract for a checkpoint (src/train/checkpoint.cpp): the model's attributes
+// as for a model file, and every /checkpoint attribute read: present, of
+// its type, in range, and (unless the seed had finished) the position the seed's.
+bool checkpoint_attribute_must_refuse(const CheckpointRun& run, const std::string& object,
+                                      const std::string& name, const std::string& change) {
+  if (object == "/model") return model_attribute_must_refuse(object, name, change);
+  if (object == "/" || object == "/options") return false;  // read for form, not compared here
+  if (object != "/checkpoint") return false;
+  const Change c = parse_change(change);
+  if (name == "epoch_loss" || name == "epoch_penalty" || name == "best_val") {
+    if (c.integer) return false;
+    if (!c.real) return true;
+    return std::isnan(c.real_value) || (name != "best_val" && std::isinf(c.real_value));
+  }
+  const char* counts[] = {"optimizer_steps", "epoch",    "step_in_epoch",
+                          "global_step",     "finished", "epochs_since_best"};
+  for (const char* count : counts) {
+    if (name != count) continue;
+    if (!c.integer || c.value < 0) return true;
+    if (name == "finished") return c.value > 1;
+    if (run.finished || run.steps_per_epoch == 0) return false;
+    if (name == "epoch") return c.value != run.epoch;
+    if (name == "step_in_epoch") return c.value != run.step_in_epoch;
+    if (name == "global_step") return c.value != run.global_step;
+    return false;
+  }
+  return false;
+}
+
 struct Seed {
   std::string path;
   bool is_dataset = true;
   io::DatasetSpec spec;  // datasets
+  bool is_checkpoint = false;
+  CheckpointRun run;  // checkpoints
 };
 
 struct Totals {
@@ -284,14 +412,18 @@ std::string run_case(const Comm& world, const Seed& seed, const std::string& mut
       if (worst == 2) throw LibraryError(message);
       if (worst == 3) throw std::runtime_error(message);
     }));
+  } else if (seed.is_checkpoint) {
+    // Every rank reads the checkpoint itself, as train does (the verdicts are compared below).
+    outcomes.push_back(classify([&] { read_checkpoint_file(mutant, seed.run); }));
   } else {
     outcomes.push_back(classify([&] { read_model_file(mutant); }));
   }
   std::string problem;
   for (size_t r = 0; r < outcomes.size() && problem.empty(); ++r) {
     const Outcome& o = outcomes[r];
-    const char* reader =
-        seed.is_dataset ? (r == 0 ? "serial reader" : "collective reader") : "model reader";
+    const char* reader = seed.is_dataset      ? (r == 0 ? "serial reader" : "collective reader")
+                         : seed.is_checkpoint ? "checkpoint reader"
+                                              : "model reader";
     if (o.kind == 'l') problem = std::string(reader) + ": LibraryError escaped: " + o.message;
     if (o.kind == 'x') problem = std::string(reader) + ": " + o.message;
     if (o.kind == 'u' && o.message.find('\n') != std::string::npos) {
@@ -334,10 +466,11 @@ std::string run_case(const Comm& world, const Seed& seed, const std::string& mut
 int run(int argc, char** argv) {
   const Comm world(MPI_COMM_WORLD);
   mutation::MutationOptions options;
-  std::vector<std::string> extra_datasets, extra_models;
+  std::vector<std::string> extra_datasets, extra_models, checkpoints;
   long only = -1;
   long every = 1;  // run every n-th case only (a short run), starting from one set by --seed
   bool trace = false;
+  bool given_only = false;  // only the seeds given on the command line, not the written ones
   unsigned watchdog = 120;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -355,10 +488,14 @@ int run(int argc, char** argv) {
       extra_datasets.push_back(next());
     } else if (arg == "--model") {
       extra_models.push_back(next());
+    } else if (arg == "--checkpoint") {
+      checkpoints.push_back(next());
     } else if (arg == "--only") {
       only = std::stol(next());
     } else if (arg == "--every") {
       every = std::stol(next());
+    } else if (arg == "--given-only") {
+      given_only = true;
     } else if (arg == "--trace") {
       trace = true;
     } else if (arg == "--watchdog") {
@@ -396,15 +533,27 @@ int run(int argc, char** argv) {
     write_model_seed<double>(folder + "/seed_gnn_f64.h5", gnn);
   }
   world.barrier();
-  add_dataset_seed(folder + "/seed_d2_f32.h5");
-  add_dataset_seed(folder + "/seed_d1_f64_gamma.h5");
+  if (!given_only) {
+    add_dataset_seed(folder + "/seed_d2_f32.h5");
+    add_dataset_seed(folder + "/seed_d1_f64_gamma.h5");
+  }
   for (const std::string& path : extra_datasets) add_dataset_seed(path);
-  std::vector<std::string> models{folder + "/seed_mlp_f32.h5", folder + "/seed_gnn_f64.h5"};
+  std::vector<std::string> models;
+  if (!given_only) models = {folder + "/seed_mlp_f32.h5", folder + "/seed_gnn_f64.h5"};
   models.insert(models.end(), extra_models.begin(), extra_models.end());
   for (const std::string& path : models) {
     Seed seed;
     seed.path = path;
     seed.is_dataset = false;
+    seeds.push_back(seed);
+  }
+
+  for (const std::string& path : checkpoints) {
+    Seed seed;
+    seed.path = path;
+    seed.is_dataset = false;
+    seed.is_checkpoint = true;
+    seed.run = read_checkpoint_run(path);
     seeds.push_back(seed);
   }
 
@@ -426,6 +575,16 @@ int run(int argc, char** argv) {
           [spec](const std::string& object, const std::string& name, const std::string& change) {
             return dataset_attribute_must_refuse(spec, object, name, change);
           };
+    } else if (seed.is_checkpoint) {
+      seed_options.essential_datasets = {"/model/parameters", "/checkpoint/first_moment"};
+      if (seed.run.optimizer == "adam") {
+        seed_options.essential_datasets.push_back("/checkpoint/second_moment");
+      }
+      const CheckpointRun run = seed.run;
+      seed_options.attribute_must_refuse = [run](const std::string& object, const std::string& name,
+                                                 const std::string& change) {
+        return checkpoint_attribute_must_refuse(run, object, name, change);
+      };
     } else {
       seed_options.essential_datasets.push_back("/model/parameters");
       seed_options.attribute_must_refuse = model_attribute_must_refuse;

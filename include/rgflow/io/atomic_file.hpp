@@ -6,7 +6,8 @@
 // host name and process id of rank 0) and commit_output, release_output or the end of the process
 // gives it back, so a second job writing the same output is refused instead of mixing its data
 // into the first one's file. A lock left by a job that was killed (same host, process gone) is
-// taken over with a note.
+// taken over with a note; a lock of another host never is (its process cannot be seen from here),
+// and the refusal says how to remove it.
 #pragma once
 
 #include <string>

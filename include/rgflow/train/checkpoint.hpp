@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "rgflow/core/error.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/train/options.hpp"
 #include "rgflow/train/trainer.hpp"
@@ -21,18 +22,36 @@ struct Provenance {
   TrainingOptions options;
 };
 
-/// Writes the file at `path` atomically (`path`.tmp, then rename). Serial HDF5: call on one rank.
+/// A training file could not be written (a full disk, a quota, permissions): the message says
+/// which file and why; nothing was left under its name or its temporary name.
+class WriteFailure : public LibraryError {
+ public:
+  using LibraryError::LibraryError;
+};
+
+/// Writes the file at `path` atomically (`path`.tmp, then rename). The file is built in memory
+/// first (rank 0 holds one extra copy of it meanwhile), then the room for it is reserved and it
+/// is written, so HDF5 never meets a failing disk. WriteFailure when the disk refuses it. Call on
+/// one rank.
 template <typename Scalar>
 void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
                          nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,
                          const Provenance& provenance, bool complete);
 
 /// Restores parameters, optimiser state and training state from a file written by
-/// write_training_file. UsageError naming the file if it is malformed, or naming the first option
-/// (or property of the data) that differs from `provenance`'s. Serial HDF5: one process.
+/// write_training_file. UsageError naming the file if it is malformed (every object, datatype,
+/// shape, size and range is checked before anything is replaced; model, optimizer and state are
+/// unchanged then), or naming the first option (or property of the data) that differs from
+/// `provenance`'s (nullptr: the stored options are read and checked, not compared; for tests of
+/// the reader). Serial HDF5: one process.
 template <typename Scalar>
-void read_training_file(const std::string& path, const Provenance& provenance,
+void read_training_file(const std::string& path, const Provenance* provenance,
                         nn::SymmetricModel<Scalar>& model, nn::Optimizer<Scalar>& optimizer,
                         TrainState<Scalar>& state);
+
+/// Why a checkpoint's position (epoch, step in the epoch, steps in all) cannot be continued by a
+/// run of `steps_per_epoch` steps per epoch, or "" when it can (always for a finished state).
+std::string resume_position_problem(int64_t epoch, int64_t step_in_epoch, int64_t global_step,
+                                    bool finished, int64_t steps_per_epoch);
 
 }  // namespace rgflow::train
