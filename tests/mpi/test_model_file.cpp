@@ -18,24 +18,12 @@
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/io/model_file.hpp"
+#include "temporary_file.hpp"
 
 namespace rgflow::io {
 namespace {
 
-// A file name of this rank and process, removed at scope exit (also when an assertion fails).
-class TemporaryFile {
- public:
-  explicit TemporaryFile(const std::string& stem)
-      : path_("/tmp/rgflow_model_" + stem + "_" + std::to_string(Comm().rank()) + "_" +
-              std::to_string(getpid()) + ".h5") {}
-  ~TemporaryFile() { std::remove(path_.c_str()); }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TemporaryFile;
 
 h5::Hid create_file(const std::string& path) {
   return h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -91,7 +79,7 @@ void check_round_trip(const nn::ModelSpec& spec) {
   ASSERT_EQ(spec.validate(), "");
   nn::Network<Scalar> net(spec);
   perturb(net);
-  TemporaryFile temporary("round_trip");
+  TemporaryFile temporary("model_round_trip");
   const std::string& path = temporary.path();
   {
     h5::Hid file = create_file(path);
@@ -235,7 +223,7 @@ void check_effective_weights(const nn::ModelSpec& spec) {
   SCOPED_TRACE(nn::model_kind_name(spec.kind) + " tying " + nn::tying_name(spec.tying));
   nn::Network<Scalar> net(spec);
   perturb(net);
-  TemporaryFile temporary("weights");
+  TemporaryFile temporary("model_weights");
   {
     h5::Hid file = create_file(temporary.path());
     write_model(file.get(), net);
@@ -292,7 +280,7 @@ TEST(ModelFile, EffectiveWeightsAreRowMajorOutputsByInputs) {
 template <typename Written, typename Read = Written>
 void expect_refusal(const std::function<void(hid_t)>& damage, const std::string& expected) {
   SCOPED_TRACE("expecting: " + expected);
-  TemporaryFile temporary("malformed");
+  TemporaryFile temporary("model_malformed");
   const std::string& path = temporary.path();
   {
     h5::Hid file = create_file(path);
@@ -432,7 +420,7 @@ TEST(ModelFile, ConvertWidensAFloatModelExactly) {
   spec.hidden = {6, 2};
   nn::Network<float> net(spec);
   perturb(net);
-  TemporaryFile temporary("widen");
+  TemporaryFile temporary("model_widen");
   {
     h5::Hid file = create_file(temporary.path());
     write_model(file.get(), net);
@@ -454,7 +442,7 @@ TEST(ModelFile, TrainedModelReadsProvenanceAndHistoryAndRefusesMalformedObjects)
   spec.hidden = {3, 2};
   nn::Network<float> net(spec);
   perturb(net);
-  TemporaryFile temporary("trained");
+  TemporaryFile temporary("model_trained");
   auto write = [&](const std::function<void(hid_t)>& damage) {
     h5::Hid file = create_file(temporary.path());
     write_model(file.get(), net);

@@ -11,23 +11,12 @@
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/train/data.hpp"
 #include "rgflow/train/options.hpp"
+#include "temporary_file.hpp"
 
 namespace rgflow::train {
 namespace {
 
-class TemporaryFile {
- public:
-  TemporaryFile()
-      : path_("/tmp/rgflow_options_" + std::to_string(Comm().rank()) + "_" +
-              std::to_string(getpid()) + ".h5") {}
-  ~TemporaryFile() { std::remove(path_.c_str()); }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TemporaryFile;
 
 const DataIdentity kData{7, "uniform", 16, 24};
 
@@ -54,7 +43,7 @@ TrainingOptions some_options() {
 }
 
 TEST(TrainingOptions, ReadBackEqualAndEveryFieldStored) {
-  TemporaryFile temporary;
+  TemporaryFile temporary("options");
   const TrainingOptions options = some_options();
   write_file(temporary.path(), options, kData);
   EXPECT_EQ(difference_from_file(temporary.path(), options, kData), "");
@@ -71,7 +60,7 @@ TEST(TrainingOptions, ReadBackEqualAndEveryFieldStored) {
 }
 
 TEST(TrainingOptions, TheFirstDifferingFieldIsNamed) {
-  TemporaryFile temporary;
+  TemporaryFile temporary("options");
   const TrainingOptions stored = some_options();
   write_file(temporary.path(), stored, kData);
   TrainingOptions run = stored;
@@ -96,7 +85,7 @@ TEST(TrainingOptions, TheFirstDifferingFieldIsNamed) {
 }
 
 TEST(TrainingOptions, AFileWithoutStoredOptionsIsRefusedInOneLine) {
-  TemporaryFile temporary;
+  TemporaryFile temporary("options");
   {
     h5::Hid file =
         h5::file_id(H5Fcreate(temporary.path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
