@@ -197,6 +197,19 @@ std::vector<Pattern> multiplicity_patterns(int r, int max_order) {
   return patterns;
 }
 
+// Steps `units` (increasing, each < width) to the next subset of its size in lexicographic
+// order; false after the last.
+bool next_subset(std::vector<int>& units, int width) {
+  const int r = static_cast<int>(units.size());
+  int i = r - 1;
+  while (i >= 0 && units[static_cast<size_t>(i)] == width - r + i) --i;
+  if (i < 0) return false;
+  ++units[static_cast<size_t>(i)];
+  for (int j = i + 1; j < r; ++j)
+    units[static_cast<size_t>(j)] = units[static_cast<size_t>(j - 1)] + 1;
+  return true;
+}
+
 // Calls visit(units, patterns) for every set of 1..min(4, max_order) distinct units (increasing)
 // with the multiplicity patterns of the tuples over it.
 template <typename Visit>
@@ -206,15 +219,9 @@ void for_each_unit_set(int width, int max_order, Visit&& visit) {
     std::vector<int> units(static_cast<size_t>(r));
     for (int i = 0; i < r; ++i) units[static_cast<size_t>(i)] = i;
     if (r > width) continue;
-    while (true) {
+    do {
       visit(units, patterns);
-      int i = r - 1;  // next r-subset in lexicographic order
-      while (i >= 0 && units[static_cast<size_t>(i)] == width - r + i) --i;
-      if (i < 0) break;
-      ++units[static_cast<size_t>(i)];
-      for (int j = i + 1; j < r; ++j)
-        units[static_cast<size_t>(j)] = units[static_cast<size_t>(j - 1)] + 1;
-    }
+    } while (next_subset(units, width));
   }
 }
 
@@ -355,16 +362,10 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
     };
     std::vector<int> units(static_cast<size_t>(r));
     for (int i = 0; i < r; ++i) units[static_cast<size_t>(i)] = i;
-    while (true) {
+    do {
       batch.push_back(units);
       if (batch.size() == kLanes) flush();
-      int i = r - 1;  // next r-subset in lexicographic order
-      while (i >= 0 && units[static_cast<size_t>(i)] == w - r + i) --i;
-      if (i < 0) break;
-      ++units[static_cast<size_t>(i)];
-      for (int j = i + 1; j < r; ++j)
-        units[static_cast<size_t>(j)] = units[static_cast<size_t>(j - 1)] + 1;
-    }
+    } while (next_subset(units, w));
     if (!batch.empty()) flush();
   }
   return joint_cumulants_from_central(mean, max_order,

@@ -12,19 +12,20 @@ int64_t tensor_size(int width, int order) {
   return value;
 }
 
+bool next_sorted_tuple(int* tuple, int order, int width) {
+  int i = order - 1;
+  while (i >= 0 && tuple[i] == width - 1) --i;
+  if (i < 0) return false;
+  ++tuple[i];
+  for (int j = i + 1; j < order; ++j) tuple[j] = tuple[i];
+  return true;
+}
+
 void append_sorted_tuples(int width, int order, std::vector<std::vector<int>>& out) {
   std::vector<int> tuple(static_cast<size_t>(order), 0);
-  std::function<void(int, int)> fill = [&](int position, int first) {
-    if (position == order) {
-      out.push_back(tuple);
-      return;
-    }
-    for (int a = first; a < width; ++a) {
-      tuple[static_cast<size_t>(position)] = a;
-      fill(position + 1, a);
-    }
-  };
-  fill(0, 0);
+  do {
+    out.push_back(tuple);
+  } while (next_sorted_tuple(tuple.data(), order, width));
 }
 
 std::vector<std::vector<int>> sorted_tuples(int width, int max_order) {

@@ -83,14 +83,9 @@ std::vector<double> tuple_cumulants_from_sums(const std::vector<double>& sums, d
   std::vector<Tuple> tuples;
   for (int n = 1; n <= max_order; ++n) {
     std::array<int, 4> t{0, 0, 0, 0};
-    while (true) {
+    do {
       tuples.push_back({t, n});
-      int i = n - 1;  // next non-decreasing tuple, lexicographic
-      while (i >= 0 && t[static_cast<size_t>(i)] == w - 1) --i;
-      if (i < 0) break;
-      ++t[static_cast<size_t>(i)];
-      for (int j = i + 1; j < n; ++j) t[static_cast<size_t>(j)] = t[static_cast<size_t>(i)];
-    }
+    } while (next_sorted_tuple(t.data(), n, w));
   }
   if (sums.size() != tuples.size()) throw std::invalid_argument("tuple sums: wrong size");
   // Moments about the centre, one per sorted tuple; a sorted tuple's sub-tuples are sorted, so

@@ -256,8 +256,9 @@ TEST(FieldModel, DoubleEqualsTheNetworkOnEveryBlockAndFloatAgreesTo1e6) {
   EXPECT_EQ(analysis_precision("float64", "float32"), "float64");
 }
 
-TEST(Generalisation, SquaredErrorAndLearnedLevelsOfTheExactLinearMap) {
-  // y = (1/2) sum of the block: the CLT map for d = 2, b = 2, as a linear network.
+// y = (1/2) sum of the block: the CLT map for d = 2, b = 2, as a linear network (W0 = [1/2 ...],
+// W1 = [1], no biases).
+nn::Network<double> clt_linear_network() {
   nn::ModelSpec spec;
   spec.block = {2, 2};
   spec.hidden = {1};
@@ -266,8 +267,13 @@ TEST(Generalisation, SquaredErrorAndLearnedLevelsOfTheExactLinearMap) {
   nn::Network<double> net(spec);
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = 0;
   const Eigen::Index weights = net.weight(0).size();
-  for (Eigen::Index i = 0; i < weights; ++i) net.parameters()[i] = 0.5;  // W0 = [1/2 ...]
-  net.parameters()[weights] = 1.0;                                       // W1 = [1]
+  for (Eigen::Index i = 0; i < weights; ++i) net.parameters()[i] = 0.5;
+  net.parameters()[weights] = 1.0;
+  return net;
+}
+
+TEST(Generalisation, SquaredErrorAndLearnedLevelsOfTheExactLinearMap) {
+  const nn::Network<double> net = clt_linear_network();
   ASSERT_EQ(net.weight(1)(0, 0), 1.0);
   const int64_t side = 16;
   const auto fine = random_values(256, 9);
@@ -329,15 +335,7 @@ TEST(Propagation, MonteCarloOfTheExactLinearMapMatchesItsOwnCumulantsAndJackknif
   // A linear network y = (1/2) sum of the block on i.i.d. uniform data: the Monte Carlo output
   // cumulants equal the cumulants of the outputs computed directly, and the driver's errors are
   // the delete-one jackknife over groups of those outputs.
-  nn::ModelSpec spec;
-  spec.block = {2, 2};
-  spec.hidden = {1};
-  spec.activation = nn::Activation::kIdentity;
-  spec.bias = false;
-  nn::Network<double> net(spec);
-  const Eigen::Index weights = net.weight(0).size();
-  for (Eigen::Index i = 0; i < weights; ++i) net.parameters()[i] = 0.5;
-  net.parameters()[weights] = 1.0;
+  const nn::Network<double> net = clt_linear_network();
   PropagationData data;
   data.geometry = {2, 16, 2, 1};
   data.distribution.kind = field::DistributionKind::kUniform;

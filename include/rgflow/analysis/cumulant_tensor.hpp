@@ -27,6 +27,10 @@ int64_t flat_index(const Indices& indices, int width) {
   return index;
 }
 
+/// Steps `tuple` (order entries, a1 <= ... <= a_order < width) to the next sorted tuple in
+/// lexicographic order; false after the last.
+bool next_sorted_tuple(int* tuple, int order, int width);
+
 /// Appends to `out` every sorted tuple a1 <= ... <= a_order of `width` units, lexicographic.
 void append_sorted_tuples(int width, int order, std::vector<std::vector<int>>& out);
 
