@@ -23,6 +23,8 @@
 set -euo pipefail
 exe=$(realpath "${1:?usage: cluster_test.sh RGFLOW_EXE SOURCE_DIR}")
 source_dir=$(realpath "${2:?usage: cluster_test.sh RGFLOW_EXE SOURCE_DIR}")
+# shellcheck source=../slurm/slurm_conf.sh
+source "$source_dir/tests/slurm/slurm_conf.sh"
 export PATH=$PATH:/usr/sbin:/sbin
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -189,31 +191,11 @@ memory=$(awk '/MemTotal/ {print int($2 / 1024 * 0.4)}' /proc/meminfo)
 cat >"$work/slurm.conf" <<CONF
 ClusterName=rgflowcluster
 SlurmctldHost=${nodes[1]}($subnet.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$work/munge/munge.socket
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool/%n
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd-%n.pid
-SlurmctldLogFile=$work/slurmctld.log
-SlurmdLogFile=$work/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-MailProg=/bin/true
-ReturnToService=2
-DependencyParameters=kill_invalid_depend
-MinJobAge=3600
-SchedulerParameters=defer_batch=0
 NodeName=${nodes[2]} NodeAddr=$subnet.2 CPUs=2 RealMemory=$memory State=UNKNOWN
 NodeName=${nodes[3]} NodeAddr=$subnet.3 CPUs=2 RealMemory=$memory State=UNKNOWN
 PartitionName=cluster Nodes=${nodes[2]},${nodes[3]} Default=YES MaxTime=INFINITE State=UP
 CONF
+slurm_common_settings "$work" >>"$work/slurm.conf"
 export SLURM_CONF=$work/slurm.conf
 slurm_started=1
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 exe=$(realpath "${1:?usage: slurm_chain_test.sh RGFLOW_EXE SOURCE_DIR}")
 source_dir=$(realpath "${2:?usage: slurm_chain_test.sh RGFLOW_EXE SOURCE_DIR}")
+# shellcheck source=slurm_conf.sh
+source "$source_dir/tests/slurm/slurm_conf.sh"
 
 for program in munged slurmctld slurmd sbatch scontrol sinfo; do
   if ! command -v "$program" >/dev/null && [[ ! -x /usr/sbin/$program ]]; then
@@ -63,31 +65,11 @@ ClusterName=rgflowtest
 SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$work/munge/munge.socket
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
-SlurmctldLogFile=$work/slurmctld.log
-SlurmdLogFile=$work/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-MailProg=/bin/true
-ReturnToService=2
-DependencyParameters=kill_invalid_depend
 EnforcePartLimits=ALL
-MinJobAge=3600
-SchedulerParameters=defer_batch=0
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
+slurm_common_settings "$work" >>"$work/slurm.conf"
 export SLURM_CONF=$work/slurm.conf
 
 munged --foreground --force --key-file="$work/munge/munge.key" \
