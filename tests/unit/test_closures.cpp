@@ -158,16 +158,8 @@ JointCumulants reference_gauss(const JointCumulants& z, nn::Activation activatio
 // fed the closure's own output (so the later layers' inputs carry full joint tensors).
 AffineChain random_chain(std::vector<int> hidden, nn::Activation activation, uint64_t seed,
                          double scale) {
-  nn::ModelSpec spec;
-  spec.kind = nn::ModelKind::kMlp;
-  spec.block = {2, 2};
-  spec.hidden = std::move(hidden);
-  spec.activation = activation;
-  spec.seed = seed;
-  nn::Network<double> net(spec);
-  const Matrix<double> theta = nn::testing::random_matrix(net.parameter_count(), 1, seed + 3);
-  for (Eigen::Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = scale * theta(i);
-  return affine_chain(net);
+  return affine_chain(nn::testing::random_network(nn::ModelKind::kMlp, std::move(hidden),
+                                                  activation, seed, scale, seed + 3));
 }
 
 void expect_same(const JointCumulants& got, const JointCumulants& expected,

@@ -18,17 +18,7 @@ using nn::Vector;
 
 nn::Network<double> make_network(nn::ModelKind kind, std::vector<int> hidden,
                                  nn::Activation activation, uint64_t seed, double scale = 1.0) {
-  nn::ModelSpec spec;
-  spec.kind = kind;
-  spec.block = {2, 2};
-  spec.hidden = std::move(hidden);
-  spec.activation = activation;
-  spec.seed = seed;
-  nn::Network<double> net(spec);
-  // Random parameters (biases too), so no entry is special.
-  const Matrix<double> theta = nn::testing::random_matrix(net.parameter_count(), 1, seed + 7);
-  for (Eigen::Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = scale * theta(i);
-  return net;
+  return nn::testing::random_network(kind, std::move(hidden), activation, seed, scale, seed + 7);
 }
 
 // Exact cumulants of every layer by enumerating every input configuration of a discrete site
