@@ -1,7 +1,10 @@
 #include "rgflow/core/hdf5.hpp"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include "rgflow/core/error.hpp"
 
@@ -176,6 +179,79 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
   std::vector<char> buffer(size + 1, '\0');
   RGFLOW_H5(H5Aread(attribute.get(), type.get(), buffer.data()));
   return std::string(buffer.data());
+}
+
+namespace {
+
+// The existing coordinate `name` of `group` (checked to have `length` values), or an invalid Hid.
+Hid existing_coordinate(hid_t group, const std::string& name, size_t length) {
+  if (RGFLOW_H5(H5Lexists(group, name.c_str(), H5P_DEFAULT)) <= 0) return Hid();
+  Hid scale = dataset_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT));
+  Hid space = dataspace_id(H5Dget_space(scale.get()));
+  hsize_t stored = 0;
+  if (RGFLOW_H5(H5Sget_simple_extent_ndims(space.get())) != 1 ||
+      RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), &stored, nullptr)) != 1 ||
+      stored != length || RGFLOW_H5(H5DSis_scale(scale.get())) <= 0) {
+    throw std::logic_error("coordinate " + name + " exists with another length");
+  }
+  return scale;
+}
+
+Hid new_coordinate(hid_t group, const std::string& name, hid_t type, size_t length,
+                   const void* values, const std::string& meaning) {
+  Hid space = simple_space({static_cast<hsize_t>(length)});
+  Hid scale = dataset_id(
+      H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (length > 0) RGFLOW_H5(H5Dwrite(scale.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values));
+  RGFLOW_H5(H5DSset_scale(scale.get(), name.c_str()));
+  write_attribute(scale.get(), "long_name", meaning);
+  return scale;
+}
+
+}  // namespace
+
+Hid coordinate(hid_t group, const std::string& name, const std::vector<int64_t>& values,
+               const std::string& meaning) {
+  Hid scale = existing_coordinate(group, name, values.size());
+  if (scale.valid()) return scale;
+  return new_coordinate(group, name, H5T_STD_I64LE, values.size(), values.data(), meaning);
+}
+
+Hid coordinate(hid_t group, const std::string& name, const std::vector<std::string>& values,
+               const std::string& meaning) {
+  Hid scale = existing_coordinate(group, name, values.size());
+  if (scale.valid()) return scale;
+  Hid type = datatype_id(H5Tcopy(H5T_C_S1));
+  RGFLOW_H5(H5Tset_size(type.get(), H5T_VARIABLE));
+  RGFLOW_H5(H5Tset_cset(type.get(), H5T_CSET_UTF8));
+  std::vector<const char*> text;
+  for (const auto& value : values) text.push_back(value.c_str());
+  return new_coordinate(group, name, type.get(), values.size(), text.data(), meaning);
+}
+
+std::vector<int64_t> index_range(int64_t first, int64_t count) {
+  std::vector<int64_t> values(static_cast<size_t>(std::max<int64_t>(count, 0)));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = first + static_cast<int64_t>(i);
+  return values;
+}
+
+void attach_coordinates(hid_t dataset, const std::vector<hid_t>& scales) {
+  Hid space = dataspace_id(H5Dget_space(dataset));
+  std::vector<hsize_t> shape(scales.size());
+  if (RGFLOW_H5(H5Sget_simple_extent_ndims(space.get())) != static_cast<int>(scales.size())) {
+    throw std::logic_error("attach_coordinates: one coordinate per axis");
+  }
+  RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr));
+  for (size_t axis = 0; axis < scales.size(); ++axis) {
+    Hid scale_space = dataspace_id(H5Dget_space(scales[axis]));
+    hsize_t length = 0;
+    RGFLOW_H5(H5Sget_simple_extent_dims(scale_space.get(), &length, nullptr));
+    if (length != shape[axis]) {
+      throw std::logic_error("attach_coordinates: a coordinate of " + std::to_string(length) +
+                             " values on an axis of " + std::to_string(shape[axis]));
+    }
+    RGFLOW_H5(H5DSattach_scale(dataset, scales[axis], static_cast<unsigned>(axis)));
+  }
 }
 
 bool link_exists(hid_t file, const std::string& path) {

@@ -108,6 +108,22 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   write_attribute(file, "complete", int64_t{0});
 }
 
+// Names the axes of a level's field for netCDF readers (xarray): coordinates `sample` (0..S-1) and
+// `x0`, `x1`, .. (site coordinates 0..L_k-1 at the level), in the level's group.
+void attach_level_coordinates(hid_t group, hid_t field, const DatasetSpec& spec, int level) {
+  std::vector<h5::Hid> scales;
+  scales.push_back(
+      h5::coordinate(group, "sample", h5::index_range(0, spec.samples), "sample index"));
+  const std::vector<int64_t> sites = h5::index_range(0, spec.geometry.level_side(level));
+  for (int axis = 0; axis < spec.geometry.dim; ++axis) {
+    scales.push_back(h5::coordinate(group, "x" + std::to_string(axis), sites,
+                                    "site coordinate along axis " + std::to_string(axis)));
+  }
+  std::vector<hid_t> ids;
+  for (const auto& scale : scales) ids.push_back(scale.get());
+  h5::attach_coordinates(field, ids);
+}
+
 // Builds the whole layout of a new dataset file: attributes, every level's field dataset
 // (storage allocated now, no fill) and the completion marks (filled with 0).
 void create_structure(hid_t file, const DatasetSpec& spec) {
@@ -131,6 +147,7 @@ void create_structure(hid_t file, const DatasetSpec& spec) {
         h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec.dtype),
                                   space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
+    attach_level_coordinates(group.get(), dataset.get(), spec, level);
   }
   {
     h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
@@ -141,6 +158,9 @@ void create_structure(hid_t file, const DatasetSpec& spec) {
                                                 H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     h5::write_attribute(dataset.get(), "meaning",
                         std::string("1 once every level of the sample is written (for -resume)"));
+    const h5::Hid sample =
+        h5::coordinate(file, "sample", h5::index_range(0, spec.samples), "sample index");
+    h5::attach_coordinates(dataset.get(), {sample.get()});
   }
 }
 
@@ -162,14 +182,16 @@ void reserve_space(const std::string& path) {
   }
 }
 
-// More than the file of `spec` will take: its data, its completion marks and room for the
-// metadata (attributes, groups and the chunk indexes, far below 1 KiB per MiB of data).
+// More than the file of `spec` will take: its data, its completion marks, its coordinates (8 bytes
+// per sample and site coordinate, per level and at the root) and room for the metadata
+// (attributes, groups and the chunk indexes, far below 1 KiB per MiB of data).
 int64_t file_bytes_bound(const DatasetSpec& spec) {
-  int64_t data = 0;
+  int64_t data = 0, coordinates = 8 * spec.samples;
   for (int level = 0; level <= spec.geometry.levels; ++level) {
     data += spec.samples * spec.geometry.level_sites(level) * dtype_bytes(spec.dtype);
+    coordinates += 8 * (spec.samples + spec.geometry.dim * spec.geometry.level_side(level));
   }
-  return data + spec.samples + data / 1024 + (int64_t{1} << 20);
+  return data + spec.samples + coordinates + data / 1024 + (int64_t{1} << 20);
 }
 
 // Reserves `bytes` under `path` and gives them back: HDF5 cannot get through a failed write

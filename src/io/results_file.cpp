@@ -12,8 +12,13 @@
 namespace rgflow::io {
 namespace {
 
+// The coordinates (h5::coordinate, in the table's group) that name a table's rows and columns.
+struct TableAxes {
+  hid_t rows, columns;
+};
+
 void write_table(hid_t group, const std::string& name, const std::vector<std::vector<double>>& rows,
-                 const std::string& axes) {
+                 const std::string& axes, TableAxes coordinates) {
   const size_t columns = rows.empty() ? 0 : rows.front().size();
   std::vector<double> flat;
   for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
@@ -26,6 +31,24 @@ void write_table(hid_t group, const std::string& name, const std::vector<std::ve
         H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat.data()));
   }
   h5::write_attribute(dataset.get(), "axes", axes);
+  // A table without rows has no columns either (shape 0 x 0): its columns get a dimension of
+  // their own, `empty`, so that the group's other tables keep theirs.
+  h5::Hid empty;
+  if (rows.empty()) empty = h5::coordinate(group, "empty", std::vector<int64_t>{}, "no values");
+  h5::attach_coordinates(dataset.get(),
+                         {coordinates.rows, rows.empty() ? empty.get() : coordinates.columns});
+}
+
+// The coordinate `row` (the single value 0) of tables that hold one row.
+// hidden_1, hidden_2, ..: the names `layers` of /propagation gives the hidden layers.
+std::vector<std::string> layer_names(size_t count) {
+  std::vector<std::string> names;
+  for (size_t l = 1; l <= count; ++l) names.push_back("hidden_" + std::to_string(l));
+  return names;
+}
+
+h5::Hid single_row(hid_t group) {
+  return h5::coordinate(group, "row", std::vector<int64_t>{0}, "the table's only row");
 }
 
 std::vector<std::vector<double>> values(const std::vector<std::vector<analysis::Estimate>>& table,
@@ -42,25 +65,45 @@ std::vector<std::vector<double>> values(const std::vector<std::vector<analysis::
 
 namespace {
 
-void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow) {
+// The cumulant tables of levels first_level, first_level + 1, .. (one row each), with their
+// coordinates: level, order (n = 1..P), k_order (1..4), ratio_level (the upper level of each
+// eigenvalue row), row.
+void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow, int first_level) {
+  const int64_t levels = static_cast<int64_t>(flow.kappa.size());
+  const int64_t orders = static_cast<int64_t>(flow.kappa.empty() ? 0 : flow.kappa.front().size());
+  const h5::Hid level =
+      h5::coordinate(g, "level", h5::index_range(first_level, levels), "level k of the row");
+  const h5::Hid order =
+      h5::coordinate(g, "order", h5::index_range(1, orders), "cumulant order n of the column");
+  const h5::Hid k_order =
+      h5::coordinate(g, "k_order", h5::index_range(1, 4), "order of Fisher's k-statistic k_n");
+  const h5::Hid ratio_level =
+      h5::coordinate(g, "ratio_level",
+                     h5::index_range(first_level + 1, static_cast<int64_t>(flow.eigenvalue.size())),
+                     "level k of an eigenvalue row: kappa_n(k) / kappa_n(k-1)");
+  const h5::Hid row = single_row(g);
+  const TableAxes by_level_order{level.get(), order.get()};
   const std::string by_level = "level k (row), cumulant order n = 1.. (column)";
-  write_table(g, "kappa", values(flow.kappa, false), by_level);
-  write_table(g, "kappa_error", values(flow.kappa, true), by_level);
+  write_table(g, "kappa", values(flow.kappa, false), by_level, by_level_order);
+  write_table(g, "kappa_error", values(flow.kappa, true), by_level, by_level_order);
   std::vector<std::vector<double>> k_stats;
-  for (const auto& row : flow.k_statistics) k_stats.emplace_back(row.begin(), row.end());
-  write_table(g, "k_statistics", k_stats, "level k (row), order 1..4 (column): Fisher's k_n");
+  for (const auto& r : flow.k_statistics) k_stats.emplace_back(r.begin(), r.end());
+  write_table(g, "k_statistics", k_stats, "level k (row), order 1..4 (column): Fisher's k_n",
+              {level.get(), k_order.get()});
   write_table(g, "exact", flow.exact,
-              by_level + ": lambda_n^k kappa_n(distribution), NaN if unknown");
-  write_table(g, "z_exact", flow.z_exact, by_level + ": (kappa - exact) / error");
+              by_level + ": lambda_n^k kappa_n(distribution), NaN if unknown", by_level_order);
+  write_table(g, "z_exact", flow.z_exact, by_level + ": (kappa - exact) / error", by_level_order);
   write_table(g, "recursion_difference", values(flow.recursion_difference, false),
-              by_level + ": kappa_n(k) - lambda_n^k kappa_n(0), both measured");
-  write_table(g, "recursion_difference_error", values(flow.recursion_difference, true), by_level);
+              by_level + ": kappa_n(k) - lambda_n^k kappa_n(0), both measured", by_level_order);
+  write_table(g, "recursion_difference_error", values(flow.recursion_difference, true), by_level,
+              by_level_order);
   write_table(g, "eigenvalue", values(flow.eigenvalue, false),
-              "level k = 1.. (row), order n (column): kappa_n(k) / kappa_n(k-1)");
+              "level k = 1.. (row), order n (column): kappa_n(k) / kappa_n(k-1)",
+              {ratio_level.get(), order.get()});
   write_table(g, "eigenvalue_error", values(flow.eigenvalue, true),
-              "level k = 1.. (row), order n (column)");
+              "level k = 1.. (row), order n (column)", {ratio_level.get(), order.get()});
   write_table(g, "expected_eigenvalue", {flow.expected_eigenvalue},
-              "one row, order n (column): lambda_n");
+              "one row, order n (column): lambda_n", {row.get(), order.get()});
 }
 
 }  // namespace
@@ -93,7 +136,10 @@ void write_generalisation(hid_t file, const std::vector<std::string>& models,
   h5::write_attribute(group.get(), "test_sets", join_list(tests));
   h5::write_attribute(group.get(), "description", description);
   h5::write_attribute(group.get(), "notes", notes);
-  write_table(group.get(), "mse", mse, "model (row, see models), test set (column, see test_sets)");
+  const h5::Hid model = h5::coordinate(group.get(), "model", models, "model (file stem)");
+  const h5::Hid test_set = h5::coordinate(group.get(), "test_set", tests, "test set");
+  write_table(group.get(), "mse", mse, "model (row, see models), test set (column, see test_sets)",
+              {model.get(), test_set.get()});
 }
 
 void write_generalisation_csv(const std::string& path, const std::vector<std::string>& models,
@@ -126,7 +172,7 @@ void write_learned_flows(hid_t file, const std::vector<std::string>& models,
         H5Gcreate2(group.get(), models[m].c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     h5::write_attribute(sub.get(), "first_level", int64_t{flows[m].first_level});
     h5::write_attribute(sub.get(), "note", flows[m].note);
-    if (flows[m].note.empty()) write_flow_tables(sub.get(), flows[m].flow);
+    if (flows[m].note.empty()) write_flow_tables(sub.get(), flows[m].flow, flows[m].first_level);
   }
 }
 
@@ -140,7 +186,7 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
                                   "kappa_n(k), lambda_n = N b^(-n Delta)"));
   h5::write_attribute(g, "distribution", data.distribution.name());
   h5::write_attribute(g, "sites_per_block", data.geometry.sites_per_block());
-  write_flow_tables(g, flow);
+  write_flow_tables(g, flow, 0);
 }
 
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report) {
@@ -158,13 +204,21 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
   h5::write_attribute(g, "output_error_point_group", report.errors.point_group);
   h5::write_attribute(g, "output_error_sign", report.errors.sign);
   h5::write_attribute(g, "output_error_scale", report.errors.scale);
+  const h5::Hid row = single_row(g);
+  const h5::Hid hidden_layer = h5::coordinate(
+      g, "hidden_layer", layer_names(report.invariant_fraction.size()), "hidden layer");
   write_table(g, "invariant_fraction", {report.invariant_fraction},
-              "one row, hidden layer (column): invariant fraction under the point group");
+              "one row, hidden layer (column): invariant fraction under the point group",
+              {row.get(), hidden_layer.get()});
   write_table(g, "order_parameter", {report.order_parameter},
-              "one row, hidden layer (column): unit order parameter D of the trained weights");
+              "one row, hidden layer (column): unit order parameter D of the trained weights",
+              {row.get(), hidden_layer.get()});
   if (!report.equivariance_error.empty()) {
+    const h5::Hid graph_layer = h5::coordinate(
+        g, "graph_layer", layer_names(report.equivariance_error.size()), "graph layer");
     write_table(g, "equivariance_error", {report.equivariance_error},
-                "one row, graph layer (column): equivariance error under the point group");
+                "one row, graph layer (column): equivariance error under the point group",
+                {row.get(), graph_layer.get()});
   }
   const size_t records = report.history_epochs.size();
   if (records > 0 && report.order_history.size() % records == 0) {
@@ -176,8 +230,15 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
                          report.order_history.begin() + static_cast<long>(r * layers),
                          report.order_history.begin() + static_cast<long>((r + 1) * layers));
     }
+    std::vector<std::string> columns = layer_names(layers);
+    columns.insert(columns.begin(), "epoch");
+    const h5::Hid record = h5::coordinate(g, "record", h5::index_range(0, int64_t(records)),
+                                          "training record (the model's /history)");
+    const h5::Hid column =
+        h5::coordinate(g, "history_column", columns, "epoch, then D of each hidden layer");
     write_table(g, "order_parameter_history", rows,
-                "training record (row); columns: epoch, then D per hidden layer");
+                "training record (row); columns: epoch, then D per hidden layer",
+                {record.get(), column.get()});
   }
 }
 
@@ -201,14 +262,24 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
   h5::write_attribute(g, "modes", join_list(report.modes));
   h5::write_attribute(g, "mode_notes", join_list(report.mode_notes));
   h5::write_attribute(g, "layers", join_list(report.layers));
-  write_table(g, "widths", {report.widths}, "one row, layer (column): number of units");
+  const h5::Hid row = single_row(g);
+  const h5::Hid layer = h5::coordinate(g, "layer", report.layers, "layer (as in `layers`)");
+  const h5::Hid order =
+      h5::coordinate(g, "order", h5::index_range(1, 4), "cumulant order n of the column");
+  const h5::Hid unit =
+      h5::coordinate(g, "unit", h5::index_range(0, int64_t(report.marginal_layer.size())),
+                     "unit, the layers' units in order (node-major in graph layers)");
+  write_table(g, "widths", {report.widths}, "one row, layer (column): number of units",
+              {row.get(), layer.get()});
   for (size_t m = 0; m < report.modes.size(); ++m) {
     const std::string& mode = report.modes[m];
     write_table(g, "relative_error_" + mode, report.relative_error[m],
                 "layer (row), order n = 1..4 (column): ||predicted - MC|| / ||MC|| over the "
-                "joint cumulant tensor (NaN: not computed)");
+                "joint cumulant tensor (NaN: not computed)",
+                {layer.get(), order.get()});
     write_table(g, "output_" + mode, {report.output_predicted[m]},
-                "one row, order n = 1..4 (column): predicted kappa_n of the output");
+                "one row, order n = 1..4 (column): predicted kappa_n of the output",
+                {row.get(), order.get()});
     std::vector<std::vector<double>> rows;
     for (size_t u = 0; u < report.marginal_layer.size(); ++u) {
       rows.emplace_back(report.marginal_predicted[m].begin() + static_cast<long>(4 * u),
@@ -216,13 +287,18 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
     }
     write_table(g, "marginal_" + mode, rows,
                 "unit (row, layers in order), order n = 1..4 (column): predicted kappa_n of the "
-                "unit alone");
+                "unit alone",
+                {unit.get(), order.get()});
   }
   write_table(g, "mc_relative_error", report.mc_relative_error,
               "layer (row), order n = 1..4 (column): jackknife error of the Monte Carlo tensor "
-              "relative to its norm");
+              "relative to its norm",
+              {layer.get(), order.get()});
+  const h5::Hid estimate = h5::coordinate(g, "estimate", std::vector<std::string>{"kappa", "error"},
+                                          "Monte Carlo kappa_n, then its jackknife error");
   write_table(g, "output_mc", {report.output_mc, report.output_mc_error},
-              "row 0 kappa_n, row 1 its jackknife error; order n = 1..4 (column)");
+              "row 0 kappa_n, row 1 its jackknife error; order n = 1..4 (column)",
+              {estimate.get(), order.get()});
   std::vector<std::vector<double>> mc, mc_error;
   for (size_t u = 0; u < report.marginal_layer.size(); ++u) {
     mc.emplace_back(report.marginal_mc.begin() + static_cast<long>(4 * u),
@@ -230,15 +306,24 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
     mc_error.emplace_back(report.marginal_mc_error.begin() + static_cast<long>(4 * u),
                           report.marginal_mc_error.begin() + static_cast<long>(4 * u + 4));
   }
-  write_table(g, "marginal_mc", mc, "unit (row), order n = 1..4 (column): Monte Carlo kappa_n");
+  write_table(g, "marginal_mc", mc, "unit (row), order n = 1..4 (column): Monte Carlo kappa_n",
+              {unit.get(), order.get()});
   write_table(g, "marginal_mc_error", mc_error,
-              "unit (row), order n = 1..4 (column): jackknife error of marginal_mc");
+              "unit (row), order n = 1..4 (column): jackknife error of marginal_mc",
+              {unit.get(), order.get()});
   write_table(g, "marginal_layer", {report.marginal_layer},
-              "one row, unit (column): the layer (0-based, as in `layers`) of each unit");
+              "one row, unit (column): the layer (0-based, as in `layers`) of each unit",
+              {row.get(), unit.get()});
   if (!report.linear_power_sums.empty()) {
+    const h5::Hid quantity = h5::coordinate(
+        g, "linear_quantity", std::vector<std::string>{"sum_i w_i^n", "N b^(-n Delta)"},
+        "power sum of the effective weights, then the exact map's");
+    const h5::Hid power = h5::coordinate(
+        g, "power", h5::index_range(1, int64_t(report.linear_power_sums.size())), "power n");
     write_table(g, "linear_diagnostic", {report.linear_power_sums, report.linear_expected},
                 "row 0: sum_i w_i^n of the effective weights, row 1: N^(1-n/2) of the exact "
-                "map; order n = 1..8 (column)");
+                "map; order n = 1..8 (column)",
+                {quantity.get(), power.get()});
   }
 }
 

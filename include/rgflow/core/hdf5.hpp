@@ -79,6 +79,21 @@ int64_t read_int_attribute(hid_t object, const std::string& name);
 double read_double_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 
+/// Coordinate variables (netCDF-4 conventions, so that netCDF readers such as xarray with h5netcdf
+/// name a dataset's axes): a 1-D dataset `name` in `group` holding the coordinate values along
+/// the dimension `name`, made an HDF5 dimension scale of that name. Integers are 64-bit, text
+/// variable-length UTF-8 (what netCDF-4 strings are). If `group` already holds `name` it is
+/// reused (a dimension has one length per group: a different length is a logic_error).
+/// Serial HDF5 only: every write of a file opened in parallel must be collective.
+Hid coordinate(hid_t group, const std::string& name, const std::vector<int64_t>& values,
+               const std::string& meaning);
+Hid coordinate(hid_t group, const std::string& name, const std::vector<std::string>& values,
+               const std::string& meaning);
+/// The integers first, first + 1, .., first + count - 1: coordinate values of an index axis.
+std::vector<int64_t> index_range(int64_t first, int64_t count);
+/// Attaches coordinate `scales[a]` (made by coordinate) to axis a of `dataset`, for every axis.
+void attach_coordinates(hid_t dataset, const std::vector<hid_t>& scales);
+
 /// True if `path` (e.g. "/level_3") names a link in the file.
 bool link_exists(hid_t file, const std::string& path);
 
