@@ -10,28 +10,26 @@ Writes, next to the results file unless --outdir is given:
   <stem>_training.png        training and validation loss per epoch of each model (--models)
   <stem>_propagation.png     cumulant propagation: every unit's kappa_2 and kappa_4 predicted
                              (exact, Taylor, Gauss) against Monte Carlo, all models
-Needs python3-matplotlib and python3-h5py (Debian packages); rgflow itself does not.
+Needs python3-matplotlib and python3-h5py (Debian packages); rgflow itself does not. A results or
+model file that cannot be read (missing, not HDF5, damaged, another format or schema version)
+ends the script with one line `error: ...` naming it and exit status 1, before any figure.
 """
 import argparse
 import os
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
+from rgflow_results import guarded, load_history, load_results  # noqa: E402
 
 
 def plot_cumulants(results, path, orders=(2, 4, 6)):
-    kappa = results["cumulants/kappa"][()]
-    error = results["cumulants/kappa_error"][()]
-    exact = results["cumulants/exact"][()]
-    levels = np.arange(kappa.shape[0])
+    cumulants = results["cumulants"]
+    kappa, error, exact = cumulants["kappa"], cumulants["kappa_error"], cumulants["exact"]
+    levels = cumulants["level"]
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for n in orders:
         if n > kappa.shape[1]:
@@ -45,7 +43,7 @@ def plot_cumulants(results, path, orders=(2, 4, 6)):
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_n|")
-    ax.set_title("cumulants across scales (%s)" % text(results["cumulants"].attrs["distribution"]))
+    ax.set_title("cumulants across scales (%s)" % cumulants["distribution"])
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -53,21 +51,19 @@ def plot_cumulants(results, path, orders=(2, 4, 6)):
 
 
 def plot_flows(results, path, n=4):
-    if "flow" not in results:
+    if not results["flow"] or n > results["cumulants"]["kappa"].shape[1]:
         return False
-    data = results["cumulants/kappa"][()][:, n - 1]
-    exact = results["cumulants/exact"][()][:, n - 1]
-    levels = np.arange(len(data))
+    data = results["cumulants"]["kappa"][:, n - 1]
+    exact = results["cumulants"]["exact"][:, n - 1]
+    levels = results["cumulants"]["level"]
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.plot(levels, np.abs(exact), "k-", label="exact")
     ax.plot(levels, np.abs(data), "ko", label="data")
-    for name in results["flow"]:
-        if "kappa" not in results["flow/" + name]:
+    for name, flow in results["flow"].items():
+        if flow is None:
             continue  # no learned flow (its `note` says why)
-        learned = results["flow/%s/kappa" % name][()][:, n - 1]
         # Row j is level first_level + j (the model's input level k, then its applications).
-        first = int(results["flow/" + name].attrs.get("first_level", 0))
-        ax.plot(first + np.arange(len(learned)), np.abs(learned), "s--", label="learned: " + name)
+        ax.plot(flow["level"], np.abs(flow["kappa"][:, n - 1]), "s--", label="learned: " + name)
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_%d|" % n)
@@ -83,9 +79,7 @@ def plot_generalisation(results, path):
     if "generalisation" not in results:
         return False
     group = results["generalisation"]
-    mse = group["mse"][()]
-    models = text(group.attrs["models"]).split(",")
-    tests = text(group.attrs["test_sets"]).split(",")
+    mse, models, tests = group["mse"], group["models"], group["test_sets"]
     fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(tests), 1.2 + 0.5 * len(models)))
     image = ax.imshow(np.log10(np.maximum(mse, 1e-300)), cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(tests)), tests, rotation=30, ha="right")
@@ -100,16 +94,14 @@ def plot_generalisation(results, path):
     return True
 
 
-def plot_training(models, path):
-    if not models:
+def plot_training(histories, path):
+    if not histories:
         return False
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for model in models:
-        with h5py.File(model, "r") as f:
-            epoch = f["history/epoch"][()]
-            name = os.path.splitext(os.path.basename(model))[0]
-            ax.plot(epoch, f["history/train_loss"][()], "-", label=name + " train")
-            ax.plot(epoch, f["history/val_loss"][()], "--", label=name + " validation")
+    for model, history in histories.items():
+        name = os.path.splitext(os.path.basename(model))[0]
+        ax.plot(history["epoch"], history["train_loss"], "-", label=name + " train")
+        ax.plot(history["epoch"], history["val_loss"], "--", label=name + " validation")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
@@ -123,24 +115,20 @@ def plot_training(models, path):
 
 def plot_propagation(results, path):
     """Predicted against Monte Carlo kappa_n of every unit of every layer, per mode."""
-    if "propagation" not in results:
+    if not results["propagation"]:
         return False
     markers = {"exact": "o", "taylor": "s", "gauss": "^"}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     drawn = False
     for ax, n in zip(axes, (2, 4)):
         low, high = np.inf, 0.0
-        for model in results["propagation"]:
-            group = results["propagation"][model]
-            if text(group.attrs["skipped"]):
+        for model, group in results["propagation"].items():
+            if group["skipped"]:
                 continue
-            mc = group["marginal_mc"][()][:, n - 1]
-            error = group["marginal_mc_error"][()][:, n - 1]
-            for mode in text(group.attrs["modes"]).split(","):
-                key = "marginal_" + mode
-                if key not in group:
-                    continue
-                predicted = group[key][()][:, n - 1]
+            mc = group["marginal_mc"][:, n - 1]
+            error = group["marginal_mc_error"][:, n - 1]
+            for mode, tables in group["modes"].items():
+                predicted = tables["marginal"][:, n - 1]
                 keep = np.isfinite(predicted) & (np.abs(mc) > 0)
                 if not np.any(keep):
                     continue
@@ -177,22 +165,23 @@ def main():
     args = parser.parse_args()
     outdir = args.outdir or os.path.dirname(os.path.abspath(args.results))
     stem = os.path.join(outdir, os.path.splitext(os.path.basename(args.results))[0])
+    # Every file is read and checked before the first figure is drawn.
+    results = load_results(args.results)
+    histories = {model: load_history(model) for model in args.models.split(",") if model}
     written = []
-    with h5py.File(args.results, "r") as results:
-        plot_cumulants(results, stem + "_cumulants.png")
-        written.append(stem + "_cumulants.png")
-        if plot_flows(results, stem + "_flow.png"):
-            written.append(stem + "_flow.png")
-        if plot_generalisation(results, stem + "_generalisation.png"):
-            written.append(stem + "_generalisation.png")
-        if plot_propagation(results, stem + "_propagation.png"):
-            written.append(stem + "_propagation.png")
-    models = [m for m in args.models.split(",") if m]
-    if plot_training(models, stem + "_training.png"):
+    plot_cumulants(results, stem + "_cumulants.png")
+    written.append(stem + "_cumulants.png")
+    if plot_flows(results, stem + "_flow.png"):
+        written.append(stem + "_flow.png")
+    if plot_generalisation(results, stem + "_generalisation.png"):
+        written.append(stem + "_generalisation.png")
+    if plot_propagation(results, stem + "_propagation.png"):
+        written.append(stem + "_propagation.png")
+    if plot_training(histories, stem + "_training.png"):
         written.append(stem + "_training.png")
     for path in written:
         print("figure: " + path)
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -12,18 +12,21 @@ Reads <lattice>.h5 for every analysis of the study (line, square) and writes, pe
   flows_<lattice>.png     kappa_2 and |kappa_4| along the learned flows of representative models
   propagation_<lattice>.png  MLPs: relative error of the output's predicted kappa_2 and kappa_4
                           against Monte Carlo, per propagation mode (exact, taylor, gauss)
-Needs python3-matplotlib and python3-h5py (Debian packages).
+Needs python3-matplotlib and python3-h5py (Debian packages). A results file that is missing or
+cannot be read (not HDF5, damaged, another format or schema version) ends the script with one
+line `error: ...` naming it and exit status 1, before any output is written.
 """
 import argparse
 import csv
 import os
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from rgflow_results import InputError, guarded, load_results  # noqa: E402
 
 ACTIVATIONS = ["identity", "relu", "tanh", "sigmoid", "gelu", "silu", "softplus", "quadratic",
                "cubic"]
@@ -43,24 +46,41 @@ TITLES = {
 }
 
 
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
+def check_study(path, results):
+    """The parts of a results file the study's measures need; InputError naming it otherwise."""
+    def fail(problem):
+        raise InputError("'%s': %s" % (path, problem))
+    if "generalisation" not in results:
+        fail("missing group /generalisation (analyze ran without -models)")
+    tests = results["generalisation"]["test_sets"]
+    for needed in ("data", "data_x2"):
+        if needed not in tests:
+            fail("/generalisation has no test set '%s'" % needed)
+    if results["cumulants"]["kappa"].shape[1] < 4 or results["cumulants"]["kappa"].shape[0] < 2:
+        fail("/cumulants/kappa needs two levels and orders up to 4")
+    for model in results["generalisation"]["models"]:
+        if model not in results["flow"]:
+            fail("missing group /flow/" + model)
+        if model not in results["symmetry"]:
+            fail("missing group /symmetry/" + model)
+        flow = results["flow"][model]
+        if flow is not None and (flow["kappa"].shape[0] < 2 or flow["level"][0] != 0):
+            fail("/flow/%s does not start at level 0 with two levels" % model)
 
 
 def measures(results):
     """Per model, the measures of COLUMNS (docs/science.md section 7)."""
     group = results["generalisation"]
-    mse = group["mse"][()]
-    models = text(group.attrs["models"]).split(",")
-    tests = text(group.attrs["test_sets"]).split(",")
+    mse, models, tests = group["mse"], group["models"], group["test_sets"]
     others = [i for i, name in enumerate(tests) if name not in ("data", "data_x2", "data_x0.5")]
-    data_kappa = results["cumulants/kappa"][()]
-    exact = results["cumulants/exact"][()]
+    data_kappa = results["cumulants"]["kappa"]
+    exact = results["cumulants"]["exact"]
     rows = {}
     for r, model in enumerate(models):
-        kappa = results["flow/%s/kappa" % model][()]
+        flow = results["flow"][model]
+        # A model without a learned flow (its `note` says why) has no flow measures.
+        kappa = flow["kappa"] if flow is not None else np.full((2, data_kappa.shape[1]), np.nan)
         deepest = kappa.shape[0] - 1
-        symmetry = results["symmetry/%s" % model].attrs
         rows[model] = {
             "held_out_mse": mse[r, tests.index("data")],
             "worst_other_distribution_mse": max(mse[r, i] for i in others) if others else np.nan,
@@ -69,7 +89,7 @@ def measures(results):
             # with the data's own flow (the same noise), and kappa_2 should stay at 1.
             "variance_drift": abs(kappa[deepest, 1] / data_kappa[deepest, 1] - 1),
             "kappa4_error_level1": abs(kappa[1, 3] - data_kappa[1, 3]) / abs(exact[1, 3]),
-            "permutation_error": float(symmetry["output_error_permutation"]),
+            "permutation_error": results["symmetry"][model]["output_error_permutation"],
         }
         # Cumulant propagation: the output's kappa_2 and kappa_4 predicted by each mode, relative
         # to Monte Carlo (NaN where the mode did not apply), and Monte Carlo's own error.
@@ -77,17 +97,16 @@ def measures(results):
         for mode in ("exact", "taylor", "gauss"):
             row[mode + "_kappa2_error"] = row[mode + "_kappa4_error"] = np.nan
         row["mc_kappa4_error"] = np.nan
-        group = results.get("propagation/%s" % model)
-        if group is not None and not text(group.attrs["skipped"]):
-            mc = group["output_mc"][()]
+        group = results["propagation"].get(model)
+        if group is not None and not group["skipped"]:
+            mc = group["output_mc"]
             row["mc_kappa4_error"] = abs(mc[1, 3] / mc[0, 3]) if mc[0, 3] else np.nan
-            for mode in text(group.attrs["modes"]).split(","):
-                if "output_" + mode in group:
-                    predicted = group["output_" + mode][()][0]
-                    for n in (2, 4):
-                        if np.isfinite(predicted[n - 1]) and mc[0, n - 1]:
-                            row["%s_kappa%d_error" % (mode, n)] = abs(
-                                predicted[n - 1] / mc[0, n - 1] - 1)
+            for mode, tables in group["modes"].items():
+                predicted = tables["output"]
+                for n in (2, 4):
+                    if np.isfinite(predicted[n - 1]) and mc[0, n - 1]:
+                        row["%s_kappa%d_error" % (mode, n)] = abs(
+                            predicted[n - 1] / mc[0, n - 1] - 1)
     return rows, deepest
 
 
@@ -140,6 +159,8 @@ def plot_others(rows, lattice, path):
         names.append("%s_strategy_%s" % (lattice, strategy))
         labels.append("mlp tanh + " + strategy)
     present = [(n, l) for n, l in zip(names, labels) if n in rows]
+    if not present:
+        present = [(n, n) for n in rows]  # not the study's models: show every model
     shown = ["held_out_mse", "worst_other_distribution_mse", "x2_mse", "variance_drift"]
     grid = np.array([[log_cell(rows[n][c]) for c in shown] for n, _ in present])
     fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(present) + 1.6))
@@ -159,10 +180,10 @@ def plot_others(rows, lattice, path):
 def plot_flows(results, lattice, path):
     picks = ["mlp_inputs_identity", "mlp_none_tanh", "mlp_inputs_tanh", "mlp_units_tanh",
              "mlp_none_quadratic", "gnn_tanh", "strategy_canonical"]
-    data_kappa = results["cumulants/kappa"][()]
-    data_error = results["cumulants/kappa_error"][()]
-    exact = results["cumulants/exact"][()]
-    levels = np.arange(data_kappa.shape[0])
+    data_kappa = results["cumulants"]["kappa"]
+    data_error = results["cumulants"]["kappa_error"]
+    exact = results["cumulants"]["exact"]
+    levels = results["cumulants"]["level"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, n in zip(axes, (2, 4)):
         i = n - 1
@@ -171,10 +192,9 @@ def plot_flows(results, lattice, path):
         ax.plot(levels, np.abs(exact[:, i]), "k-", lw=1, label="exact recursion")
         for pick in picks:
             name = "%s_%s" % (lattice, pick)
-            key = "flow/%s/kappa" % name
-            if key in results:
-                kappa = results[key][()]
-                ax.plot(levels[:kappa.shape[0]], np.abs(kappa[:, i]), "--s", ms=4, label=pick)
+            flow = results["flow"].get(name)
+            if flow is not None:
+                ax.plot(flow["level"], np.abs(flow["kappa"][:, i]), "--s", ms=4, label=pick)
         ax.set_yscale("log")
         ax.set_xlabel("level k")
         ax.set_ylabel("|kappa_%d|" % n)
@@ -216,26 +236,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", help="the results folder of the study's run")
     parser.add_argument("--outdir", default="docs/study")
+    parser.add_argument("--lattices", default="line,square",
+                        help="the analyses to summarise, <lattice>.h5 each (default line,square)")
     args = parser.parse_args()
-    os.makedirs(args.outdir, exist_ok=True)
-    for lattice in ("line", "square"):
+    # Every file is read and checked before anything is written.
+    studies = {}
+    for lattice in [name for name in args.lattices.split(",") if name]:
         path = os.path.join(args.results, lattice + ".h5")
-        if not os.path.exists(path):
-            print("missing: " + path)
-            continue
-        with h5py.File(path, "r") as results:
-            rows, deepest = measures(results)
-            outputs = [os.path.join(args.outdir, name % lattice) for name in
-                       ("summary_%s.csv", "grid_%s.png", "others_%s.png", "flows_%s.png",
-                        "propagation_%s.png")]
-            write_csv(rows, outputs[0])
-            plot_grid(rows, lattice, outputs[1])
-            plot_others(rows, lattice, outputs[2])
-            plot_flows(results, lattice, outputs[3])
-            plot_propagation(rows, lattice, outputs[4])
+        studies[lattice] = load_results(path)
+        check_study(path, studies[lattice])
+    os.makedirs(args.outdir, exist_ok=True)
+    for lattice, results in studies.items():
+        rows, deepest = measures(results)
+        outputs = [os.path.join(args.outdir, name % lattice) for name in
+                   ("summary_%s.csv", "grid_%s.png", "others_%s.png", "flows_%s.png",
+                    "propagation_%s.png")]
+        write_csv(rows, outputs[0])
+        plot_grid(rows, lattice, outputs[1])
+        plot_others(rows, lattice, outputs[2])
+        plot_flows(results, lattice, outputs[3])
+        plot_propagation(rows, lattice, outputs[4])
         for output in outputs:
             print("wrote " + output)
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)
