@@ -5,13 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and run: MPI, parallel HDF5, PETSc, libyaml (pipeline files), Eigen, GoogleTest, Google
-# Benchmark; figures: matplotlib and h5py; the SLURM tests (tests/slurm, tests/cluster): slurm and
-# munge, and iproute2 for the cluster test's network namespaces (unshare, nsenter: util-linux,
-# always installed); the fuzzers (scripts/fuzz.sh, run by CI): clang 14 and its libFuzzer and
-# sanitizer runtimes.
+# Benchmark; figures: matplotlib and h5py; the files read by name (tests/reference/xarray_test.py):
+# xarray and h5netcdf; the SLURM tests (tests/slurm, tests/cluster): slurm and munge, and
+# iproute2 for the cluster test's network namespaces (unshare, nsenter: util-linux, always
+# installed); the fuzzers (scripts/fuzz.sh, run by CI): clang 14 and its libFuzzer and sanitizer
+# runtimes.
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           hdf5-tools petsc-dev libyaml-dev libeigen3-dev libgtest-dev libbenchmark-dev
-          python3-matplotlib python3-h5py slurmctld slurmd slurm-client munge iproute2
+          python3-matplotlib python3-h5py python3-xarray python3-h5netcdf
+          slurmctld slurmd slurm-client munge iproute2
           clang-14 libclang-rt-14-dev)
 missing=()
 for package in "${packages[@]}"; do
