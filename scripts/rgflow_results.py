@@ -1,8 +1,8 @@
 """Reading rgflow results files (rgflow analyze, docs/schema.md) for the figure scripts.
 
 load_results(path) reads everything the scripts draw into plain numpy arrays, by name: the axes
-through the coordinate variables the files carry since 0.3.0 (`level`, `model`, `test_set`, ..),
-and through the attributes for older files, which have none. Every problem of the file (missing,
+through the coordinate variables (netCDF-4 dimension scales: `level`, `model`, `test_set`, ..)
+where the file has them, through the attributes in older files, which have none. Every problem of the file (missing,
 not HDF5, truncated or damaged, another format or schema version, a missing or mistyped table)
 raises InputError naming the file before anything is drawn; guarded(main) turns it into one line
 `error: ...` and exit status 1.
