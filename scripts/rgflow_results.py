@@ -2,10 +2,10 @@
 
 load_results(path) reads everything the scripts draw into plain numpy arrays, by name: the axes
 through the coordinate variables (netCDF-4 dimension scales: `level`, `model`, `test_set`, ..)
-where the file has them, through the attributes in older files, which have none. Every problem of the file (missing,
-not HDF5, truncated or damaged, another format or schema version, a missing or mistyped table)
-raises InputError naming the file before anything is drawn; guarded(main) turns it into one line
-`error: ...` and exit status 1.
+where the file has them, through the attributes in older files, which have none. Every problem
+of the file (missing, not HDF5, truncated or damaged, another format or schema version, a missing
+or mistyped table) raises InputError naming the file before anything is drawn; guarded(main)
+turns it into one line `error: ...` and exit status 1.
 Needs python3-h5py and python3-numpy (Debian packages).
 """
 import os
@@ -126,7 +126,8 @@ def _open(path, what):
             raise InputError("'%s' is not an HDF5 file" % path)
         return h5py.File(path, "r")
     except OSError as problem:
-        raise InputError("'%s' cannot be read (damaged or truncated?): %s" % (path, one_line(problem)))
+        raise InputError("'%s' cannot be read (damaged or truncated?): %s"
+                         % (path, one_line(problem)))
 
 
 def load_results(path):
@@ -146,7 +147,8 @@ def _load(r):
         r.fail("not an rgflow results file (no format attribute '%s')" % RESULTS_FORMAT)
     version = r.attribute("", "schema_version", int)
     if version != RESULTS_SCHEMA:
-        r.fail("results schema version %d; these scripts read version %d" % (version, RESULTS_SCHEMA))
+        r.fail("results schema version %d; these scripts read version %d"
+               % (version, RESULTS_SCHEMA))
     out = {}
     r.group("cumulants")
     kappa = r.table("cumulants/kappa")
@@ -181,8 +183,9 @@ def _load(r):
                 out["flow"][model] = None  # no learned flow (its `note` says why)
                 continue
             learned = r.shape(name + "/kappa", r.table(name + "/kappa"), None, kappa.shape[1])
-            first = r.attribute(name, "first_level", int) if "first_level" in r.handle[
-                name].attrs else 0
+            # Without first_level (0.1.0 development builds) a flow is drawn from level 0.
+            has_first = "first_level" in r.handle[name].attrs
+            first = r.attribute(name, "first_level", int) if has_first else 0
             levels = r.coordinate(name, "level", lambda: range(first, first + learned.shape[0]))
             if len(levels) != learned.shape[0]:
                 r.fail("coordinate /%s/level does not match /%s/kappa" % (name, name))

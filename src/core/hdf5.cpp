@@ -192,7 +192,7 @@ Hid existing_coordinate(hid_t group, const std::string& name, size_t length) {
   if (RGFLOW_H5(H5Sget_simple_extent_ndims(space.get())) != 1 ||
       RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), &stored, nullptr)) != 1 ||
       stored != length || RGFLOW_H5(H5DSis_scale(scale.get())) <= 0) {
-    throw std::logic_error("coordinate " + name + " exists with another length");
+    throw std::logic_error("coordinate " + name + " exists, but not as a scale of this length");
   }
   return scale;
 }

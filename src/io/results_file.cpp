@@ -39,7 +39,6 @@ void write_table(hid_t group, const std::string& name, const std::vector<std::ve
                          {coordinates.rows, rows.empty() ? empty.get() : coordinates.columns});
 }
 
-// The coordinate `row` (the single value 0) of tables that hold one row.
 // hidden_1, hidden_2, ..: the names `layers` of /propagation gives the hidden layers.
 std::vector<std::string> layer_names(size_t count) {
   std::vector<std::string> names;
@@ -47,6 +46,7 @@ std::vector<std::string> layer_names(size_t count) {
   return names;
 }
 
+// The coordinate `row` (the single value 0) of tables that hold one row.
 h5::Hid single_row(hid_t group) {
   return h5::coordinate(group, "row", std::vector<int64_t>{0}, "the table's only row");
 }

@@ -37,7 +37,8 @@ damage schema 'f.attrs["schema_version"] = np.int64(2)'
 damage format 'f.attrs["format"] = np.bytes_("rgflow model")'
 damage no_format 'del f.attrs["format"]'
 damage float_coordinate 'f["cumulants/level"] = np.arange(4) + 0.5'
-damage coordinate_length 'f["generalisation/model"] = np.array([b"a", b"b"], dtype=h5py.string_dtype())'
+damage coordinate_length \
+  'f["generalisation/model"] = np.array([b"a", b"b"], dtype=h5py.string_dtype())'
 
 failures=0
 # expect_error WHAT FILE OUTDIR COMMAND..: one line "error: ..." naming FILE on stderr, nothing

@@ -35,7 +35,9 @@ cp "$work/results.h5" "$work/study/line.h5"
 cp "$root/data/schema1/results.h5" "$work/study/square.h5"
 "$python" "$root/scripts/study_summary.py" "$work/study" --outdir "$work/summary"
 for lattice in line square; do
-  for figure in grid others flows propagation; do is_png "$work/summary/${figure}_$lattice.png"; done
+  for figure in grid others flows propagation; do
+    is_png "$work/summary/${figure}_$lattice.png"
+  done
   [[ $(wc -l < "$work/summary/summary_$lattice.csv") == 2 ]] ||
     { echo "summary_$lattice.csv: not one row per model"; exit 1; }
 done
