@@ -101,20 +101,24 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
             coarse::block_sum_map(values[k - 1].data(), g.dim, boxes[k - 1].extent, g.block_side,
                                   scale, recomputed.data());
           }
+          // The first site that is not finite or not the block map of the level below.
+          const T* stored = values[k].data();
+          size_t bad = values[k].size();
           for (size_t i = 0; i < values[k].size(); ++i) {
-            const T stored = values[k][i];
-            const std::string where = "level " + std::to_string(level) + where_sample + ", site " +
-                                      std::to_string(offset + static_cast<int64_t>(i));
-            if (!std::isfinite(stored)) {
-              value_problem[k] = where + " holds " + (std::isnan(stored) ? "NaN" : "Inf");
+            if (!std::isfinite(stored[i]) || (level > 0 && !same_bits(stored[i], recomputed[i]))) {
+              bad = i;
               break;
             }
-            if (level > 0 && !same_bits(stored, recomputed[i])) {
-              value_problem[k] = where + ": stored " + value_text(stored) +
-                                 ", but the block map of level " + std::to_string(level - 1) +
-                                 " as stored gives " + value_text(recomputed[i]);
-              break;
-            }
+          }
+          if (bad == values[k].size()) continue;
+          const std::string where = "level " + std::to_string(level) + where_sample + ", site " +
+                                    std::to_string(offset + static_cast<int64_t>(bad));
+          if (!std::isfinite(stored[bad])) {
+            value_problem[k] = where + " holds " + (std::isnan(stored[bad]) ? "NaN" : "Inf");
+          } else {
+            value_problem[k] = where + ": stored " + value_text(stored[bad]) +
+                               ", but the block map of level " + std::to_string(level - 1) +
+                               " as stored gives " + value_text(recomputed[bad]);
           }
         }
       }
