@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -188,6 +189,30 @@ TEST(Generate, AnInterruptedExtensionResumesToTheSameFile) {
   result = run_rgflow(2, kOptions + " -extend 9 -resume -o " + output);
   EXPECT_EQ(result.status, 0) << result.err;
   EXPECT_TRUE(state_of(output) == done);
+}
+
+// One rank fails at any phase of an extension: every rank ends with the same line, the original
+// is untouched, and -extend -resume finishes the extension (RGFLOW_INJECT_FAILURE, see
+// include/rgflow/core/mpi.hpp).
+TEST(Generate, AFailureOnOneRankDuringAnExtensionEndsEveryRankAndResumes) {
+  TempFolder folder;
+  const std::string reference = folder.file("reference.h5");
+  ASSERT_EQ(run_rgflow(1, kOptions + " -samples 6 -o " + reference).status, 0);
+  for (const std::string phase : {"generate: check the dataset to extend", "generate: compute",
+                                  "generate: write", "generate: finish"}) {
+    const std::string output = folder.file("data.h5");
+    std::remove(output.c_str());
+    ASSERT_EQ(run_rgflow(2, kOptions + " -samples 2 -o " + output).status, 0);
+    const FileState before = state_of(output);
+    const auto result = run_rgflow(2, kOptions + " -extend 6 -o " + output,
+                                   "RGFLOW_INJECT_FAILURE='" + phase + "@1'");
+    expect_one_line_failure(result, "injected failure in " + phase + " on rank 1", phase);
+    EXPECT_TRUE(state_of(output) == before) << phase;
+    EXPECT_FALSE(file_exists(output + ".lock")) << phase;
+    const auto resumed = run_rgflow(2, kOptions + " -extend 6 -resume -o " + output);
+    ASSERT_EQ(resumed.status, 0) << phase << "\n" << resumed.err;
+    EXPECT_TRUE(same_contents(reference, output)) << phase;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
