@@ -10,9 +10,11 @@
 #include <petscsys.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "rgflow/core/progress.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/atomic_file.hpp"
+#include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/lattice/generation_plan.hpp"
 #include "rgflow/lattice/partition.hpp"
@@ -41,6 +44,16 @@ struct GenerateConfig {
   int lattice_ranks = 0;            // 0: chosen from the sizes
   int64_t memory_budget_bytes = 0;  // field values held at once per rank, all levels
   int64_t stop_after_steps = 0;     // test hook: simulate a crash after this many steps
+  int64_t extend_to = 0;            // -extend: grow the complete output to this many samples
+  bool samples_given = false;       // -samples was given (with -extend it must be the file's)
+  int64_t samples_option = 0;       // its value
+};
+
+// In an extension, samples [0, samples) are copied from the existing output as stored (their
+// checksums checked against its own, where it has them) instead of being generated again.
+struct CopySource {
+  const io::DatasetReader* reader = nullptr;
+  int64_t samples = 0;
 };
 
 std::string mib_text(int64_t bytes) {
@@ -103,11 +116,20 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   config.force = options.get_flag("force", "overwrite an existing output");
   config.resume = options.get_flag("resume", "continue the partial output of an interrupted run");
   config.quiet = options.get_flag("quiet", "no progress line and no summary");
+  config.extend_to = options.get_int(
+      "extend", 0,
+      "grow the complete dataset -o to this many samples (the same options as the file; the "
+      "same bits as generating them at once)",
+      0, UINT32_MAX);
+  config.samples_given = options.given("samples");
   config.stop_after_steps =
       options.get_int("test_stop_after_chunks", 0,
                       "testing only: end abruptly after this many write steps", 0, INT64_MAX);
   spec.command_line = command_line;
   if (options.help()) return config;
+  // An extension is checked at its final size; -samples, if given, must be the file's count.
+  config.samples_option = spec.samples;
+  if (config.extend_to > 0) spec.samples = config.extend_to;
 
   // Values that are fine alone but not together.
   if (spec.distribution.kind == field::DistributionKind::kGamma) {
@@ -169,10 +191,32 @@ std::string write_failure(const std::string& output, const std::string& reason) 
          "'; free space and rerun with -resume to continue (or -force to start over)";
 }
 
+// The first difference between the checksums of copied samples [first, first + count), as
+// computed from the bytes read (`computed`: (levels + 1) x run_count, level-major) and as the
+// source stores them, or "".
+std::string source_checksum_problem(const CopySource& source, const std::string& path,
+                                    int64_t first, int64_t count, int64_t run_count,
+                                    const std::vector<uint64_t>& computed) {
+  if (count <= 0 || !source.reader->has_checksums()) return "";
+  const std::vector<uint64_t> stored = source.reader->read_checksums(first, count);
+  const int levels = source.reader->spec().geometry.levels;
+  for (int64_t i = 0; i < count; ++i) {
+    for (int level = 0; level <= levels; ++level) {
+      if (computed[static_cast<size_t>(level * run_count + i)] !=
+          stored[static_cast<size_t>(level * count + i)]) {
+        return "the dataset to extend '" + path + "' is damaged: level " + std::to_string(level) +
+               ", sample " + std::to_string(first + i) +
+               " does not match its checksum (rgflow info -verify names every check)";
+      }
+    }
+  }
+  return "";
+}
+
 template <typename T>
 PhaseTimes generate_samples(const Comm& world, const Comm& group, const GenerateConfig& config,
                             io::DatasetWriter& writer, const lattice::GenerationPlan& plan,
-                            int64_t pending_total) {
+                            int64_t pending_total, const CopySource& source) {
   const auto& spec = config.spec;
   const auto& geometry = spec.geometry;
   const int levels = geometry.levels;
@@ -200,9 +244,17 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
   PhaseTimes times;
   double done_by_all = 0;  // samples of every group, counting a run's tiles as fractions
   std::vector<lattice::Box> boxes(static_cast<size_t>(levels + 1));
+  // This rank's share of the checksums of the current run: (levels + 1) x run count, summed over
+  // its tiles, then over the group's ranks when the run ends.
+  std::vector<uint64_t> run_checksums;
   for (int64_t index = 0; index < plan.steps; ++index) {
     const lattice::GenerationPlan::Step step = plan.step(index, group_index, lattice_rank);
     const int64_t count = step.has_tile ? step.run.count : 0;
+    // Samples of this run below source.samples are copied, the rest generated.
+    const int64_t copied = std::clamp<int64_t>(source.samples - step.run.first, 0, step.run.count);
+    if (index % plan.tiles_per_run == 0) {
+      run_checksums.assign(static_cast<size_t>((levels + 1) * step.run.count), 0);
+    }
     if (step.has_tile) {
       int64_t factor = 1;
       for (int level = 0; level <= levels; ++level) {
@@ -214,9 +266,15 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
     }
     double start = wall_seconds();
     world.local_phase("generate: compute", [&] {
+      if (count > 0 && copied > 0) {
+        for (int level = 0; level <= levels; ++level) {
+          source.reader->read_box(level, step.run.first, copied, boxes[static_cast<size_t>(level)],
+                                  buffers[static_cast<size_t>(level)].data());
+        }
+      }
       {
         LogStageGuard guard(stage_random);
-        for (int64_t i = 0; i < count; ++i) {
+        for (int64_t i = copied; i < count; ++i) {
           field::fill_box(spec.distribution, spec.seed, static_cast<uint32_t>(step.run.first + i),
                           geometry.side, boxes[0], buffers[0].data() + i * boxes[0].size());
         }
@@ -227,10 +285,19 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
       for (int level = 1; level <= levels; ++level) {
         const auto& fine = boxes[static_cast<size_t>(level - 1)];
         const auto& coarse_box = boxes[static_cast<size_t>(level)];
-        for (int64_t i = 0; i < count; ++i) {
+        for (int64_t i = copied; i < count; ++i) {
           coarse::block_sum_map(buffers[static_cast<size_t>(level - 1)].data() + i * fine.size(),
                                 geometry.dim, fine.extent, geometry.block_side, scale,
                                 buffers[static_cast<size_t>(level)].data() + i * coarse_box.size());
+        }
+      }
+      // The checksums of exactly the values written below (copied ones included).
+      for (int level = 0; level <= levels; ++level) {
+        const auto& box = boxes[static_cast<size_t>(level)];
+        for (int64_t i = 0; i < count; ++i) {
+          run_checksums[static_cast<size_t>(level * step.run.count + i)] += io::box_checksum(
+              buffers[static_cast<size_t>(level)].data() + i * box.size(), box,
+              geometry.level_side(level), io::checksum_key(level, step.run.first + i));
         }
       }
     });
@@ -258,9 +325,25 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
       }
       attempt([&] { fail_if_injected("generate: write", world.rank()); });
       const bool group_failed = group.any(!error.empty());
-      const bool marks = marks_completion && step.ends_run && !group_failed;
-      attempt([&] { writer.mark_complete(group, step.run.first, marks ? step.run.count : 0); });
-      world.raise_if_any(error.empty() ? "" : write_failure(config.output, error));
+      // The run's checksums: every rank of the group holds its boxes' share.
+      std::string source_problem;
+      if (step.ends_run) {
+        group.sum(run_checksums);
+        if (marks_completion && !group_failed) {
+          try {
+            source_problem = source_checksum_problem(source, config.output, step.run.first, copied,
+                                                     step.run.count, run_checksums);
+          } catch (const std::exception& failure) {
+            source_problem = failure.what();
+          }
+        }
+      }
+      const bool marks =
+          marks_completion && step.ends_run && !group_failed && source_problem.empty();
+      attempt([&] {
+        writer.mark_complete(group, step.run.first, marks ? step.run.count : 0, run_checksums);
+      });
+      world.raise_if_any(error.empty() ? source_problem : write_failure(config.output, error));
     }
     times.write += wall_seconds() - start;
     for (int g = 0; g < plan.decomposition.groups; ++g) {
@@ -324,9 +407,52 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const int lattice_ranks = decomposition.lattice_ranks;
   const int groups = decomposition.groups;
 
+  const bool extending = config.extend_to > 0;
   const io::OutputState state =
-      io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
-                         io::Resumable::kYes);
+      extending ? io::prepare_extension(world, config.output, options.full_name("o"), config.force,
+                                        config.resume)
+                : io::prepare_output(world, config.output, options.full_name("o"), config.force,
+                                     config.resume, io::Resumable::kYes);
+  // An extension reads the existing output (every rank opens it: the checks below come out the
+  // same everywhere) and copies its samples into the grown partial file.
+  std::unique_ptr<io::DatasetReader> extended;
+  CopySource source;
+  if (extending) {
+    bool nothing_to_do = false;
+    world.local_phase("generate: check the dataset to extend", [&] {
+      extended = std::make_unique<io::DatasetReader>(config.output);
+      const io::DatasetReader& existing = *extended;
+      const std::string cannot = "cannot extend '" + config.output + "': ";
+      const std::vector<uint8_t> done = existing.completed_samples();
+      if (!existing.complete() || std::find(done.begin(), done.end(), 0) != done.end()) {
+        throw UsageError(cannot + "it is not complete (finish it first with -resume)");
+      }
+      io::DatasetSpec expected = spec;
+      expected.samples = config.samples_given ? config.samples_option : existing.spec().samples;
+      const std::string difference = expected.difference(existing.spec());
+      if (!difference.empty()) {
+        throw UsageError(cannot + "it was made with " + difference +
+                         "; an extension must repeat every option of the file");
+      }
+      const int64_t current = existing.spec().samples;
+      if (config.extend_to == current && config.resume) {
+        nothing_to_do = true;  // a retried job whose extension had finished
+      } else if (config.extend_to <= current) {
+        throw UsageError("option " + options.full_name("extend") + ": " +
+                         std::to_string(config.extend_to) + " is not larger than the " +
+                         std::to_string(current) + " samples of '" + config.output + "'");
+      }
+      source = CopySource{extended.get(), current};
+    });
+    if (nothing_to_do) {
+      if (world.rank() == 0) io::release_output(config.output);
+      if (world.rank() == 0 && !config.quiet) {
+        std::printf("rgflow generate: '%s' already has %lld samples; nothing to do\n",
+                    config.output.c_str(), static_cast<long long>(config.extend_to));
+      }
+      return 0;
+    }
+  }
   if (state == io::OutputState::kComplete) {
     // Rank 0 looks; whatever it finds (also a file that is no dataset) reaches every rank.
     world.local_phase("generate: check existing output", [&] {
@@ -400,23 +526,31 @@ int run_generate(const Comm& world, const Invocation& invocation) {
 
   if (world.rank() == 0 && !config.quiet) {
     const auto& grid = decomposition.grid;
+    std::string note;
+    if (extending) {
+      note = ", extending " + std::to_string(source.samples) + " -> " +
+             std::to_string(spec.samples) + " samples (existing ones copied" +
+             (source.reader->has_checksums() ? " and checked against their checksums)"
+                                             : "; the file had no checksums)");
+    }
+    if (state == io::OutputState::kResume) {
+      note += ", resuming: " + std::to_string(pending.size()) + " samples left";
+    }
     std::printf(
         "rgflow generate: %d rank(s) = %d sample group(s) x %d lattice rank(s) (grid %dx%dx%d), "
         "%" PRId64 " sample(s) per chunk, %" PRId64
         " tile(s) per sample, memory budget %s/rank%s\n",
         world_size, groups, lattice_ranks, grid[0], grid[1], grid[2], plan->samples_per_chunk,
-        plan->tiles_per_run, mib_text(config.memory_budget_bytes).c_str(),
-        state == io::OutputState::kResume
-            ? (", resuming: " + std::to_string(pending.size()) + " samples left").c_str()
-            : "");
+        plan->tiles_per_run, mib_text(config.memory_budget_bytes).c_str(), note.c_str());
     std::fflush(stdout);
   }
 
   const int64_t pending_total = static_cast<int64_t>(pending.size());
-  const PhaseTimes times =
-      spec.dtype == "float64"
-          ? generate_samples<double>(world, group_comm, config, writer, *plan, pending_total)
-          : generate_samples<float>(world, group_comm, config, writer, *plan, pending_total);
+  const PhaseTimes times = spec.dtype == "float64"
+                               ? generate_samples<double>(world, group_comm, config, writer, *plan,
+                                                          pending_total, source)
+                               : generate_samples<float>(world, group_comm, config, writer, *plan,
+                                                         pending_total, source);
   const double close_start = wall_seconds();
   {
     // Closing flushes (collectively): a full disk may show only here, on some ranks.
@@ -429,6 +563,8 @@ int run_generate(const Comm& world, const Invocation& invocation) {
     }
     world.raise_if_any(error);
   }
+  // The extended file replaces the one it grew from: its readers close it first.
+  extended.reset();
   io::commit_output(world, config.output);
   const double close_seconds = wall_seconds() - close_start;
   const double seconds = wall_seconds() - start;

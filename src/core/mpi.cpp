@@ -72,6 +72,21 @@ void Comm::sum(std::vector<double>& values) const {
   }
 }
 
+void Comm::sum(std::vector<uint64_t>& values) const {
+  constexpr size_t kSlice = size_t{1} << 30;
+  for (size_t begin = 0; begin < values.size(); begin += kSlice) {
+    const size_t count = std::min(kSlice, values.size() - begin);
+    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data() + begin, static_cast<int>(count),
+                             MPI_UINT64_T, MPI_SUM, comm_));
+  }
+}
+
+int64_t Comm::min(int64_t value) const {
+  int64_t global = 0;
+  RGFLOW_MPI(MPI_Allreduce(&value, &global, 1, MPI_INT64_T, MPI_MIN, comm_));
+  return global;
+}
+
 double Comm::max(double value) const {
   double global = 0;
   RGFLOW_MPI(MPI_Allreduce(&value, &global, 1, MPI_DOUBLE, MPI_MAX, comm_));

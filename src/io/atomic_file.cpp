@@ -117,7 +117,7 @@ void release_held(const std::string& final_path);
 // The verdict of rank 0 alone: the file system may differ between nodes only in timing, and one
 // rank's look is what every rank will act on.
 std::string check_on_root(const std::string& final_path, const std::string& option, bool force,
-                          bool resume, Resumable resumable, OutputState* state) {
+                          bool resume, Resumable resumable, bool extend, OutputState* state) {
   const std::string folder = folder_of(final_path);
   struct stat info;
   if (final_path.empty() || final_path.back() == '/') {
@@ -147,7 +147,14 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
   if (!held.empty()) return "option " + option + ": " + held;
   const std::string partial = partial_path(final_path);
   *state = OutputState::kFresh;
-  if (exists(final_path)) {
+  if (extend) {
+    // The output is the input of its own extension: it must be there, and stays until the
+    // extended file replaces it.
+    if (!exists(final_path)) {
+      return "option " + option + ": '" + final_path +
+             "' does not exist (-extend grows an existing dataset)";
+    }
+  } else if (exists(final_path)) {
     if (resume && !force) {
       *state = OutputState::kComplete;
       held_locks()[final_path] = std::move(lock);
@@ -278,7 +285,22 @@ OutputState prepare_output(const Comm& comm, const std::string& final_path,
                            Resumable resumable) {
   OutputState state = OutputState::kFresh;
   std::string error;
-  if (comm.rank() == 0) error = check_on_root(final_path, option, force, resume, resumable, &state);
+  if (comm.rank() == 0) {
+    error = check_on_root(final_path, option, force, resume, resumable, false, &state);
+  }
+  comm.raise_if_any(error);
+  int code = static_cast<int>(state);
+  RGFLOW_MPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm.get()));
+  return static_cast<OutputState>(code);
+}
+
+OutputState prepare_extension(const Comm& comm, const std::string& final_path,
+                              const std::string& option, bool force, bool resume) {
+  OutputState state = OutputState::kFresh;
+  std::string error;
+  if (comm.rank() == 0) {
+    error = check_on_root(final_path, option, force, resume, Resumable::kYes, true, &state);
+  }
   comm.raise_if_any(error);
   int code = static_cast<int>(state);
   RGFLOW_MPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm.get()));

@@ -124,6 +124,25 @@ void attach_level_coordinates(hid_t group, hid_t field, const DatasetSpec& spec,
   h5::attach_coordinates(field, ids);
 }
 
+// /checksums: (levels + 1) x samples uint64, 0 until a sample is written (include/rgflow/io/
+// checksum.hpp); allocated at creation like the fields, so a parallel write never allocates.
+void create_checksums(hid_t file, const DatasetSpec& spec) {
+  h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
+  RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
+  RGFLOW_H5(H5Pset_fill_time(creation.get(), H5D_FILL_TIME_ALLOC));
+  h5::Hid space = h5::simple_space(
+      {static_cast<hsize_t>(spec.geometry.levels + 1), static_cast<hsize_t>(spec.samples)});
+  h5::Hid dataset = h5::dataset_id(H5Dcreate2(file, kChecksumsPath, H5T_STD_U64LE, space.get(),
+                                              H5P_DEFAULT, creation.get(), H5P_DEFAULT));
+  h5::write_attribute(dataset.get(), "axes", std::string("level,sample"));
+  h5::write_attribute(dataset.get(), "algorithm", std::string(kChecksumAlgorithm));
+  // Named axes for netCDF readers: a root `level` coordinate and the root `sample` one.
+  const h5::Hid level = h5::coordinate(file, "level", h5::index_range(0, spec.geometry.levels + 1),
+                                       "level index");
+  const h5::Hid sample = h5::dataset_id(H5Dopen2(file, "sample", H5P_DEFAULT));
+  h5::attach_coordinates(dataset.get(), {level.get(), sample.get()});
+}
+
 // Builds the whole layout of a new dataset file: attributes, every level's field dataset
 // (storage allocated now, no fill) and the completion marks (filled with 0).
 void create_structure(hid_t file, const DatasetSpec& spec) {
@@ -162,6 +181,7 @@ void create_structure(hid_t file, const DatasetSpec& spec) {
         h5::coordinate(file, "sample", h5::index_range(0, spec.samples), "sample index");
     h5::attach_coordinates(dataset.get(), {sample.get()});
   }
+  create_checksums(file, spec);
 }
 
 // Allocates every block of the file at `path` up to its current size, so that writes into it
@@ -191,7 +211,9 @@ int64_t file_bytes_bound(const DatasetSpec& spec) {
     data += spec.samples * spec.geometry.level_sites(level) * dtype_bytes(spec.dtype);
     coordinates += 8 * (spec.samples + spec.geometry.dim * spec.geometry.level_side(level));
   }
-  return data + spec.samples + coordinates + data / 1024 + (int64_t{1} << 20);
+  const int64_t checksums = (spec.geometry.levels + 1) * spec.samples * 8;
+  coordinates += 8 * (spec.geometry.levels + 1);
+  return data + spec.samples + checksums + coordinates + data / 1024 + (int64_t{1} << 20);
 }
 
 // Reserves `bytes` under `path` and gives them back: HDF5 cannot get through a failed write
@@ -296,6 +318,9 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
       if (!difference.empty()) {
         error = "the partial output '" + path + "' was made with " + difference +
                 "; use -force to start over";
+      } else if (!stored.has_checksums()) {
+        error = "the partial output '" + path + "' was made by an rgflow without " +
+                kChecksumsPath + "; use -force to start over";
       }
     } catch (const std::exception& failure) {
       error =
@@ -332,6 +357,7 @@ void DatasetWriter::open_datasets() {
         h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT)));
   }
   completion_ = h5::dataset_id(H5Dopen2(file_.get(), "/sample_complete", H5P_DEFAULT));
+  checksums_ = h5::dataset_id(H5Dopen2(file_.get(), kChecksumsPath, H5P_DEFAULT));
 }
 
 std::vector<uint8_t> DatasetWriter::completed_samples() const {
@@ -365,11 +391,37 @@ void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const 
                      transfer_.get(), data));
 }
 
-void DatasetWriter::mark_complete(const Comm& group, int64_t first_sample, int64_t count) {
+void DatasetWriter::mark_complete(const Comm& group, int64_t first_sample, int64_t count,
+                                  const std::vector<uint64_t>& checksums) {
   // Every rank of the group has returned from its data writes once all pass the barrier, so the
   // marks never get ahead of the data they vouch for.
   group.barrier();
   if (!collective_ && count == 0) return;
+  const int rows = spec_.geometry.levels + 1;
+  if (count > 0 && checksums.size() != static_cast<size_t>(rows * count)) {
+    throw std::logic_error("mark_complete: checksums of the wrong size");
+  }
+  // The checksums first: a sample marked complete always has them.
+  {
+    h5::Hid file_space = h5::dataspace_id(H5Dget_space(checksums_.get()));
+    const hsize_t start[2] = {0, static_cast<hsize_t>(first_sample)};
+    const hsize_t extent[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(count)};
+    const hsize_t memory_extent[2] = {static_cast<hsize_t>(rows), std::max<hsize_t>(extent[1], 1)};
+    h5::Hid memory_space = h5::simple_space({memory_extent[0], memory_extent[1]});
+    std::vector<uint64_t> zeros;
+    const uint64_t* data = checksums.data();
+    if (count > 0) {
+      RGFLOW_H5(
+          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr));
+    } else {
+      RGFLOW_H5(H5Sselect_none(file_space.get()));
+      RGFLOW_H5(H5Sselect_none(memory_space.get()));
+      zeros.assign(static_cast<size_t>(rows), 0);
+      data = zeros.data();
+    }
+    RGFLOW_H5(H5Dwrite(checksums_.get(), H5T_NATIVE_UINT64, memory_space.get(), file_space.get(),
+                       transfer_.get(), data));
+  }
   const std::vector<uint8_t> ones(static_cast<size_t>(std::max<int64_t>(count, 1)), 1);
   h5::Hid file_space = h5::dataspace_id(H5Dget_space(completion_.get()));
   const hsize_t start = static_cast<hsize_t>(first_sample), extent = static_cast<hsize_t>(count);
@@ -389,6 +441,7 @@ void DatasetWriter::finish() {
   h5::write_attribute(file_.get(), "complete", int64_t{1});
   levels_.clear();
   completion_ = h5::Hid();
+  checksums_ = h5::Hid();
   file_.close();
 }
 
@@ -531,7 +584,7 @@ void DatasetReader::read_spec() {
   complete_ = h5::read_int_attribute(file, "complete") == 1;
 }
 
-void DatasetReader::check_layout() const {
+void DatasetReader::check_layout() {
   const hid_t file = file_.get();
   const auto& g = spec_.geometry;
   for (int level = 0; level <= g.levels; ++level) {
@@ -550,6 +603,17 @@ void DatasetReader::check_layout() const {
   if (marks.shape[0] != static_cast<hsize_t>(spec_.samples)) {
     throw UsageError("/sample_complete has " + std::to_string(marks.shape[0]) +
                      " entries, not n_samples = " + std::to_string(spec_.samples));
+  }
+  has_checksums_ = h5::link_exists(file, kChecksumsPath);
+  if (has_checksums_) {
+    const h5::NumericDataset sums =
+        h5::open_numeric_dataset(file, kChecksumsPath, h5::NumberClass::kInteger, 2);
+    if (sums.value_bytes != 8 ||
+        sums.shape != std::vector<hsize_t>{static_cast<hsize_t>(g.levels + 1),
+                                           static_cast<hsize_t>(spec_.samples)}) {
+      throw UsageError(std::string(kChecksumsPath) +
+                       " is not (levels + 1) x n_samples 64-bit integers");
+    }
   }
 }
 
@@ -623,6 +687,111 @@ void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t 
   out.resize(static_cast<size_t>(std::max<int64_t>(count, 0) * sites));
   read_samples(level, first_sample, count, H5T_NATIVE_FLOAT, out.data());
   check_finite(level, first_sample, out, sites);
+}
+
+template <typename T>
+void DatasetReader::read_box(int level, int64_t first_sample, int64_t count,
+                             const lattice::Box& box, T* out) const {
+  if (dtype_bytes(spec_.dtype) != static_cast<int64_t>(sizeof(T))) {
+    throw std::logic_error("read_box of the wrong type on a " + spec_.dtype + " dataset");
+  }
+  const int64_t side =
+      level >= 0 && level <= spec_.geometry.levels ? spec_.geometry.level_side(level) : 0;
+  bool inside = side > 0 && first_sample >= 0 && count >= 0 &&
+                first_sample <= spec_.samples - count && box.dim == spec_.geometry.dim;
+  for (int axis = 0; inside && axis < box.dim; ++axis) {
+    inside = box.begin[static_cast<size_t>(axis)] >= 0 &&
+             box.begin[static_cast<size_t>(axis)] + box.extent[static_cast<size_t>(axis)] <= side;
+  }
+  if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
+  if (count == 0 || box.size() == 0) return;
+  try {
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
+    h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
+    std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
+    std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
+    for (int axis = 0; axis < box.dim; ++axis) {
+      start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
+      extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
+    }
+    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                  extent.data(), nullptr));
+    h5::Hid memory_space = h5::simple_space(extent);
+    RGFLOW_H5(H5Dread(dataset.get(), h5::native_type<T>(), memory_space.get(), file_space.get(),
+                      H5P_DEFAULT, out));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot read level " + std::to_string(level) + " of dataset '" + path_ +
+                     "': " + failure.what());
+  }
+}
+
+template void DatasetReader::read_box<float>(int, int64_t, int64_t, const lattice::Box&,
+                                             float*) const;
+template void DatasetReader::read_box<double>(int, int64_t, int64_t, const lattice::Box&,
+                                              double*) const;
+
+std::string DatasetReader::derived_attribute_problem() const {
+  const auto& g = spec_.geometry;
+  try {
+    const hid_t file = file_.get();
+    if (h5::read_string_attribute(file, "rg_map") != "block_sum") {
+      return "attribute rg_map is not 'block_sum'";
+    }
+    const double scale = std::pow(static_cast<double>(g.block_side), -spec_.scaling_dimension);
+    if (h5::read_double_attribute(file, "block_map_scale") != scale) {
+      return "attribute block_map_scale is not b^(-scaling_dimension)";
+    }
+    for (int level = 0; level <= g.levels; ++level) {
+      h5::Hid group = h5::group_id(H5Gopen2(file, level_path(level).c_str(), H5P_DEFAULT));
+      const std::string where = level_path(level) + " attribute ";
+      if (h5::read_int_attribute(group.get(), "level") != level) return where + "level is wrong";
+      if (h5::read_int_attribute(group.get(), "L_k") != g.level_side(level)) {
+        return where + "L_k is not L / b^k";
+      }
+      if (h5::read_double_attribute(group.get(), "scale_factor") !=
+          std::pow(static_cast<double>(g.block_side), level)) {
+        return where + "scale_factor is not b^k";
+      }
+    }
+  } catch (const std::exception& failure) {
+    return failure.what();
+  }
+  return "";
+}
+
+std::vector<uint8_t> DatasetReader::completed_samples() const {
+  std::vector<uint8_t> done(static_cast<size_t>(spec_.samples));
+  try {
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), "/sample_complete", H5P_DEFAULT));
+    RGFLOW_H5(H5Dread(dataset.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, done.data()));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot read /sample_complete of dataset '" + path_ + "': " + failure.what());
+  }
+  return done;
+}
+
+std::vector<uint64_t> DatasetReader::read_checksums(int64_t first_sample, int64_t count) const {
+  if (!has_checksums_ || first_sample < 0 || count < 0 || first_sample > spec_.samples - count) {
+    throw std::logic_error("read_checksums outside the file's checksums");
+  }
+  const hsize_t rows = static_cast<hsize_t>(spec_.geometry.levels + 1);
+  std::vector<uint64_t> sums(static_cast<size_t>(rows) * static_cast<size_t>(count));
+  if (count == 0) return sums;
+  try {
+    h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), kChecksumsPath, H5P_DEFAULT));
+    h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
+    const hsize_t start[2] = {0, static_cast<hsize_t>(first_sample)};
+    const hsize_t extent[2] = {rows, static_cast<hsize_t>(count)};
+    RGFLOW_H5(
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr));
+    h5::Hid memory_space = h5::simple_space({extent[0], extent[1]});
+    RGFLOW_H5(H5Dread(dataset.get(), H5T_NATIVE_UINT64, memory_space.get(), file_space.get(),
+                      H5P_DEFAULT, sums.data()));
+  } catch (const LibraryError& failure) {
+    throw UsageError("cannot read " + std::string(kChecksumsPath) + " of dataset '" + path_ +
+                     "': " + failure.what());
+  }
+  return sums;
 }
 
 std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t count) const {

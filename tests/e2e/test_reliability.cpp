@@ -346,6 +346,32 @@ TEST(ResourceLimit, ADiskFullWhileGeneratingIsACleanErrorAndResumeRecovers) {
   EXPECT_TRUE(same_fields(split_output, reference));
 }
 
+// generate -extend needs room for the grown file beside the old one: checked before anything is
+// written (as for a new file), so a disk too small ends every rank with one line and leaves the
+// original as it was; with room, rerunning continues.
+TEST(ResourceLimit, AnExtensionWithoutRoomIsACleanErrorAndTheOriginalStays) {
+  TempFolder folder;
+  SmallDisk disk(folder.file("disk"), "2m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  // 16 samples of 64x64 float32 and two coarser levels: 0.34 MB; 64 samples: 1.4 MB (the check
+  // of room asks for 1 MiB more, for metadata).
+  const std::string options = "generate -quiet -d 2 -L 64 -b 2 -levels 2 -seed 5";
+  const std::string output = folder.file("disk/out.h5");
+  ASSERT_EQ(run_with("", 2, options + " -samples 16 -o " + output).status, 0);
+  const std::string before = slurp(output);
+  expect_one_line_failure(run_with("", 2, options + " -extend 64 -o " + output),
+                          "No space left on device", "extension without room");
+  EXPECT_EQ(slurp(output), before);
+  EXPECT_FALSE(file_exists(output + ".partial"));
+  EXPECT_FALSE(file_exists(output + ".lock"));
+  ASSERT_TRUE(disk.grow("8m"));
+  const auto extended = run_with("", 2, options + " -extend 64 -resume -o " + output);
+  ASSERT_EQ(extended.status, 0) << extended.err;
+  const std::string reference = folder.file("reference.h5");
+  ASSERT_EQ(run_with("", 1, options + " -samples 64 -o " + reference).status, 0);
+  EXPECT_TRUE(same_fields(output, reference));
+}
+
 // A nearly full disk while train writes its model (issue 11): the model file is built in memory
 // and its room reserved before any byte is written, so the run ends with one line on every rank,
 // not with a crash of HDF5's clean-up at exit (it used to end with signal 11, status 139, after

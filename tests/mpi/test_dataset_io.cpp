@@ -9,6 +9,7 @@
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/atomic_file.hpp"
+#include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/lattice/dmda.hpp"
 #include "rgflow/lattice/partition.hpp"
@@ -49,7 +50,19 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
     }
     writer.write(0, 0, spec.samples, box0, level0.data());
     writer.write(1, 0, spec.samples, box1, level1.data());
-    writer.mark_complete(world, 0, world.rank() == 0 ? spec.samples : 0);
+    // Each rank's boxes give partial checksums; their sum is the whole sample's (checked below).
+    std::vector<uint64_t> checksums;
+    for (int level = 0; level <= 1; ++level) {
+      const lattice::Box& box = level == 0 ? box0 : box1;
+      const std::vector<double>& values = level == 0 ? level0 : level1;
+      for (int64_t s = 0; s < spec.samples; ++s) {
+        checksums.push_back(io::box_checksum(values.data() + s * box.size(), box,
+                                             spec.geometry.level_side(level),
+                                             io::checksum_key(level, s)));
+      }
+    }
+    world.sum(checksums);
+    writer.mark_complete(world, 0, world.rank() == 0 ? spec.samples : 0, checksums);
     EXPECT_EQ(writer.completed_samples(), std::vector<uint8_t>(3, 1));
     writer.finish();
   }
@@ -57,6 +70,18 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
   const DatasetReader reader(path);
   EXPECT_TRUE(reader.complete());
   EXPECT_EQ(reader.spec().difference(spec), "");
+  ASSERT_TRUE(reader.has_checksums());
+  const std::vector<uint64_t> stored_checksums = reader.read_checksums(0, spec.samples);
+  for (int level = 0; level <= 1; ++level) {
+    const lattice::Box whole = lattice::full_box(2, spec.geometry.level_side(level));
+    const auto values = reader.read(level, 0, spec.samples);
+    for (int64_t s = 0; s < spec.samples; ++s) {
+      EXPECT_EQ(stored_checksums[static_cast<size_t>(level * spec.samples + s)],
+                io::box_checksum(values.data() + s * whole.size(), whole,
+                                 spec.geometry.level_side(level), io::checksum_key(level, s)))
+          << "level " << level << " sample " << s << " on " << world.size() << " ranks";
+    }
+  }
   const auto stored = reader.read(0, 0, spec.samples);
   const auto coarse = reader.read(1, 0, spec.samples);
   for (int64_t s = 0; s < spec.samples; ++s) {

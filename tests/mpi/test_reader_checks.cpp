@@ -14,6 +14,7 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
 
 namespace rgflow {
@@ -55,6 +56,7 @@ class DatasetChecks : public ::testing::Test {
     spec.samples = 3;
     spec.distribution.kind = field::DistributionKind::kUniform;
     io::DatasetWriter writer = io::DatasetWriter::create(self, path_, spec, false);
+    std::vector<uint64_t> checksums;
     for (int level = 0; level <= 2; ++level) {
       const lattice::Box box = lattice::full_box(2, spec.geometry.level_side(level));
       std::vector<float> values(static_cast<size_t>(3 * box.size()));
@@ -62,8 +64,13 @@ class DatasetChecks : public ::testing::Test {
         values[i] = 0.5f * static_cast<float>(1 + i / static_cast<size_t>(box.size()));
       }
       writer.write(level, 0, 3, box, values.data());
+      for (int64_t s = 0; s < 3; ++s) {
+        checksums.push_back(io::box_checksum(values.data() + s * box.size(), box,
+                                             spec.geometry.level_side(level),
+                                             io::checksum_key(level, s)));
+      }
     }
-    writer.mark_complete(self, 0, 3);
+    writer.mark_complete(self, 0, 3, checksums);
     writer.finish();
   }
   void TearDown() override { std::remove(path_.c_str()); }

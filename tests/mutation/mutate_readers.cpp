@@ -33,6 +33,7 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/io/model_file.hpp"
 #include "rgflow/lattice/geometry.hpp"
@@ -231,13 +232,23 @@ void write_dataset_seed(const std::string& path, int dim, int64_t side, int leve
   spec.dtype = dtype;
   spec.command_line = "mutation test seed";
   io::DatasetWriter writer = io::DatasetWriter::create(self, path, spec, false);
+  std::vector<uint64_t> checksums;
   for (int level = 0; level <= levels; ++level) {
     const lattice::Box box = lattice::full_box(dim, spec.geometry.level_side(level));
     std::vector<double> values(static_cast<size_t>(samples * box.size()));
     for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.37 * static_cast<double>(i));
     writer.write(level, 0, samples, box, values.data());
+    // Checksums of the values as stored (rounded to float for float32).
+    const std::vector<float> rounded(values.begin(), values.end());
+    for (int64_t s = 0; s < samples; ++s) {
+      const int64_t side = spec.geometry.level_side(level);
+      const uint64_t key = io::checksum_key(level, s);
+      checksums.push_back(dtype == "float32"
+                              ? io::box_checksum(rounded.data() + s * box.size(), box, side, key)
+                              : io::box_checksum(values.data() + s * box.size(), box, side, key));
+    }
   }
-  writer.mark_complete(self, 0, samples);
+  writer.mark_complete(self, 0, samples, checksums);
   writer.finish();
 }
 

@@ -3,6 +3,7 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <utility>
@@ -50,6 +51,11 @@ class Comm {
   /// the same length. A sum in which every entry is non-zero on one rank only (each rank fills
   /// its own slots, the others hold zeros) is exact, hence independent of the rank count.
   void sum(std::vector<double>& values) const;
+  /// Collective: element-wise sum modulo 2^64 over ranks of `values` (unsigned addition wraps:
+  /// exact, so independent of the order), in place; every rank passes the same length.
+  void sum(std::vector<uint64_t>& values) const;
+  /// Collective: minimum of `value` over ranks.
+  int64_t min(int64_t value) const;
   /// Collective: maximum of `value` over ranks.
   double max(double value) const;
   /// Collective: broadcasts a string from `root`.

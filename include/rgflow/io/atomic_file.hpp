@@ -65,6 +65,14 @@ OutputState prepare_output(const Comm& comm, const std::string& final_path,
                            const std::string& option, bool force, bool resume,
                            Resumable resumable = Resumable::kNo);
 
+/// Collective: prepare_output for an output that is grown in place (generate -extend): the final
+/// output must exist and is left as it is (commit_output later replaces it with the grown
+/// partial file); a leftover partial file is continued with `resume`, removed with `force`, and
+/// refused otherwise. Returns kFresh or kResume, the same on every rank, or throws the same
+/// UsageError everywhere.
+OutputState prepare_extension(const Comm& comm, const std::string& final_path,
+                              const std::string& option, bool force, bool resume);
+
 /// Collective: renames the partial file to the final name on rank 0 (after every rank has closed
 /// it), then releases the output's lock.
 void commit_output(const Comm& comm, const std::string& final_path);

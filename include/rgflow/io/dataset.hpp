@@ -15,6 +15,12 @@ namespace rgflow::io {
 
 constexpr int64_t kDatasetSchemaVersion = 1;
 constexpr const char* kDatasetFormat = "rgflow dataset";
+/// Per-sample, per-level checksums (since 0.2.0; older files lack them): (levels + 1) x samples
+/// uint64, computed as io::box_checksum describes (docs/schema.md).
+constexpr const char* kChecksumsPath = "/checksums";
+constexpr const char* kChecksumAlgorithm =
+    "sum mod 2^64 over sites g of mix64(bits XOR (key + g * 0x9e3779b97f4a7c15)), "
+    "key = mix64(level * 2^56 + sample), mix64 = splitmix64 finaliser, bits = stored value";
 
 /// Everything that determines a dataset's contents, plus provenance.
 struct DatasetSpec {
@@ -60,11 +66,13 @@ class DatasetWriter {
   void write(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
              const T* data);
 
-  /// Records samples [first_sample, first_sample + count) as complete, after every rank of
-  /// `group` (the ranks that wrote those samples) has finished its data writes. Per rank: only
-  /// one rank of each group passes count > 0. Collective on the writer's communicator in
-  /// collective mode; in independent mode only on `group`, so groups never wait for each other.
-  void mark_complete(const Comm& group, int64_t first_sample, int64_t count);
+  /// Records samples [first_sample, first_sample + count) as complete, with their checksums
+  /// (`checksums`: (levels + 1) x count, level-major, the group's sums of box_checksum), after
+  /// every rank of `group` (the ranks that wrote those samples) has finished its data writes. Per
+  /// rank: only one rank of each group passes count > 0. Collective on the writer's communicator
+  /// in collective mode; in independent mode only on `group`, so groups never wait for each other.
+  void mark_complete(const Comm& group, int64_t first_sample, int64_t count,
+                     const std::vector<uint64_t>& checksums);
 
   /// Sets the file's `complete` attribute and closes it.
   void finish();
@@ -81,6 +89,7 @@ class DatasetWriter {
   DatasetSpec spec_;
   std::vector<h5::Hid> levels_;
   h5::Hid completion_;
+  h5::Hid checksums_;
   bool collective_;
   h5::Hid transfer_;             // field data: collective or independent
   h5::Hid collective_transfer_;  // completion marks and reads: always collective
@@ -113,6 +122,23 @@ class DatasetReader {
   /// For float64 datasets this would round: std::logic_error.
   void read_stored_floats(int level, int64_t first_sample, int64_t count,
                           std::vector<float>& out) const;
+  /// Samples [first_sample, first_sample + count) of `level` on `box` (level sites) into `out`
+  /// (count x box.extent, row-major), as stored: T must be the dtype's type (float for float32,
+  /// double for float64; std::logic_error otherwise). Values are not checked (a copy or a
+  /// verification takes the bytes as they are); a failed read is a UsageError.
+  template <typename T>
+  void read_box(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
+                T* out) const;
+  /// /sample_complete: 1 per sample whose every level was written.
+  std::vector<uint8_t> completed_samples() const;
+  /// The first attribute that disagrees with what the others imply (rg_map, block_map_scale,
+  /// each level's level, L_k and scale_factor), or "" when all agree.
+  std::string derived_attribute_problem() const;
+  /// Whether the file holds /checksums (files of rgflow 0.1.0 do not).
+  bool has_checksums() const { return has_checksums_; }
+  /// /checksums for samples [first_sample, first_sample + count): (levels + 1) x count,
+  /// level-major. Only when has_checksums().
+  std::vector<uint64_t> read_checksums(int64_t first_sample, int64_t count) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
@@ -122,7 +148,8 @@ class DatasetReader {
   /// Reads and range-checks the root attributes into spec_ and complete_.
   void read_spec();
   /// Checks every level's field and /sample_complete against spec_.
-  void check_layout() const;
+  /// Also finds whether /checksums is there (has_checksums_).
+  void check_layout();
   /// UsageError naming the first NaN or Inf of `values` (samples from `first_sample` on, `sites`
   /// values each), if any.
   template <typename T>
@@ -133,6 +160,7 @@ class DatasetReader {
   h5::Hid file_;
   DatasetSpec spec_;
   bool complete_ = false;
+  bool has_checksums_ = false;
 };
 
 }  // namespace rgflow::io
