@@ -113,12 +113,22 @@ class DatasetReader {
   /// For float64 datasets this would round: std::logic_error.
   void read_stored_floats(int level, int64_t first_sample, int64_t count,
                           std::vector<float>& out) const;
+  /// The sites of `box` (level-`level` site coordinates, inside the level's lattice) of sample
+  /// `sample`, as double, row-major over the box (last axis fastest): one hyperslab read, so a
+  /// caller holds only the part of a sample it works on. A box outside the lattice, a NaN or
+  /// infinite value (naming the level, sample and site of the lattice) or a failed read is a
+  /// UsageError. Local: independent reads.
+  std::vector<double> read_box(int level, int64_t sample, const lattice::Box& box) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;
+  /// The hyperslab [start, start + extent) of `level`'s field (sample axis first) into `out`, as
+  /// `memory_type`; an extent with a zero selects nothing.
+  void read_hyperslab(int level, std::vector<hsize_t> start, std::vector<hsize_t> extent,
+                      hid_t memory_type, void* out) const;
   /// Reads and range-checks the root attributes into spec_ and complete_.
   void read_spec();
   /// Checks every level's field and /sample_complete against spec_.
