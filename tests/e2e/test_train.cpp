@@ -220,7 +220,7 @@ TEST_F(TrainTest, TiledWindowsSmallerThanOneSampleAreReproducibleAndResumable) {
   ASSERT_TRUE(file_exists(resumed + ".partial"));
   // Another budget makes other windows: the checkpoint's position cannot be continued.
   expect_one_line_failure(
-      run_rgflow(1, options + " -test_memory_bytes 1000 -quiet -resume -o " + resumed),
+      run_rgflow(1, options + " -test_memory_bytes 3000 -quiet -resume -o " + resumed),
       "use the same -memory_mb", "a resume with other windows");
   result = run_rgflow(2, options + slabs + " -quiet -resume -o " + resumed);
   ASSERT_EQ(result.status, 0) << result.err;
