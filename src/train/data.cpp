@@ -62,16 +62,16 @@ DataPlan DataPlan::make(const io::DatasetSpec& data, int level, double val_fract
     plan.tiling = *tiling;
     const int64_t tiles = tiling->count();
     const int64_t pair_factor = g.side / g.level_side(level + 1);
-    for (int64_t t = 0; t < tiles; ++t) {
-      plan.tile_pairs.push_back(tiling->tile(t).coarsened(pair_factor).size());
-    }
     // Every window is visited in an order drawn over all of them each epoch.
     constexpr int64_t kMaxWindows = int64_t{1} << 24;
     if (tiles > kMaxWindows / std::max(plan.training_samples, plan.validation_samples)) {
-      throw UsageError("option " + budget_name + ": " + bytes_text(memory_budget) +
-                       " makes windows of " + std::to_string(plan.tile_pairs[0]) +
-                       " pairs, more than " + std::to_string(kMaxWindows) +
-                       " windows per split; raise it");
+      throw UsageError(
+          "option " + budget_name + ": " + bytes_text(memory_budget) + " makes windows of " +
+          std::to_string(tiling->tile(0).coarsened(pair_factor).size()) + " pairs, more than " +
+          std::to_string(kMaxWindows) + " windows per split; raise it");
+    }
+    for (int64_t t = 0; t < tiles; ++t) {
+      plan.tile_pairs.push_back(tiling->tile(t).coarsened(pair_factor).size());
     }
     plan.streamed = true;
     plan.window_pairs = plan.tile_pairs[0];
