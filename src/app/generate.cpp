@@ -268,8 +268,9 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
     world.local_phase("generate: compute", [&] {
       if (count > 0 && copied > 0) {
         for (int level = 0; level <= levels; ++level) {
-          source.reader->read_box(level, step.run.first, copied, boxes[static_cast<size_t>(level)],
-                                  buffers[static_cast<size_t>(level)].data());
+          source.reader->read_stored_box(level, step.run.first, copied,
+                                         boxes[static_cast<size_t>(level)],
+                                         buffers[static_cast<size_t>(level)].data());
         }
       }
       {

@@ -91,7 +91,7 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
           box.extent[0] = step_rows * rows_per_top_row[k];
           boxes.push_back(box);
           values[k].resize(static_cast<size_t>(box.size()));
-          reader.read_box(level, sample, 1, box, values[k].data());
+          reader.read_stored_box(level, sample, 1, box, values[k].data());
           sums[k] += io::box_checksum(values[k].data(), box, g.level_side(level),
                                       io::checksum_key(level, sample));
           if (!value_problem[k].empty()) continue;  // the first one of the level is kept

@@ -26,7 +26,8 @@ struct TrainConfig {
   std::string data, output;
   std::string option_prefix;  // "-" or "-train_<model>_": names options in messages
   train::TrainingOptions options;
-  int64_t memory_budget = 0;  // bytes, over all ranks
+  int64_t memory_budget = 0;                // bytes, over all ranks
+  std::string budget_option = "memory_mb";  // the option that set memory_budget (messages)
   bool force = false, resume = false, quiet = false;
   int64_t stop_after_steps = 0;
 };
@@ -123,6 +124,13 @@ TrainConfig read_config(OptionReader& o) {
                 "streamed from the file in windows)",
                 1, 1 << 30)
       << 20;
+  const int64_t test_budget =
+      o.get_int("test_memory_bytes", 0,
+                "testing only: the memory budget in bytes (overrides -memory_mb)", 0, INT64_MAX);
+  if (test_budget > 0) {
+    c.memory_budget = test_budget;
+    c.budget_option = "test_memory_bytes";
+  }
   c.force = o.get_flag("force", "overwrite an existing output");
   c.resume = o.get_flag("resume", "continue from the checkpoint of an interrupted run");
   c.quiet = o.get_flag("quiet", "no progress and no per-epoch lines");
@@ -156,9 +164,9 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                train::PairCache& cache) {
   const train::TrainingOptions& options = config.options;
   const auto& data = reader.spec();
-  const auto plan =
-      train::DataPlan::make(data, options.level, options.val_fraction, options.settings.batch,
-                            config.memory_budget, sizeof(Scalar), config.option_prefix);
+  const auto plan = train::DataPlan::make(
+      data, options.level, options.val_fraction, options.settings.batch, config.memory_budget,
+      sizeof(Scalar), config.option_prefix, config.budget_option);
   auto pairs = train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
 
   nn::ModelSpec spec = options.model;
@@ -168,9 +176,8 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                                   static_cast<size_t>(model.network().parameter_count()));
   train::TrainState<Scalar> state;
   train::TrainSettings settings = options.settings;
-  settings.pairs_per_sample = plan.pairs_per_sample;
-  const train::Provenance provenance{config.data,           data,         options.level,
-                                     plan.training_samples, command_line, options};
+  const train::Provenance provenance{config.data,  data,    options.level,    plan.training_samples,
+                                     command_line, options, plan.window_pairs};
   const std::string partial = io::partial_path(config.output);
   const bool report = world.rank() == 0 && !config.quiet;
   if (state_on_disk == io::OutputState::kResume) {
@@ -220,6 +227,15 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
       }
     });
   };
+  std::string streaming;
+  if (plan.tiled) {
+    streaming = " (streamed from the file in tiles of whole top-level blocks, " +
+                std::to_string(plan.tiling.count()) + " per sample, of up to " +
+                std::to_string(plan.window_pairs) + " pairs)";
+  } else if (plan.streamed) {
+    streaming = " (streamed from the file in windows of " + std::to_string(plan.window_samples) +
+                " samples)";
+  }
   if (report) {
     std::printf(
         "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs%s, %lld "
@@ -227,11 +243,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
         nn::model_kind_name(spec.kind).c_str(),
         static_cast<long long>(model.network().parameter_count()),
         static_cast<unsigned long long>(pairs.train.total()),
-        static_cast<unsigned long long>(pairs.validation.total()),
-        plan.streamed ? (" (streamed from the file in windows of " +
-                         std::to_string(plan.window_samples) + " samples)")
-                            .c_str()
-                      : "",
+        static_cast<unsigned long long>(pairs.validation.total()), streaming.c_str(),
         static_cast<long long>(trainer.total_steps()), static_cast<long long>(settings.batch),
         world.size(), settings.reproducible ? ", reproducible reduction" : "");
     std::fflush(stdout);

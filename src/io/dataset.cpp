@@ -137,8 +137,8 @@ void create_checksums(hid_t file, const DatasetSpec& spec) {
   h5::write_attribute(dataset.get(), "axes", std::string("level,sample"));
   h5::write_attribute(dataset.get(), "algorithm", std::string(kChecksumAlgorithm));
   // Named axes for netCDF readers: a root `level` coordinate and the root `sample` one.
-  const h5::Hid level = h5::coordinate(file, "level", h5::index_range(0, spec.geometry.levels + 1),
-                                       "level index");
+  const h5::Hid level =
+      h5::coordinate(file, "level", h5::index_range(0, spec.geometry.levels + 1), "level index");
   const h5::Hid sample = h5::dataset_id(H5Dopen2(file, "sample", H5P_DEFAULT));
   h5::attach_coordinates(dataset.get(), {level.get(), sample.get()});
 }
@@ -653,22 +653,29 @@ void DatasetReader::read_samples(int level, int64_t first_sample, int64_t count,
       first_sample > spec_.samples - count) {
     throw UsageError("read outside dataset '" + path_ + "'");
   }
+  std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
+  std::vector<hsize_t> extent = level_shape(spec_, level);
+  start[0] = static_cast<hsize_t>(first_sample);
+  extent[0] = static_cast<hsize_t>(count);
+  read_hyperslab(level, std::move(start), std::move(extent), memory_type, out);
+}
+
+void DatasetReader::read_hyperslab(int level, std::vector<hsize_t> start,
+                                   std::vector<hsize_t> extent, hid_t memory_type,
+                                   void* out) const {
+  const bool empty = std::find(extent.begin(), extent.end(), hsize_t{0}) != extent.end();
   try {
     h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
     h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
-    std::vector<hsize_t> start(static_cast<size_t>(spec_.geometry.dim + 1), 0);
-    std::vector<hsize_t> extent = level_shape(spec_, level);
-    start[0] = static_cast<hsize_t>(first_sample);
-    extent[0] = static_cast<hsize_t>(count);
-    if (count == 0) {
+    if (empty) {
       RGFLOW_H5(H5Sselect_none(file_space.get()));
     } else {
       RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
                                     extent.data(), nullptr));
     }
-    extent[0] = std::max<hsize_t>(extent[0], 1);
+    for (hsize_t& n : extent) n = std::max<hsize_t>(n, 1);
     h5::Hid memory_space = h5::simple_space(extent);
-    if (count == 0) RGFLOW_H5(H5Sselect_none(memory_space.get()));
+    if (empty) RGFLOW_H5(H5Sselect_none(memory_space.get()));
     RGFLOW_H5(H5Dread(dataset.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
                       out));
   } catch (const LibraryError& failure) {
@@ -676,6 +683,41 @@ void DatasetReader::read_samples(int level, int64_t first_sample, int64_t count,
     throw UsageError("cannot read level " + std::to_string(level) + " of dataset '" + path_ +
                      "': " + failure.what());
   }
+}
+
+std::vector<double> DatasetReader::read_box(int level, int64_t sample,
+                                            const lattice::Box& box) const {
+  const auto& g = spec_.geometry;
+  bool inside =
+      level >= 0 && level <= g.levels && sample >= 0 && sample < spec_.samples && box.dim == g.dim;
+  const int64_t side = inside ? g.level_side(level) : 0;
+  for (int axis = 0; inside && axis < g.dim; ++axis) {
+    inside = box.begin[axis] >= 0 && box.extent[axis] >= 0 && box.begin[axis] <= side &&
+             box.extent[axis] <= side - box.begin[axis];
+  }
+  if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
+  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
+  for (int axis = 0; axis < g.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[axis]));
+    extent.push_back(static_cast<hsize_t>(box.extent[axis]));
+  }
+  std::vector<double> values(static_cast<size_t>(box.size()));
+  read_hyperslab(level, std::move(start), std::move(extent), H5T_NATIVE_DOUBLE, values.data());
+  const size_t bad = first_non_finite(values.data(), values.size());
+  if (bad != values.size()) {
+    // The site's index in the level's lattice, as the whole-sample reads name it.
+    int64_t rest = static_cast<int64_t>(bad), site = 0, stride = 1;
+    for (int axis = g.dim - 1; axis >= 0; --axis) {
+      site += (box.begin[axis] + rest % box.extent[axis]) * stride;
+      rest /= box.extent[axis];
+      stride *= side;
+    }
+    throw UsageError("dataset '" + path_ + "' holds a non-finite value (" +
+                     (std::isnan(values[bad]) ? "NaN" : "Inf") + ") at level " +
+                     std::to_string(level) + ", sample " + std::to_string(sample) + ", site " +
+                     std::to_string(site));
+  }
+  return values;
 }
 
 void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t count,
@@ -690,10 +732,10 @@ void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t 
 }
 
 template <typename T>
-void DatasetReader::read_box(int level, int64_t first_sample, int64_t count,
-                             const lattice::Box& box, T* out) const {
+void DatasetReader::read_stored_box(int level, int64_t first_sample, int64_t count,
+                                    const lattice::Box& box, T* out) const {
   if (dtype_bytes(spec_.dtype) != static_cast<int64_t>(sizeof(T))) {
-    throw std::logic_error("read_box of the wrong type on a " + spec_.dtype + " dataset");
+    throw std::logic_error("read_stored_box of the wrong type on a " + spec_.dtype + " dataset");
   }
   const int64_t side =
       level >= 0 && level <= spec_.geometry.levels ? spec_.geometry.level_side(level) : 0;
@@ -705,30 +747,19 @@ void DatasetReader::read_box(int level, int64_t first_sample, int64_t count,
   }
   if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
   if (count == 0 || box.size() == 0) return;
-  try {
-    h5::Hid dataset = h5::dataset_id(H5Dopen2(file_.get(), field_path(level).c_str(), H5P_DEFAULT));
-    h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset.get()));
-    std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
-    std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
-    for (int axis = 0; axis < box.dim; ++axis) {
-      start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
-      extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
-    }
-    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                  extent.data(), nullptr));
-    h5::Hid memory_space = h5::simple_space(extent);
-    RGFLOW_H5(H5Dread(dataset.get(), h5::native_type<T>(), memory_space.get(), file_space.get(),
-                      H5P_DEFAULT, out));
-  } catch (const LibraryError& failure) {
-    throw UsageError("cannot read level " + std::to_string(level) + " of dataset '" + path_ +
-                     "': " + failure.what());
+  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
+  std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
+  for (int axis = 0; axis < box.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
+    extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
   }
+  read_hyperslab(level, std::move(start), std::move(extent), h5::native_type<T>(), out);
 }
 
-template void DatasetReader::read_box<float>(int, int64_t, int64_t, const lattice::Box&,
-                                             float*) const;
-template void DatasetReader::read_box<double>(int, int64_t, int64_t, const lattice::Box&,
-                                              double*) const;
+template void DatasetReader::read_stored_box<float>(int, int64_t, int64_t, const lattice::Box&,
+                                                    float*) const;
+template void DatasetReader::read_stored_box<double>(int, int64_t, int64_t, const lattice::Box&,
+                                                     double*) const;
 
 std::string DatasetReader::derived_attribute_problem() const {
   const auto& g = spec_.geometry;

@@ -154,6 +154,7 @@ std::vector<unsigned char> training_file_image(const std::string& name,
     write_attribute(c, "best_val", state.best_val);
     write_attribute(c, "epochs_since_best", state.epochs_since_best);
     write_attribute(c, "finished", int64_t{state.finished ? 1 : 0});
+    write_attribute(c, "window_pairs", provenance.window_pairs);
     write_vector(c, "first_moment", optimizer.first_moment(), "Adam m or SGD velocity");
     write_vector(c, "second_moment", optimizer.second_moment(), "Adam v (empty for SGD)");
     write_vector(c, "best_parameters", state.best_parameters,
@@ -297,6 +298,17 @@ void read_training_file(const std::string& path, const Provenance* provenance,
     const int64_t global_step = count("global_step"), since_best = count("epochs_since_best");
     const int64_t finished = count("finished");
     if (finished > 1) throw UsageError("/checkpoint attribute 'finished' is not 0 or 1");
+    // The position counts steps in an order of windows: only the same windows continue it
+    // (files written before the attribute existed are not checked).
+    if (provenance != nullptr && provenance->window_pairs > 0 && !finished &&
+        h5::has_attribute(c, "window_pairs")) {
+      const int64_t window_pairs = count("window_pairs");
+      if (window_pairs != provenance->window_pairs) {
+        throw UsageError("its data were read in windows of " + std::to_string(window_pairs) +
+                         " pairs, this run's memory budget makes windows of " +
+                         std::to_string(provenance->window_pairs) + "; use the same -memory_mb");
+      }
+    }
     const double epoch_loss = real("epoch_loss", false);
     const double epoch_penalty = real("epoch_penalty", false);
     const double best_val = real("best_val", true);

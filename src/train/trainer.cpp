@@ -26,32 +26,24 @@ double mean(const std::vector<double>& values) {
 
 template <typename Scalar>
 PairSource<Scalar>::PairSource(std::shared_ptr<const PairSet<Scalar>> all, int64_t pairs_per_sample)
-    : current_(std::move(all)), current_window_(0), pairs_per_sample_(pairs_per_sample) {
+    : current_(std::move(all)), current_window_(0) {
   total_ = current_->total;
-  samples_ = window_samples_ = static_cast<int64_t>(total_) / pairs_per_sample;
+  window_begins_ = {0, total_};
+  group_pairs_ = {static_cast<uint64_t>(pairs_per_sample)};
 }
 
 template <typename Scalar>
-PairSource<Scalar>::PairSource(int64_t samples, int64_t window_samples, int64_t pairs_per_sample,
-                               Loader loader)
-    : samples_(samples),
-      window_samples_(std::max<int64_t>(window_samples, 1)),
-      pairs_per_sample_(pairs_per_sample),
+PairSource<Scalar>::PairSource(std::vector<uint64_t> window_begins,
+                               std::vector<uint64_t> group_pairs, Loader loader)
+    : window_begins_(std::move(window_begins)),
+      group_pairs_(std::move(group_pairs)),
       loader_(std::move(loader)) {
-  windows_ = (samples_ + window_samples_ - 1) / window_samples_;
-  total_ = static_cast<uint64_t>(samples_ * pairs_per_sample_);
-}
-
-template <typename Scalar>
-uint64_t PairSource<Scalar>::window_begin(int64_t w) const {
-  return static_cast<uint64_t>(w * window_samples_ * pairs_per_sample_);
+  total_ = window_begins_.back();
 }
 
 template <typename Scalar>
 uint64_t PairSource<Scalar>::window_size(int64_t w) const {
-  const int64_t first = w * window_samples_;
-  return static_cast<uint64_t>((std::min(first + window_samples_, samples_) - first) *
-                               pairs_per_sample_);
+  return window_begins_[static_cast<size_t>(w) + 1] - window_begins_[static_cast<size_t>(w)];
 }
 
 template <typename Scalar>
@@ -59,9 +51,7 @@ const PairSet<Scalar>& PairSource<Scalar>::window(int64_t w) {
   if (w != current_window_ || !current_) {
     current_.reset();  // free the old window before reading the next
     const double start = wall_seconds();
-    const int64_t first = w * window_samples_;
-    current_ = std::make_shared<const PairSet<Scalar>>(
-        loader_(first, std::min(first + window_samples_, samples_) - first));
+    current_ = std::make_shared<const PairSet<Scalar>>(loader_(w));
     current_window_ = w;
     load_seconds_ += wall_seconds() - start;
     ++loads_;
@@ -128,14 +118,15 @@ int64_t Trainer<Scalar>::total_steps() const {
 
 template <typename Scalar>
 double Trainer<Scalar>::validation_loss() {
-  // Squared errors are summed per sample, each sample on the one rank that holds it; the
-  // reduction adds only zeros to each entry, so the per-sample sums, and their sum in sample
-  // order, are the same for any rank count.
-  const int64_t per_sample = settings_.pairs_per_sample;
-  const int64_t samples = static_cast<int64_t>(validation_.total()) / per_sample;
-  std::vector<double> sums(static_cast<size_t>(samples), 0.0);
+  // Squared errors are summed per group (a sample, or a row of blocks of a tile), each group on
+  // the one rank that holds it; the reduction adds only zeros to each entry, so the group sums,
+  // and their sum in window and group order, are the same for any rank count.
+  double total = 0;
+  std::vector<double> sums;
   for (int64_t w = 0; w < validation_.windows(); ++w) {
     const PairSet<Scalar>& set = validation_.window(w);
+    const uint64_t base = validation_.window_begin(w), per_group = validation_.group_pairs(w);
+    sums.assign(static_cast<size_t>((validation_.window_size(w) + per_group - 1) / per_group), 0.0);
     const Eigen::Index count = set.x.cols();
     const Eigen::Index chunk = 4096;
     for (Eigen::Index begin = 0; begin < count; begin += chunk) {
@@ -145,15 +136,14 @@ double Trainer<Scalar>::validation_loss() {
       for (Eigen::Index c = 0; c < width; ++c) {
         const double residual = double(f(0, c)) - double(set.y(0, begin + c));
         const uint64_t pair = set.first + static_cast<uint64_t>(begin + c);
-        sums[pair / static_cast<uint64_t>(per_sample)] += residual * residual;
+        sums[(pair - base) / per_group] += residual * residual;
       }
     }
+    RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
+                             MPI_SUM, world_.get()));
+    for (double s : sums) total += s;
   }
   validation_.release();  // a streamed validation window would otherwise double the memory
-  RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_DOUBLE,
-                           MPI_SUM, world_.get()));
-  double total = 0;
-  for (double s : sums) total += s;
   return validation_.total() ? total / double(validation_.total()) : 0.0;
 }
 
@@ -179,7 +169,10 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
   const uint32_t* offsets = order_.data() + (state.step_in_epoch - window_start_[position]) * batch;
   for (int64_t k = 0; k < batch; ++k) batch_ids[static_cast<size_t>(k)] = base + offsets[k];
   const uint64_t* ids = batch_ids.data();
-  const uint64_t per_sample = static_cast<uint64_t>(settings_.pairs_per_sample);
+  // Reproducible sums go per group of the window (whole samples, or rows of blocks of a tile):
+  // a group lies on one rank, so its gradient does not depend on the rank count.
+  const uint64_t per_group = train_.group_pairs(window);
+  auto group_of_pair = [base, per_group](uint64_t id) { return (id - base) / per_group; };
   const uint64_t local_end = set.first + static_cast<uint64_t>(set.x.cols());
   const Eigen::Index parameters = model_.network().parameter_count();
   const size_t width = static_cast<size_t>(parameters) + 2;  // gradient, mse, penalty
@@ -189,18 +182,16 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
   for (int64_t k = 0; k < batch; ++k) {
     if (ids[k] >= set.first && ids[k] < local_end) mine.push_back(k);
   }
-  std::vector<uint64_t> group_of(1, 0);  // one group (the whole local share) by default
-  std::vector<uint64_t> batch_samples;
+  std::vector<uint64_t> batch_groups;
   if (settings_.reproducible) {
-    for (int64_t k = 0; k < batch; ++k) batch_samples.push_back(ids[k] / per_sample);
-    std::sort(batch_samples.begin(), batch_samples.end());
-    batch_samples.erase(std::unique(batch_samples.begin(), batch_samples.end()),
-                        batch_samples.end());
+    for (int64_t k = 0; k < batch; ++k) batch_groups.push_back(group_of_pair(ids[k]));
+    std::sort(batch_groups.begin(), batch_groups.end());
+    batch_groups.erase(std::unique(batch_groups.begin(), batch_groups.end()), batch_groups.end());
     std::stable_sort(mine.begin(), mine.end(), [&](int64_t a, int64_t b) {
-      return ids[a] / per_sample < ids[b] / per_sample;
+      return group_of_pair(ids[a]) < group_of_pair(ids[b]);
     });
   }
-  const size_t groups = settings_.reproducible ? batch_samples.size() : 1;
+  const size_t groups = settings_.reproducible ? batch_groups.size() : 1;
   reduction_.assign(groups * width, Scalar(0));
 
   size_t begin = 0;
@@ -208,11 +199,10 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
     size_t end = begin + 1;
     size_t row = 0;
     if (settings_.reproducible) {
-      const uint64_t sample = ids[mine[begin]] / per_sample;
-      while (end < mine.size() && ids[mine[end]] / per_sample == sample) ++end;
-      row =
-          static_cast<size_t>(std::lower_bound(batch_samples.begin(), batch_samples.end(), sample) -
-                              batch_samples.begin());
+      const uint64_t group = group_of_pair(ids[mine[begin]]);
+      while (end < mine.size() && group_of_pair(ids[mine[end]]) == group) ++end;
+      row = static_cast<size_t>(std::lower_bound(batch_groups.begin(), batch_groups.end(), group) -
+                                batch_groups.begin());
     } else {
       end = mine.size();
     }
@@ -237,7 +227,7 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
   RGFLOW_MPI(MPI_Allreduce(MPI_IN_PLACE, reduction_.data(), static_cast<int>(reduction_.size()),
                            mpi_type<Scalar>(), MPI_SUM, world_.get()));
   reduce_seconds_ += wall_seconds() - reduce_start;
-  // Groups in sample order (reproducible) or the one already-summed group.
+  // Groups in pair order (reproducible) or the one already-summed group.
   gradient_.assign(width, Scalar(0));
   for (size_t g = 0; g < groups; ++g) {
     const Scalar* row = reduction_.data() + g * width;

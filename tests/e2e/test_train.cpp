@@ -180,6 +180,64 @@ TEST_F(TrainTest, StreamedWindowsAreReproducibleResumableAndStillLearnTheMap) {
   EXPECT_FALSE(file_exists(bad));
 }
 
+TEST_F(TrainTest, TiledWindowsSmallerThanOneSampleAreReproducibleAndResumable) {
+  // One sample of the 64 x 64 lattice has 1024 pairs of level 0 (20 bytes each in float32).
+  // 6000 bytes hold 300 pairs: tiles of 4 rows of top-level blocks (side 4), 256 pairs, 4 per
+  // sample; 1000 bytes hold 50 pairs: tiles of half a block row, 32 pairs, 32 per sample. Half
+  // the samples train: 10 x 4 tiles of 4 batches, 160 steps per epoch.
+  const std::string options = "train -data " + data_ +
+                              " -hidden 8 -epochs 2 -batch 64 -val_fraction 0.5 -reproducible "
+                              "-strategy augment -checkpoint_every 50 -schedule cosine";
+  const std::string slabs = " -test_memory_bytes 6000";
+  const std::string one = folder_->file("tiled1.h5");
+  auto result = run_rgflow(1, options + slabs + " -o " + one);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.out.find("tiles of whole top-level blocks, 4 per sample, of up to 256 pairs"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("320 steps of 64"), std::string::npos) << result.out;
+  const auto expected = parameters32_of(one);
+  for (int ranks = 2; ranks <= 3; ++ranks) {
+    const std::string output = folder_->file("tiled" + std::to_string(ranks) + ".h5");
+    result = run_rgflow(ranks, options + slabs + " -quiet -o " + output);
+    ASSERT_EQ(result.status, 0) << result.err;
+    EXPECT_EQ(parameters32_of(output), expected) << ranks << " ranks";
+  }
+  // Tiles smaller than a block row (split along the second axis): the same on 1 and 3 ranks.
+  const std::string pieces = " -test_memory_bytes 1000 -batch 32 -steps 120";
+  const std::string small1 = folder_->file("small1.h5"), small3 = folder_->file("small3.h5");
+  result = run_rgflow(1, options + pieces + " -o " + small1);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.out.find("32 per sample, of up to 32 pairs"), std::string::npos) << result.out;
+  ASSERT_EQ(run_rgflow(3, options + pieces + " -quiet -o " + small3).status, 0);
+  EXPECT_EQ(parameters32_of(small3), parameters32_of(small1));
+  EXPECT_NE(parameters32_of(small1), expected);  // other windows, other batches
+  // Interrupted in the second epoch (step 70 of 160), resumed on another rank count from the
+  // checkpoint of step 200: the same weights and history as the uninterrupted run.
+  const std::string resumed = folder_->file("tiled_resumed.h5");
+  result = run_rgflow(3, options + slabs + " -quiet -test_stop_after_steps 230 -o " + resumed);
+  ASSERT_NE(result.status, 0);
+  ASSERT_TRUE(file_exists(resumed + ".partial"));
+  // Another budget makes other windows: the checkpoint's position cannot be continued.
+  expect_one_line_failure(
+      run_rgflow(1, options + " -test_memory_bytes 3000 -quiet -resume -o " + resumed),
+      "use the same -memory_mb", "a resume with other windows");
+  result = run_rgflow(2, options + slabs + " -quiet -resume -o " + resumed);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(parameters32_of(resumed), expected);
+  EXPECT_EQ(history_of(resumed, "val_loss"), history_of(one, "val_loss"));
+  // A budget below one top-level block's pairs (4 x 4 sites: 4 pairs, 80 bytes) is refused.
+  const std::string bad = folder_->file("tiled_bad.h5");
+  const std::string refusal =
+      "option -test_memory_bytes: 79 bytes cannot hold the training pairs of one top-level block "
+      "(side b^K = 4, 4 pairs of level 0): they need 80 bytes; raise it";
+  expect_one_line_failure(
+      run_rgflow(2, "train -quiet -data " + data_ + " -test_memory_bytes 79 -o " + bad), refusal,
+      refusal);
+  EXPECT_FALSE(file_exists(bad));
+  EXPECT_FALSE(file_exists(bad + ".partial"));
+}
+
 TEST_F(TrainTest, LinearInputsTiedMlpRecoversTheExactMap) {
   const std::string output = folder_->file("linear.h5");
   const auto result =

@@ -99,6 +99,31 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
         ASSERT_EQ(coarse[static_cast<size_t>(s * 144 + I * 12 + J)], 0.5 * sum);
       }
   }
+  // A box of one sample, read by hyperslab: each site is the generator's value of its global
+  // site (level 0) or the whole read's value (level 1); each rank reads another box.
+  lattice::Box box;
+  box.dim = 2;
+  box.begin = {5 + world.rank(), 7, 0};
+  box.extent = {9, 4, 1};
+  const auto part = reader.read_box(0, 2, box);
+  ASSERT_EQ(part.size(), 36u);
+  for (int64_t i = 0; i < 9; ++i) {
+    for (int64_t j = 0; j < 4; ++j) {
+      const uint64_t site = static_cast<uint64_t>((box.begin[0] + i) * 24 + 7 + j);
+      ASSERT_EQ(part[static_cast<size_t>(i * 4 + j)],
+                field::site_value(spec.distribution, spec.seed, 2, site));
+    }
+  }
+  box.begin = {10, 0, 0};
+  box.extent = {2, 12, 1};
+  const auto coarse_part = reader.read_box(1, 1, box);
+  const std::vector<double> expected(coarse.begin() + 144 + 120, coarse.begin() + 144 + 144);
+  EXPECT_EQ(coarse_part, expected);
+  box.extent = {0, 12, 1};
+  EXPECT_TRUE(reader.read_box(1, 1, box).empty());
+  box.extent = {3, 12, 1};  // rows 10..12 of a 12-row level
+  EXPECT_THROW(reader.read_box(1, 1, box), UsageError);
+  EXPECT_THROW(reader.read_box(0, 3, box), UsageError);  // no sample 3
   world.barrier();
   if (world.rank() == 0) std::remove(path.c_str());
 }

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
@@ -138,6 +140,115 @@ TEST(DataPlan, SplitAndWindowsFollowFromTheSizesAndTheBudget) {
   EXPECT_NE(refusal(0.2, 64, 1279).find("-train_m_memory_mb"), std::string::npos);
   EXPECT_NE(refusal(0.2, 3 * 64 + 1, 3 * 1280).find("a window of -train_m_memory_mb holds"),
             std::string::npos);
+}
+
+// Below one sample the windows are tiles of whole top-level blocks (side b^K = 4 on a 16 x 16
+// lattice: 4 x 4 blocks of 4 pairs at level 0, 20 bytes a pair in float32).
+TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
+  io::DatasetSpec data;
+  data.geometry = {2, 16, 2, 2};
+  data.samples = 10;
+  // 1279 bytes hold 63 pairs, 3 block rows of 16: the 4 block rows in the fewest tiles (2),
+  // split evenly (2 + 2 rows).
+  DataPlan plan = DataPlan::make(data, 0, 0.2, 16, 1279, 4, "-");
+  EXPECT_TRUE(plan.tiled);
+  EXPECT_TRUE(plan.streamed);
+  EXPECT_EQ(plan.tiling.split_axis, 0);
+  EXPECT_EQ(plan.tiling.pieces, 2);
+  EXPECT_EQ(plan.tile_pairs, (std::vector<int64_t>{32, 32}));
+  EXPECT_EQ(plan.window_pairs, 32);
+  // 300 bytes hold 15 pairs: less than a block row (16), so tiles of 3 blocks along axis 1 (12
+  // pairs), cut evenly as 2 + 2 blocks: 4 block rows x 2 tiles, 8 pairs each.
+  plan = DataPlan::make(data, 0, 0.2, 8, 300, 4, "-");
+  EXPECT_EQ(plan.tiling.split_axis, 1);
+  EXPECT_EQ(plan.tiling.count(), 8);
+  EXPECT_EQ(plan.tile_pairs, std::vector<int64_t>(8, 8));
+  const lattice::Box tile = plan.tiling.tile(3);  // block row 1, second half
+  EXPECT_EQ(tile.begin[0], 4);
+  EXPECT_EQ(tile.begin[1], 8);
+  EXPECT_EQ(tile.extent[0], 4);
+  EXPECT_EQ(tile.extent[1], 8);
+  // Level 1 (8 x 8 sites, 16 pairs): a top-level block is one block of level 1, one pair; 80
+  // bytes hold a block row of 4.
+  plan = DataPlan::make(data, 1, 0.2, 4, 4 * 20, 4, "-");
+  EXPECT_EQ(plan.tiling.count(), 4);
+  EXPECT_EQ(plan.window_pairs, 4);
+  auto refusal = [&](int64_t batch, int64_t budget) {
+    try {
+      DataPlan::make(data, 0, 0.2, batch, budget, 4, "-train_m_", "test_memory_bytes");
+    } catch (const UsageError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refusal(8, 300), "accepted");
+  // One top-level block, 4 blocks of level 0, needs 80 bytes.
+  EXPECT_EQ(refusal(1, 79),
+            "option -train_m_test_memory_bytes: 79 bytes cannot hold the training pairs of one "
+            "top-level block (side b^K = 4, 4 pairs of level 0): they need 80 bytes; raise it");
+  EXPECT_NE(refusal(9, 300).find("-train_m_batch: 9 exceeds the 8 pairs a tile of "
+                                 "-train_m_test_memory_bytes holds"),
+            std::string::npos);
+}
+
+// The pairs of a box equal the pairs of the whole sample at the same blocks (coarse::extract_pairs,
+// the whole-sample kernel), in d = 1, 2, 3.
+TEST(ExtractBoxPairs, EqualTheWholeSamplePairsOfTheSameBlocks) {
+  for (int dim = 1; dim <= 3; ++dim) {
+    const int64_t side = dim == 3 ? 8 : 12, b = 2, coarse_side = side / b;
+    int64_t sites = 1, pairs = 1, n = 1;
+    for (int axis = 0; axis < dim; ++axis) {
+      sites *= side;
+      pairs *= coarse_side;
+      n *= b;
+    }
+    std::vector<double> fine(static_cast<size_t>(sites)), coarse(static_cast<size_t>(pairs));
+    for (size_t i = 0; i < fine.size(); ++i) fine[i] = 0.25 * double(i) - 3;
+    for (size_t i = 0; i < coarse.size(); ++i) coarse[i] = 1000 + double(i);
+    std::vector<double> all_x(static_cast<size_t>(pairs * n)), all_y(static_cast<size_t>(pairs));
+    coarse::extract_pairs(dim, side, b, fine.data(), coarse.data(), all_x.data(), all_y.data());
+    // A box of blocks [1, 1 + 3) on every axis but the last, [2, 2 + 2) on the last.
+    lattice::Box blocks;
+    blocks.dim = dim;
+    for (int axis = 0; axis < dim; ++axis) {
+      blocks.begin[axis] = axis + 1 == dim ? 2 : 1;
+      blocks.extent[axis] = axis + 1 == dim ? 2 : 3;
+    }
+    const lattice::Box box{dim,
+                           {blocks.begin[0] * b, blocks.begin[1] * b, blocks.begin[2] * b},
+                           {blocks.extent[0] * b, dim > 1 ? blocks.extent[1] * b : 1,
+                            dim > 2 ? blocks.extent[2] * b : 1}};
+    // The box's values, row-major, as read_box returns them.
+    std::vector<double> box_fine, box_coarse;
+    const std::array<int64_t, 3> fine_sides{side, dim > 1 ? side : 1, dim > 2 ? side : 1};
+    const std::array<int64_t, 3> coarse_sides{coarse_side, dim > 1 ? coarse_side : 1,
+                                              dim > 2 ? coarse_side : 1};
+    for (int64_t i = 0; i < box.extent[0]; ++i)
+      for (int64_t j = 0; j < box.extent[1]; ++j)
+        for (int64_t k = 0; k < box.extent[2]; ++k) {
+          const int64_t x = box.begin[0] + i, y = box.begin[1] + j, z = box.begin[2] + k;
+          box_fine.push_back(fine[size_t((x * fine_sides[1] + y) * fine_sides[2] + z)]);
+        }
+    std::vector<int64_t> whole_pair;  // the whole-sample pair of each box pair, row-major
+    for (int64_t i = 0; i < blocks.extent[0]; ++i)
+      for (int64_t j = 0; j < blocks.extent[1]; ++j)
+        for (int64_t k = 0; k < blocks.extent[2]; ++k) {
+          const int64_t x = blocks.begin[0] + i, y = blocks.begin[1] + j, z = blocks.begin[2] + k;
+          whole_pair.push_back((x * coarse_sides[1] + y) * coarse_sides[2] + z);
+          box_coarse.push_back(coarse[size_t(whole_pair.back())]);
+        }
+    const size_t box_pairs = whole_pair.size();
+    std::vector<float> x(box_pairs * size_t(n)), y(box_pairs);
+    extract_box_pairs(dim, box.extent, b, box_fine.data(), box_coarse.data(), x.data(), y.data());
+    for (size_t p = 0; p < box_pairs; ++p) {
+      const size_t whole = size_t(whole_pair[p]);
+      ASSERT_EQ(y[p], float(all_y[whole])) << "d = " << dim << ", pair " << p;
+      for (int64_t s = 0; s < n; ++s) {
+        ASSERT_EQ(x[p * size_t(n) + size_t(s)], float(all_x[whole * size_t(n) + size_t(s)]))
+            << "d = " << dim << ", pair " << p << ", site " << s;
+      }
+    }
+  }
 }
 
 }  // namespace

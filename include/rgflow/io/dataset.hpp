@@ -127,8 +127,8 @@ class DatasetReader {
   /// double for float64; std::logic_error otherwise). Values are not checked (a copy or a
   /// verification takes the bytes as they are); a failed read is a UsageError.
   template <typename T>
-  void read_box(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
-                T* out) const;
+  void read_stored_box(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
+                       T* out) const;
   /// /sample_complete: 1 per sample whose every level was written.
   std::vector<uint8_t> completed_samples() const;
   /// The first attribute that disagrees with what the others imply (rg_map, block_map_scale,
@@ -139,12 +139,22 @@ class DatasetReader {
   /// /checksums for samples [first_sample, first_sample + count): (levels + 1) x count,
   /// level-major. Only when has_checksums().
   std::vector<uint64_t> read_checksums(int64_t first_sample, int64_t count) const;
+  /// The sites of `box` (level-`level` site coordinates, inside the level's lattice) of sample
+  /// `sample`, as double, row-major over the box (last axis fastest): one hyperslab read, so a
+  /// caller holds only the part of a sample it works on. A box outside the lattice, a NaN or
+  /// infinite value (naming the level, sample and site of the lattice) or a failed read is a
+  /// UsageError. Local: independent reads.
+  std::vector<double> read_box(int level, int64_t sample, const lattice::Box& box) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;
+  /// The hyperslab [start, start + extent) of `level`'s field (sample axis first) into `out`, as
+  /// `memory_type`; an extent with a zero selects nothing.
+  void read_hyperslab(int level, std::vector<hsize_t> start, std::vector<hsize_t> extent,
+                      hid_t memory_type, void* out) const;
   /// Reads and range-checks the root attributes into spec_ and complete_.
   void read_spec();
   /// Checks every level's field and /sample_complete against spec_.

@@ -20,6 +20,10 @@ struct Provenance {
   std::string command_line;
   /// The options that determine the result (stored as /options); a resume must match them.
   TrainingOptions options;
+  /// Pairs of the first training window (DataPlan::window_pairs), stored in /checkpoint: the
+  /// window order a checkpoint's position counts in. A resume whose budget makes other windows
+  /// is refused (0: not compared).
+  int64_t window_pairs = 0;
 };
 
 /// A training file could not be written (a full disk, a quota, permissions): the message says

@@ -55,7 +55,7 @@ struct TrainingOptions {
   /// part in training.
   nn::OptimizerSettings optimizer;
   /// batch, epochs, steps, patience, seed, reproducible, schedule, penalty. Not stored:
-  /// checkpoint_every, progress and pairs_per_sample (set from the data).
+  /// checkpoint_every and progress.
   TrainSettings settings;
   TuningOptions tuning;
   double val_fraction = 0.1;

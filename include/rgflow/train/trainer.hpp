@@ -2,8 +2,9 @@
 // pairs of its own samples. The composition and order of every global batch come from the seed;
 // each rank computes the gradient of the pairs of the batch it holds, and one MPI_Allreduce of a
 // fused buffer (gradient and loss) sums them, after which every rank takes the same optimiser
-// step. With `reproducible`, gradients are kept per sample and summed in sample order after the
-// reduction, so the weights are bit-identical for any rank count.
+// step. With `reproducible`, gradients are kept per group (a sample, or a row of blocks of a tile
+// of one sample, never split over ranks) and summed in pair order after the reduction, so the
+// weights are bit-identical for any rank count.
 #pragma once
 
 #include <cstdint>
@@ -34,26 +35,31 @@ struct PairSet {
 };
 
 /// The training or validation pairs: all in memory, or, when they do not fit the memory budget,
-/// windows of whole consecutive samples read from the file when visited (out-of-core). Window
-/// boundaries depend on the sizes and the budget only, never on the rank count; each rank holds
-/// its share (whole samples) of the current window.
+/// windows read from the file when visited (out-of-core): windows of whole consecutive samples,
+/// or, when one sample does not fit, tiles of one sample. Window boundaries depend on the sizes
+/// and the budget only, never on the rank count. The pairs of a window form groups of
+/// consecutive ids (whole samples, or whole rows of blocks of a tile), each held by one rank:
+/// reproducible sums are taken per group.
 template <typename Scalar>
 class PairSource {
  public:
-  /// Collective: this rank's share of samples [first, first + count) of the split.
-  using Loader = std::function<PairSet<Scalar>(int64_t first, int64_t count)>;
+  /// Collective: this rank's share of window w (whole groups).
+  using Loader = std::function<PairSet<Scalar>(int64_t window)>;
 
-  /// Everything in memory (one window).
+  /// Everything in memory (one window; groups are samples).
   PairSource(std::shared_ptr<const PairSet<Scalar>> all, int64_t pairs_per_sample);
-  /// `samples` samples in windows of `window_samples` (the last may be shorter).
-  PairSource(int64_t samples, int64_t window_samples, int64_t pairs_per_sample, Loader loader);
+  /// Window w holds pairs [window_begins[w], window_begins[w + 1]) (windows + 1 entries, from
+  /// 0), in groups of group_pairs[w] consecutive pairs.
+  PairSource(std::vector<uint64_t> window_begins, std::vector<uint64_t> group_pairs, Loader loader);
 
   uint64_t total() const { return total_; }
-  int64_t windows() const { return windows_; }
+  int64_t windows() const { return static_cast<int64_t>(group_pairs_.size()); }
   bool streamed() const { return static_cast<bool>(loader_); }
   /// Global id of the first pair of window w, and its number of pairs.
-  uint64_t window_begin(int64_t w) const;
+  uint64_t window_begin(int64_t w) const { return window_begins_[static_cast<size_t>(w)]; }
   uint64_t window_size(int64_t w) const;
+  /// Pairs per group of window w (a group never spans two ranks).
+  uint64_t group_pairs(int64_t w) const { return group_pairs_[static_cast<size_t>(w)]; }
   /// This rank's pairs of window w; collective when it has to be read.
   const PairSet<Scalar>& window(int64_t w);
   /// Frees a streamed window (the next window() call reads again).
@@ -65,7 +71,7 @@ class PairSource {
  private:
   std::shared_ptr<const PairSet<Scalar>> current_;
   int64_t current_window_ = -1;
-  int64_t samples_ = 0, window_samples_ = 0, windows_ = 1, pairs_per_sample_ = 1;
+  std::vector<uint64_t> window_begins_, group_pairs_;
   uint64_t total_ = 0;
   Loader loader_;
   double load_seconds_ = 0;
@@ -79,7 +85,6 @@ struct TrainSettings {
   int64_t patience = 0;  // > 0: stop after this many epochs without a better validation loss
   uint64_t seed = 1;
   bool reproducible = false;
-  int64_t pairs_per_sample = 1;
   /// The learning rate of every step: its `base` is the one rate of a run (-lr); the trainer
   /// passes the schedule's rate to each optimiser step.
   LearningRateSchedule schedule;
