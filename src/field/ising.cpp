@@ -402,45 +402,54 @@ void decimation_map(const int8_t* in, const IsingBox& box, int64_t block_side, i
 
 int64_t wolff_update(IsingLattice& lattice, double beta, uint64_t seed, uint32_t sample,
                      uint32_t step) {
-  const IsingBox& box = lattice.box();
-  const Geometry g = geometry_of(box);
+  const Geometry g = geometry_of(lattice.box());
   const PhiloxKey key = philox_key(seed);
-  const int64_t sites = box.interior_sites();
+  const int64_t sites = lattice.box().interior_sites();
   const uint64_t threshold = word_threshold(1.0 - std::exp(-2.0 * beta));
-  // Work on the unpadded spins: neighbours by periodic coordinates.
-  std::vector<int8_t> spins = lattice.spins();
+  // The cluster grows in the interior of the padded array (the halo goes stale; every sweep and
+  // bond_sum refills it). A site is flipped when it joins, which also marks it visited.
+  int8_t* padded = lattice.padded();
+  const int first_axis = 3 - g.dim;
+  auto padded_index = [&](const int64_t* c) {
+    return ((c[0] + g.halo[0]) * g.padded[1] + c[1] + 1) * g.padded[2] + c[2] + 1;
+  };
   const PhiloxCounter start = philox4x32_10(
       {step, static_cast<uint32_t>(IsingStream::kClusterSeed) << 24, sample, 0u}, key);
   const uint64_t start_site =
       ((uint64_t{start[1]} << 32) | start[0]) % static_cast<uint64_t>(sites);
-  const int8_t cluster_spin = spins[start_site];
-  std::vector<int64_t> stack{static_cast<int64_t>(start_site)};
-  spins[start_site] = static_cast<int8_t>(-cluster_spin);  // flipped = visited
+  const int64_t start_coord[3] = {static_cast<int64_t>(start_site) / (g.global[1] * g.global[2]),
+                                  static_cast<int64_t>(start_site) / g.global[2] % g.global[1],
+                                  static_cast<int64_t>(start_site) % g.global[2]};
+  const int8_t cluster_spin = padded[padded_index(start_coord)];
+  const int8_t flipped = static_cast<int8_t>(-cluster_spin);
+  padded[padded_index(start_coord)] = flipped;
+  std::vector<std::array<int64_t, 3>> stack{{start_coord[0], start_coord[1], start_coord[2]}};
   int64_t size = 1;
-  const int64_t L = g.side;
-  const int64_t strides[3] = {g.global[1] * g.global[2], g.global[2], 1};
+  const int64_t side = g.side;
   while (!stack.empty()) {
-    const int64_t site = stack.back();
+    const std::array<int64_t, 3> site = stack.back();
     stack.pop_back();
-    int64_t coord[3] = {site / strides[0], (site / strides[1]) % g.global[1], site % g.global[2]};
-    for (int a = 3 - g.dim; a < 3; ++a) {
-      const int axis = a - (3 - g.dim);  // the axis as the user numbers it
+    for (int a = first_axis; a < 3; ++a) {
       for (int direction = -1; direction <= 1; direction += 2) {
-        const int64_t moved = (coord[a] + direction + L) % L;
-        const int64_t neighbour = site + (moved - coord[a]) * strides[a];
-        if (spins[static_cast<size_t>(neighbour)] != cluster_spin) continue;
-        // The bond is named by its lower end along the axis.
-        const int64_t lower = direction > 0 ? site : neighbour;
-        const uint64_t bond = static_cast<uint64_t>(lower) * static_cast<uint64_t>(g.dim) +
-                              static_cast<uint64_t>(axis);
+        std::array<int64_t, 3> next = site;
+        next[a] += direction;
+        if (next[a] < 0) next[a] += side;
+        if (next[a] == side) next[a] = 0;
+        int8_t& spin = padded[padded_index(next.data())];
+        if (spin != cluster_spin) continue;
+        // The bond is named by the site it leaves along +a: q = d g + axis.
+        const std::array<int64_t, 3>& lower = direction > 0 ? site : next;
+        const uint64_t lower_site =
+            static_cast<uint64_t>((lower[0] * g.global[1] + lower[1]) * g.global[2] + lower[2]);
+        const uint64_t bond =
+            lower_site * static_cast<uint64_t>(g.dim) + static_cast<uint64_t>(a - first_axis);
         if (stream_word(key, bond, IsingStream::kClusterBond, sample, step) >= threshold) continue;
-        spins[static_cast<size_t>(neighbour)] = static_cast<int8_t>(-cluster_spin);
-        stack.push_back(neighbour);
+        spin = flipped;
+        stack.push_back(next);
         ++size;
       }
     }
   }
-  lattice.set_spins(spins);
   return size;
 }
 
