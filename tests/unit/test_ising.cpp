@@ -456,7 +456,14 @@ ChainRun heat_bath_run(int64_t side, double beta, bool cold_start, int thermalis
     energy.push_back(-static_cast<double>(lattice.bond_sum()) / sites);
     abs_m.push_back(std::abs(static_cast<double>(lattice.magnetisation_sum())) / sites);
   }
-  return {binned_mean(energy, 50), binned_mean(abs_m, 50), integrated_autocorrelation_time(energy)};
+  const ChainRun run{binned_mean(energy, 50), binned_mean(abs_m, 50),
+                     integrated_autocorrelation_time(energy)};
+  ::testing::Test::RecordProperty(
+      "energy", std::to_string(run.energy.mean) + " +- " + std::to_string(run.energy.error));
+  ::testing::Test::RecordProperty("abs_m", std::to_string(run.abs_magnetisation.mean) + " +- " +
+                                               std::to_string(run.abs_magnetisation.error));
+  ::testing::Test::RecordProperty("tau_energy", std::to_string(run.tau_energy));
+  return run;
 }
 
 TEST(IsingOnsager, EnergyAtBeta03) {
