@@ -173,14 +173,63 @@ HeatBathTable heat_bath_table(int dim, double beta) {
   return table;
 }
 
+namespace {
+
+// One row of the fast path: every site's new value is computed (contiguous, so it vectorises with
+// no gathers: the threshold is picked by a chain of selects, the word read from `site_word`, one
+// per site, the two sites of a colour pair sharing their word), then only the sites of the
+// colour being updated take it. `next` is separate so the compiler sees no dependence between
+// sites.
+template <int Dim>
+void heat_bath_row(int8_t* __restrict row, int64_t sy, int64_t sz, int64_t nx,
+                   const uint32_t* __restrict site_word, const uint32_t* threshold,
+                   int64_t update_parity, int8_t* __restrict next) {
+  // limit = threshold[index] as a telescoping sum of steps (modulo 2^32, exact): arithmetic only,
+  // so the loop vectorises without gathers or branches.
+  uint32_t step[7] = {};
+  for (int k = 1; k <= 2 * Dim; ++k) step[k] = threshold[k] - threshold[k - 1];
+  const uint32_t t0 = threshold[0], d1 = step[1], d2 = step[2], d3 = step[3], d4 = step[4],
+                 d5 = step[5], d6 = step[6];
+  for (int64_t x = 0; x < nx; ++x) {
+    int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
+    if constexpr (Dim == 3) h += row[x - sz] + row[x + sz];
+    const int index = (h + 2 * Dim) >> 1;
+    uint32_t limit =
+        t0 + d1 * static_cast<uint32_t>(index >= 1) + d2 * static_cast<uint32_t>(index >= 2) +
+        d3 * static_cast<uint32_t>(index >= 3) + d4 * static_cast<uint32_t>(index >= 4);
+    if constexpr (Dim == 3) {
+      limit += d5 * static_cast<uint32_t>(index >= 5) + d6 * static_cast<uint32_t>(index >= 6);
+    }
+    // Branch-free arithmetic so the loop vectorises: fresh = +1 or -1, taken where `update`.
+    const int8_t old = row[x];
+    const int fresh = site_word[x] < limit ? 1 : -1;
+    const int update = static_cast<int>((x & 1) == update_parity);
+    next[x] = static_cast<int8_t>(update * fresh + (1 - update) * old);
+  }
+  std::copy(next, next + nx, row);
+}
+
+}  // namespace
+
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour) {
   const Geometry g = geometry_of(box);
   const PhiloxKey key = philox_key(seed);
   const uint32_t counter3 = 2 * sweep + static_cast<uint32_t>(colour);
   const int64_t nx = g.extent[2];
-  std::vector<uint32_t> words(static_cast<size_t>(4 * (nx / 8 + 2)));
+  const int64_t max_groups = nx / 8 + 2;
+  std::vector<uint32_t> words(static_cast<size_t>(4 * max_groups));
+  std::vector<uint32_t> site_words(static_cast<size_t>(8 * max_groups));
+  std::vector<int8_t> next(static_cast<size_t>(nx));
   const uint64_t* threshold = table.threshold.data();
+  // The fast path compares 32-bit words with 32-bit thresholds; a threshold of 2^32 (p within
+  // 2^-33 of 1, only at extreme beta h) takes the general path, which gives the same bits.
+  uint32_t threshold32[7] = {};
+  bool fits_32_bits = true;
+  for (int k = 0; k <= 2 * g.dim; ++k) {
+    fits_32_bits = fits_32_bits && threshold[k] <= 0xffffffffu;
+    threshold32[k] = static_cast<uint32_t>(std::min<uint64_t>(threshold[k], 0xffffffffu));
+  }
   const int offset = 2 * g.dim;  // h + 2d >= 0, even
   const int64_t sz = g.stride[0], sy = g.stride[1];
   for (int64_t z = 0; z < g.extent[0]; ++z) {
@@ -191,26 +240,28 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
           static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]);
       const uint64_t first_group = row_start >> 3;
       const uint64_t last_group = (row_start + static_cast<uint64_t>(nx) - 1) >> 3;
-      philox_row(key, first_group, static_cast<int64_t>(last_group - first_group + 1),
-                 IsingStream::kHeatBath, sample, counter3, words.data());
+      const int64_t groups = static_cast<int64_t>(last_group - first_group + 1);
+      philox_row(key, first_group, groups, IsingStream::kHeatBath, sample, counter3, words.data());
       int8_t* row = padded + (z + g.halo[0]) * sz + (y + 1) * sy + 1;
       const int64_t parity = (gz + gy + g.origin[2]) & 1;
       const int64_t first_x = (colour - parity) & 1;
-      if (g.dim == 3) {
-        for (int64_t x = first_x; x < nx; x += 2) {
-          const uint64_t site = row_start + static_cast<uint64_t>(x);
-          const uint32_t w = words[4 * ((site >> 3) - first_group) + ((site >> 1) & 3)];
-          const int h =
-              row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy] + row[x - sz] + row[x + sz];
-          row[x] = w < threshold[(h + offset) >> 1] ? int8_t{1} : int8_t{-1};
+      if (fits_32_bits) {
+        // Site g's word is words[(g >> 1) - 4 first_group]: spread to one word per site.
+        for (int64_t j = 0; j < 8 * groups; ++j) site_words[j] = words[j >> 1];
+        const uint32_t* site_word = site_words.data() + (row_start - 8 * first_group);
+        if (g.dim == 3) {
+          heat_bath_row<3>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
+        } else {
+          heat_bath_row<2>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
         }
-      } else {
-        for (int64_t x = first_x; x < nx; x += 2) {
-          const uint64_t site = row_start + static_cast<uint64_t>(x);
-          const uint32_t w = words[4 * ((site >> 3) - first_group) + ((site >> 1) & 3)];
-          const int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
-          row[x] = w < threshold[(h + offset) >> 1] ? int8_t{1} : int8_t{-1};
-        }
+        continue;
+      }
+      for (int64_t x = first_x; x < nx; x += 2) {
+        const uint64_t site = row_start + static_cast<uint64_t>(x);
+        const uint32_t w = words[(site >> 1) - 4 * first_group];
+        int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
+        if (g.dim == 3) h += row[x - sz] + row[x + sz];
+        row[x] = w < threshold[(h + offset) >> 1] ? int8_t{1} : int8_t{-1};
       }
     }
   }

@@ -225,6 +225,38 @@ TEST(IsingKernel, HeatBathWordsAreKeyedByGlobalSite) {
   EXPECT_EQ(checked, 60);
 }
 
+// At beta = 20 a threshold is 2^32 (p rounds to 1), which takes the general path: a site with
+// h > 0 becomes +1, h < 0 -1, and h = 0 follows its word (below 2^31: +1), the word from Philox.
+TEST(IsingKernel, GeneralPathAtLargeBetaFollowsTheRule) {
+  const int64_t side = 6;
+  const HeatBathTable table = heat_bath_table(2, 20.0);
+  ASSERT_EQ(table.threshold[4], uint64_t{1} << 32);
+  IsingLattice lattice(2, side);
+  lattice.randomise(4, 0);
+  const std::vector<int8_t> before = lattice.spins();
+  fill_periodic_halo(lattice.box(), lattice.padded());
+  heat_bath_colour(lattice.box(), lattice.padded(), table, 4, 0, 9, 1);
+  const std::vector<int8_t> after = lattice.spins();
+  int ties = 0;
+  for (int64_t y = 0; y < side; ++y) {
+    for (int64_t x = 0; x < side; ++x) {
+      const int64_t g = y * side + x;
+      if ((x + y) % 2 == 0) {
+        EXPECT_EQ(after[g], before[g]);  // the other colour is untouched
+        continue;
+      }
+      const int h = before[((y + 1) % side) * side + x] + before[((y + 5) % side) * side + x] +
+                    before[y * side + (x + 1) % side] + before[y * side + (x + 5) % side];
+      const PhiloxCounter w =
+          philox4x32_10({static_cast<uint32_t>(g / 8), 1u << 24, 0, 2 * 9 + 1}, philox_key(4));
+      const int8_t expected = h > 0 ? 1 : (h < 0 ? -1 : (w[(g / 2) % 4] < 0x80000000u ? 1 : -1));
+      ties += h == 0;
+      EXPECT_EQ(after[g], expected) << "site " << g << " h " << h;
+    }
+  }
+  EXPECT_GT(ties, 0);
+}
+
 // The whole-lattice sweep against the same sweep done box by box: for each colour every box is
 // loaded with its halo from the lattice (what the exchange delivers), updated, and written back.
 std::vector<IsingBox> grid_boxes(int dim, int64_t side,
