@@ -64,6 +64,7 @@ HeatBathTable heat_bath_table(int dim, double beta);
 /// neighbouring spins. Site g's word is lane (g / 2) % 4 of Philox(counter = (g / 8 low word,
 /// g / 8 high word | kHeatBath << 24, sample, 2 sweep + colour), philox_key(seed)), g the global
 /// row-major index: the 4 sites of one colour among 8 consecutive sites share one Philox call.
+/// The box must pass check_box (not checked again here: this is the inner loop of a run).
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour);
 
