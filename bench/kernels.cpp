@@ -1,5 +1,6 @@
-// Single-thread kernel throughput: field generation per distribution and the block map, in
-// items (sites) per second. Run: build/bench/rgflow_bench_kernels --benchmark_repetitions=5
+// Single-thread kernel throughput: field generation per distribution, the block map, and the
+// Ising updates, in items (sites, spin updates) per second. Run: build/bench/rgflow_bench_kernels
+// --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
@@ -7,6 +8,7 @@
 
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/generator.hpp"
+#include "rgflow/field/ising.hpp"
 
 namespace {
 
@@ -39,6 +41,39 @@ void BlockMap2d(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * side * side);
 }
 BENCHMARK(BlockMap2d);
+
+// One checkerboard heat-bath sweep (both colours, periodic halo refills included) at beta_c of
+// the lattice's dimension: range(0) = d, range(1) = side. Items are spin updates, so
+// 1e9 / items_per_second is ns per spin update.
+void IsingHeatBathSweep(benchmark::State& state) {
+  const int dim = static_cast<int>(state.range(0));
+  const int64_t side = state.range(1);
+  const double beta =
+      dim == 2 ? rgflow::field::beta_critical_2d() : rgflow::field::beta_critical_3d();
+  const rgflow::field::HeatBathTable table = rgflow::field::heat_bath_table(dim, beta);
+  rgflow::field::IsingLattice lattice(dim, side);
+  lattice.randomise(7, 0);
+  uint32_t sweep = 0;
+  for (auto _ : state) {
+    lattice.heat_bath_sweep(table, 7, 0, sweep++);
+    benchmark::DoNotOptimize(lattice.padded());
+  }
+  state.SetItemsProcessed(state.iterations() * lattice.box().interior_sites());
+}
+BENCHMARK(IsingHeatBathSweep)->Args({2, 1024})->Args({3, 128})->Unit(benchmark::kMillisecond);
+
+// Wolff updates at beta_c on a 256^2 lattice; items are sites flipped (cluster sizes summed).
+void IsingWolff2d(benchmark::State& state) {
+  const double beta = rgflow::field::beta_critical_2d();
+  rgflow::field::IsingLattice lattice(2, 256);
+  lattice.randomise(7, 0);
+  uint32_t step = 0;
+  for (; step < 200; ++step) rgflow::field::wolff_update(lattice, beta, 7, 0, step);
+  int64_t flipped = 0;
+  for (auto _ : state) flipped += rgflow::field::wolff_update(lattice, beta, 7, 0, step++);
+  state.SetItemsProcessed(flipped);
+}
+BENCHMARK(IsingWolff2d);
 
 }  // namespace
 

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Reference for rgflow's Ising heat-bath kernel, written as a researcher would with numba.
+
+A periodic L x L lattice of int8 spins, checkerboard heat-bath sweeps at beta_c: for each colour,
+every site of that parity gets +1 with probability 1 / (1 + exp(-2 beta h)), h the sum of its four
+neighbours, from a table of the five values of h and one numba uniform per site (numba's own
+Mersenne Twister, np.random.random inside the jitted loop). Single thread.
+
+Timed: --sweeps sweeps after a warm-up sweep (which also compiles), --repeats times, in CPU time
+of the process (time.process_time: on a shared machine wall time counts the other jobs too; Google
+Benchmark's items_per_second, rgflow's figure, is CPU time as well); prints ns per spin update (the
+median over repeats) and, with --json, writes the figures.
+
+    /usr/bin/python3 bench/reference/ising.py --L 1024 --sweeps 20 --repeats 5 [--json ref.json]
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=False)
+def sweep(spins, p_up, colour_order):
+    side = spins.shape[0]
+    for colour in colour_order:
+        for y in range(side):
+            start = (y + colour) % 2
+            yu = y - 1 if y > 0 else side - 1
+            yd = y + 1 if y < side - 1 else 0
+            for x in range(start, side, 2):
+                xl = x - 1 if x > 0 else side - 1
+                xr = x + 1 if x < side - 1 else 0
+                h = spins[yu, x] + spins[yd, x] + spins[y, xl] + spins[y, xr]
+                spins[y, x] = 1 if np.random.random() < p_up[(h + 4) // 2] else -1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--L", type=int, default=1024)
+    parser.add_argument("--sweeps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    beta = 0.5 * math.log(1.0 + math.sqrt(2.0))
+    p_up = np.array([1.0 / (1.0 + math.exp(-2.0 * beta * h)) for h in range(-4, 5, 2)])
+    rng = np.random.default_rng(args.seed)
+    spins = np.where(rng.random((args.L, args.L)) < 0.5, 1, -1).astype(np.int8)
+    colour_order = np.array([0, 1])
+    numba.njit(lambda s: np.random.seed(s))(args.seed)  # seeds numba's own generator
+    sweep(spins, p_up, colour_order)  # compile and warm up
+
+    ns_per_update = []
+    for _ in range(args.repeats):
+        start = time.process_time()
+        for _ in range(args.sweeps):
+            sweep(spins, p_up, colour_order)
+        seconds = time.process_time() - start
+        ns_per_update.append(seconds * 1e9 / (args.sweeps * args.L * args.L))
+    median = statistics.median(ns_per_update)
+    print(f"numba checkerboard heat-bath, L = {args.L}: {median:.2f} ns per spin update (CPU) "
+          f"(repeats {', '.join(f'{v:.2f}' for v in ns_per_update)}); "
+          f"<m> after the run {spins.mean():+.4f}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"workload": {"L": args.L, "sweeps": args.sweeps, "beta": beta},
+                       "ns_per_update": ns_per_update, "median": median,
+                       "numba": numba.__version__}, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,571 @@
+#include "rgflow/field/ising.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "rgflow/field/philox.hpp"
+
+namespace rgflow::field {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The box as three axes: a 2D box is a 3D one with a leading axis of extent 1, no halo along it.
+struct Geometry {
+  int dim;
+  int64_t side;
+  int64_t extent[3];  // interior
+  int64_t origin[3];  // global coordinates of the first interior site
+  int64_t halo[3];    // 1 along used axes, 0 along the leading axis of a 2D box
+  int64_t padded[3];  // extent + 2 halo
+  int64_t stride[3];  // of the padded array
+  int64_t global[3];  // lattice side along the axis (1 along the unused axis)
+};
+
+Geometry geometry_of(const IsingBox& box) {
+  Geometry g{};
+  g.dim = box.dim;
+  g.side = box.side;
+  const int shift = 3 - box.dim;  // leading unused axes
+  for (int a = 0; a < 3; ++a) {
+    const bool used = a >= shift;
+    g.extent[a] = used ? box.extent[a - shift] : 1;
+    g.origin[a] = used ? box.origin[a - shift] : 0;
+    g.halo[a] = used ? 1 : 0;
+    g.padded[a] = g.extent[a] + 2 * g.halo[a];
+    g.global[a] = used ? box.side : 1;
+  }
+  g.stride[2] = 1;
+  g.stride[1] = g.padded[2];
+  g.stride[0] = g.padded[2] * g.padded[1];
+  return g;
+}
+
+// Threshold T with (w < T) <=> uniform_open01(w) < p, i.e. w + 1/2 < p 2^32. p 2^32 is exact in
+// double and, below 2^32, subtracting 1/2 is exact too (ulp <= 2^-21).
+uint64_t word_threshold(double p) {
+  if (!(p > 0)) return 0;
+  if (p >= 1) return uint64_t{1} << 32;
+  return static_cast<uint64_t>(std::ceil(p * 0x1p32 - 0.5));
+}
+
+uint32_t tagged_high(uint64_t group, IsingStream stream) {
+  return static_cast<uint32_t>(group >> 32) | (static_cast<uint32_t>(stream) << 24);
+}
+
+// Philox for counters (first + i, tag, c2, c3), i < count, words stored lane-interleaved: out[4 i
+// + lane]. The loop runs across counters so the rounds vectorise.
+void philox_row(PhiloxKey key, uint64_t first, int64_t count, IsingStream stream, uint32_t c2,
+                uint32_t c3, uint32_t* out) {
+  constexpr int kChunk = 64;
+  uint32_t x0[kChunk], x1[kChunk], x2[kChunk], x3[kChunk];
+  for (int64_t start = 0; start < count; start += kChunk) {
+    const int n = static_cast<int>(std::min<int64_t>(kChunk, count - start));
+    for (int i = 0; i < n; ++i) {
+      const uint64_t group = first + static_cast<uint64_t>(start + i);
+      x0[i] = static_cast<uint32_t>(group);
+      x1[i] = tagged_high(group, stream);
+      x2[i] = c2;
+      x3[i] = c3;
+    }
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; ++round) {
+      for (int i = 0; i < n; ++i) {
+        const uint64_t p0 = uint64_t{detail::kPhiloxM0} * x0[i];
+        const uint64_t p1 = uint64_t{detail::kPhiloxM1} * x2[i];
+        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ x1[i] ^ k0;
+        const uint32_t n1 = static_cast<uint32_t>(p1);
+        const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ x3[i] ^ k1;
+        const uint32_t n3 = static_cast<uint32_t>(p0);
+        x0[i] = n0;
+        x1[i] = n1;
+        x2[i] = n2;
+        x3[i] = n3;
+      }
+      k0 += detail::kPhiloxW0;
+      k1 += detail::kPhiloxW1;
+    }
+    uint32_t* dst = out + 4 * start;
+    for (int i = 0; i < n; ++i) {
+      dst[4 * i + 0] = x0[i];
+      dst[4 * i + 1] = x1[i];
+      dst[4 * i + 2] = x2[i];
+      dst[4 * i + 3] = x3[i];
+    }
+  }
+}
+
+// One word of a keyed stream: lane index % 4 of the counter (index / 4, tag, c2, c3).
+uint32_t stream_word(PhiloxKey key, uint64_t index, IsingStream stream, uint32_t c2, uint32_t c3) {
+  const uint64_t group = index / 4;
+  const PhiloxCounter w =
+      philox4x32_10({static_cast<uint32_t>(group), tagged_high(group, stream), c2, c3}, key);
+  return w[index % 4];
+}
+
+int64_t wrap(int64_t x, int64_t side) {
+  const int64_t r = x % side;
+  return r < 0 ? r + side : r;
+}
+
+}  // namespace
+
+IsingBox IsingBox::whole(int dim, int64_t side) {
+  IsingBox box;
+  box.dim = dim;
+  box.side = side;
+  for (int a = 0; a < 3; ++a) box.extent[a] = a < dim ? side : 1;
+  return box;
+}
+
+int64_t IsingBox::interior_sites() const {
+  return extent[0] * extent[1] * extent[2];
+}
+
+std::array<int64_t, 3> IsingBox::padded_extent() const {
+  std::array<int64_t, 3> p{1, 1, 1};
+  for (int a = 0; a < dim; ++a) p[a] = extent[a] + 2;
+  return p;
+}
+
+int64_t IsingBox::padded_sites() const {
+  const auto p = padded_extent();
+  return p[0] * p[1] * p[2];
+}
+
+void check_box(const IsingBox& box) {
+  if (box.dim != 2 && box.dim != 3) {
+    throw std::invalid_argument("Ising lattice: dimension " + std::to_string(box.dim) +
+                                " is not 2 or 3");
+  }
+  if (box.side < 2 || box.side % 2 != 0) {
+    throw std::invalid_argument(
+        "Ising lattice: side " + std::to_string(box.side) +
+        " must be even and at least 2 (checkerboard on a periodic lattice)");
+  }
+  for (int a = 0; a < 3; ++a) {
+    if (a < box.dim) {
+      if (box.extent[a] < 1 || box.origin[a] < 0 || box.origin[a] + box.extent[a] > box.side) {
+        throw std::invalid_argument(
+            "Ising box: axis " + std::to_string(a) + " [" + std::to_string(box.origin[a]) + ", " +
+            std::to_string(box.origin[a] + box.extent[a]) +
+            ") is empty or leaves the lattice of side " + std::to_string(box.side));
+      }
+    } else if (box.extent[a] != 1 || box.origin[a] != 0) {
+      throw std::invalid_argument("Ising box: unused axis " + std::to_string(a) +
+                                  " must have extent 1 and origin 0");
+    }
+  }
+}
+
+HeatBathTable heat_bath_table(int dim, double beta) {
+  HeatBathTable table;
+  table.dim = dim;
+  table.beta = beta;
+  for (int k = 0; k <= 2 * dim; ++k) {
+    const int h = 2 * k - 2 * dim;
+    table.threshold[static_cast<size_t>(k)] =
+        word_threshold(1.0 / (1.0 + std::exp(-2.0 * beta * h)));
+  }
+  return table;
+}
+
+namespace {
+
+// One row of the fast path: every site's new value is computed (contiguous, so it vectorises with
+// no gathers: the threshold is picked by a chain of selects, the word read from `site_word`, one
+// per site, the two sites of a colour pair sharing their word), then only the sites of the
+// colour being updated take it. `next` is separate so the compiler sees no dependence between
+// sites.
+template <int Dim>
+void heat_bath_row(int8_t* __restrict row, int64_t sy, int64_t sz, int64_t nx,
+                   const uint32_t* __restrict site_word, const uint32_t* threshold,
+                   int64_t update_parity, int8_t* __restrict next) {
+  // limit = threshold[index] as a telescoping sum of steps (modulo 2^32, exact): arithmetic only,
+  // so the loop vectorises without gathers or branches.
+  uint32_t step[7] = {};
+  for (int k = 1; k <= 2 * Dim; ++k) step[k] = threshold[k] - threshold[k - 1];
+  const uint32_t t0 = threshold[0], d1 = step[1], d2 = step[2], d3 = step[3], d4 = step[4],
+                 d5 = step[5], d6 = step[6];
+  for (int64_t x = 0; x < nx; ++x) {
+    int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
+    if constexpr (Dim == 3) h += row[x - sz] + row[x + sz];
+    const int index = (h + 2 * Dim) >> 1;
+    uint32_t limit =
+        t0 + d1 * static_cast<uint32_t>(index >= 1) + d2 * static_cast<uint32_t>(index >= 2) +
+        d3 * static_cast<uint32_t>(index >= 3) + d4 * static_cast<uint32_t>(index >= 4);
+    if constexpr (Dim == 3) {
+      limit += d5 * static_cast<uint32_t>(index >= 5) + d6 * static_cast<uint32_t>(index >= 6);
+    }
+    // Branch-free arithmetic so the loop vectorises: fresh = +1 or -1, taken where `update`.
+    const int8_t old = row[x];
+    const int fresh = site_word[x] < limit ? 1 : -1;
+    const int update = static_cast<int>((x & 1) == update_parity);
+    next[x] = static_cast<int8_t>(update * fresh + (1 - update) * old);
+  }
+  std::copy(next, next + nx, row);
+}
+
+}  // namespace
+
+void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
+                      uint64_t seed, uint32_t sample, uint32_t sweep, int colour) {
+  const Geometry g = geometry_of(box);
+  const PhiloxKey key = philox_key(seed);
+  const uint32_t counter3 = 2 * sweep + static_cast<uint32_t>(colour);
+  const int64_t nx = g.extent[2];
+  const int64_t max_groups = nx / 8 + 2;
+  std::vector<uint32_t> words(static_cast<size_t>(4 * max_groups));
+  std::vector<uint32_t> site_words(static_cast<size_t>(8 * max_groups));
+  std::vector<int8_t> next(static_cast<size_t>(nx));
+  const uint64_t* threshold = table.threshold.data();
+  // The fast path compares 32-bit words with 32-bit thresholds; a threshold of 2^32 (p within
+  // 2^-33 of 1, only at extreme beta h) takes the general path, which gives the same bits.
+  uint32_t threshold32[7] = {};
+  bool fits_32_bits = true;
+  for (int k = 0; k <= 2 * g.dim; ++k) {
+    fits_32_bits = fits_32_bits && threshold[k] <= 0xffffffffu;
+    threshold32[k] = static_cast<uint32_t>(std::min<uint64_t>(threshold[k], 0xffffffffu));
+  }
+  const int offset = 2 * g.dim;  // h + 2d >= 0, even
+  const int64_t sz = g.stride[0], sy = g.stride[1];
+  for (int64_t z = 0; z < g.extent[0]; ++z) {
+    const int64_t gz = g.origin[0] + z;
+    for (int64_t y = 0; y < g.extent[1]; ++y) {
+      const int64_t gy = g.origin[1] + y;
+      const uint64_t row_start =
+          static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]);
+      const uint64_t first_group = row_start >> 3;
+      const uint64_t last_group = (row_start + static_cast<uint64_t>(nx) - 1) >> 3;
+      const int64_t groups = static_cast<int64_t>(last_group - first_group + 1);
+      philox_row(key, first_group, groups, IsingStream::kHeatBath, sample, counter3, words.data());
+      int8_t* row = padded + (z + g.halo[0]) * sz + (y + 1) * sy + 1;
+      const int64_t parity = (gz + gy + g.origin[2]) & 1;
+      const int64_t first_x = (colour - parity) & 1;
+      if (fits_32_bits) {
+        // Site g's word is words[(g >> 1) - 4 first_group]: spread to one word per site.
+        for (int64_t j = 0; j < 8 * groups; ++j) site_words[j] = words[j >> 1];
+        const uint32_t* site_word = site_words.data() + (row_start - 8 * first_group);
+        if (g.dim == 3) {
+          heat_bath_row<3>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
+        } else {
+          heat_bath_row<2>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
+        }
+        continue;
+      }
+      for (int64_t x = first_x; x < nx; x += 2) {
+        const uint64_t site = row_start + static_cast<uint64_t>(x);
+        const uint32_t w = words[(site >> 1) - 4 * first_group];
+        int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
+        if (g.dim == 3) h += row[x - sz] + row[x + sz];
+        row[x] = w < threshold[(h + offset) >> 1] ? int8_t{1} : int8_t{-1};
+      }
+    }
+  }
+}
+
+void fill_periodic_halo(const IsingBox& whole, int8_t* padded) {
+  const Geometry g = geometry_of(whole);
+  // Axis by axis over the full padded range of the other axes, so edges and corners are filled
+  // too (from halos already filled along earlier axes).
+  for (int a = 0; a < 3; ++a) {
+    if (g.halo[a] == 0) continue;
+    const int64_t outer = a == 0 ? 1 : (a == 1 ? g.padded[0] : g.padded[0] * g.padded[1]);
+    const int64_t inner = g.stride[a];
+    const int64_t n = g.padded[a];
+    for (int64_t o = 0; o < outer; ++o) {
+      int8_t* base = padded + o * n * inner;
+      std::copy(base + (n - 2) * inner, base + (n - 1) * inner, base);
+      std::copy(base + inner, base + 2 * inner, base + (n - 1) * inner);
+    }
+  }
+}
+
+void load_box(const int8_t* lattice, const IsingBox& box, int8_t* padded) {
+  const Geometry g = geometry_of(box);
+  for (int64_t z = 0; z < g.padded[0]; ++z) {
+    const int64_t gz = wrap(g.origin[0] + z - g.halo[0], g.global[0]);
+    for (int64_t y = 0; y < g.padded[1]; ++y) {
+      const int64_t gy = wrap(g.origin[1] + y - 1, g.global[1]);
+      for (int64_t x = 0; x < g.padded[2]; ++x) {
+        const int64_t gx = wrap(g.origin[2] + x - 1, g.global[2]);
+        padded[z * g.stride[0] + y * g.stride[1] + x] =
+            lattice[(gz * g.global[1] + gy) * g.global[2] + gx];
+      }
+    }
+  }
+}
+
+void store_box(const int8_t* padded, const IsingBox& box, int8_t* lattice) {
+  const Geometry g = geometry_of(box);
+  for (int64_t z = 0; z < g.extent[0]; ++z) {
+    for (int64_t y = 0; y < g.extent[1]; ++y) {
+      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+      int8_t* dst =
+          lattice + ((g.origin[0] + z) * g.global[1] + g.origin[1] + y) * g.global[2] + g.origin[2];
+      std::copy(row, row + g.extent[2], dst);
+    }
+  }
+}
+
+int64_t box_magnetisation_sum(const IsingBox& box, const int8_t* padded) {
+  const Geometry g = geometry_of(box);
+  int64_t sum = 0;
+  for (int64_t z = 0; z < g.extent[0]; ++z) {
+    for (int64_t y = 0; y < g.extent[1]; ++y) {
+      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+      int64_t row_sum = 0;
+      for (int64_t x = 0; x < g.extent[2]; ++x) row_sum += row[x];
+      sum += row_sum;
+    }
+  }
+  return sum;
+}
+
+int64_t box_bond_sum(const IsingBox& box, const int8_t* padded) {
+  const Geometry g = geometry_of(box);
+  const int64_t sz = g.halo[0] ? g.stride[0] : 0;  // no bond along the unused axis
+  const int64_t sy = g.stride[1];
+  int64_t sum = 0;
+  for (int64_t z = 0; z < g.extent[0]; ++z) {
+    for (int64_t y = 0; y < g.extent[1]; ++y) {
+      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * sy + 1;
+      int64_t row_sum = 0;
+      for (int64_t x = 0; x < g.extent[2]; ++x) {
+        const int neighbours = row[x + 1] + row[x + sy] + (sz ? row[x + sz] : 0);
+        row_sum += row[x] * neighbours;
+      }
+      sum += row_sum;
+    }
+  }
+  return sum;
+}
+
+IsingLattice::IsingLattice(int dim, int64_t side) : box_(IsingBox::whole(dim, side)) {
+  check_box(box_);
+  padded_.assign(static_cast<size_t>(box_.padded_sites()), int8_t{1});
+}
+
+void IsingLattice::set_all(int8_t spin) {
+  std::fill(padded_.begin(), padded_.end(), spin);
+}
+
+void IsingLattice::randomise(uint64_t seed, uint32_t sample) {
+  const PhiloxKey key = philox_key(seed);
+  std::vector<int8_t> spins(static_cast<size_t>(box_.interior_sites()));
+  for (size_t site = 0; site < spins.size(); ++site) {
+    const uint32_t w = stream_word(key, site, IsingStream::kHotStart, sample, 0);
+    spins[site] = (w >> 31) == 0 ? int8_t{1} : int8_t{-1};
+  }
+  set_spins(spins);
+}
+
+std::vector<int8_t> IsingLattice::spins() const {
+  std::vector<int8_t> out(static_cast<size_t>(box_.interior_sites()));
+  store_box(padded_.data(), box_, out.data());
+  return out;
+}
+
+void IsingLattice::set_spins(const std::vector<int8_t>& spins) {
+  if (static_cast<int64_t>(spins.size()) != box_.interior_sites()) {
+    throw std::invalid_argument("Ising lattice: " + std::to_string(spins.size()) +
+                                " spins given for " + std::to_string(box_.interior_sites()) +
+                                " sites");
+  }
+  load_box(spins.data(), box_, padded_.data());
+}
+
+void IsingLattice::heat_bath_sweep(const HeatBathTable& table, uint64_t seed, uint32_t sample,
+                                   uint32_t sweep) {
+  for (int colour = 0; colour < 2; ++colour) {
+    fill_periodic_halo(box_, padded_.data());
+    heat_bath_colour(box_, padded_.data(), table, seed, sample, sweep, colour);
+  }
+}
+
+int64_t IsingLattice::magnetisation_sum() const {
+  return box_magnetisation_sum(box_, padded_.data());
+}
+
+int64_t IsingLattice::bond_sum() {
+  fill_periodic_halo(box_, padded_.data());
+  return box_bond_sum(box_, padded_.data());
+}
+
+namespace {
+
+template <typename Reduce>
+void block_map(const int8_t* in, const IsingBox& box, int64_t block_side, int8_t* out,
+               Reduce reduce) {
+  check_box(box);
+  const Geometry g = geometry_of(box);
+  if (block_side < 1) throw std::invalid_argument("block map: block side must be at least 1");
+  int64_t b[3], blocks[3];
+  for (int a = 0; a < 3; ++a) {
+    b[a] = g.halo[a] ? block_side : 1;
+    if (g.extent[a] % b[a] != 0 || g.origin[a] % b[a] != 0 || g.global[a] % b[a] != 0) {
+      throw std::invalid_argument(
+          "block map: box and lattice must be multiples of the block side " +
+          std::to_string(block_side));
+    }
+    blocks[a] = g.extent[a] / b[a];
+  }
+  const int64_t rs = g.extent[2], ps = g.extent[1] * g.extent[2];
+  for (int64_t bz = 0; bz < blocks[0]; ++bz) {
+    for (int64_t by = 0; by < blocks[1]; ++by) {
+      for (int64_t bx = 0; bx < blocks[2]; ++bx) {
+        const int8_t* first = in + bz * b[0] * ps + by * b[1] * rs + bx * b[2];
+        int sum = 0;
+        for (int64_t z = 0; z < b[0]; ++z) {
+          for (int64_t y = 0; y < b[1]; ++y) {
+            for (int64_t x = 0; x < b[2]; ++x) sum += first[z * ps + y * rs + x];
+          }
+        }
+        const uint64_t global_block = static_cast<uint64_t>(
+            ((g.origin[0] / b[0] + bz) * (g.global[1] / b[1]) + g.origin[1] / b[1] + by) *
+                (g.global[2] / b[2]) +
+            g.origin[2] / b[2] + bx);
+        out[(bz * blocks[1] + by) * blocks[2] + bx] = reduce(first, sum, global_block);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void majority_map(const int8_t* in, const IsingBox& box, int64_t block_side, uint64_t seed,
+                  uint32_t sample, uint32_t level, int8_t* out) {
+  const PhiloxKey key = philox_key(seed);
+  block_map(in, box, block_side, out, [&](const int8_t*, int sum, uint64_t block) {
+    if (sum > 0) return int8_t{1};
+    if (sum < 0) return int8_t{-1};
+    const uint32_t w = stream_word(key, block, IsingStream::kMajorityTie, sample, level);
+    return (w >> 31) == 0 ? int8_t{1} : int8_t{-1};
+  });
+}
+
+void decimation_map(const int8_t* in, const IsingBox& box, int64_t block_side, int8_t* out) {
+  block_map(in, box, block_side, out, [](const int8_t* first, int, uint64_t) { return first[0]; });
+}
+
+int64_t wolff_update(IsingLattice& lattice, double beta, uint64_t seed, uint32_t sample,
+                     uint32_t step) {
+  const Geometry g = geometry_of(lattice.box());
+  const PhiloxKey key = philox_key(seed);
+  const int64_t sites = lattice.box().interior_sites();
+  const uint64_t threshold = word_threshold(1.0 - std::exp(-2.0 * beta));
+  // The cluster grows in the interior of the padded array (the halo goes stale; every sweep and
+  // bond_sum refills it). A site is flipped when it joins, which also marks it visited.
+  int8_t* padded = lattice.padded();
+  const int first_axis = 3 - g.dim;
+  auto padded_index = [&](const int64_t* c) {
+    return ((c[0] + g.halo[0]) * g.padded[1] + c[1] + 1) * g.padded[2] + c[2] + 1;
+  };
+  const PhiloxCounter start = philox4x32_10(
+      {step, static_cast<uint32_t>(IsingStream::kClusterSeed) << 24, sample, 0u}, key);
+  const uint64_t start_site =
+      ((uint64_t{start[1]} << 32) | start[0]) % static_cast<uint64_t>(sites);
+  const int64_t start_coord[3] = {static_cast<int64_t>(start_site) / (g.global[1] * g.global[2]),
+                                  static_cast<int64_t>(start_site) / g.global[2] % g.global[1],
+                                  static_cast<int64_t>(start_site) % g.global[2]};
+  const int8_t cluster_spin = padded[padded_index(start_coord)];
+  const int8_t flipped = static_cast<int8_t>(-cluster_spin);
+  padded[padded_index(start_coord)] = flipped;
+  std::vector<std::array<int64_t, 3>> stack{{start_coord[0], start_coord[1], start_coord[2]}};
+  int64_t size = 1;
+  const int64_t side = g.side;
+  while (!stack.empty()) {
+    const std::array<int64_t, 3> site = stack.back();
+    stack.pop_back();
+    for (int a = first_axis; a < 3; ++a) {
+      for (int direction = -1; direction <= 1; direction += 2) {
+        std::array<int64_t, 3> next = site;
+        next[a] += direction;
+        if (next[a] < 0) next[a] += side;
+        if (next[a] == side) next[a] = 0;
+        int8_t& spin = padded[padded_index(next.data())];
+        if (spin != cluster_spin) continue;
+        // The bond is named by the site it leaves along +a: q = d g + axis.
+        const std::array<int64_t, 3>& lower = direction > 0 ? site : next;
+        const uint64_t lower_site =
+            static_cast<uint64_t>((lower[0] * g.global[1] + lower[1]) * g.global[2] + lower[2]);
+        const uint64_t bond =
+            lower_site * static_cast<uint64_t>(g.dim) + static_cast<uint64_t>(a - first_axis);
+        if (stream_word(key, bond, IsingStream::kClusterBond, sample, step) >= threshold) continue;
+        spin = flipped;
+        stack.push_back(next);
+        ++size;
+      }
+    }
+  }
+  return size;
+}
+
+double integrated_autocorrelation_time(const std::vector<double>& series, double window_factor) {
+  const size_t n = series.size();
+  if (n < 2) throw std::invalid_argument("autocorrelation time: fewer than 2 values");
+  double mean = 0;
+  for (double v : series) mean += v;
+  mean /= static_cast<double>(n);
+  double variance = 0;
+  for (double v : series) variance += (v - mean) * (v - mean);
+  variance /= static_cast<double>(n);
+  if (variance == 0) return 0.5;
+  double tau = 0.5;
+  for (size_t lag = 1; lag < n; ++lag) {
+    double c = 0;
+    for (size_t i = 0; i + lag < n; ++i) c += (series[i] - mean) * (series[i + lag] - mean);
+    tau += c / (static_cast<double>(n - lag) * variance);
+    if (static_cast<double>(lag) >= window_factor * tau) break;
+  }
+  return tau;
+}
+
+double beta_critical_2d() {
+  return 0.5 * std::log(1.0 + std::sqrt(2.0));
+}
+
+double beta_critical_3d() {
+  return 0.2216546;
+}
+
+double elliptic_k(double k) {
+  if (!(k >= 0 && k <= 1)) throw std::invalid_argument("elliptic_k: modulus outside [0, 1]");
+  double a = 1.0, b = std::sqrt((1.0 - k) * (1.0 + k));
+  if (b == 0) return HUGE_VAL;
+  // The AGM converges quadratically: a handful of steps reach machine precision.
+  for (int i = 0; i < 64 && std::abs(a - b) > 1e-16 * a; ++i) {
+    const double mean = 0.5 * (a + b);
+    b = std::sqrt(a * b);
+    a = mean;
+  }
+  return kPi / (2.0 * a);
+}
+
+double onsager_energy(double beta) {
+  const double c = std::cosh(2.0 * beta), t = std::tanh(2.0 * beta);
+  const double kappa = std::min(1.0, 2.0 * std::sinh(2.0 * beta) / (c * c));
+  const double factor = 2.0 * t * t - 1.0;
+  // At beta_c, kappa = 1 and K diverges only logarithmically while factor vanishes linearly: the
+  // product tends to 0.
+  const double elliptic_term = kappa >= 1.0 ? 0.0 : factor * elliptic_k(kappa);
+  return -(1.0 / t) * (1.0 + (2.0 / kPi) * elliptic_term);
+}
+
+double yang_magnetisation(double beta) {
+  if (beta <= beta_critical_2d()) return 0.0;
+  const double s = std::sinh(2.0 * beta);
+  return std::pow(1.0 - 1.0 / (s * s * s * s), 0.125);
+}
+
+double binder_critical(int dim) {
+  if (dim == 2) return 0.61069;
+  if (dim == 3) return 0.4655;
+  throw std::invalid_argument("binder_critical: dimension " + std::to_string(dim) +
+                              " is not 2 or 3");
+}
+
+}  // namespace rgflow::field
