@@ -1,5 +1,7 @@
 // Single-thread kernel throughput: field generation per distribution, the block map, and the
-// Ising updates, in items (sites, spin updates) per second. Run: build/bench/rgflow_bench_kernels
+// batch activations in double and float against libm's scalar definition (activation_value, the
+// baseline), and the Ising updates, in items (sites, values, spin updates) per second. Run:
+// build/bench/rgflow_bench_kernels
 // --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -9,6 +11,7 @@
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/nn/activation.hpp"
 
 namespace {
 
@@ -74,6 +77,47 @@ void IsingWolff2d(benchmark::State& state) {
   state.SetItemsProcessed(flipped);
 }
 BENCHMARK(IsingWolff2d);
+// 4096 values spread over [-4, 4], where a network's pre-activations and a quadrature grid lie.
+template <typename Scalar>
+std::vector<Scalar> activation_inputs() {
+  std::vector<Scalar> values(4096);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<Scalar>(-4.0 + 8.0 * static_cast<double>(i) / values.size());
+  }
+  return values;
+}
+
+template <typename Scalar>
+void ActivationBatch(benchmark::State& state) {
+  const auto activation = static_cast<rgflow::nn::Activation>(state.range(0));
+  const std::vector<Scalar> inputs = activation_inputs<Scalar>();
+  std::vector<Scalar> values(inputs.size());
+  for (auto _ : state) {
+    values = inputs;
+    rgflow::nn::apply_activation<Scalar>(activation, values.data(), nullptr,
+                                         static_cast<Eigen::Index>(values.size()));
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(inputs.size()));
+  state.SetLabel(rgflow::nn::activation_name(activation));
+}
+BENCHMARK_TEMPLATE(ActivationBatch, double)->DenseRange(2, 6);
+BENCHMARK_TEMPLATE(ActivationBatch, float)->DenseRange(2, 6);
+
+void ActivationScalarReference(benchmark::State& state) {
+  const auto activation = static_cast<rgflow::nn::Activation>(state.range(0));
+  const std::vector<double> inputs = activation_inputs<double>();
+  std::vector<double> values(inputs.size());
+  for (auto _ : state) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      values[i] = rgflow::nn::activation_value(activation, inputs[i]);
+    }
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(inputs.size()));
+  state.SetLabel(rgflow::nn::activation_name(activation));
+}
+BENCHMARK(ActivationScalarReference)->DenseRange(2, 6);
 
 }  // namespace
 

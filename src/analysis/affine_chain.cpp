@@ -1,7 +1,10 @@
 #include "rgflow/analysis/affine_chain.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
+
+#include "rgflow/nn/symmetry_group.hpp"
 
 namespace rgflow::analysis {
 
@@ -21,6 +24,40 @@ std::vector<Vector<double>> AffineChain::forward(const Vector<double>& x) const 
   }
   return outputs;
 }
+
+namespace {
+
+// The elements of the block's point group (identity excluded) that map the graph onto itself:
+// g(i) and g(j) are neighbours exactly when i and j are (list sizes, which mean aggregation
+// divides by, follow). An equivariant graph layer commutes with these on i.i.d. inputs.
+std::vector<nn::Permutation> graph_symmetries(const nn::Network<double>& network) {
+  const auto& neighbours = network.neighbours();
+  const int nodes = network.inputs();
+  std::vector<std::vector<char>> adjacent(static_cast<size_t>(nodes),
+                                          std::vector<char>(static_cast<size_t>(nodes), 0));
+  for (int i = 0; i < nodes; ++i) {
+    for (int j : neighbours[static_cast<size_t>(i)]) {
+      adjacent[static_cast<size_t>(i)][static_cast<size_t>(j)] = 1;
+    }
+  }
+  std::vector<nn::Permutation> kept;
+  const auto group = nn::point_group(network.spec().block);
+  for (size_t k = 1; k < group.size(); ++k) {  // the identity comes first
+    const nn::Permutation& g = group[k];
+    bool preserves = static_cast<int>(g.size()) == nodes;
+    for (int i = 0; preserves && i < nodes; ++i) {
+      for (int j = 0; preserves && j < nodes; ++j) {
+        preserves = adjacent[static_cast<size_t>(i)][static_cast<size_t>(j)] ==
+                    adjacent[static_cast<size_t>(g[static_cast<size_t>(i)])]
+                            [static_cast<size_t>(g[static_cast<size_t>(j)])];
+      }
+    }
+    if (preserves) kept.push_back(g);
+  }
+  return kept;
+}
+
+}  // namespace
 
 AffineChain affine_chain(const nn::Network<double>& network) {
   const auto& spec = network.spec();
@@ -43,6 +80,7 @@ AffineChain affine_chain(const nn::Network<double>& network) {
   // Graph network on node-major stacked features.
   const int nodes = network.inputs();
   const auto& neighbours = network.neighbours();
+  const std::vector<nn::Permutation> node_symmetries = graph_symmetries(network);
   for (int l = 0; l + 1 < layers; ++l) {
     const Matrix<double> self = network.weight(l);
     const Matrix<double> other = network.neighbour_weight(l);
@@ -59,6 +97,16 @@ AffineChain affine_chain(const nn::Network<double>& network) {
       layer.bias.segment(i * out, out) = b;
     }
     layer.activate = true;
+    for (const nn::Permutation& g : node_symmetries) {  // unit (i, f) -> (g(i), f)
+      std::vector<int> image(static_cast<size_t>(nodes * out));
+      for (int i = 0; i < nodes; ++i) {
+        for (Eigen::Index f = 0; f < out; ++f) {
+          image[static_cast<size_t>(i * out + f)] =
+              static_cast<int>(g[static_cast<size_t>(i)] * out + f);
+        }
+      }
+      layer.symmetries.push_back(std::move(image));
+    }
     chain.layers.push_back(layer);
   }
   const Matrix<double> readout = network.weight(layers - 1);

@@ -253,10 +253,48 @@ class CentralTables {
   std::vector<std::vector<double>> tables_;
 };
 
+// Sets of distinct units up to the symmetries of a layer: a set is computed when it is the
+// smallest (lexicographically, sorted) of its images, and its tuples' values are stored at
+// their images too.
+class UnitSymmetry {
+ public:
+  explicit UnitSymmetry(const std::vector<std::vector<int>>& symmetries)
+      : symmetries_(symmetries) {}
+
+  bool canonical(const std::vector<int>& units) const {
+    for (const auto& g : symmetries_) {
+      image_.clear();
+      for (int u : units) image_.push_back(g[static_cast<size_t>(u)]);
+      std::sort(image_.begin(), image_.end());
+      if (image_ < units) return false;
+    }
+    return true;
+  }
+
+  /// central(units repeated by m) = value, and the same at every image of that tuple.
+  void store(CentralTables& central, const std::vector<int>& units, const Pattern& m,
+             double value) const {
+    central.at(expand(units, m)) = value;
+    for (const auto& g : symmetries_) {
+      image_.clear();
+      for (size_t i = 0; i < units.size(); ++i) {
+        image_.insert(image_.end(), static_cast<size_t>(m[i]), g[static_cast<size_t>(units[i])]);
+      }
+      std::sort(image_.begin(), image_.end());
+      central.at(image_) = value;
+    }
+  }
+
+ private:
+  const std::vector<std::vector<int>>& symmetries_;
+  mutable std::vector<int> image_;
+};
+
 }  // namespace
 
 JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation, int order,
-                              int max_order) {
+                              int max_order, const std::vector<std::vector<int>>& symmetries) {
+  const UnitSymmetry symmetry(symmetries);
   const int w = z.width;
   std::vector<std::vector<double>> coefficients(static_cast<size_t>(w));
   std::vector<double> mean(static_cast<size_t>(w));
@@ -355,7 +393,7 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
           for (size_t lane = 0; lane < kLanes; ++lane) total[lane] += product[lane] * moment[lane];
         }
         for (size_t lane = 0; lane < batch.size(); ++lane) {
-          central.at(expand(batch[lane], patterns[k])) = total[lane];
+          symmetry.store(central, batch[lane], patterns[k], total[lane]);
         }
       }
       batch.clear();
@@ -363,6 +401,7 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
     std::vector<int> units(static_cast<size_t>(r));
     for (int i = 0; i < r; ++i) units[static_cast<size_t>(i)] = i;
     do {
+      if (!symmetry.canonical(units)) continue;
       batch.push_back(units);
       if (batch.size() == kLanes) flush();
     } while (next_subset(units, w));
@@ -386,7 +425,8 @@ void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<doub
 }
 
 JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation, int points,
-                             int max_order) {
+                             int max_order, const std::vector<std::vector<int>>& symmetries) {
+  const UnitSymmetry symmetry(symmetries);
   const int w = z.width;
   std::vector<double> nodes, weights;
   gauss_hermite_rule(points, nodes, weights);
@@ -421,6 +461,7 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
   std::vector<double> centred;
   for_each_unit_set(
       w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
+        if (!symmetry.canonical(units)) return;
         const int r = static_cast<int>(units.size());
         Matrix<double> sub(r, r);
         for (int i = 0; i < r; ++i)
@@ -495,7 +536,7 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
             total += product;
           }
           for (double lane : lanes) total += lane;
-          central.at(expand(units, m)) = total;
+          symmetry.store(central, units, m, total);
         }
       });
   return joint_cumulants_from_central(mean, max_order,

@@ -48,8 +48,8 @@ std::vector<JointCumulants> propagate(const AffineChain& chain,
     JointCumulants z = affine_cumulants(current, layer);
     if (layer.activate) {
       z = settings.mode == PropagationMode::kTaylor
-              ? taylor_closure(z, chain.activation, settings.taylor_order, 4)
-              : gauss_closure(z, chain.activation, settings.quadrature_points, 4);
+              ? taylor_closure(z, chain.activation, settings.taylor_order, 4, layer.symmetries)
+              : gauss_closure(z, chain.activation, settings.quadrature_points, 4, layer.symmetries);
     }
     current = z;
     JointCumulants reported = z;

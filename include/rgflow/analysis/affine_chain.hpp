@@ -12,11 +12,16 @@
 
 namespace rgflow::analysis {
 
-/// One affine map y = W x + b of the chain; `activate`: phi is applied to y.
+/// One affine map y = W x + b of the chain; `activate`: phi is applied to y. `symmetries`:
+/// permutations of y's units (image[a] is where unit a goes) under which the joint law of y is
+/// invariant whenever the network's inputs are i.i.d.: for a graph layer the block's point-group
+/// elements that preserve its graph, acting on the node of each unit (the identity left out);
+/// empty where none is known (MLP layers, the readout).
 struct AffineLayer {
   nn::Matrix<double> weight;
   nn::Vector<double> bias;
   bool activate = false;
+  std::vector<std::vector<int>> symmetries;
 };
 
 struct AffineChain {

@@ -19,16 +19,19 @@ namespace rgflow::analysis {
 std::vector<double> taylor_coefficients(nn::Activation activation, double x, int order);
 
 /// Joint cumulants of phi(z) of orders 1..max_order (<= 4) by the Taylor closure of order
-/// `order` (1..3); `z` must carry every order 1..4.
+/// `order` (1..3); `z` must carry every order 1..4. `symmetries`: unit permutations that leave
+/// z's law invariant (AffineLayer::symmetries); each orbit of unit sets is computed once and
+/// copied to the others (the same values up to rounding, a fraction of the work).
 JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation, int order,
-                              int max_order);
+                              int max_order, const std::vector<std::vector<int>>& symmetries = {});
 
 /// Gauss-Hermite nodes and weights for E[f(u)], u ~ N(0, 1) (probabilists' normalisation).
 void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights);
 
 /// Joint cumulants of phi(z) of orders 1..max_order (<= 4) by the Gaussian closure with
-/// `points` Gauss-Hermite points per dimension; uses z's orders 1 and 2.
+/// `points` Gauss-Hermite points per dimension; uses z's orders 1 and 2. `symmetries`: as for
+/// taylor_closure.
 JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation, int points,
-                             int max_order);
+                             int max_order, const std::vector<std::vector<int>>& symmetries = {});
 
 }  // namespace rgflow::analysis

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""rgflow's scaling study: strong scaling, weak scaling and a sweep of the lattice size.
+
+Each point runs pipelines/scaling.yaml (generate, train, analyze of one d = 2 lattice) under
+`mpiexec -n P`, with the lattice side and sample count set on the command line, and records per
+stage: wall seconds (the pipeline's own summary), sites/s per rank, parallel efficiency, peak RSS
+per rank (the stages' summary lines) and the bytes the stage reads and writes (from the dataset's
+geometry). Repeats give medians. Output: scaling.csv and scaling.png in --out.
+
+  strong  fixed lattice (--strong-L), P in --ranks        efficiency T(1) / (P T(P))
+  weak    sites per rank fixed: L = L1 P^(1/2), rounded to a multiple of the top-level block
+          side                                             efficiency (sites/s per rank) / that at P = 1
+  sweep   L = 2^a for a in --sweep-exponents on --sweep-ranks ranks
+
+On a machine with fewer cores than ranks the figures are for correctness, not speed: the study
+says so in its CSV (column `oversubscribed`).
+
+  python3 scripts/scaling_study.py --out runs/scaling --modes strong,weak,sweep --repeats 3
+"""
+import argparse
+import csv
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+STAGES = ("generate", "train", "analyze")
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def lattice_bytes(side, samples, levels, block, dim=2, scalar=4):
+    """Bytes of every level of the dataset, and of levels 0 and 1 alone."""
+    per_level = [samples * (side // block**k) ** dim * scalar for k in range(levels + 1)]
+    return sum(per_level), per_level[0] + per_level[1]
+
+
+def run_point(args, ranks, side, samples, outdir):
+    """One pipeline run; returns {stage: (seconds, peak RSS MiB or None)}."""
+    command = ["mpiexec", "-n", str(ranks)]
+    if args.oversubscribe:
+        command.append("--oversubscribe")
+    command += [args.exe, "run", args.pipeline, "-outdir", outdir, "-force",
+                "-generate_lattice_L", str(side), "-generate_lattice_samples", str(samples),
+                "-generate_lattice_levels", str(args.levels),
+                "-generate_lattice_memory_mb", str(args.memory_mb),
+                # space jackknife groups are slabs of top-level block rows: at most one per row
+                "-analyze_groups", str(min(16, side // args.block))]
+    command += args.extra
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [l.strip() for l in (result.stderr + result.stdout).splitlines()
+                 if l.strip() and not l.strip().startswith("---")]
+        errors = [l for l in lines if l.startswith("error")]
+        fail(f"P = {ranks}, L = {side}: " + (errors or lines or ["exit " + str(result.returncode)])[0])
+    seconds, rss = {}, {}
+    current = None
+    for line in result.stdout.splitlines():
+        started = re.match(r"== rgflow run \[\d+/\d+\] (\w+)", line)
+        if started:
+            current = started.group(1)
+        found = re.search(r"peak RSS (\d+) MiB", line)
+        if found and current:
+            rss[current] = int(found.group(1))
+        row = re.match(r"\s+(generate|train|analyze)\s+\S+\s+done\s+([0-9.]+)", line)
+        if row:
+            seconds[row.group(1)] = float(row.group(2))
+    missing = [s for s in STAGES if s not in seconds]
+    if missing:
+        fail(f"P = {ranks}, L = {side}: no time reported for {', '.join(missing)}")
+    return {s: (seconds[s], rss.get(s)) for s in STAGES}
+
+
+def measure(args, mode, ranks, side, samples):
+    outdir = os.path.join(args.out, f"{mode}_P{ranks}_L{side}")
+    runs = [run_point(args, ranks, side, samples, outdir) for _ in range(args.repeats)]
+    everything, training = lattice_bytes(side, samples, args.levels, args.block)
+    io = {"generate": (0, everything), "analyze": (everything, 0), "train": (training, 0)}
+    rows = []
+    for stage in STAGES:
+        seconds = statistics.median(r[stage][0] for r in runs)
+        rss_values = [r[stage][1] for r in runs if r[stage][1] is not None]
+        sites = samples * side * side
+        rows.append({
+            "mode": mode, "stage": stage, "ranks": ranks, "L": side, "samples": samples,
+            "sites": sites, "seconds": seconds, "repeats": args.repeats,
+            "sites_per_s_per_rank": sites / seconds / ranks if seconds > 0 else float("nan"),
+            "peak_rss_mib_per_rank": max(rss_values) if rss_values else "",
+            "bytes_read": io[stage][0], "bytes_written": io[stage][1],
+            "oversubscribed": int(ranks > (os.cpu_count() or 1)),
+        })
+    for row in rows:
+        print(f"{mode:6s} {row['stage']:8s} P={ranks:<2d} L={side:<6d} {row['seconds']:8.2f} s "
+              f"{row['sites_per_s_per_rank']:10.3e} sites/s/rank  RSS {row['peak_rss_mib_per_rank']} MiB",
+              flush=True)
+    return rows
+
+
+def add_efficiency(rows):
+    for mode in ("strong", "weak"):
+        for stage in STAGES:
+            points = [r for r in rows if r["mode"] == mode and r["stage"] == stage]
+            base = [r for r in points if r["ranks"] == 1]
+            for r in points:
+                if not base:
+                    r["efficiency"] = ""
+                elif mode == "strong":
+                    r["efficiency"] = base[0]["seconds"] / (r["ranks"] * r["seconds"])
+                else:
+                    r["efficiency"] = r["sites_per_s_per_rank"] / base[0]["sites_per_s_per_rank"]
+    for r in rows:
+        r.setdefault("efficiency", "")
+
+
+def plot(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing (Debian: python3-matplotlib): no figure", file=sys.stderr)
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for ax, mode, x, y, ylabel in (
+            (axes[0], "strong", "ranks", "efficiency", "parallel efficiency"),
+            (axes[1], "weak", "ranks", "efficiency", "weak efficiency"),
+            (axes[2], "sweep", "sites", "sites_per_s_per_rank", "sites/s per rank")):
+        for stage in STAGES:
+            points = sorted((r for r in rows if r["mode"] == mode and r["stage"] == stage
+                             and r[y] != ""), key=lambda r: r[x])
+            if points:
+                ax.plot([r[x] for r in points], [r[y] for r in points], "o-", label=stage)
+        ax.set_xscale("log", base=2)
+        if mode == "sweep":
+            ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(ylabel)
+        ax.set_title(mode)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exe", default="build/rgflow")
+    parser.add_argument("--pipeline", default="pipelines/scaling.yaml")
+    parser.add_argument("--out", default="runs/scaling")
+    parser.add_argument("--modes", default="strong,weak,sweep")
+    parser.add_argument("--ranks", default="1,2,4,8")
+    parser.add_argument("--strong-L", type=int, default=4096)
+    parser.add_argument("--weak-L1", type=int, default=2048, help="the side at P = 1")
+    parser.add_argument("--sweep-exponents", default="8-13",
+                        help="a-b: L = 2^a .. 2^b (15 is the acceptance case: 2^31 sites per sample)")
+    parser.add_argument("--sweep-ranks", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=2)
+    parser.add_argument("--levels", type=int, default=6)
+    parser.add_argument("--memory-mb", type=int, default=256, help="generate's budget per rank")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-oversubscribe", dest="oversubscribe", action="store_false")
+    parser.add_argument("extra", nargs="*", help="more rgflow run options, after --")
+    args = parser.parse_args()
+    args.block = 2**args.levels  # b = 2: the side of a top-level block
+    if not os.access(args.exe, os.X_OK):
+        fail(f"no rgflow executable at '{args.exe}' (build first, or give --exe)")
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in ("strong", "weak", "sweep"):
+            fail(f"--modes: unknown mode '{m}' (strong, weak, sweep)")
+    ranks = [int(p) for p in args.ranks.split(",")]
+    first, last = (int(v) for v in args.sweep_exponents.split("-"))
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    if "strong" in modes:
+        for p in ranks:
+            rows += measure(args, "strong", p, args.strong_L, args.samples)
+    if "weak" in modes:
+        for p in ranks:
+            side = max(args.block, round(args.weak_L1 * p**0.5 / args.block) * args.block)
+            rows += measure(args, "weak", p, side, args.samples)
+    if "sweep" in modes:
+        for a in range(first, last + 1):
+            rows += measure(args, "sweep", args.sweep_ranks, 2**a, args.samples)
+    add_efficiency(rows)
+    path = os.path.join(args.out, "scaling.csv")
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows)
+    figure = os.path.join(args.out, "scaling.png")
+    print(f"wrote {path}" + (f" and {figure}" if plot(rows, figure) else ""))
+
+
+if __name__ == "__main__":
+    main()
