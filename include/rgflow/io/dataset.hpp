@@ -113,9 +113,22 @@ class DatasetReader {
   /// For float64 datasets this would round: std::logic_error.
   void read_stored_floats(int level, int64_t first_sample, int64_t count,
                           std::vector<float>& out) const;
+  /// One sample's values of `level` on `box` (level-k sites, within the lattice), as double;
+  /// shape box.extent, row-major. Checked as read() is (the message names the global site).
+  void read_box(int level, int64_t sample, const lattice::Box& box, std::vector<double>& out) const;
+  /// The same as float, the stored values of a float32 dataset (std::logic_error for float64).
+  void read_box_stored_floats(int level, int64_t sample, const lattice::Box& box,
+                              std::vector<float>& out) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
+  /// One sample's values of `level` on `box` into `out` (box.size() values), as `memory_type`.
+  void read_box_values(int level, int64_t sample, const lattice::Box& box, hid_t memory_type,
+                       void* out) const;
+  /// UsageError naming the first NaN or Inf of `values` (one sample's values on `box`), if any.
+  template <typename T>
+  void check_box_finite(int level, int64_t sample, const lattice::Box& box,
+                        const std::vector<T>& values) const;
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;
