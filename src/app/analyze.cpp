@@ -31,6 +31,7 @@
 #include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
+#include "rgflow/core/phase_times.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
@@ -303,54 +304,6 @@ void print_tables(const AnalyzeConfig& config, const analysis::CumulantFlow& flo
               sibling_csv(config.output, "_cumulants.csv").c_str());
 }
 
-// Seconds spent in each named phase on this rank (phases that repeat add up), in first-seen
-// order, as wall time and as this process's CPU time (on a shared node the two differ: CPU time
-// is what the phase costs, wall time what it took): printed after the tables, and what
-// bench/analyze_bench.py reads.
-class PhaseTimes {
- public:
-  template <typename Phase>
-  void run(const Comm& world, const std::string& name, Phase&& phase) {
-    const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = cpu_seconds();
-    world.local_phase(name.c_str(), phase);
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu = cpu_seconds() - cpu_start;
-    for (auto& entry : entries_) {
-      if (entry.name == name) {
-        entry.wall += wall;
-        entry.cpu += cpu;
-        return;
-      }
-    }
-    entries_.push_back({name, wall, cpu});
-  }
-  std::string summary(bool cpu) const {
-    std::string text;
-    char buffer[96];
-    for (const auto& entry : entries_) {
-      std::snprintf(buffer, sizeof buffer, "%s%s %.2f s", text.empty() ? "" : ", ",
-                    entry.name.substr(entry.name.find(' ') + 1).c_str(),
-                    cpu ? entry.cpu : entry.wall);
-      text += buffer;
-    }
-    return text;
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    double wall, cpu;
-  };
-  static double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-  }
-  std::vector<Entry> entries_;
-};
-
 // How the jackknife groups are formed: consecutive samples when there are enough, else slabs of
 // the top level's block rows (the same region at every level) when there are enough of those.
 analysis::JackknifeGroups jackknife_groups(const AnalyzeConfig& config, int64_t samples,
@@ -619,10 +572,12 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       for (size_t m = 0; m < models.size(); ++m) {
         times.run(world, "analyze: monte carlo", [&] {
           const int level = models[m].file.level_input;
-          runs[m]->fill_owned_groups(world.rank(), world.size(),
-                                     [&](int64_t sample, std::vector<double>& field) {
-                                       field = reader.read(level, sample, 1);
-                                     });
+          const auto read = slab_reader<double>(reader);
+          runs[m]->fill_owned_groups(
+              world.rank(), world.size(),
+              [&](int64_t sample, int64_t first_row, int64_t rows, std::vector<double>& field) {
+                read(level, sample, {first_row, first_row + rows}, field);
+              });
         });
         if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
         times.run(world, "analyze: mc estimates",
