@@ -1,8 +1,9 @@
 // rgflow analyze: option reading and orchestration. The analysis itself lives in analysis/
-// (grouped moments, generalisation, learned flows, propagation: kernels without MPI or files),
-// the files in io/ (model.h5 reader, results writer). Work is shared out by jackknife group or
-// sample; each group's or sample's numbers are made by one rank and summed over ranks with zeros
-// elsewhere, so results are bit-identical for any rank count. Every rank-local phase runs inside
+// (the data passes over (sample, tile) pieces, grouped moments, generalisation, learned flows,
+// propagation: kernels without MPI or files), the files in io/ (dataset hyperslab reads, model.h5
+// reader, results writer). Work is shared out by jackknife slot, piece or model; each slot's
+// numbers are made by one rank and summed over ranks with zeros elsewhere, so results are
+// bit-identical for any rank count and memory budget. Every rank-local phase runs inside
 // Comm::local_phase, so a failure on any rank ends every rank with one line.
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
