@@ -41,11 +41,18 @@ template <typename Scalar>
 template <typename Value>
 void FieldModel<Scalar>::coarse_grain(int dim, int64_t side, const Value* field,
                                       std::vector<Scalar>& out) {
+  coarse_grain_slab(dim, side, side, field, out);
+}
+
+template <typename Scalar>
+template <typename Value>
+void FieldModel<Scalar>::coarse_grain_slab(int dim, int64_t rows, int64_t side, const Value* field,
+                                           std::vector<Scalar>& out) {
   const int64_t block_side = model_.spec().block.side;
-  const int64_t pairs = coarse::pairs_per_sample(dim, side, block_side);
+  const int64_t pairs = rows / block_side * coarse::pairs_per_sample(dim - 1, side, block_side);
   const Eigen::Index sites = model_.network().inputs();
   blocks_.resize(sites, pairs);
-  coarse::extract_blocks(dim, side, block_side, field, blocks_.data());
+  coarse::extract_slab_blocks(dim, rows, side, block_side, field, blocks_.data());
   out.resize(static_cast<size_t>(pairs));
   const bool plain = !chain_.empty();
   for (int64_t first = 0; first < pairs; first += kBatch) {
@@ -79,5 +86,13 @@ template void FieldModel<float>::coarse_grain(int, int64_t, const float*, std::v
 template void FieldModel<float>::coarse_grain(int, int64_t, const double*, std::vector<float>&);
 template void FieldModel<double>::coarse_grain(int, int64_t, const float*, std::vector<double>&);
 template void FieldModel<double>::coarse_grain(int, int64_t, const double*, std::vector<double>&);
+template void FieldModel<float>::coarse_grain_slab(int, int64_t, int64_t, const float*,
+                                                   std::vector<float>&);
+template void FieldModel<float>::coarse_grain_slab(int, int64_t, int64_t, const double*,
+                                                   std::vector<float>&);
+template void FieldModel<double>::coarse_grain_slab(int, int64_t, int64_t, const float*,
+                                                    std::vector<double>&);
+template void FieldModel<double>::coarse_grain_slab(int, int64_t, int64_t, const double*,
+                                                    std::vector<double>&);
 
 }  // namespace rgflow::analysis

@@ -56,17 +56,23 @@ std::string generalisation_description() {
 template <typename Scalar, typename Value>
 double sample_squared_error(FieldModel<Scalar>& model, int dim, int64_t side, const Value* fine,
                             const Value* coarse, double scale) {
+  return slab_squared_error(model, dim, side, side, fine, coarse, scale);
+}
+
+template <typename Scalar, typename Value>
+double slab_squared_error(FieldModel<Scalar>& model, int dim, int64_t rows, int64_t side,
+                          const Value* fine, const Value* coarse, double scale) {
   thread_local std::vector<Value> scaled;
   thread_local std::vector<Scalar> predicted;
   const Value* input = fine;
   if (scale != 1.0) {
-    int64_t sites = 1;
-    for (int axis = 0; axis < dim; ++axis) sites *= side;
+    int64_t sites = rows;
+    for (int axis = 1; axis < dim; ++axis) sites *= side;
     scaled.resize(static_cast<size_t>(sites));
     for (int64_t i = 0; i < sites; ++i) scaled[static_cast<size_t>(i)] = Value(scale) * fine[i];
     input = scaled.data();
   }
-  model.coarse_grain(dim, side, input, predicted);
+  model.coarse_grain_slab(dim, rows, side, input, predicted);
   double sum = 0;
   for (size_t p = 0; p < predicted.size(); ++p) {
     const double residual = double(predicted[p]) - scale * double(coarse[p]);
@@ -85,18 +91,9 @@ double mean_squared_error(const std::vector<double>& sample_sums, int64_t blocks
 template <typename Scalar, typename Value>
 void add_learned_levels(FieldModel<Scalar>& model, int dim, int64_t side, int64_t block_side,
                         const std::vector<Value>& start, int levels, LevelSink& sink) {
-  sink.add(0, side, start.data(), start.size());
-  thread_local std::vector<Scalar> current, next;
-  for (int level = 1; level < levels; ++level) {
-    if (level == 1) {
-      model.coarse_grain(dim, side, start.data(), next);
-    } else {
-      model.coarse_grain(dim, side, current.data(), next);
-    }
-    side /= block_side;
-    sink.add(level, side, next.data(), next.size());
-    std::swap(current, next);
-  }
+  add_learned_slab_levels(model, dim, side, side, block_side, start.data(), levels,
+                          [&](int level, int64_t, int64_t level_side, const auto* values,
+                              size_t count) { sink.add(level, level_side, values, count); });
 }
 
 std::function<double(int)> exact_cumulant_at_level(std::function<double(int)> level0_exact,
@@ -114,6 +111,12 @@ template double sample_squared_error(FieldModel<double>&, int, int64_t, const do
                                      const double*, double);
 template double sample_squared_error(FieldModel<double>&, int, int64_t, const float*, const float*,
                                      double);
+template double slab_squared_error(FieldModel<float>&, int, int64_t, int64_t, const float*,
+                                   const float*, double);
+template double slab_squared_error(FieldModel<double>&, int, int64_t, int64_t, const double*,
+                                   const double*, double);
+template double slab_squared_error(FieldModel<double>&, int, int64_t, int64_t, const float*,
+                                   const float*, double);
 template void add_learned_levels(FieldModel<float>&, int, int64_t, int64_t,
                                  const std::vector<float>&, int, LevelSink&);
 template void add_learned_levels(FieldModel<double>&, int, int64_t, int64_t,

@@ -150,7 +150,7 @@ void ModelPropagation::prepare_monte_carlo() {
   buffer_.assign(static_cast<size_t>(groups_) * offsets_.back(), 0.0);
 }
 
-void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader& read) {
+void ModelPropagation::fill_owned_groups(int rank, int ranks, const RowsReader& read) {
   if (skipped()) return;
   const auto& g = data_.geometry;
   const size_t layers = chain_.layers.size();
@@ -159,8 +159,13 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader
   const int64_t quota = (options_.blocks + groups_ - 1) / groups_;
   const int n = static_cast<int>(g.sites_per_block());
   std::vector<double> field;
-  nn::Matrix<double> blocks(n, per_sample);
+  nn::Matrix<double> blocks;
   nn::Network<double>::Tape tape;
+  // Blocks of the model's level per row of top-level blocks: only the rows that hold the blocks
+  // taken are read.
+  const int64_t per_top_row = per_sample / g.top_blocks_per_axis();
+  int64_t fine_rows_per_top_row = g.top_block_side();
+  for (int k = 0; k < level_; ++k) fine_rows_per_top_row /= g.block_side;
   // Space groups: group g's blocks are those of its slab of top-level block rows in every
   // sample (the slab's blocks are consecutive columns: block rows in row-major order).
   const int64_t block_rows = g.level_side(level_) / g.block_side;
@@ -180,11 +185,14 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const SampleReader
     double* slot = buffer_.data() + static_cast<size_t>(group) * stride;
     int64_t taken = 0;
     for (int64_t sample = range[0]; sample < range[1] && taken < quota; ++sample) {
-      read(sample, field);
-      coarse::extract_blocks(g.dim, g.level_side(level_), g.block_side, field.data(),
-                             blocks.data());
       const int64_t take = std::min(group_blocks, quota - taken);
-      network_.forward(blocks.middleCols(first_block, take), tape);
+      const int64_t first_row = first_block / per_top_row;
+      const int64_t rows = (first_block + take + per_top_row - 1) / per_top_row - first_row;
+      read(sample, first_row, rows, field);
+      blocks.resize(n, rows * per_top_row);
+      coarse::extract_slab_blocks(g.dim, rows * fine_rows_per_top_row, g.level_side(level_),
+                                  g.block_side, field.data(), blocks.data());
+      network_.forward(blocks.middleCols(first_block - first_row * per_top_row, take), tape);
       for (size_t l = 0; l < layers; ++l) {
         nn::Matrix<double> units = chain_activations(network_, tape, static_cast<int>(l));
         const auto& centre = predicted_[usable_][l].kappa[0];

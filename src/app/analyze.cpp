@@ -1,8 +1,9 @@
 // rgflow analyze: option reading and orchestration. The analysis itself lives in analysis/
-// (grouped moments, generalisation, learned flows, propagation: kernels without MPI or files),
-// the files in io/ (model.h5 reader, results writer). Work is shared out by jackknife group or
-// sample; each group's or sample's numbers are made by one rank and summed over ranks with zeros
-// elsewhere, so results are bit-identical for any rank count. Every rank-local phase runs inside
+// (the data passes over (sample, tile) pieces, grouped moments, generalisation, learned flows,
+// propagation: kernels without MPI or files), the files in io/ (dataset hyperslab reads, model.h5
+// reader, results writer). Work is shared out by jackknife slot, piece or model; each slot's
+// numbers are made by one rank and summed over ranks with zeros elsewhere, so results are
+// bit-identical for any rank count and memory budget. Every rank-local phase runs inside
 // Comm::local_phase, so a failure on any rank ends every rank with one line.
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -19,9 +19,11 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "commands.hpp"
 #include "rgflow/analysis/cumulant_flow.hpp"
+#include "rgflow/analysis/data_pass.hpp"
 #include "rgflow/analysis/field_model.hpp"
 #include "rgflow/analysis/generalisation.hpp"
 #include "rgflow/analysis/grouped_moments.hpp"
@@ -29,6 +31,7 @@
 #include "rgflow/coarse/block_pairs.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
+#include "rgflow/core/phase_times.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
@@ -45,10 +48,11 @@ struct AnalyzeConfig {
   int order = 8;
   int64_t groups = 16;
   std::string jackknife = "auto";
+  int64_t memory_budget_bytes = 0;  // per rank: pieces read at once and the models' work space
   bool force = false, quiet = false;
   analysis::PropagationOptions propagation;
-  std::string groups_option = "-groups", jackknife_option = "-jackknife",
-              output_option = "-o";  // as the user types them
+  std::string groups_option = "-groups", jackknife_option = "-jackknife", output_option = "-o",
+              budget_option = "-memory_mb";  // as the user types them
 };
 
 // The non-empty items of a comma-separated list of files.
@@ -86,6 +90,15 @@ AnalyzeConfig read_config(OptionReader& o) {
       "jackknife groups: consecutive samples, or slabs of whole top-level block rows of every "
       "sample (for few large samples); auto: samples when there are at least -groups of them");
   c.output = o.get_string("o", "results.h5", "output results file");
+  c.memory_budget_bytes =
+      o.get_int("memory_mb", 64,
+                "memory budget per rank, MiB: the pieces of samples read at once (whole tiles of "
+                "top-level block rows, all levels) and the models' work space",
+                1, int64_t{1} << 30)
+      << 20;
+  const int64_t test_budget =
+      o.get_int("test_memory_bytes", 0,
+                "testing only: the memory budget in bytes (overrides -memory_mb)", 0, INT64_MAX);
   c.force = o.get_flag("force", "overwrite an existing output");
   c.quiet = o.get_flag("quiet", "no table on stdout");
   auto& p = c.propagation;
@@ -107,6 +120,8 @@ AnalyzeConfig read_config(OptionReader& o) {
   c.groups_option = o.full_name("groups");
   c.jackknife_option = o.full_name("jackknife");
   c.output_option = o.full_name("o");
+  c.budget_option = o.full_name(test_budget > 0 ? "test_memory_bytes" : "memory_mb");
+  if (test_budget > 0) c.memory_budget_bytes = test_budget;
   c.models = file_list(models);
   c.eval_data = file_list(eval_data);
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
@@ -161,57 +176,24 @@ struct Model {
   std::unique_ptr<analysis::FieldModel<double>> in_double;
 };
 
-// One sample's field of one level, as stored: float32 data stay float.
-struct FieldBuffer {
-  std::vector<float> single;
-  std::vector<double> twice;
-};
-
-void read_field(const io::DatasetReader& reader, int level, int64_t sample, FieldBuffer& out) {
-  if (reader.spec().dtype == "float32") {
-    reader.read_stored_floats(level, sample, 1, out.single);
-  } else {
-    out.twice = reader.read(level, sample, 1);
-  }
-}
-
-// The sum of squared residuals of one sample of a generalisation cell.
-double cell_sample_error(Model& model, const io::DatasetReader& source,
-                         const analysis::GeneralisationCell& cell, int64_t sample,
-                         FieldBuffer& fine, FieldBuffer& coarse) {
-  const auto& g = source.spec().geometry;
-  const int64_t side = g.level_side(cell.level);
-  read_field(source, cell.level, sample, fine);
-  read_field(source, cell.level + 1, sample, coarse);
-  if (source.spec().dtype == "float32") {
-    if (model.single) {
-      return analysis::sample_squared_error(*model.in_float, g.dim, side, fine.single.data(),
-                                            coarse.single.data(), cell.scale);
-    }
-    return analysis::sample_squared_error(*model.in_double, g.dim, side, fine.single.data(),
-                                          coarse.single.data(), cell.scale);
-  }
-  return analysis::sample_squared_error(*model.in_double, g.dim, side, fine.twice.data(),
-                                        coarse.twice.data(), cell.scale);
-}
-
-void add_learned_sample(Model& model, const io::DatasetReader& reader, int level, int64_t sample,
-                        int levels, analysis::LevelSink& sink, FieldBuffer& field) {
-  const auto& g = reader.spec().geometry;
-  const int64_t side = g.level_side(level);
-  read_field(reader, level, sample, field);
-  if (reader.spec().dtype == "float32") {
-    if (model.single) {
-      analysis::add_learned_levels(*model.in_float, g.dim, side, g.block_side, field.single, levels,
-                                   sink);
+// A SlabReader of `reader`: one sample's values of a level on a run of top-level block rows, by
+// hyperslab, as stored (float32 data stay float).
+template <typename Value>
+analysis::SlabReader<Value> slab_reader(const io::DatasetReader& reader) {
+  return [&reader](int level, int64_t sample, analysis::RowRange rows, std::vector<Value>& out) {
+    const auto& g = reader.spec().geometry;
+    lattice::Box box = lattice::full_box(g.dim, g.side);
+    box.begin[0] = rows.begin * g.top_block_side();
+    box.extent[0] = rows.rows() * g.top_block_side();
+    int64_t factor = 1;
+    for (int k = 0; k < level; ++k) factor *= g.block_side;
+    box = box.coarsened(factor);
+    if constexpr (std::is_same_v<Value, float>) {
+      reader.read_box_stored_floats(level, sample, box, out);
     } else {
-      analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.single,
-                                   levels, sink);
+      reader.read_box(level, sample, box, out);
     }
-  } else {
-    analysis::add_learned_levels(*model.in_double, g.dim, side, g.block_side, field.twice, levels,
-                                 sink);
-  }
+  };
 }
 
 // Symmetry metrics of docs/science.md section 5 of each network on up to 4096 blocks of the data's
@@ -233,19 +215,29 @@ io::SymmetryReport symmetry_report(const Model& model, const nn::Matrix<double>&
   return report;
 }
 
+// The first `limit` blocks of level 0 in sample then block order, read tile by tile.
 nn::Matrix<double> first_blocks(const io::DatasetReader& reader, int64_t limit) {
   const auto& spec = reader.spec();
   const auto& g = spec.geometry;
   const int64_t per_sample = coarse::pairs_per_sample(g.dim, g.side, g.block_side);
   const int64_t columns = std::min<int64_t>(limit, per_sample * spec.samples);
   nn::Matrix<double> x(g.sites_per_block(), columns);
-  nn::Matrix<double> all(g.sites_per_block(), per_sample);
+  nn::Matrix<double> tile_blocks;
+  const auto read = slab_reader<double>(reader);
+  std::vector<double> field;
   for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
-    const auto field = reader.read(0, sample, 1);
-    coarse::extract_blocks(g.dim, g.side, g.block_side, field.data(), all.data());
-    const int64_t take = std::min(per_sample, columns - filled);
-    x.middleCols(filled, take) = all.leftCols(take);
-    filled += take;
+    for (const auto& tile : analysis::canonical_tiles(g, {0, g.top_blocks_per_axis()})) {
+      if (filled == columns) break;
+      read(0, sample, tile, field);
+      const int64_t rows = tile.rows() * g.top_block_side();
+      tile_blocks.resize(g.sites_per_block(),
+                         static_cast<Eigen::Index>(field.size()) / g.sites_per_block());
+      coarse::extract_slab_blocks(g.dim, rows, g.side, g.block_side, field.data(),
+                                  tile_blocks.data());
+      const int64_t take = std::min<int64_t>(tile_blocks.cols(), columns - filled);
+      x.middleCols(filled, take) = tile_blocks.leftCols(take);
+      filled += take;
+    }
   }
   return x;
 }
@@ -312,54 +304,6 @@ void print_tables(const AnalyzeConfig& config, const analysis::CumulantFlow& flo
               sibling_csv(config.output, "_cumulants.csv").c_str());
 }
 
-// Seconds spent in each named phase on this rank (phases that repeat add up), in first-seen
-// order, as wall time and as this process's CPU time (on a shared node the two differ: CPU time
-// is what the phase costs, wall time what it took): printed after the tables, and what
-// bench/analyze_bench.py reads.
-class PhaseTimes {
- public:
-  template <typename Phase>
-  void run(const Comm& world, const std::string& name, Phase&& phase) {
-    const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = cpu_seconds();
-    world.local_phase(name.c_str(), phase);
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu = cpu_seconds() - cpu_start;
-    for (auto& entry : entries_) {
-      if (entry.name == name) {
-        entry.wall += wall;
-        entry.cpu += cpu;
-        return;
-      }
-    }
-    entries_.push_back({name, wall, cpu});
-  }
-  std::string summary(bool cpu) const {
-    std::string text;
-    char buffer[96];
-    for (const auto& entry : entries_) {
-      std::snprintf(buffer, sizeof buffer, "%s%s %.2f s", text.empty() ? "" : ", ",
-                    entry.name.substr(entry.name.find(' ') + 1).c_str(),
-                    cpu ? entry.cpu : entry.wall);
-      text += buffer;
-    }
-    return text;
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    double wall, cpu;
-  };
-  static double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-  }
-  std::vector<Entry> entries_;
-};
-
 // How the jackknife groups are formed: consecutive samples when there are enough, else slabs of
 // the top level's block rows (the same region at every level) when there are enough of those.
 analysis::JackknifeGroups jackknife_groups(const AnalyzeConfig& config, int64_t samples,
@@ -385,6 +329,24 @@ analysis::JackknifeGroups jackknife_groups(const AnalyzeConfig& config, int64_t 
   return analysis::JackknifeGroups::kSpace;
 }
 
+// Top-level block rows of `reader`'s samples one read may hold within the budget (whole tiles,
+// all levels), or one line saying the budget cannot hold one tile.
+int64_t pieces_per_budget(const AnalyzeConfig& config, const io::DatasetReader& reader,
+                          bool models) {
+  const auto& g = reader.spec().geometry;
+  const int64_t value_bytes = io::dtype_bytes(reader.spec().dtype);
+  const int64_t rows = analysis::rows_per_read(g, value_bytes, models, config.memory_budget_bytes);
+  if (rows > 0) return rows;
+  const int64_t tile_rows = analysis::canonical_rows(g);
+  throw UsageError(
+      "option " + config.budget_option + ": " + mib_text(config.memory_budget_bytes) +
+      " cannot hold one tile of '" + reader.path() + "' (" + std::to_string(tile_rows) +
+      " row(s) of top-level blocks of side b^K = " + std::to_string(g.top_block_side()) +
+      ", all levels, " + reader.spec().dtype + (models ? ", and the models' work space" : "") +
+      "): it needs " + mib_text(analysis::pass_bytes(g, tile_rows, value_bytes, models)) +
+      "; raise it");
+}
+
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
   PhaseTimes times;
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
@@ -392,6 +354,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
   std::vector<Model> models;
   analysis::JackknifeGroups groups_kind = analysis::JackknifeGroups::kSamples;
+  int64_t read_rows = 0;  // top-level block rows of the data read at once
   times.run(world, "analyze: inputs", [&] {
     data_reader = std::make_unique<io::DatasetReader>(config.data);
     const auto& spec = data_reader->spec();
@@ -419,13 +382,14 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         throw UsageError("dataset '" + path + "' is incomplete");
       }
     }
+    read_rows = pieces_per_budget(config, *data_reader, !models.empty());
+    for (const auto& eval : eval_readers) pieces_per_budget(config, *eval, true);
   });
   const io::DatasetReader& reader = *data_reader;
   const auto& spec = reader.spec();
   const auto& g = spec.geometry;
   io::prepare_output(world, config.output, config.output_option, config.force, false);
   try {
-    // Cumulants of every level of the data.
     // One table of (level, group) moments, grouped as decided above.
     auto grouped = [&](int levels) {
       return groups_kind == analysis::JackknifeGroups::kSamples
@@ -433,28 +397,6 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
                  : analysis::GroupedMoments(levels, config.groups, config.order,
                                             g.level_side(g.levels), spec.samples);
     };
-    analysis::GroupedMoments data_moments = grouped(g.levels + 1);
-    times.run(world, "analyze: cumulants", [&] {
-      FieldBuffer field;
-      data_moments.fill_owned(spec.samples, world.rank(), world.size(),
-                              [&](int64_t sample, analysis::LevelSink& sink) {
-                                for (int level = 0; level <= g.levels; ++level) {
-                                  read_field(reader, level, sample, field);
-                                  const int64_t side = g.level_side(level);
-                                  if (spec.dtype == "float32") {
-                                    sink.add(level, side, field.single.data(), field.single.size());
-                                  } else {
-                                    sink.add(level, side, field.twice.data(), field.twice.size());
-                                  }
-                                }
-                              });
-    });
-    world.sum(data_moments.buffer());
-    auto exact = [&](int n) { return known_exact_cumulant(spec.distribution, n); };
-    const auto flow =
-        analysis::cumulant_flow(data_moments.by_level(), static_cast<double>(g.sites_per_block()),
-                                static_cast<double>(g.block_side), spec.scaling_dimension, exact);
-
     // Each model applied with the float32 kernels where model and data are both float32.
     for (auto& model : models) {
       model.single = analysis::analysis_precision(model.file.scalar, spec.dtype) == "float32";
@@ -463,8 +405,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         model.in_float = std::make_unique<analysis::FieldModel<float>>(model.file.network);
       }
     }
-
-    // Generalisation: per-sample squared errors, each sample's by one rank.
+    // The generalisation table's cells (model x test set).
     std::vector<analysis::GeneralisationModel> planned;
     for (const auto& model : models) {
       planned.push_back(
@@ -473,12 +414,74 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
            model.file.training_samples});
     }
     std::vector<analysis::GeneralisationData> test_sets;
+    std::vector<int64_t> tiles_per_source{
+        static_cast<int64_t>(analysis::sample_tiles(g, groups_kind, config.groups).size())};
     for (size_t e = 0; e < eval_readers.size(); ++e) {
       const auto& s = eval_readers[e]->spec();
       test_sets.push_back({stem_of(config.eval_data[e]), s.geometry.levels, s.samples});
+      tiles_per_source.push_back(static_cast<int64_t>(
+          analysis::canonical_tiles(s.geometry, {0, s.geometry.top_blocks_per_axis()}).size()));
     }
     const auto plan =
         analysis::plan_generalisation(planned, {"data", g.levels, spec.samples}, test_sets);
+    analysis::TileSums tile_sums(plan, tiles_per_source);
+    // Learned flows: each model applied again and again from the data's level k, against the
+    // exact recursion at levels k, k + 1, ...
+    std::vector<std::unique_ptr<analysis::GroupedMoments>> flow_tables;
+    auto pass_models = [&](const std::string& dtype, bool flows) {
+      std::vector<analysis::PassModel> pass;
+      for (size_t m = 0; m < models.size(); ++m) {
+        auto& model = models[m];
+        pass.push_back({model.file.level_input,
+                        model.single && dtype == "float32" ? model.in_float.get() : nullptr,
+                        model.in_double.get(), flows ? flow_tables[m].get() : nullptr});
+      }
+      return pass;
+    };
+    for (const auto& model : models) {
+      const int k = model.file.level_input;
+      flow_tables.push_back(
+          k < g.levels ? std::make_unique<analysis::GroupedMoments>(grouped(g.levels - k + 1))
+                       : nullptr);
+    }
+
+    // One pass over the data, piece by piece: its cumulants, every model's learned flow and its
+    // generalisation cells on the data.
+    analysis::GroupedMoments data_moments = grouped(g.levels + 1);
+    times.run(world, "analyze: cumulants", [&] {
+      auto pass = pass_models(spec.dtype, true);
+      if (spec.dtype == "float32") {
+        analysis::data_pass<float>(g, spec.samples, data_moments, pass, plan, tile_sums, read_rows,
+                                   world.rank(), world.size(), slab_reader<float>(reader));
+      } else {
+        analysis::data_pass<double>(g, spec.samples, data_moments, pass, plan, tile_sums, read_rows,
+                                    world.rank(), world.size(), slab_reader<double>(reader));
+      }
+    });
+    world.sum(data_moments.buffer());
+    auto exact = [&](int n) { return known_exact_cumulant(spec.distribution, n); };
+    const auto flow =
+        analysis::cumulant_flow(data_moments.by_level(), static_cast<double>(g.sites_per_block()),
+                                static_cast<double>(g.block_side), spec.scaling_dimension, exact);
+
+    // One pass over each test set for every model's cell on it.
+    times.run(world, "analyze: generalisation", [&] {
+      for (size_t e = 0; e < eval_readers.size(); ++e) {
+        const auto& s = eval_readers[e]->spec();
+        auto pass = pass_models(s.dtype, false);
+        const int source = static_cast<int>(e) + 1;
+        if (s.dtype == "float32") {
+          analysis::test_set_pass<float>(s.geometry, s.samples, source, pass, plan, tile_sums,
+                                         world.rank(), world.size(),
+                                         slab_reader<float>(*eval_readers[e]));
+        } else {
+          analysis::test_set_pass<double>(s.geometry, s.samples, source, pass, plan, tile_sums,
+                                          world.rank(), world.size(),
+                                          slab_reader<double>(*eval_readers[e]));
+        }
+      }
+    });
+    world.sum(tile_sums.buffer());
     const size_t tests = plan.tests.size();
     std::vector<std::vector<double>> mse(models.size(), std::vector<double>(tests));
     std::string notes;
@@ -491,55 +494,38 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
               (notes.empty() ? "" : "; ") + models[m].name + "/" + plan.tests[t] + ": " + cell.note;
           continue;
         }
-        const io::DatasetReader& source =
-            cell.source == 0 ? reader : *eval_readers[cell.source - 1];
-        std::vector<double> sums(static_cast<size_t>(cell.count), 0.0);
-        times.run(world, "analyze: generalisation", [&] {
-          FieldBuffer fine, coarse;
-          for (int64_t s = world.rank(); s < cell.count; s += world.size()) {
-            sums[static_cast<size_t>(s)] =
-                cell_sample_error(models[m], source, cell, cell.first_sample + s, fine, coarse);
-          }
-        });
-        world.sum(sums);
-        const auto& sg = source.spec().geometry;
+        const auto& sg =
+            (cell.source == 0 ? reader : *eval_readers[cell.source - 1]).spec().geometry;
         mse[m][t] = analysis::mean_squared_error(
-            sums, coarse::pairs_per_sample(sg.dim, sg.level_side(cell.level), sg.block_side));
+            tile_sums.sample_sums(m, t),
+            coarse::pairs_per_sample(sg.dim, sg.level_side(cell.level), sg.block_side));
       }
     }
 
-    // Learned flows: each model applied again and again from the data's level k, against the
-    // exact recursion at levels k, k + 1, ...
     std::vector<io::LearnedFlow> learned_flows;
-    for (auto& model : models) {
-      io::LearnedFlow learned;
-      const int k = model.file.level_input;
-      learned.first_level = k;
-      if (k >= g.levels) {
-        learned.note = "the model maps level " + std::to_string(k) + " -> " +
-                       std::to_string(k + 1) + "; the data have levels 0.." +
-                       std::to_string(g.levels);
-        learned_flows.push_back(std::move(learned));
-        continue;
-      }
-      analysis::GroupedMoments moments = grouped(g.levels - k + 1);
-      times.run(world, "analyze: flows", [&] {
-        FieldBuffer field;
-        moments.fill_owned(spec.samples, world.rank(), world.size(),
-                           [&](int64_t sample, analysis::LevelSink& sink) {
-                             add_learned_sample(model, reader, k, sample, g.levels - k + 1, sink,
-                                                field);
-                           });
-      });
-      world.sum(moments.buffer());
-      learned.flow =
-          analysis::cumulant_flow(moments.by_level(), static_cast<double>(g.sites_per_block()),
-                                  static_cast<double>(g.block_side), spec.scaling_dimension,
-                                  analysis::exact_cumulant_at_level(
-                                      exact, k, static_cast<double>(g.sites_per_block()),
-                                      static_cast<double>(g.block_side), spec.scaling_dimension));
-      learned_flows.push_back(std::move(learned));
+    for (auto& table : flow_tables) {
+      if (table) world.sum(table->buffer());
     }
+    times.run(world, "analyze: flows", [&] {
+      for (size_t m = 0; m < models.size(); ++m) {
+        io::LearnedFlow learned;
+        const int k = models[m].file.level_input;
+        learned.first_level = k;
+        if (!flow_tables[m]) {
+          learned.note = "the model maps level " + std::to_string(k) + " -> " +
+                         std::to_string(k + 1) + "; the data have levels 0.." +
+                         std::to_string(g.levels);
+        } else {
+          learned.flow = analysis::cumulant_flow(
+              flow_tables[m]->by_level(), static_cast<double>(g.sites_per_block()),
+              static_cast<double>(g.block_side), spec.scaling_dimension,
+              analysis::exact_cumulant_at_level(exact, k, static_cast<double>(g.sites_per_block()),
+                                                static_cast<double>(g.block_side),
+                                                spec.scaling_dimension));
+        }
+        learned_flows.push_back(std::move(learned));
+      }
+    });
 
     // Cumulant propagation through every model: predictions, then the Monte Carlo.
     std::vector<io::PropagationReport> propagation;
@@ -586,10 +572,12 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       for (size_t m = 0; m < models.size(); ++m) {
         times.run(world, "analyze: monte carlo", [&] {
           const int level = models[m].file.level_input;
-          runs[m]->fill_owned_groups(world.rank(), world.size(),
-                                     [&](int64_t sample, std::vector<double>& field) {
-                                       field = reader.read(level, sample, 1);
-                                     });
+          const auto read = slab_reader<double>(reader);
+          runs[m]->fill_owned_groups(
+              world.rank(), world.size(),
+              [&](int64_t sample, int64_t first_row, int64_t rows, std::vector<double>& field) {
+                read(level, sample, {first_row, first_row + rows}, field);
+              });
         });
         if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
         times.run(world, "analyze: mc estimates",
@@ -674,12 +662,18 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       io::write_cumulant_csv(sibling_csv(config.output, "_cumulants.csv"), flow);
     });
     io::commit_output(world, config.output);
+    const double peak_rss = peak_rss_mib(world);
     if (world.rank() == 0 && !config.quiet) {
       print_tables(config, flow, models, plan, mse, propagation);
       std::printf("rgflow analyze: seconds per phase on rank 0: %s\n",
                   times.summary(false).c_str());
       std::printf("rgflow analyze: CPU seconds per phase on rank 0: %s\n",
                   times.summary(true).c_str());
+      std::printf(
+          "rgflow analyze: peak RSS %.0f MiB/rank (largest), budget %s/rank, %lld "
+          "top-level block row(s) of the data per read\n",
+          peak_rss, mib_text(config.memory_budget_bytes).c_str(),
+          static_cast<long long>(read_rows));
     }
   } catch (...) {
     // No partial output: the results file is written last, whole, or not at all.

@@ -8,7 +8,6 @@
 // blocks sized by the memory budget, so memory is bounded whatever the lattice's size; the plan
 // (lattice/generation_plan.hpp) is a pure function of sizes, the same on every rank.
 #include <petscsys.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -24,6 +23,7 @@
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/petsc.hpp"
 #include "rgflow/core/progress.hpp"
+#include "rgflow/core/text.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/checksum.hpp"
@@ -55,12 +55,6 @@ struct CopySource {
   const io::DatasetReader* reader = nullptr;
   int64_t samples = 0;
 };
-
-std::string mib_text(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g MiB", static_cast<double>(bytes) / (1 << 20));
-  return text;
-}
 
 GenerateConfig read_config(OptionReader& options, const std::string& command_line) {
   GenerateConfig config;
@@ -569,9 +563,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   io::commit_output(world, config.output);
   const double close_seconds = wall_seconds() - close_start;
   const double seconds = wall_seconds() - start;
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
+  const double peak_rss_mib = rgflow::peak_rss_mib(world);
 
   if (world.rank() == 0 && !config.quiet) {
     const double sites =

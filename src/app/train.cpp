@@ -1,6 +1,5 @@
 // rgflow train: fit a network to the RG map stored in a dataset: inputs are the blocks of level
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
-#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdio>
@@ -270,9 +269,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   save(state, true);
   io::commit_output(world, config.output);
   const double final_validation = trainer.validation_loss();  // collective
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
+  const double peak_rss_mib = rgflow::peak_rss_mib(world);
   const double reduce_seconds = world.max(trainer.reduce_seconds());
   const double read_seconds =
       pairs.load_seconds + world.max(pairs.train.load_seconds() + pairs.validation.load_seconds());

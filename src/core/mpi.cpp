@@ -1,5 +1,7 @@
 #include "rgflow/core/mpi.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <vector>
@@ -123,6 +125,12 @@ void fail_if_injected(const char* phase, int rank) {
     throw LibraryError(std::string("injected failure in ") + phase + " on rank " +
                        std::to_string(rank));
   }
+}
+
+double peak_rss_mib(const Comm& comm) {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return comm.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
 }
 
 }  // namespace rgflow

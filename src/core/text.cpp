@@ -1,5 +1,6 @@
 #include "rgflow/core/text.hpp"
 
+#include <cstdio>
 #include <sstream>
 
 namespace rgflow {
@@ -20,6 +21,12 @@ std::string join_list(const std::vector<std::string>& items) {
 std::string join_list(const std::vector<int>& items) {
   std::string text;
   for (size_t i = 0; i < items.size(); ++i) text += (i == 0 ? "" : ",") + std::to_string(items[i]);
+  return text;
+}
+
+std::string mib_text(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g MiB", static_cast<double>(bytes) / (1 << 20));
   return text;
 }
 

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <ctime>
@@ -685,41 +686,6 @@ void DatasetReader::read_hyperslab(int level, std::vector<hsize_t> start,
   }
 }
 
-std::vector<double> DatasetReader::read_box(int level, int64_t sample,
-                                            const lattice::Box& box) const {
-  const auto& g = spec_.geometry;
-  bool inside =
-      level >= 0 && level <= g.levels && sample >= 0 && sample < spec_.samples && box.dim == g.dim;
-  const int64_t side = inside ? g.level_side(level) : 0;
-  for (int axis = 0; inside && axis < g.dim; ++axis) {
-    inside = box.begin[axis] >= 0 && box.extent[axis] >= 0 && box.begin[axis] <= side &&
-             box.extent[axis] <= side - box.begin[axis];
-  }
-  if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
-  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
-  for (int axis = 0; axis < g.dim; ++axis) {
-    start.push_back(static_cast<hsize_t>(box.begin[axis]));
-    extent.push_back(static_cast<hsize_t>(box.extent[axis]));
-  }
-  std::vector<double> values(static_cast<size_t>(box.size()));
-  read_hyperslab(level, std::move(start), std::move(extent), H5T_NATIVE_DOUBLE, values.data());
-  const size_t bad = first_non_finite(values.data(), values.size());
-  if (bad != values.size()) {
-    // The site's index in the level's lattice, as the whole-sample reads name it.
-    int64_t rest = static_cast<int64_t>(bad), site = 0, stride = 1;
-    for (int axis = g.dim - 1; axis >= 0; --axis) {
-      site += (box.begin[axis] + rest % box.extent[axis]) * stride;
-      rest /= box.extent[axis];
-      stride *= side;
-    }
-    throw UsageError("dataset '" + path_ + "' holds a non-finite value (" +
-                     (std::isnan(values[bad]) ? "NaN" : "Inf") + ") at level " +
-                     std::to_string(level) + ", sample " + std::to_string(sample) + ", site " +
-                     std::to_string(site));
-  }
-  return values;
-}
-
 void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t count,
                                        std::vector<float>& out) const {
   if (spec_.dtype != "float32") {
@@ -831,6 +797,63 @@ std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t
   read_samples(level, first_sample, count, H5T_NATIVE_DOUBLE, values.data());
   check_finite(level, first_sample, values, sites);
   return values;
+}
+
+void DatasetReader::read_box_values(int level, int64_t sample, const lattice::Box& box,
+                                    hid_t memory_type, void* out) const {
+  const auto& g = spec_.geometry;
+  bool inside =
+      level >= 0 && level <= g.levels && sample >= 0 && sample < spec_.samples && box.dim == g.dim;
+  for (int axis = 0; inside && axis < g.dim; ++axis) {
+    inside = box.begin[axis] >= 0 && box.extent[axis] >= 0 &&
+             box.begin[axis] <= g.level_side(level) - box.extent[axis];
+  }
+  if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
+  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
+  for (int axis = 0; axis < g.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[axis]));
+    extent.push_back(static_cast<hsize_t>(box.extent[axis]));
+  }
+  read_hyperslab(level, std::move(start), std::move(extent), memory_type, out);
+}
+
+template <typename T>
+void DatasetReader::check_box_finite(int level, int64_t sample, const lattice::Box& box,
+                                     const std::vector<T>& values) const {
+  const size_t bad = first_non_finite(values.data(), values.size());
+  if (bad == values.size()) return;
+  // The box's row-major index -> the site's index in the whole level (row-major, side L_k).
+  const int64_t side = spec_.geometry.level_side(level);
+  int64_t rest = static_cast<int64_t>(bad), site = 0;
+  std::array<int64_t, lattice::kMaxDim> local{};
+  for (int axis = box.dim - 1; axis >= 0; --axis) {
+    local[static_cast<size_t>(axis)] = rest % box.extent[axis];
+    rest /= box.extent[axis];
+  }
+  for (int axis = 0; axis < box.dim; ++axis) {
+    site = site * side + box.begin[axis] + local[static_cast<size_t>(axis)];
+  }
+  throw UsageError("dataset '" + path_ + "' holds a non-finite value (" +
+                   (std::isnan(values[bad]) ? "NaN" : "Inf") + ") at level " +
+                   std::to_string(level) + ", sample " + std::to_string(sample) + ", site " +
+                   std::to_string(site));
+}
+
+void DatasetReader::read_box(int level, int64_t sample, const lattice::Box& box,
+                             std::vector<double>& out) const {
+  out.resize(static_cast<size_t>(box.size()));
+  read_box_values(level, sample, box, H5T_NATIVE_DOUBLE, out.data());
+  check_box_finite(level, sample, box, out);
+}
+
+void DatasetReader::read_box_stored_floats(int level, int64_t sample, const lattice::Box& box,
+                                           std::vector<float>& out) const {
+  if (spec_.dtype != "float32") {
+    throw std::logic_error("read_box_stored_floats on a " + spec_.dtype + " dataset");
+  }
+  out.resize(static_cast<size_t>(box.size()));
+  read_box_values(level, sample, box, H5T_NATIVE_FLOAT, out.data());
+  check_box_finite(level, sample, box, out);
 }
 
 }  // namespace rgflow::io

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "e2e_util.hpp"
@@ -476,6 +477,70 @@ TEST(Analyze, ModelsOfTheSameNameAreRefused) {
       << result.rgflow_error_lines()[0];
   EXPECT_FALSE(file_exists(output));
   EXPECT_FALSE(file_exists(output + ".partial"));
+}
+
+// Samples of several tiles (L = 1024: four tiles of 32 top-level block rows each), read in
+// pieces: every result (cumulants, learned flows, generalisation on the data and on a test set of
+// several tiles) is bit-identical on 1-4 ranks and with a budget of exactly one tile against one
+// that holds whole samples, for sample and for space jackknife groups. A budget below one tile is
+// refused in one line, with no output.
+TEST(Analyze, PiecesGiveTheSameBitsForAnyRankCountAndBudget) {
+  TempFolder folder;
+  const std::string data = folder.file("big.h5"), other = folder.file("other.h5"),
+                    small = folder.file("small.h5"), model = folder.file("m.h5");
+  ASSERT_EQ(run_rgflow(2, "generate -quiet -L 1024 -levels 3 -samples 2 -o " + data).status, 0);
+  ASSERT_EQ(run_rgflow(2,
+                       "generate -quiet -L 1024 -levels 3 -samples 1 -seed 3 -distribution "
+                       "laplace -o " +
+                           other)
+                .status,
+            0);
+  ASSERT_EQ(run_rgflow(1, "generate -quiet -L 16 -levels 3 -samples 4 -o " + small).status, 0);
+  ASSERT_EQ(run_rgflow(1, "train -quiet -data " + small +
+                              " -hidden 3 -activation tanh -epochs 1 -batch 16 -o " + model)
+                .status,
+            0);
+  // One tile at every level (32 rows of 8 x 1024 sites, float32) and the models' work space.
+  const int64_t one_tile = 32 * (8 * 1024 + 4 * 512 + 2 * 256 + 128) * 4 + 24 * 32 * 8 * 1024;
+  const std::vector<std::string> names{"/cumulants/kappa",        "/cumulants/kappa_error",
+                                       "/cumulants/k_statistics", "/flow/m/kappa",
+                                       "/flow/m/kappa_error",     "/generalisation/mse"};
+  for (const std::string groups : {"-jackknife samples -groups 2", "-jackknife space -groups 2"}) {
+    const std::string common = "analyze -quiet -propagation none " + groups + " -data " + data +
+                               " -models " + model + " -eval_data " + other;
+    const std::string reference = folder.file("r.h5");
+    auto result = run_rgflow(1, common + " -o " + reference);
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto mse = table(reference, "/generalisation/mse");
+    for (double v : mse) EXPECT_TRUE(std::isfinite(v) && v > 0) << groups;
+    for (int ranks = 1; ranks <= 4; ++ranks) {
+      for (const bool one_tile_budget : {false, true}) {
+        if (ranks == 1 && !one_tile_budget) continue;
+        const std::string output = folder.file("p.h5");
+        const std::string budget =
+            one_tile_budget ? " -test_memory_bytes " + std::to_string(one_tile) : "";
+        result = run_rgflow(ranks, common + budget + " -o " + output);
+        ASSERT_EQ(result.status, 0) << result.err;
+        for (const auto& name : names) {
+          EXPECT_EQ(table(output, name), table(reference, name))
+              << name << ", " << groups << ", " << ranks << " ranks" << budget;
+        }
+        std::remove(output.c_str());
+      }
+    }
+    std::remove(reference.c_str());
+  }
+  const std::string refused = folder.file("refused.h5");
+  const auto result =
+      run_rgflow(2, "analyze -quiet -groups 2 -data " + data + " -models " + model +
+                        " -test_memory_bytes " + std::to_string(one_tile - 1) + " -o " + refused);
+  EXPECT_EQ(result.status, 1);
+  const auto lines = result.rgflow_error_lines();
+  ASSERT_EQ(lines.size(), 1u) << result.err;
+  EXPECT_NE(lines[0].find("option -test_memory_bytes"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("cannot hold one tile"), std::string::npos) << lines[0];
+  EXPECT_FALSE(file_exists(refused));
+  EXPECT_FALSE(file_exists(refused + ".partial"));
 }
 
 TEST(Analyze, BadInputs) {

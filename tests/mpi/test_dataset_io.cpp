@@ -99,6 +99,20 @@ TEST(DatasetIo, ParallelWriteReadsBackAsTheWholeField) {
         ASSERT_EQ(coarse[static_cast<size_t>(s * 144 + I * 12 + J)], 0.5 * sum);
       }
   }
+  // Each rank's own box read back by hyperslab, sample by sample (as analyze reads its pieces):
+  // the values of the whole-field read at the box's sites.
+  std::vector<double> piece;
+  for (int64_t s = 0; s < spec.samples; ++s) {
+    reader.read_box(0, s, box0, piece);
+    ASSERT_EQ(piece.size(), static_cast<size_t>(box0.size()));
+    for (int64_t i = 0; i < box0.extent[0]; ++i) {
+      for (int64_t j = 0; j < box0.extent[1]; ++j) {
+        ASSERT_EQ(
+            piece[static_cast<size_t>(i * box0.extent[1] + j)],
+            stored[static_cast<size_t>(s * 576 + (box0.begin[0] + i) * 24 + box0.begin[1] + j)]);
+      }
+    }
+  }
   // A box of one sample, read by hyperslab: each site is the generator's value of its global
   // site (level 0) or the whole read's value (level 1); each rank reads another box.
   lattice::Box box;

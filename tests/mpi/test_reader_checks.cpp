@@ -193,6 +193,17 @@ TEST_F(DatasetChecks, NaNAndInfAreRefusedNamingLevelSampleAndSite) {
             "dataset '" + path_ + "' holds a non-finite value (NaN) at level 1, sample 2, site 7");
   EXPECT_EQ(refusal([&] { reader.read(0, 0, 3); }),
             "dataset '" + path_ + "' holds a non-finite value (Inf) at level 0, sample 1, site 0");
+  // A box read names the site in the whole level: (1, 3) of side 4 is site 7.
+  lattice::Box box;
+  box.dim = 2;
+  box.begin = {1, 2, 0};
+  box.extent = {1, 2, 1};
+  EXPECT_EQ(refusal([&] { reader.read_box_stored_floats(1, 2, box, floats); }),
+            "dataset '" + path_ + "' holds a non-finite value (NaN) at level 1, sample 2, site 7");
+  std::vector<double> doubles;
+  box.extent = {1, 1, 1};  // (1, 2): finite
+  reader.read_box(1, 2, box, doubles);
+  EXPECT_EQ(doubles.size(), 1u);
   // Samples without the bad values read as usual.
   EXPECT_EQ(reader.read(1, 0, 2).size(), 32u);
   EXPECT_EQ(reader.read(0, 2, 1).size(), 64u);

@@ -344,12 +344,17 @@ TEST(Propagation, MonteCarloOfTheExactLinearMapMatchesItsOwnCumulantsAndJackknif
   options.blocks = 6 * 64;  // every block of every sample
   const int64_t groups = 3;
   auto field_of = [](int64_t sample) { return random_values(256, 100 + uint64_t(sample)); };
+  // Rows of top-level blocks (2 x 16 sites each) of a sample, as the Monte Carlo reads them.
+  auto read_rows = [&](int64_t s, int64_t first, int64_t rows, std::vector<double>& f) {
+    const auto field = field_of(s);
+    f.assign(field.begin() + first * 32, field.begin() + (first + rows) * 32);
+  };
   ModelPropagation one(net, 0, data, options, groups);
   ASSERT_FALSE(one.skipped());
   ASSERT_EQ(one.mode_count(), 1u);  // exact
   one.predict(0);
   one.prepare_monte_carlo();
-  one.fill_owned_groups(0, 1, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
+  one.fill_owned_groups(0, 1, read_rows);
   // Two ranks: the prediction made by one, handed to the other as bytes.
   ModelPropagation two_a(net, 0, data, options, groups), two_b(net, 0, data, options, groups);
   two_a.predict(0);
@@ -357,8 +362,8 @@ TEST(Propagation, MonteCarloOfTheExactLinearMapMatchesItsOwnCumulantsAndJackknif
   EXPECT_EQ(two_b.prediction_bytes(0), one.prediction_bytes(0));
   two_a.prepare_monte_carlo();
   two_b.prepare_monte_carlo();
-  two_a.fill_owned_groups(0, 2, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
-  two_b.fill_owned_groups(1, 2, [&](int64_t s, std::vector<double>& f) { f = field_of(s); });
+  two_a.fill_owned_groups(0, 2, read_rows);
+  two_b.fill_owned_groups(1, 2, read_rows);
   for (size_t i = 0; i < two_a.buffer().size(); ++i) two_a.buffer()[i] += two_b.buffer()[i];
   EXPECT_EQ(two_a.buffer(), one.buffer());
   const PropagationReport report = one.finish();

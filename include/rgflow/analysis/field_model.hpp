@@ -34,6 +34,13 @@ class FieldModel {
   /// (side / block_side)^dim values. The symmetry strategy applies (average, canonical).
   template <typename Value>
   void coarse_grain(int dim, int64_t side, const Value* field, std::vector<Scalar>& out);
+  /// The same on a slab of a field: `rows` sites along axis 0 (a multiple of the block side),
+  /// `side` along the others; out holds (rows / b) (side / b)^(d-1) values, row-major. Blocks are
+  /// batched from the slab's first block, so a slab that is a whole field gives coarse_grain's
+  /// bits.
+  template <typename Value>
+  void coarse_grain_slab(int dim, int64_t rows, int64_t side, const Value* field,
+                         std::vector<Scalar>& out);
 
   /// Blocks processed per network call (keeps the activations in cache).
   static constexpr int64_t kBatch = 2048;

@@ -65,6 +65,12 @@ template <typename Scalar, typename Value>
 double sample_squared_error(FieldModel<Scalar>& model, int dim, int64_t side, const Value* fine,
                             const Value* coarse, double scale);
 
+/// The same on a slab of a sample: `rows` sites along axis 0 (whole blocks), `side` along the
+/// others; `coarse` is the slab's next level. Blocks in the slab's row-major order.
+template <typename Scalar, typename Value>
+double slab_squared_error(FieldModel<Scalar>& model, int dim, int64_t rows, int64_t side,
+                          const Value* fine, const Value* coarse, double scale);
+
 /// Mean squared error from the per-sample sums (summed in sample order), NaN for no samples.
 double mean_squared_error(const std::vector<double>& sample_sums, int64_t blocks_per_sample);
 
@@ -74,6 +80,31 @@ double mean_squared_error(const std::vector<double>& sample_sums, int64_t blocks
 template <typename Scalar, typename Value>
 void add_learned_levels(FieldModel<Scalar>& model, int dim, int64_t side, int64_t block_side,
                         const std::vector<Value>& start, int levels, LevelSink& sink);
+
+/// The learned levels of a slab (`rows` sites along axis 0, `side` along the others, whole
+/// blocks of every learned level): add_level(j, rows_j, side_j, values, count) gets the start
+/// slab for j = 0 (values of type Value) and the slab after j applications of the model for
+/// j = 1..levels - 1 (values of type Scalar), in that order.
+template <typename Scalar, typename Value, typename AddLevel>
+void add_learned_slab_levels(FieldModel<Scalar>& model, int dim, int64_t rows, int64_t side,
+                             int64_t block_side, const Value* start, int levels,
+                             AddLevel&& add_level) {
+  int64_t count = rows;
+  for (int axis = 1; axis < dim; ++axis) count *= side;
+  add_level(0, rows, side, start, static_cast<size_t>(count));
+  thread_local std::vector<Scalar> current, next;
+  for (int level = 1; level < levels; ++level) {
+    if (level == 1) {
+      model.coarse_grain_slab(dim, rows, side, start, next);
+    } else {
+      model.coarse_grain_slab(dim, rows, side, current.data(), next);
+    }
+    rows /= block_side;
+    side /= block_side;
+    add_level(level, rows, side, next.data(), next.size());
+    std::swap(current, next);
+  }
+}
 
 /// kappa_n of the data's level k under the exact recursion, lambda_n^k kappa_n(distribution),
 /// as the `exact_cumulant` of a flow whose first row is level k; NaN where unknown.

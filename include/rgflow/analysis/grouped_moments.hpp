@@ -62,6 +62,7 @@ class GroupedMoments {
   int levels() const { return levels_; }
   int64_t groups() const { return groups_; }
   JackknifeGroups kind() const { return kind_; }
+  int order() const { return order_; }
 
   /// Fills what `rank` of `ranks` owns (sample groups: groups rank, rank + ranks, ...; space
   /// groups: samples rank, rank + ranks, ...): for each sample, in order,
@@ -89,6 +90,13 @@ class GroupedMoments {
         }
       }
     }
+  }
+
+  /// Puts `moments` in slot (level, group, piece) (piece: the sample for space groups, 0 for
+  /// sample groups), for a caller that reduces its own pieces (the data pass) in the order
+  /// fill_owned would.
+  void store(int level, int64_t group, int64_t piece, const CentralMoments& moments) {
+    set(level, group, piece, moments);
   }
 
   /// The flat table, level-major, then group, then piece (space groups: one per sample), (order +

@@ -84,12 +84,14 @@ class ModelPropagation {
   /// mode applied).
   void prepare_monte_carlo();
 
-  /// Reads one sample's field of the model's level into `field` (L_k^d values).
-  using SampleReader = std::function<void(int64_t sample, std::vector<double>& field)>;
+  /// Reads one sample's values of the model's level on rows [first_row, first_row + rows) of
+  /// the top-level block grid (axis 0; whole along the other axes, row-major) into `field`.
+  using RowsReader = std::function<void(int64_t sample, int64_t first_row, int64_t rows,
+                                        std::vector<double>& field)>;
   /// Tuple sums of the jackknife groups owned by `rank` of `ranks` into buffer(), taking up to
   /// ceil(blocks / groups) blocks from the first samples of each group (space groups: from the
-  /// group's slab of the first samples).
-  void fill_owned_groups(int rank, int ranks, const SampleReader& read);
+  /// group's slab of the first samples); reads only the top-level block rows that hold them.
+  void fill_owned_groups(int rank, int ranks, const RowsReader& read);
   /// Per group: the block count, then the tuple sums of every layer; zero where not owned.
   std::vector<double>& buffer() { return buffer_; }
   /// The report, from buffer() summed over ranks.

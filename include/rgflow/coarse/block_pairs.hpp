@@ -17,6 +17,14 @@ template <typename Scalar, typename Value>
 void extract_blocks(int dim, int64_t fine_side, int64_t block_side, const Value* fine,
                     Scalar* inputs);
 
+/// The same for a slab of a field: `rows` sites along axis 0 (a multiple of block_side) and
+/// `fine_side` along the others, row-major; pairs (rows / b) (fine_side / b)^(d-1), numbered
+/// row-major over the slab's coarse sites, so a slab of whole rows of blocks gives a contiguous
+/// run of the whole field's block order. For d = 1 the slab is `rows` sites.
+template <typename Scalar, typename Value>
+void extract_slab_blocks(int dim, int64_t rows, int64_t fine_side, int64_t block_side,
+                         const Value* fine, Scalar* inputs);
+
 /// From one sample's fine field (L_k^d values, row-major) and coarse field (L_{k+1}^d values),
 /// writes inputs (N x pairs, column-major: column p holds block p's sites in block order, the
 /// network's site order) and targets (pairs).

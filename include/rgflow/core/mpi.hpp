@@ -91,4 +91,8 @@ class Comm {
   bool owned_;
 };
 
+/// Collective over `comm`: the largest peak resident set size of any of its ranks, MiB (what
+/// every stage's summary line reports).
+double peak_rss_mib(const Comm& comm);
+
 }  // namespace rgflow

@@ -2,6 +2,7 @@
 // names of enumerations.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ std::vector<std::string> split_list(const std::string& text, char separator = ',
 /// The items joined by commas.
 std::string join_list(const std::vector<std::string>& items);
 std::string join_list(const std::vector<int>& items);
+
+/// A byte count in MiB with four significant digits ("0.25 MiB"), for budget messages.
+std::string mib_text(int64_t bytes);
 
 /// The enumerator whose name is `name`, where names[i] names the enumerator of value i.
 template <typename Enum>

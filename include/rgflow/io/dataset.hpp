@@ -139,15 +139,30 @@ class DatasetReader {
   /// /checksums for samples [first_sample, first_sample + count): (levels + 1) x count,
   /// level-major. Only when has_checksums().
   std::vector<uint64_t> read_checksums(int64_t first_sample, int64_t count) const;
-  /// The sites of `box` (level-`level` site coordinates, inside the level's lattice) of sample
-  /// `sample`, as double, row-major over the box (last axis fastest): one hyperslab read, so a
-  /// caller holds only the part of a sample it works on. A box outside the lattice, a NaN or
-  /// infinite value (naming the level, sample and site of the lattice) or a failed read is a
-  /// UsageError. Local: independent reads.
-  std::vector<double> read_box(int level, int64_t sample, const lattice::Box& box) const;
+  /// One sample's values of `level` on `box` (level-k sites, within the lattice; an empty box
+  /// reads nothing), as double; shape box.extent, row-major (last axis fastest): one hyperslab
+  /// read, so a caller holds only the part of a sample it works on. A box outside the lattice, a
+  /// NaN or infinite value (the message names the level, sample and site of the whole lattice)
+  /// or a failed read is a UsageError. Local: independent reads.
+  void read_box(int level, int64_t sample, const lattice::Box& box, std::vector<double>& out) const;
+  std::vector<double> read_box(int level, int64_t sample, const lattice::Box& box) const {
+    std::vector<double> out;
+    read_box(level, sample, box, out);
+    return out;
+  }
+  /// The same as float, the stored values of a float32 dataset (std::logic_error for float64).
+  void read_box_stored_floats(int level, int64_t sample, const lattice::Box& box,
+                              std::vector<float>& out) const;
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
+  /// One sample's values of `level` on `box` into `out` (box.size() values), as `memory_type`.
+  void read_box_values(int level, int64_t sample, const lattice::Box& box, hid_t memory_type,
+                       void* out) const;
+  /// UsageError naming the first NaN or Inf of `values` (one sample's values on `box`), if any.
+  template <typename T>
+  void check_box_finite(int level, int64_t sample, const lattice::Box& box,
+                        const std::vector<T>& values) const;
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;

@@ -1,0 +1,289 @@
+#include "rgflow/analysis/data_pass.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+namespace rgflow::analysis {
+
+int64_t block_row_sites(const lattice::Geometry& geometry, int level) {
+  int64_t sites = geometry.top_block_side();
+  for (int k = 0; k < level; ++k) sites /= geometry.block_side;
+  const int64_t side = geometry.level_side(level);
+  for (int axis = 1; axis < geometry.dim; ++axis) sites *= side;
+  return sites;
+}
+
+int64_t canonical_rows(const lattice::Geometry& geometry) {
+  return std::max<int64_t>(1, kCanonicalTileSites / block_row_sites(geometry, 0));
+}
+
+std::vector<RowRange> canonical_tiles(const lattice::Geometry& geometry, RowRange range) {
+  const int64_t step = canonical_rows(geometry);
+  std::vector<RowRange> tiles;
+  for (int64_t begin = range.begin; begin < range.end; begin += step) {
+    tiles.push_back({begin, std::min(range.end, begin + step)});
+  }
+  return tiles;
+}
+
+std::vector<RowRange> sample_tiles(const lattice::Geometry& geometry, JackknifeGroups kind,
+                                   int64_t groups) {
+  const int64_t top_rows = geometry.top_blocks_per_axis();
+  if (kind == JackknifeGroups::kSamples) return canonical_tiles(geometry, {0, top_rows});
+  std::vector<RowRange> tiles;
+  for (int64_t group = 0; group < groups; ++group) {
+    const auto rows = group_rows(top_rows, groups, group);
+    for (const auto& tile : canonical_tiles(geometry, {rows[0], rows[1]})) tiles.push_back(tile);
+  }
+  return tiles;
+}
+
+int64_t pass_bytes(const lattice::Geometry& geometry, int64_t rows, int64_t value_bytes,
+                   bool models) {
+  int64_t row_values = 0;
+  for (int level = 0; level <= geometry.levels; ++level) {
+    row_values += block_row_sites(geometry, level);
+  }
+  const int64_t work =
+      models ? kModelBytesPerSite * canonical_rows(geometry) * block_row_sites(geometry, 0) : 0;
+  return rows * row_values * value_bytes + work;
+}
+
+int64_t rows_per_read(const lattice::Geometry& geometry, int64_t value_bytes, bool models,
+                      int64_t budget_bytes) {
+  const int64_t one_tile = pass_bytes(geometry, canonical_rows(geometry), value_bytes, models);
+  if (one_tile > budget_bytes) return 0;
+  const int64_t row_bytes = pass_bytes(geometry, 1, value_bytes, false);
+  const int64_t work = pass_bytes(geometry, 0, value_bytes, models);
+  return std::min(geometry.top_blocks_per_axis(), (budget_bytes - work) / row_bytes);
+}
+
+TileSums::TileSums(const GeneralisationPlan& plan, const std::vector<int64_t>& tiles_per_source)
+    : plan_(plan), tiles_per_source_(tiles_per_source) {
+  size_t next = 0;
+  for (const auto& row : plan.cells) {
+    offset_.emplace_back();
+    for (const auto& cell : row) {
+      offset_.back().push_back(next);
+      if (cell.note.empty()) {
+        next += static_cast<size_t>(cell.count) *
+                static_cast<size_t>(tiles_per_source_.at(static_cast<size_t>(cell.source)));
+      }
+    }
+  }
+  slots_.assign(next, 0.0);
+}
+
+double& TileSums::at(size_t model, size_t test, int64_t sample, int64_t tile) {
+  const auto& cell = plan_.cells[model][test];
+  const int64_t tiles = tiles_per_source_[static_cast<size_t>(cell.source)];
+  return slots_[offset_[model][test] +
+                static_cast<size_t>((sample - cell.first_sample) * tiles + tile)];
+}
+
+std::vector<double> TileSums::sample_sums(size_t model, size_t test) const {
+  const auto& cell = plan_.cells[model][test];
+  const int64_t tiles = tiles_per_source_[static_cast<size_t>(cell.source)];
+  std::vector<double> sums(static_cast<size_t>(cell.count));
+  const double* slot = slots_.data() + offset_[model][test];
+  for (auto& sum : sums) {
+    sum = slot[0];
+    for (int64_t tile = 1; tile < tiles; ++tile) sum += slot[tile];
+    slot += tiles;
+  }
+  return sums;
+}
+
+namespace {
+
+// f(network) with the network the model is applied with to values of type Value: float32 only
+// to float data.
+template <typename Value, typename F>
+void with_network(PassModel& model, F&& f) {
+  if constexpr (std::is_same_v<Value, float>) {
+    if (model.in_float != nullptr) {
+      f(*model.in_float);
+      return;
+    }
+  }
+  f(*model.in_double);
+}
+
+// One sample's values of every level on a run of rows, read at once, and a view of one tile.
+template <typename Value>
+struct ReadRows {
+  RowRange rows;
+  std::vector<std::vector<Value>> levels;  // [level]; empty for levels not read
+
+  const Value* tile(const lattice::Geometry& g, int level, RowRange tile) const {
+    return levels[static_cast<size_t>(level)].data() +
+           (tile.begin - rows.begin) * block_row_sites(g, level);
+  }
+};
+
+// Site rows of level `level` in `tile`, and the level's side.
+int64_t site_rows(const lattice::Geometry& g, int level, RowRange tile) {
+  int64_t rows = tile.rows() * g.top_block_side();
+  for (int k = 0; k < level; ++k) rows /= g.block_side;
+  return rows;
+}
+
+}  // namespace
+
+template <typename Value>
+void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data,
+               std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
+               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read) {
+  const int levels = g.levels + 1;
+  const bool space = data.kind() == JackknifeGroups::kSpace;
+  const int64_t groups = data.groups();
+  const std::vector<RowRange> tiles = sample_tiles(g, data.kind(), groups);
+  // The first tile of each group (space groups) or of the sample.
+  std::vector<size_t> group_tiles{0};
+  if (space) {
+    for (int64_t group = 0; group < groups; ++group) {
+      const int64_t end = group_rows(g.top_blocks_per_axis(), groups, group)[1];
+      size_t t = group_tiles.back();
+      while (t < tiles.size() && tiles[t].end <= end) ++t;
+      group_tiles.push_back(t);
+    }
+  } else {
+    group_tiles.push_back(tiles.size());
+  }
+  ReadRows<Value> buffer;
+  buffer.levels.resize(static_cast<size_t>(levels));
+  const int64_t units = space ? samples * groups : groups;
+  for (int64_t unit = rank; unit < units; unit += ranks) {
+    const int64_t group = space ? unit % groups : unit;
+    const int64_t piece = space ? unit / groups : 0;
+    const auto sample_range =
+        space ? std::array<int64_t, 2>{piece, piece + 1} : group_samples(samples, groups, group);
+    const size_t first_tile = group_tiles[space ? static_cast<size_t>(group) : 0];
+    const size_t end_tile = group_tiles[space ? static_cast<size_t>(group) + 1 : 1];
+    std::vector<CentralMoments> moments(static_cast<size_t>(levels), CentralMoments(data.order()));
+    std::vector<std::vector<CentralMoments>> learned(models.size());
+    for (size_t m = 0; m < models.size(); ++m) {
+      if (models[m].flow != nullptr) {
+        learned[m].assign(static_cast<size_t>(models[m].flow->levels()),
+                          CentralMoments(models[m].flow->order()));
+      }
+    }
+    for (int64_t sample = sample_range[0]; sample < sample_range[1]; ++sample) {
+      for (size_t first = first_tile; first < end_tile;) {
+        // A read: whole tiles, as many as read_rows allows (at least one).
+        size_t end = first + 1;
+        while (end < end_tile && tiles[end].end - tiles[first].begin <= read_rows) ++end;
+        buffer.rows = {tiles[first].begin, tiles[end - 1].end};
+        for (int level = 0; level < levels; ++level) {
+          read(level, sample, buffer.rows, buffer.levels[static_cast<size_t>(level)]);
+        }
+        for (size_t t = first; t < end; ++t) {
+          const RowRange tile = tiles[t];
+          for (int level = 0; level < levels; ++level) {
+            moments[static_cast<size_t>(level)].add(
+                buffer.tile(g, level, tile),
+                static_cast<size_t>(tile.rows() * block_row_sites(g, level)));
+          }
+          for (size_t m = 0; m < models.size(); ++m) {
+            PassModel& model = models[m];
+            const int k = model.level_input;
+            if (k >= g.levels) continue;  // nothing to apply it to (a note says so)
+            const Value* fine = buffer.tile(g, k, tile);
+            const int64_t rows = site_rows(g, k, tile), side = g.level_side(k);
+            with_network<Value>(model, [&](auto& network) {
+              if (model.flow != nullptr) {
+                auto& slots = learned[m];
+                add_learned_slab_levels(
+                    network, g.dim, rows, side, g.block_side, fine, model.flow->levels(),
+                    [&](int level, int64_t, int64_t, const auto* values, size_t count) {
+                      slots[static_cast<size_t>(level)].add(values, count);
+                    });
+              }
+              for (size_t test = 0; test < plan.tests.size(); ++test) {
+                const auto& cell = plan.cells[m][test];
+                if (!cell.note.empty() || cell.source != 0 || sample < cell.first_sample ||
+                    sample >= cell.first_sample + cell.count) {
+                  continue;
+                }
+                sums.at(m, test, sample, static_cast<int64_t>(t)) = slab_squared_error(
+                    network, g.dim, rows, side, fine, buffer.tile(g, k + 1, tile), cell.scale);
+              }
+            });
+          }
+        }
+        first = end;
+      }
+    }
+    for (int level = 0; level < levels; ++level) {
+      data.store(level, group, piece, moments[static_cast<size_t>(level)]);
+    }
+    for (size_t m = 0; m < models.size(); ++m) {
+      for (size_t level = 0; level < learned[m].size(); ++level) {
+        models[m].flow->store(static_cast<int>(level), group, piece, learned[m][level]);
+      }
+    }
+  }
+}
+
+template <typename Value>
+void test_set_pass(const lattice::Geometry& g, int64_t samples, int source,
+                   std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
+                   int rank, int ranks, const SlabReader<Value>& read) {
+  const std::vector<RowRange> tiles = canonical_tiles(g, {0, g.top_blocks_per_axis()});
+  const int64_t tile_count = static_cast<int64_t>(tiles.size());
+  std::vector<bool> needed(static_cast<size_t>(g.levels + 1), false);
+  bool any = false;
+  for (size_t m = 0; m < models.size(); ++m) {
+    for (const auto& cell : plan.cells[m]) {
+      if (cell.note.empty() && cell.source == source) {
+        needed[static_cast<size_t>(cell.level)] = needed[static_cast<size_t>(cell.level) + 1] =
+            true;
+        any = true;
+      }
+    }
+  }
+  if (!any) return;
+  ReadRows<Value> buffer;
+  buffer.levels.resize(needed.size());
+  for (int64_t unit = rank; unit < samples * tile_count; unit += ranks) {
+    const int64_t sample = unit / tile_count, t = unit % tile_count;
+    const RowRange tile = tiles[static_cast<size_t>(t)];
+    buffer.rows = tile;
+    for (size_t level = 0; level < needed.size(); ++level) {
+      if (needed[level]) read(static_cast<int>(level), sample, tile, buffer.levels[level]);
+    }
+    for (size_t m = 0; m < models.size(); ++m) {
+      for (size_t test = 0; test < plan.tests.size(); ++test) {
+        const auto& cell = plan.cells[m][test];
+        if (!cell.note.empty() || cell.source != source || sample < cell.first_sample ||
+            sample >= cell.first_sample + cell.count) {
+          continue;
+        }
+        const int k = cell.level;
+        with_network<Value>(models[m], [&](auto& network) {
+          sums.at(m, test, sample, t) =
+              slab_squared_error(network, g.dim, site_rows(g, k, tile), g.level_side(k),
+                                 buffer.tile(g, k, tile), buffer.tile(g, k + 1, tile), cell.scale);
+        });
+      }
+    }
+  }
+}
+
+template void data_pass<float>(const lattice::Geometry&, int64_t, GroupedMoments&,
+                               std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
+                               int64_t, int, int, const SlabReader<float>&);
+template void data_pass<double>(const lattice::Geometry&, int64_t, GroupedMoments&,
+                                std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
+                                int64_t, int, int, const SlabReader<double>&);
+template void test_set_pass<float>(const lattice::Geometry&, int64_t, int, std::vector<PassModel>&,
+                                   const GeneralisationPlan&, TileSums&, int, int,
+                                   const SlabReader<float>&);
+template void test_set_pass<double>(const lattice::Geometry&, int64_t, int, std::vector<PassModel>&,
+                                    const GeneralisationPlan&, TileSums&, int, int,
+                                    const SlabReader<double>&);
+
+}  // namespace rgflow::analysis

@@ -1,0 +1,256 @@
+// The data passes of rgflow analyze (analysis/data_pass.hpp) without MPI or files: pieces read
+// from memory, ranks simulated by running every rank's share and summing the buffers as
+// Comm::sum does. Checked: slabs of blocks are runs of the whole field's blocks; a sample of one
+// tile gives exactly the whole-sample reduction of GroupedMoments::fill_owned and of
+// sample_squared_error / add_learned_levels; the results are bit-identical for any rank count
+// and any number of rows read at once; the budget's smallest piece.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "nn_test_util.hpp"
+#include "rgflow/analysis/data_pass.hpp"
+#include "rgflow/coarse/block_pairs.hpp"
+
+namespace rgflow::analysis {
+namespace {
+
+// Samples x levels of random fields of `g`, as float or double.
+template <typename Value>
+struct MemoryDataset {
+  lattice::Geometry g;
+  int64_t samples = 0;
+  std::vector<std::vector<std::vector<Value>>> fields;  // [sample][level]
+
+  MemoryDataset(const lattice::Geometry& geometry, int64_t count, uint64_t seed)
+      : g(geometry), samples(count) {
+    std::mt19937_64 random(seed);
+    std::uniform_real_distribution<double> uniform(-1.7, 1.7);
+    fields.resize(static_cast<size_t>(count));
+    for (auto& sample : fields) {
+      for (int level = 0; level <= g.levels; ++level) {
+        std::vector<Value> values(static_cast<size_t>(g.level_sites(level)));
+        for (auto& v : values) v = static_cast<Value>(uniform(random));
+        sample.push_back(std::move(values));
+      }
+    }
+  }
+  SlabReader<Value> reader() const {
+    return [this](int level, int64_t sample, RowRange rows, std::vector<Value>& out) {
+      const int64_t row = block_row_sites(g, level);
+      const auto& field = fields[static_cast<size_t>(sample)][static_cast<size_t>(level)];
+      out.assign(field.begin() + rows.begin * row, field.begin() + rows.end * row);
+    };
+  }
+};
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST(DataPass, SlabBlocksAreRunsOfTheWholeFieldsBlocks) {
+  for (int dim = 1; dim <= 3; ++dim) {
+    const int64_t side = dim == 3 ? 8 : 16, b = 2;
+    int64_t sites = 1, row = 1;
+    for (int axis = 0; axis < dim; ++axis) sites *= side;
+    for (int axis = 1; axis < dim; ++axis) row *= side;
+    std::vector<double> field(static_cast<size_t>(sites));
+    for (size_t i = 0; i < field.size(); ++i) field[i] = double(i);
+    const int64_t block_sites = dim == 1 ? 2 : dim == 2 ? 4 : 8;
+    std::vector<double> whole(static_cast<size_t>(sites));
+    coarse::extract_blocks(dim, side, b, field.data(), whole.data());
+    // Rows [4, 8) of the field: blocks from 2 * (row / b^(d-1)) on.
+    const int64_t first_row = 4, rows = 4;
+    std::vector<double> slab(static_cast<size_t>(rows * row));
+    coarse::extract_slab_blocks(dim, rows, side, b, field.data() + first_row * row, slab.data());
+    const int64_t blocks_per_block_row = row / (block_sites / b);
+    const size_t offset = static_cast<size_t>(first_row / b * blocks_per_block_row * block_sites);
+    for (size_t i = 0; i < slab.size(); ++i) {
+      ASSERT_EQ(slab[i], whole[offset + i]) << "d = " << dim << ", value " << i;
+    }
+  }
+}
+
+TEST(DataPass, CanonicalTilesAndTheBudget) {
+  lattice::Geometry g{2, 1024, 2, 3};  // top-level block rows of 8 x 1024 sites
+  EXPECT_EQ(block_row_sites(g, 0), 8 * 1024);
+  EXPECT_EQ(block_row_sites(g, 3), 128);
+  EXPECT_EQ(canonical_rows(g), 32);  // 2^18 / 2^13
+  const auto tiles = canonical_tiles(g, {0, 128});
+  ASSERT_EQ(tiles.size(), 4u);
+  EXPECT_EQ(tiles[3].begin, 96);
+  EXPECT_EQ(tiles[3].end, 128);
+  // Space groups: a tile never crosses a group (3 groups of 43, 43, 42 rows).
+  const auto space = sample_tiles(g, JackknifeGroups::kSpace, 3);
+  ASSERT_EQ(space.size(), 6u);
+  EXPECT_EQ(space[1].begin, 32);
+  EXPECT_EQ(space[1].end, 43);
+  EXPECT_EQ(space[2].begin, 43);
+  // The budget: one tile at every level (4 bytes each) and the models' work space, exactly.
+  const int64_t row_values = 8 * 1024 + 4 * 512 + 2 * 256 + 128;
+  const int64_t one_tile = 32 * row_values * 4 + kModelBytesPerSite * 32 * 8 * 1024;
+  EXPECT_EQ(pass_bytes(g, 32, 4, true), one_tile);
+  EXPECT_EQ(rows_per_read(g, 4, true, one_tile - 1), 0);
+  EXPECT_EQ(rows_per_read(g, 4, true, one_tile), 32);
+  EXPECT_EQ(rows_per_read(g, 4, false, int64_t{1} << 30), 128);
+  // A block row beyond kCanonicalTileSites is a tile alone.
+  EXPECT_EQ(canonical_rows(lattice::Geometry{3, 256, 2, 3}), 1);
+}
+
+// Runs the data pass of `data` on `ranks` simulated ranks reading `read_rows` rows at once and
+// returns every buffer (data moments, flow tables, tile sums) concatenated, summed over ranks.
+template <typename Value>
+std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups kind, int64_t groups,
+                             std::vector<nn::Network<double>>& networks, int ranks,
+                             int64_t read_rows) {
+  const auto& g = data.g;
+  auto table = [&](int levels) {
+    return kind == JackknifeGroups::kSamples
+               ? GroupedMoments(levels, groups, 6)
+               : GroupedMoments(levels, groups, 6, g.level_side(g.levels), data.samples);
+  };
+  std::vector<GeneralisationModel> planned;
+  for (size_t m = 0; m < networks.size(); ++m) {
+    planned.push_back({"m" + std::to_string(m), static_cast<int>(m % 2), true, 1});
+  }
+  const auto plan = plan_generalisation(planned, {"data", g.levels, data.samples}, {});
+  std::vector<double> total;
+  for (int rank = 0; rank < ranks; ++rank) {
+    GroupedMoments moments = table(g.levels + 1);
+    std::vector<std::unique_ptr<FieldModel<double>>> fields;
+    std::vector<std::unique_ptr<GroupedMoments>> flows;
+    std::vector<PassModel> models;
+    for (size_t m = 0; m < networks.size(); ++m) {
+      fields.push_back(std::make_unique<FieldModel<double>>(networks[m]));
+      const int k = static_cast<int>(m % 2);
+      flows.push_back(std::make_unique<GroupedMoments>(table(g.levels - k + 1)));
+      models.push_back({k, nullptr, fields.back().get(), flows.back().get()});
+    }
+    TileSums sums(plan, {static_cast<int64_t>(sample_tiles(g, kind, groups).size())});
+    data_pass<Value>(g, data.samples, moments, models, plan, sums, read_rows, rank, ranks,
+                     data.reader());
+    std::vector<double> all = moments.buffer();
+    for (auto& flow : flows) all.insert(all.end(), flow->buffer().begin(), flow->buffer().end());
+    all.insert(all.end(), sums.buffer().begin(), sums.buffer().end());
+    if (total.empty()) total.assign(all.size(), 0.0);
+    for (size_t i = 0; i < all.size(); ++i) total[i] += all[i];
+  }
+  return total;
+}
+
+std::vector<nn::Network<double>> two_networks() {
+  std::vector<nn::Network<double>> networks;
+  networks.push_back(
+      nn::testing::random_network(nn::ModelKind::kMlp, {5}, nn::Activation::kTanh, 1, 0.5, 2));
+  networks.push_back(
+      nn::testing::random_network(nn::ModelKind::kGnn, {3}, nn::Activation::kTanh, 3, 0.5, 4));
+  return networks;
+}
+
+// Several tiles per sample (d = 2, L = 1024: 4 tiles of 32 block rows): the same bits on 1-4
+// ranks and reading one tile, two or all four at once, for both kinds of jackknife groups.
+TEST(DataPass, BitIdenticalForAnyRankCountAndRowsReadAtOnce) {
+  const MemoryDataset<float> data(lattice::Geometry{2, 1024, 2, 3}, 3, 11);
+  auto networks = two_networks();
+  for (const auto& [kind, groups] :
+       {std::pair{JackknifeGroups::kSamples, int64_t{3}}, {JackknifeGroups::kSpace, int64_t{4}}}) {
+    const auto reference = run_pass(data, kind, groups, networks, 1, 32);
+    for (int ranks = 1; ranks <= 4; ++ranks) {
+      for (const int64_t rows : {int64_t{32}, ranks % 3 == 1 ? int64_t{64} : 0, int64_t{128}}) {
+        if (rows == 0) continue;  // 64 rows (two tiles a read) on 1 and 4 ranks
+        EXPECT_TRUE(same_bits(run_pass(data, kind, groups, networks, ranks, rows), reference))
+            << jackknife_groups_name(kind) << ", " << ranks << " ranks, " << rows << " rows";
+      }
+    }
+  }
+}
+
+// One tile per sample: exactly the whole-sample reductions (GroupedMoments::fill_owned over
+// whole fields, sample_squared_error, add_learned_levels) that analyze made before the passes.
+TEST(DataPass, OneTileSamplesGiveTheWholeSampleBits) {
+  const lattice::Geometry g{2, 64, 2, 3};
+  const MemoryDataset<double> data(g, 4, 5);
+  auto networks = two_networks();
+  for (const auto& [kind, groups] :
+       {std::pair{JackknifeGroups::kSamples, int64_t{2}}, {JackknifeGroups::kSpace, int64_t{4}}}) {
+    auto table = [&](int levels) {
+      return kind == JackknifeGroups::kSamples
+                 ? GroupedMoments(levels, groups, 6)
+                 : GroupedMoments(levels, groups, 6, g.level_side(g.levels), data.samples);
+    };
+    const auto pass = run_pass(data, kind, groups, networks, 2, 1);
+    std::vector<double> expected;
+    GroupedMoments moments = table(g.levels + 1);
+    moments.fill_owned(data.samples, 0, 1, [&](int64_t sample, LevelSink& sink) {
+      for (int level = 0; level <= g.levels; ++level) {
+        const auto& f = data.fields[static_cast<size_t>(sample)][static_cast<size_t>(level)];
+        sink.add(level, g.level_side(level), f.data(), f.size());
+      }
+    });
+    expected = moments.buffer();
+    for (size_t m = 0; m < networks.size(); ++m) {
+      const int k = static_cast<int>(m % 2);
+      FieldModel<double> field_model(networks[m]);
+      GroupedMoments flow = table(g.levels - k + 1);
+      flow.fill_owned(data.samples, 0, 1, [&](int64_t sample, LevelSink& sink) {
+        add_learned_levels(field_model, g.dim, g.level_side(k), g.block_side,
+                           data.fields[static_cast<size_t>(sample)][static_cast<size_t>(k)],
+                           g.levels - k + 1, sink);
+      });
+      expected.insert(expected.end(), flow.buffer().begin(), flow.buffer().end());
+    }
+    // Tile sums: per model, the data, x2 and x0.5 columns over the held-out samples 1..3.
+    for (size_t m = 0; m < networks.size(); ++m) {
+      const int k = static_cast<int>(m % 2);
+      FieldModel<double> field_model(networks[m]);
+      const size_t tiles = sample_tiles(g, kind, groups).size();
+      for (const double scale : {1.0, 2.0, 0.5}) {
+        for (int64_t sample = 1; sample < data.samples; ++sample) {
+          const auto& fine = data.fields[static_cast<size_t>(sample)][static_cast<size_t>(k)];
+          const auto& coarse = data.fields[static_cast<size_t>(sample)][static_cast<size_t>(k + 1)];
+          if (tiles == 1) {
+            expected.push_back(sample_squared_error(field_model, g.dim, g.level_side(k),
+                                                    fine.data(), coarse.data(), scale));
+          } else {
+            // Space groups cut the sample into one tile per group: slabs of whole block rows.
+            for (const auto& tile : sample_tiles(g, kind, groups)) {
+              const int64_t rows = tile.rows() * (g.top_block_side() >> k);
+              const int64_t fine_row = block_row_sites(g, k),
+                            coarse_row = block_row_sites(g, k + 1);
+              expected.push_back(slab_squared_error(
+                  field_model, g.dim, rows, g.level_side(k), fine.data() + tile.begin * fine_row,
+                  coarse.data() + tile.begin * coarse_row, scale));
+            }
+          }
+        }
+      }
+    }
+    EXPECT_TRUE(same_bits(pass, expected)) << jackknife_groups_name(kind);
+  }
+}
+
+TEST(DataPass, TileSumsAddTilesInOrderPerSample) {
+  GeneralisationPlan plan;
+  plan.tests = {"data", "other"};
+  GeneralisationCell data_cell, test_cell;
+  data_cell.first_sample = 2;
+  data_cell.count = 2;
+  test_cell.source = 1;
+  test_cell.count = 1;
+  plan.cells = {{data_cell, test_cell}};
+  TileSums sums(plan, {3, 2});
+  EXPECT_EQ(sums.buffer().size(), 2u * 3u + 1u * 2u);
+  sums.at(0, 0, 2, 0) = 1e16;
+  sums.at(0, 0, 2, 1) = 1.0;
+  sums.at(0, 0, 2, 2) = 1.0;
+  sums.at(0, 0, 3, 2) = 4.0;
+  sums.at(0, 1, 0, 1) = 5.0;
+  // (1e16 + 1) + 1 rounds each time: tile order, not a pairwise or Kahan sum.
+  EXPECT_EQ(sums.sample_sums(0, 0), (std::vector<double>{1e16, 4.0}));
+  EXPECT_EQ(sums.sample_sums(0, 1), (std::vector<double>{5.0}));
+}
+
+}  // namespace
+}  // namespace rgflow::analysis
