@@ -14,6 +14,7 @@
 
 namespace rgflow::app {
 
+// Collective over `world` (commands.hpp).
 int run_info(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const std::string path = options.get_string("data", "", "dataset to describe");

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
+#include "rgflow/core/petsc.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
@@ -159,7 +160,15 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   const auto plan =
       train::DataPlan::make(data, options.level, options.val_fraction, options.settings.batch,
                             config.memory_budget, sizeof(Scalar), config.option_prefix);
-  auto pairs = train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
+  // Log stages, as generate has, so that -log_view shows the time of each phase.
+  const PetscLogStage stage_load = log_stage("Train: load"), stage_tune = log_stage("Train: tune");
+  const PetscLogStage stage_steps = log_stage("Train: steps"),
+                      stage_save = log_stage("Train: save");
+  const PetscLogStage stage_validate = log_stage("Train: validate");
+  auto pairs = [&] {
+    LogStageGuard guard(stage_load);
+    return train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
+  }();
 
   nn::ModelSpec spec = options.model;
   spec.block = {data.geometry.dim, static_cast<int>(data.geometry.block_side)};  // validated
@@ -186,6 +195,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   if (options.tuning.active()) {
     // A resumed run keeps the strengths its checkpoint was tuned with.
     if (!state.history.tuning.done()) {
+      LogStageGuard guard(stage_tune);
       state.history.tuning =
           train::tune_penalties<Scalar>(world, options.tuning, spec, options.optimizer, settings,
                                         pairs.train, pairs.validation, report);
@@ -207,6 +217,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     }
   }
   auto save = [&](const train::TrainState<Scalar>& now, bool complete) {
+    LogStageGuard guard(stage_save);
     world.local_phase("train: save", [&] {
       if (world.rank() != 0) return;
       try {
@@ -238,8 +249,11 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   }
   const double start = wall_seconds();
   const int64_t first_step = state.global_step;
-  const auto outcome = trainer.run(state, config.stop_after_steps,
-                                   [&](const train::TrainState<Scalar>& now) { save(now, false); });
+  const auto outcome = [&] {
+    LogStageGuard guard(stage_steps);
+    return trainer.run(state, config.stop_after_steps,
+                       [&](const train::TrainState<Scalar>& now) { save(now, false); });
+  }();
   if (outcome == train::StepOutcome::kDiverged) {
     throw UsageError("training diverged at step " + std::to_string(state.global_step + 1) +
                      " (the loss is not finite)" +
@@ -257,7 +271,10 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   // it was written: a failure leaves nothing under the final name.
   save(state, true);
   io::commit_output(world, config.output);
-  const double final_validation = trainer.validation_loss();  // collective
+  const double final_validation = [&] {
+    LogStageGuard guard(stage_validate);
+    return trainer.validation_loss();  // collective
+  }();
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
