@@ -18,18 +18,24 @@ const PipelineOption* PipelineEntry::find(const std::string& key) const {
   return nullptr;
 }
 
-const PipelineEntry* PipelineFile::dataset(const std::string& name) const {
-  for (const auto& entry : datasets) {
+namespace {
+
+const PipelineEntry* find_named(const std::vector<PipelineEntry>& entries,
+                                const std::string& name) {
+  for (const auto& entry : entries) {
     if (entry.name == name) return &entry;
   }
   return nullptr;
 }
 
+}  // namespace
+
+const PipelineEntry* PipelineFile::dataset(const std::string& name) const {
+  return find_named(datasets, name);
+}
+
 const PipelineEntry* PipelineFile::model(const std::string& name) const {
-  for (const auto& entry : models) {
-    if (entry.name == name) return &entry;
-  }
-  return nullptr;
+  return find_named(models, name);
 }
 
 const StageOption* PlannedStage::find(const std::string& name) const {

@@ -5,6 +5,23 @@
 #include "rgflow/io/training_file.hpp"
 
 namespace rgflow::train {
+namespace {
+
+// The trainer's position and its running sums, copied between TrainState and the file's
+// CheckpointState (fields of the same names).
+template <typename From, typename To>
+void copy_position(const From& from, To& to) {
+  to.epoch = from.epoch;
+  to.step_in_epoch = from.step_in_epoch;
+  to.global_step = from.global_step;
+  to.epoch_loss = from.epoch_loss;
+  to.epoch_penalty = from.epoch_penalty;
+  to.best_val = from.best_val;
+  to.epochs_since_best = from.epochs_since_best;
+  to.finished = from.finished;
+}
+
+}  // namespace
 
 template <typename Scalar>
 void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
@@ -22,14 +39,7 @@ void write_training_file(const std::string& path, const nn::SymmetricModel<Scala
   io::CheckpointState<Scalar> checkpoint;
   checkpoint.optimizer = optimizer.settings().kind;
   checkpoint.optimizer_steps = optimizer.steps();
-  checkpoint.epoch = state.epoch;
-  checkpoint.step_in_epoch = state.step_in_epoch;
-  checkpoint.global_step = state.global_step;
-  checkpoint.epoch_loss = state.epoch_loss;
-  checkpoint.epoch_penalty = state.epoch_penalty;
-  checkpoint.best_val = state.best_val;
-  checkpoint.epochs_since_best = state.epochs_since_best;
-  checkpoint.finished = state.finished;
+  copy_position(state, checkpoint);
   checkpoint.first_moment = optimizer.first_moment();
   checkpoint.second_moment = optimizer.second_moment();
   checkpoint.best_parameters = state.best_parameters;
@@ -67,14 +77,7 @@ void read_training_file(const std::string& path, const Provenance* provenance,
     optimizer.set_steps(checkpoint.optimizer_steps);
     optimizer.first_moment() = std::move(checkpoint.first_moment);
     optimizer.second_moment() = std::move(checkpoint.second_moment);
-    state.epoch = checkpoint.epoch;
-    state.step_in_epoch = checkpoint.step_in_epoch;
-    state.global_step = checkpoint.global_step;
-    state.epoch_loss = checkpoint.epoch_loss;
-    state.epoch_penalty = checkpoint.epoch_penalty;
-    state.best_val = checkpoint.best_val;
-    state.epochs_since_best = checkpoint.epochs_since_best;
-    state.finished = checkpoint.finished;
+    copy_position(checkpoint, state);
     state.best_parameters = std::move(checkpoint.best_parameters);
     state.history = std::move(stored.history);
   } catch (const std::exception& failure) {
