@@ -1,7 +1,5 @@
 // rgflow train: fit a network to the RG map stored in a dataset: inputs are the blocks of level
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
-#include <sys/resource.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -261,11 +259,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                           ? "; the last good checkpoint is kept in '" + partial + "'"
                           : "; lower -lr, or set -checkpoint_every to keep checkpoints"));
   }
-  if (outcome == train::StepOutcome::kContinue) {  // the test hook: end as a crash would
-    world.barrier();
-    std::fflush(stdout);
-    std::_Exit(3);
-  }
+  if (outcome == train::StepOutcome::kContinue) end_as_if_killed(world);  // the test hook
   const double seconds = wall_seconds() - start;
   // The finished model goes where the checkpoints went, and is renamed once every rank agrees
   // it was written: a failure leaves nothing under the final name.
@@ -275,9 +269,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     LogStageGuard guard(stage_validate);
     return trainer.validation_loss();  // collective
   }();
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  const double peak_rss_mib = world.max(static_cast<double>(usage.ru_maxrss) / 1024.0);
+  const double peak_rss = peak_rss_mib(world);
   const double reduce_seconds = world.max(trainer.reduce_seconds());
   const double read_seconds =
       pairs.load_seconds + world.max(pairs.train.load_seconds() + pairs.validation.load_seconds());
@@ -287,7 +279,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
         "rgflow train: %lld steps in %.2f s (%.3g samples/s; all-reduce %.2f s, load %.2f s, "
         "peak RSS %.0f MiB/rank), %s; final train loss %.4e, validation loss %.4e -> %s\n",
         static_cast<long long>(state.global_step), seconds, trained / seconds, reduce_seconds,
-        read_seconds, peak_rss_mib, state.stop_reason.c_str(),
+        read_seconds, peak_rss, state.stop_reason.c_str(),
         state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
         config.output.c_str());
   }
@@ -319,28 +311,21 @@ int run_train(const Comm& world, const Invocation& invocation) {
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
                          io::Resumable::kYes);
   if (state == io::OutputState::kComplete) {
-    // A complete output is kept only if it was trained with these very options. Rank 0 looks;
-    // whatever it finds (also a file HDF5 cannot open) reaches every rank.
-    world.local_phase("train: check existing output", [&] {
-      if (world.rank() != 0) return;
-      const std::string replace = " (use -force to replace it)";
+    // Kept only if it was trained with these very options; rank 0 looks (also at a file HDF5
+    // cannot open).
+    io::keep_complete_output(world, "train", config.output, config.quiet, [&] {
       std::string differs;
       try {
         differs = train::difference_from_file(config.output, config.options,
                                               train::DataIdentity::of(reader.spec()));
       } catch (const std::exception& failure) {
-        throw UsageError("the existing output '" + config.output +
-                         "' is not a model rgflow can read: " + failure.what() + replace);
+        return "the existing output '" + config.output +
+               "' is not a model rgflow can read: " + failure.what();
       }
-      if (!differs.empty()) {
-        throw UsageError("the existing output '" + config.output +
-                         "' was trained with other options or data: " + differs + replace);
-      }
+      return differs.empty() ? differs
+                             : "the existing output '" + config.output +
+                                   "' was trained with other options or data: " + differs;
     });
-    if (world.rank() == 0) io::release_output(config.output);
-    if (world.rank() == 0 && !config.quiet) {
-      std::printf("rgflow train: '%s' is already complete; nothing to do\n", config.output.c_str());
-    }
     return 0;
   }
   // Outside a pipeline the cache lives for this one model.

@@ -300,6 +300,21 @@ void commit_output(const Comm& comm, const std::string& final_path) {
   comm.raise_if_any(error);
 }
 
+void keep_complete_output(const Comm& comm, const std::string& command,
+                          const std::string& final_path, bool quiet,
+                          const std::function<std::string()>& problem) {
+  comm.local_phase((command + ": check existing output").c_str(), [&] {
+    if (comm.rank() != 0) return;
+    const std::string reason = problem();
+    if (!reason.empty()) throw UsageError(reason + " (use -force to replace it)");
+  });
+  if (comm.rank() == 0) release_output(final_path);
+  if (comm.rank() == 0 && !quiet) {
+    std::printf("rgflow %s: '%s' is already complete; nothing to do\n", command.c_str(),
+                final_path.c_str());
+  }
+}
+
 void release_output(const std::string& final_path) {
   release_held(final_path);
 }

@@ -10,6 +10,7 @@
 // and the refusal says how to remove it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ OutputState prepare_output(const Comm& comm, const std::string& final_path,
 /// Collective: renames the partial file to the final name on rank 0 (after every rank has closed
 /// it), then releases the output's lock.
 void commit_output(const Comm& comm, const std::string& final_path);
+
+/// For an output that prepare_output found complete. Collective over `comm`: rank 0 runs
+/// `problem`, which returns "" when the existing output may be kept, else why not (it may
+/// throw); the reason, with " (use -force to replace it)", ends every rank as one UsageError (the
+/// local phase "<command>: check existing output"). Kept: the lock is released and rank 0 says
+/// "rgflow <command>: '<output>' is already complete; nothing to do" unless `quiet`.
+void keep_complete_output(const Comm& comm, const std::string& command,
+                          const std::string& final_path, bool quiet,
+                          const std::function<std::string()>& problem);
 
 /// Releases the lock prepare_output took for `final_path` (no-op where none is held), e.g. when
 /// the output turned out to be complete already. Local.
