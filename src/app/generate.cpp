@@ -347,10 +347,7 @@ PhaseTimes generate_samples(const Comm& world, const Comm& group, const Generate
     }
     progress.update(static_cast<double>(already_done) + done_by_all);
     if (config.stop_after_steps > 0 && index + 1 >= config.stop_after_steps) {
-      // Testing hook: end every rank abruptly, leaving the partial file as a crash would.
-      world.barrier();
-      std::fflush(stdout);
-      std::_Exit(3);
+      end_as_if_killed(world);  // testing hook
     }
   }
   progress.finish();
@@ -449,27 +446,18 @@ int run_generate(const Comm& world, const Invocation& invocation) {
     }
   }
   if (state == io::OutputState::kComplete) {
-    // Rank 0 looks; whatever it finds (also a file that is no dataset) reaches every rank.
-    world.local_phase("generate: check existing output", [&] {
-      if (world.rank() != 0) return;
-      const std::string replace = " (use -force to replace it)";
+    // Kept when it holds this very dataset; rank 0 looks (also at a file that is no dataset).
+    io::keep_complete_output(world, "generate", config.output, config.quiet, [&] {
       std::string difference;
       try {
         difference = spec.difference(io::DatasetReader(config.output).spec());
       } catch (const std::exception&) {
-        throw UsageError("the existing output '" + config.output +
-                         "' is not a dataset rgflow can read" + replace);
+        return "the existing output '" + config.output + "' is not a dataset rgflow can read";
       }
-      if (!difference.empty()) {
-        throw UsageError("the existing output '" + config.output + "' was made with " + difference +
-                         replace);
-      }
+      return difference.empty()
+                 ? difference
+                 : "the existing output '" + config.output + "' was made with " + difference;
     });
-    if (world.rank() == 0) io::release_output(config.output);
-    if (world.rank() == 0 && !config.quiet) {
-      std::printf("rgflow generate: '%s' is already complete; nothing to do\n",
-                  config.output.c_str());
-    }
     return 0;
   }
 
@@ -563,7 +551,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   io::commit_output(world, config.output);
   const double close_seconds = wall_seconds() - close_start;
   const double seconds = wall_seconds() - start;
-  const double peak_rss_mib = rgflow::peak_rss_mib(world);
+  const double peak_rss = peak_rss_mib(world);
 
   if (world.rank() == 0 && !config.quiet) {
     const double sites =
@@ -575,7 +563,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
         "%.0f MB/s, peak RSS %.0f MiB/rank [rank 0: open %.2f s, random %.2f s, coarse %.2f s, "
         "write %.2f s, close %.2f s] -> %s\n",
         sites, pending.size(), geometry.levels, bytes / 1e9, seconds, sites / seconds,
-        bytes / seconds / 1e6, peak_rss_mib, open_seconds, times.random, times.coarse, times.write,
+        bytes / seconds / 1e6, peak_rss, open_seconds, times.random, times.coarse, times.write,
         close_seconds, config.output.c_str());
   }
   return 0;

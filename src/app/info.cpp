@@ -172,6 +172,7 @@ void verify(const Comm& world, const io::DatasetReader& reader) {
 
 }  // namespace
 
+// Collective over `world` (commands.hpp).
 int run_info(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const std::string path = options.get_string("data", "", "dataset to describe");

@@ -31,6 +31,7 @@ constexpr const char* kUsage =
     "'rgflow <command> -help' lists a command's options with their defaults.\n"
     "Run under MPI as 'mpiexec -n P rgflow <command> ...'.\n";
 
+// This process's rank in MPI_COMM_WORLD. Local.
 int world_rank() {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -43,6 +44,7 @@ std::string join(int argc, char** argv) {
   return text;
 }
 
+// Runs `command` on MPI_COMM_WORLD: collective over it, as every subcommand is.
 int dispatch(const std::string& command, const rgflow::app::Invocation& invocation,
              const std::string& pipeline_path) {
   const rgflow::Comm world(MPI_COMM_WORLD);

@@ -1,6 +1,5 @@
 // rgflow train: fit a network to the RG map stored in a dataset: inputs are the blocks of level
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +7,7 @@
 #include "commands.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
+#include "rgflow/core/petsc.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
@@ -166,7 +166,15 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   const auto plan = train::DataPlan::make(
       data, options.level, options.val_fraction, options.settings.batch, config.memory_budget,
       sizeof(Scalar), config.option_prefix, config.budget_option);
-  auto pairs = train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
+  // Log stages, as generate has, so that -log_view shows the time of each phase.
+  const PetscLogStage stage_load = log_stage("Train: load"), stage_tune = log_stage("Train: tune");
+  const PetscLogStage stage_steps = log_stage("Train: steps"),
+                      stage_save = log_stage("Train: save");
+  const PetscLogStage stage_validate = log_stage("Train: validate");
+  auto pairs = [&] {
+    LogStageGuard guard(stage_load);
+    return train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
+  }();
 
   nn::ModelSpec spec = options.model;
   spec.block = {data.geometry.dim, static_cast<int>(data.geometry.block_side)};  // validated
@@ -192,6 +200,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   if (options.tuning.active()) {
     // A resumed run keeps the strengths its checkpoint was tuned with.
     if (!state.history.tuning.done()) {
+      LogStageGuard guard(stage_tune);
       state.history.tuning =
           train::tune_penalties<Scalar>(world, options.tuning, spec, options.optimizer, settings,
                                         pairs.train, pairs.validation, report);
@@ -213,6 +222,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     }
   }
   auto save = [&](const train::TrainState<Scalar>& now, bool complete) {
+    LogStageGuard guard(stage_save);
     world.local_phase("train: save", [&] {
       if (world.rank() != 0) return;
       try {
@@ -249,8 +259,11 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
   }
   const double start = wall_seconds();
   const int64_t first_step = state.global_step;
-  const auto outcome = trainer.run(state, config.stop_after_steps,
-                                   [&](const train::TrainState<Scalar>& now) { save(now, false); });
+  const auto outcome = [&] {
+    LogStageGuard guard(stage_steps);
+    return trainer.run(state, config.stop_after_steps,
+                       [&](const train::TrainState<Scalar>& now) { save(now, false); });
+  }();
   if (outcome == train::StepOutcome::kDiverged) {
     throw UsageError("training diverged at step " + std::to_string(state.global_step + 1) +
                      " (the loss is not finite)" +
@@ -258,18 +271,17 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
                           ? "; the last good checkpoint is kept in '" + partial + "'"
                           : "; lower -lr, or set -checkpoint_every to keep checkpoints"));
   }
-  if (outcome == train::StepOutcome::kContinue) {  // the test hook: end as a crash would
-    world.barrier();
-    std::fflush(stdout);
-    std::_Exit(3);
-  }
+  if (outcome == train::StepOutcome::kContinue) end_as_if_killed(world);  // the test hook
   const double seconds = wall_seconds() - start;
   // The finished model goes where the checkpoints went, and is renamed once every rank agrees
   // it was written: a failure leaves nothing under the final name.
   save(state, true);
   io::commit_output(world, config.output);
-  const double final_validation = trainer.validation_loss();  // collective
-  const double peak_rss_mib = rgflow::peak_rss_mib(world);
+  const double final_validation = [&] {
+    LogStageGuard guard(stage_validate);
+    return trainer.validation_loss();  // collective
+  }();
+  const double peak_rss = peak_rss_mib(world);
   const double reduce_seconds = world.max(trainer.reduce_seconds());
   const double read_seconds =
       pairs.load_seconds + world.max(pairs.train.load_seconds() + pairs.validation.load_seconds());
@@ -279,7 +291,7 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
         "rgflow train: %lld steps in %.2f s (%.3g samples/s; all-reduce %.2f s, load %.2f s, "
         "peak RSS %.0f MiB/rank), %s; final train loss %.4e, validation loss %.4e -> %s\n",
         static_cast<long long>(state.global_step), seconds, trained / seconds, reduce_seconds,
-        read_seconds, peak_rss_mib, state.stop_reason.c_str(),
+        read_seconds, peak_rss, state.stop_reason.c_str(),
         state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
         config.output.c_str());
   }
@@ -311,28 +323,21 @@ int run_train(const Comm& world, const Invocation& invocation) {
       io::prepare_output(world, config.output, options.full_name("o"), config.force, config.resume,
                          io::Resumable::kYes);
   if (state == io::OutputState::kComplete) {
-    // A complete output is kept only if it was trained with these very options. Rank 0 looks;
-    // whatever it finds (also a file HDF5 cannot open) reaches every rank.
-    world.local_phase("train: check existing output", [&] {
-      if (world.rank() != 0) return;
-      const std::string replace = " (use -force to replace it)";
+    // Kept only if it was trained with these very options; rank 0 looks (also at a file HDF5
+    // cannot open).
+    io::keep_complete_output(world, "train", config.output, config.quiet, [&] {
       std::string differs;
       try {
         differs = train::difference_from_file(config.output, config.options,
                                               train::DataIdentity::of(reader.spec()));
       } catch (const std::exception& failure) {
-        throw UsageError("the existing output '" + config.output +
-                         "' is not a model rgflow can read: " + failure.what() + replace);
+        return "the existing output '" + config.output +
+               "' is not a model rgflow can read: " + failure.what();
       }
-      if (!differs.empty()) {
-        throw UsageError("the existing output '" + config.output +
-                         "' was trained with other options or data: " + differs + replace);
-      }
+      return differs.empty() ? differs
+                             : "the existing output '" + config.output +
+                                   "' was trained with other options or data: " + differs;
     });
-    if (world.rank() == 0) io::release_output(config.output);
-    if (world.rank() == 0 && !config.quiet) {
-      std::printf("rgflow train: '%s' is already complete; nothing to do\n", config.output.c_str());
-    }
     return 0;
   }
   // Outside a pipeline the cache lives for this one model.

@@ -84,6 +84,10 @@ Hid open_read_only(const std::string& path, const std::string& purpose) {
   }
 }
 
+Hid create_group(hid_t location, const std::string& path) {
+  return group_id(H5Gcreate2(location, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+}
+
 Hid simple_space(const std::vector<hsize_t>& shape) {
   return dataspace_id(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
 }

@@ -32,4 +32,25 @@ PetscLogStage log_stage(const char* name) {
   return stage;
 }
 
+OptionsDatabase::OptionsDatabase() {
+  RGFLOW_PETSC(PetscOptionsCreate(&handle_));
+}
+
+OptionsDatabase::~OptionsDatabase() {
+  PetscOptionsDestroy(&handle_);
+}
+
+void OptionsDatabase::set(const std::string& name, const std::string& value) {
+  RGFLOW_PETSC(
+      PetscOptionsSetValue(handle_, ("-" + name).c_str(), value.empty() ? nullptr : value.c_str()));
+}
+
+UseOptions::UseOptions(const OptionsDatabase& options) {
+  RGFLOW_PETSC(PetscOptionsPush(options.get()));
+}
+
+UseOptions::~UseOptions() {
+  PetscOptionsPop();
+}
+
 }  // namespace rgflow

@@ -1,9 +1,12 @@
 #include "rgflow/core/pipeline_file.hpp"
 
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <unordered_set>
 
 #include "rgflow/core/error.hpp"
@@ -187,25 +190,23 @@ class Parser {
 
 }  // namespace
 
-const PipelineOption* PipelineEntry::find(const std::string& key) const {
-  for (const auto& option : options) {
-    if (option.key == key) return &option;
-  }
-  return nullptr;
-}
+// Larger than any real pipeline (the 152-model study is 20 KB): reading is bounded too.
+constexpr long kMaxPipelineBytes = long{16} << 20;
 
-const PipelineEntry* PipelineFile::dataset(const std::string& name) const {
-  for (const auto& entry : datasets) {
-    if (entry.name == name) return &entry;
+std::string read_pipeline_text(const std::string& path) {
+  std::ifstream in(path);
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    throw UsageError("pipeline file '" + path + "' does not exist");
   }
-  return nullptr;
-}
-
-const PipelineEntry* PipelineFile::model(const std::string& name) const {
-  for (const auto& entry : models) {
-    if (entry.name == name) return &entry;
+  if (S_ISDIR(info.st_mode) || !in) throw UsageError("pipeline file '" + path + "' cannot be read");
+  if (info.st_size > kMaxPipelineBytes) {
+    throw UsageError("pipeline file '" + path + "' is larger than " +
+                     std::to_string(kMaxPipelineBytes >> 20) + " MiB");
   }
-  return nullptr;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
 }
 
 PipelineFile parse_pipeline(const std::string& path, const std::string& text) {

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <utility>
 
+#include "rgflow/core/text.hpp"
+
 namespace rgflow::io {
 namespace {
 
@@ -320,12 +322,112 @@ void commit_output(const Comm& comm, const std::string& final_path) {
   comm.raise_if_any(error);
 }
 
+void keep_complete_output(const Comm& comm, const std::string& command,
+                          const std::string& final_path, bool quiet,
+                          const std::function<std::string()>& problem) {
+  comm.local_phase((command + ": check existing output").c_str(), [&] {
+    if (comm.rank() != 0) return;
+    const std::string reason = problem();
+    if (!reason.empty()) throw UsageError(reason + " (use -force to replace it)");
+  });
+  if (comm.rank() == 0) release_output(final_path);
+  if (comm.rank() == 0 && !quiet) {
+    std::printf("rgflow %s: '%s' is already complete; nothing to do\n", command.c_str(),
+                final_path.c_str());
+  }
+}
+
 void release_output(const std::string& final_path) {
   release_held(final_path);
 }
 
 void release_all_outputs() {
   held_locks().clear();
+}
+
+namespace {
+
+// Writes `bytes` as the file `path` (replacing it): its blocks are reserved first (fallocate,
+// where the file system has it), so a full disk or a quota is found before any byte is written,
+// then written and synced. Any failure removes the file and throws WriteFailure.
+void write_file_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
+  int fd = -1;
+  auto fail = [&path, &fd](const std::string& what, int reason) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(path.c_str());
+    throw WriteFailure("writing '" + path + "' failed (" + what + std::strerror(reason) + ")");
+  };
+  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("", errno);
+  if (!bytes.empty() && fallocate(fd, 0, 0, static_cast<off_t>(bytes.size())) != 0) {
+    const int reason = errno;
+    if (reason != EOPNOTSUPP && reason != ENOSYS) {
+      fail("reserving " + std::to_string(bytes.size()) + " bytes: ", reason);
+    }
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) fail("", written == 0 ? ENOSPC : errno);
+    done += static_cast<size_t>(written);
+  }
+  // Network file systems may report a failed write only when the data is synced or closed.
+  if (::fsync(fd) != 0) fail("", errno);
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail("", errno);
+}
+
+}  // namespace
+
+void replace_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes,
+                             const char* injection_phase) {
+  const std::string temporary = path + ".tmp";
+  // A failed write leaves no temporary behind and never reaches `path`.
+  write_file_bytes(temporary, bytes);
+  struct RemoveUnlessKept {
+    const std::string& file;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      if (!keep) std::remove(file.c_str());
+    }
+  } cleanup{temporary};
+  fail_if_injected(injection_phase, 0);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    throw LibraryError("cannot rename '" + temporary + "' to '" + path +
+                       "': " + std::strerror(errno));
+  }
+  cleanup.keep = true;
+}
+
+std::string make_folders(const std::string& path) {
+  std::string built;
+  if (!path.empty() && path[0] == '/') built = "/";
+  for (const std::string& part : split_list(path, '/')) {
+    if (part.empty()) continue;
+    built += (built.empty() || built.back() == '/' ? "" : "/") + part;
+    if (mkdir(built.c_str(), 0755) != 0 && errno != EEXIST) {
+      return "cannot create '" + built + "': " + std::strerror(errno);
+    }
+  }
+  if (!is_folder(path)) return "'" + path + "' is not a folder";
+  return "";
+}
+
+std::string input_file_problem(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return "does not exist";
+  if (!S_ISREG(info.st_mode)) return "is not a file";
+  if (!std::ifstream(path)) return "cannot be read";
+  return "";
+}
+
+double modification_time(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<double>(info.st_mtim.tv_sec) +
+         1e-9 * static_cast<double>(info.st_mtim.tv_nsec);
 }
 
 }  // namespace rgflow::io

@@ -12,8 +12,6 @@
 namespace rgflow::train {
 namespace {
 
-constexpr const char* kOptionsGroup = "/options";
-
 // Values as messages (and the list of tuning strengths) show them; doubles read back exactly.
 std::string text_of(const StoredOption::Value& value) {
   if (const auto* number = std::get_if<int64_t>(&value)) return std::to_string(*number);
@@ -33,11 +31,6 @@ std::string join_reals(const std::vector<double>& values) {
   std::vector<std::string> items;
   for (double value : values) items.push_back(text_of(value));
   return join_list(items);
-}
-
-herr_t collect_name(hid_t, const char* name, const H5A_info_t*, void* names) {
-  static_cast<std::vector<std::string>*>(names)->push_back(name);
-  return 0;
 }
 
 }  // namespace
@@ -184,10 +177,6 @@ std::string TrainingOptions::problem_with(const io::DatasetSpec& data, const std
   return spec.validate();
 }
 
-DataIdentity DataIdentity::of(const io::DatasetSpec& spec) {
-  return {spec.seed, spec.distribution.name(), spec.geometry.side, spec.samples};
-}
-
 std::string difference(const TrainingOptions& options, const DataIdentity& data,
                        const StoredTraining& stored) {
   auto differs = [](const std::string& what, const std::string& theirs, const std::string& mine) {
@@ -230,57 +219,16 @@ std::string difference(const TrainingOptions& options, const DataIdentity& data,
 }
 
 void write_training_options(hid_t file, const TrainingOptions& options) {
-  h5::Hid group =
-      h5::group_id(H5Gcreate2(file, kOptionsGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  for (const StoredOption& option : options.fields()) {
-    std::visit([&](const auto& value) { h5::write_attribute(group.get(), option.name, value); },
-               option.value);
-  }
+  io::write_stored_options(file, options.fields());
 }
 
 StoredTraining read_training_options(hid_t file, const std::string& path) {
-  StoredTraining stored;
-  if (H5Lexists(file, "options", H5P_DEFAULT) <= 0) {
-    throw UsageError("'" + path +
-                     "' holds no training options (/options: written by an earlier rgflow), so "
-                     "this run cannot be checked against it");
-  }
-  try {
-    h5::Hid group = h5::group_id(H5Gopen2(file, kOptionsGroup, H5P_DEFAULT));
-    const hid_t g = group.get();
-    std::vector<std::string> names;
-    hsize_t position = 0;
-    RGFLOW_H5(H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &position, collect_name, &names));
-    for (const std::string& name : names) {
-      H5T_class_t kind;
-      {
-        h5::Hid attribute = h5::attribute_id(H5Aopen(g, name.c_str(), H5P_DEFAULT));
-        h5::Hid type = h5::datatype_id(H5Aget_type(attribute.get()));
-        kind = H5Tget_class(type.get());
-      }
-      if (kind == H5T_INTEGER) {
-        stored.options.push_back({name, h5::read_int_attribute(g, name)});
-      } else if (kind == H5T_FLOAT) {
-        stored.options.push_back({name, h5::read_double_attribute(g, name)});
-      } else {
-        stored.options.push_back({name, h5::read_string_attribute(g, name)});
-      }
-    }
-    stored.data.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "dataset_seed"));
-    stored.data.distribution = h5::read_string_attribute(file, "dataset_distribution");
-    stored.data.side = h5::read_int_attribute(file, "dataset_L");
-    stored.data.samples = h5::read_int_attribute(file, "dataset_samples");
-  } catch (const std::exception& failure) {
-    throw UsageError("'" + path + "' is a malformed training file: its options cannot be read (" +
-                     failure.what() + ")");
-  }
-  return stored;
+  return io::read_stored_options(file, path);
 }
 
 std::string difference_from_file(const std::string& path, const TrainingOptions& options,
                                  const DataIdentity& data) {
-  const h5::Hid file = h5::open_read_only(path);
-  return difference(options, data, read_training_options(file.get(), path));
+  return difference(options, data, io::TrainingFileReader(path, "").options());
 }
 
 }  // namespace rgflow::train

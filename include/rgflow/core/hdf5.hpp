@@ -65,6 +65,11 @@ Hid datatype_id(hid_t id);
 /// UsageError "cannot open '<path>'<purpose>: <HDF5's reason>".
 Hid open_read_only(const std::string& path, const std::string& purpose = "");
 
+/// Creates the group `path` below `location` (its parent must exist). HDF5 metadata work: on a
+/// file opened with the MPI-IO driver it is collective over the file's communicator, with
+/// identical arguments on every rank.
+Hid create_group(hid_t location, const std::string& path);
+
 /// Simple dataspace of the given shape.
 Hid simple_space(const std::vector<hsize_t>& shape);
 

@@ -91,8 +91,13 @@ class Comm {
   bool owned_;
 };
 
-/// Collective over `comm`: the largest peak resident set size of any of its ranks, MiB (what
-/// every stage's summary line reports).
+/// Collective over `comm`: the largest peak resident set size of its ranks, MiB (for the closing
+/// summary line of a stage).
 double peak_rss_mib(const Comm& comm);
+
+/// Test hook (-test_stop_after_steps): collective over `comm` (a barrier, so every rank has
+/// finished the step), then every rank ends at once with status 3 and no clean-up, leaving the
+/// partial output as a crash would.
+[[noreturn]] void end_as_if_killed(const Comm& comm);
 
 }  // namespace rgflow

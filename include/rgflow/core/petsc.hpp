@@ -4,6 +4,7 @@
 #include <petscdm.h>
 #include <petscsys.h>
 
+#include <string>
 #include <utility>
 
 namespace rgflow {
@@ -47,6 +48,31 @@ class LogStageGuard {
   ~LogStageGuard();
   LogStageGuard(const LogStageGuard&) = delete;
   LogStageGuard& operator=(const LogStageGuard&) = delete;
+};
+
+/// An options database of its own (PetscOptionsCreate), destroyed at scope exit. Local.
+class OptionsDatabase {
+ public:
+  OptionsDatabase();
+  ~OptionsDatabase();
+  OptionsDatabase(const OptionsDatabase&) = delete;
+  OptionsDatabase& operator=(const OptionsDatabase&) = delete;
+  PetscOptions get() const { return handle_; }
+
+  /// Sets option `name` (without the dash); an empty `value` makes it a flag.
+  void set(const std::string& name, const std::string& value);
+
+ private:
+  PetscOptions handle_ = nullptr;
+};
+
+/// Makes `options` PETSc's default database for the lifetime of the guard (PetscOptionsPush).
+class UseOptions {
+ public:
+  explicit UseOptions(const OptionsDatabase& options);
+  ~UseOptions();
+  UseOptions(const UseOptions&) = delete;
+  UseOptions& operator=(const UseOptions&) = delete;
 };
 
 /// Registers (once per name) and returns a log stage.

@@ -48,6 +48,10 @@ struct PipelineFile {
   const PipelineEntry* model(const std::string& name) const;
 };
 
+/// The text of the pipeline file at `path`. UsageError, one line, when it does not exist, cannot
+/// be read (a folder, no permission) or is larger than any real pipeline (16 MiB). Local.
+std::string read_pipeline_text(const std::string& path);
+
 /// Parses the text of a pipeline file; throws UsageError with a one-line message naming the file,
 /// the line and the problem (malformed YAML, an unknown stage, a value that is not a scalar, a
 /// name that cannot be part of an option name, a name used twice).

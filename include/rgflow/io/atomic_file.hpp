@@ -10,8 +10,11 @@
 // and the refusal says how to remove it.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "rgflow/core/error.hpp"
 #include "rgflow/core/mpi.hpp"
 
 namespace rgflow::io {
@@ -77,9 +80,45 @@ OutputState prepare_extension(const Comm& comm, const std::string& final_path,
 /// it), then releases the output's lock.
 void commit_output(const Comm& comm, const std::string& final_path);
 
+/// For an output that prepare_output found complete. Collective over `comm`: rank 0 runs
+/// `problem`, which returns "" when the existing output may be kept, else why not (it may
+/// throw); the reason, with " (use -force to replace it)", ends every rank as one UsageError (the
+/// local phase "<command>: check existing output"). Kept: the lock is released and rank 0 says
+/// "rgflow <command>: '<output>' is already complete; nothing to do" unless `quiet`.
+void keep_complete_output(const Comm& comm, const std::string& command,
+                          const std::string& final_path, bool quiet,
+                          const std::function<std::string()>& problem);
+
 /// Releases the lock prepare_output took for `final_path` (no-op where none is held), e.g. when
 /// the output turned out to be complete already. Local.
 void release_output(const std::string& final_path);
+
+/// A file could not be written (a full disk, a quota, permissions): the message says which file
+/// and why; nothing was left under its name or its temporary name.
+class WriteFailure : public LibraryError {
+ public:
+  using LibraryError::LibraryError;
+};
+
+/// Replaces the file `path` by `bytes` atomically: writes `path`.tmp (its blocks reserved first
+/// with fallocate where the file system has it, so a full disk or a quota is found before any
+/// byte is written; then synced), then renames it to `path`. WriteFailure, with the temporary
+/// removed and `path` untouched, when the disk refuses it; `injection_phase` is the failure
+/// injection hook's name for the moment between the two (fail_if_injected, as rank 0). Local.
+void replace_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes,
+                             const char* injection_phase);
+
+/// Creates the folder `path` and its missing parents (mkdir -p): "" or the reason it failed.
+/// Local.
+std::string make_folders(const std::string& path);
+
+/// What is wrong with `path` as an input file: "" (a regular, readable file), "does not exist",
+/// "is not a file" or "cannot be read". Local.
+std::string input_file_problem(const std::string& path);
+
+/// The modification time of `path` in seconds (with nanoseconds), or -1 when it does not exist.
+/// Local.
+double modification_time(const std::string& path);
 
 /// Releases every lock this process holds; main() calls it on every exit path. Local.
 void release_all_outputs();

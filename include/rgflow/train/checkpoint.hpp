@@ -1,6 +1,7 @@
-// model.h5 as written by `rgflow train` (docs/schema.md): /model, /history, /checkpoint (the
-// optimiser state and the position in the data, for an exact resume) and provenance attributes.
-// The same layout serves as the checkpoint (complete = 0) and as the final output (complete = 1).
+// The trainer's state in model.h5 (docs/schema.md): the mapping between a model, its optimiser
+// and TrainState and the plain structs of the file, which io/training_file.hpp writes and reads
+// (no HDF5 here). The same layout serves as the checkpoint (complete = 0) and as the final output
+// (complete = 1).
 #pragma once
 
 #include <string>
@@ -28,15 +29,12 @@ struct Provenance {
 
 /// A training file could not be written (a full disk, a quota, permissions): the message says
 /// which file and why; nothing was left under its name or its temporary name.
-class WriteFailure : public LibraryError {
- public:
-  using LibraryError::LibraryError;
-};
+using WriteFailure = io::WriteFailure;
 
-/// Writes the file at `path` atomically (`path`.tmp, then rename). The file is built in memory
-/// first (rank 0 holds one extra copy of it meanwhile), then the room for it is reserved and it
-/// is written, so HDF5 never meets a failing disk. WriteFailure when the disk refuses it. Call on
-/// one rank.
+/// Writes the file at `path` atomically (io::write_training_file: `path`.tmp, then rename). The
+/// file is built in memory first (rank 0 holds one extra copy of it meanwhile), then the room for
+/// it is reserved and it is written, so HDF5 never meets a failing disk. WriteFailure when the
+/// disk refuses it. Serial: call on one rank.
 template <typename Scalar>
 void write_training_file(const std::string& path, const nn::SymmetricModel<Scalar>& model,
                          nn::Optimizer<Scalar>& optimizer, const TrainState<Scalar>& state,

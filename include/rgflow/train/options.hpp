@@ -6,11 +6,11 @@
 
 #include <cstdint>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/io/training_file.hpp"
 #include "rgflow/nn/network.hpp"
 #include "rgflow/nn/optimizer.hpp"
 #include "rgflow/train/trainer.hpp"
@@ -34,12 +34,8 @@ struct TuningOptions {
                     const std::vector<std::string>& given, const std::string& option_prefix);
 };
 
-/// One stored option: its name as `rgflow train` spells it (without the dash) and its value.
-struct StoredOption {
-  using Value = std::variant<int64_t, double, std::string>;
-  std::string name;
-  Value value;
-};
+/// One stored option (an attribute of model.h5's /options).
+using StoredOption = io::StoredOption;
 
 /// Everything that determines the trained weights, besides the data itself. A new option that
 /// changes the weights belongs here and in fields(), which is the one list written, read and
@@ -77,36 +73,23 @@ struct TrainingOptions {
   std::vector<StoredOption> fields() const;
 };
 
-/// The identity of the data trained on, as model.h5's root attributes record it: a dataset
-/// regenerated under the same path with another seed is other data.
-struct DataIdentity {
-  uint64_t seed = 0;
-  std::string distribution;
-  int64_t side = 0, samples = 0;
-
-  static DataIdentity of(const io::DatasetSpec& spec);
-};
-
-/// The options and data a model file was trained with, read back.
-struct StoredTraining {
-  std::vector<StoredOption> options;
-  DataIdentity data;
-};
+/// The identity of the data trained on, and the options and data read back from a model file.
+using DataIdentity = io::DataIdentity;
+using StoredTraining = io::StoredTraining;
 
 /// "" if `stored` matches this run's options and data, else the first field that differs, e.g.
 /// "-lr 0.001 (this run: 0.003)" or "the dataset's seed 7 (this run: 8)".
 std::string difference(const TrainingOptions& options, const DataIdentity& data,
                        const StoredTraining& stored);
 
-/// Writes the group /options of `file` (one attribute per field). HDF5 metadata work on `file`
-/// (serial HDF5: one process).
+/// Writes the group /options of `file` (one attribute per field; io::write_stored_options). HDF5
+/// metadata work on `file` (serial HDF5: one process).
 void write_training_options(hid_t file, const TrainingOptions& options);
 
 /// Reads the group /options and the data identity of `file` (`path` names it in messages).
 /// UsageError, one line, if the file has no /options (written by an rgflow before options were
 /// stored: it cannot be resumed or kept, since nothing says what it was trained with) or a field
-/// is malformed. HDF5 metadata reads (one
-/// process).
+/// is malformed (io::read_stored_options). HDF5 metadata reads (one process).
 StoredTraining read_training_options(hid_t file, const std::string& path);
 
 /// "" if the model file at `path` was trained with `options` on data `data`, else the first

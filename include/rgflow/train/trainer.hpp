@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/io/training_file.hpp"
 #include "rgflow/nn/optimizer.hpp"
 #include "rgflow/nn/symmetric_model.hpp"
 #include "rgflow/train/schedule.hpp"
@@ -96,22 +97,11 @@ struct TrainSettings {
 /// Automatic choice of symmetry-penalty strengths (docs/science.md section 6): for each tuned type
 /// in turn, short trials over the candidate strengths, keeping the largest one whose validation MSE
 /// is within the tolerance of the best, so a strength that stays large says the symmetry holds.
-struct PenaltyTuning {
-  std::vector<std::string> types;  // in tuning order
-  std::vector<double> candidates;  // ascending
-  std::vector<double> val_loss;    // types x candidates: validation MSE of each trial
-  std::vector<double> chosen;      // per type
-  double tolerance = 0;
-  int64_t epochs = 0;  // per trial
+/// The record of the trials is model.h5's /history/tuning, defined with the file.
+using PenaltyTuning = io::PenaltyTuning;
 
-  bool done() const { return !chosen.empty(); }
-};
-
-struct History {
-  std::vector<double> epoch, step, train_loss, val_loss, penalty, learning_rate;
-  std::vector<std::vector<double>> order_parameter;  // per record, per hidden layer
-  PenaltyTuning tuning;                              // empty unless strengths were tuned
-};
+/// The training history: one record per epoch (model.h5's /history).
+using History = io::TrainingHistory;
 
 /// Everything that changes during training: with the model and the optimiser state it is the
 /// whole checkpoint.
