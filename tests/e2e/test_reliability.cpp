@@ -587,8 +587,9 @@ TEST(ConcurrentWriters, TwoGeneratesOnTheSameOutputNeverMixTheirSamples) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::remove(output.c_str());
     // Both started together, each with -force: one is refused, or they run one after the other.
-    const std::string one = std::string(RGFLOW_MPIEXEC) + " --oversubscribe -n 1 " + RGFLOW_EXE +
-                            " generate " + options + " -force -o " + output;
+    const std::string one = "env " + rgflow_sanitizer_environment() + RGFLOW_MPIEXEC +
+                            " --oversubscribe -n 1 " + RGFLOW_EXE + " generate " + options +
+                            " -force -o " + output;
     const std::string command = "cd " + folder.path() + " && (timeout 120 " + one +
                                 " -seed 1 > a.out 2> a.err & timeout 120 " + one +
                                 " -seed 2 > b.out 2> b.err & wait)";
