@@ -54,6 +54,31 @@ bool read_small_file(const std::string& path, std::string* text) {
   return true;
 }
 
+// Writes `claim` to a new file `path`: 0, or the errno of the failure (EEXIST when `path`
+// exists). The claim goes to a file of this process first, which is then hard-linked to `path`
+// (atomic, and refused when `path` exists), so another job never reads the lock empty or half
+// written: it would take a live job's lock for an unreadable one. Where hard links are not
+// supported, exclusive creation, then the write.
+int create_claim(const std::string& path, const std::string& claim) {
+  auto write_new = [&claim](const std::string& name) {
+    const int fd = open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    const ssize_t written = write(fd, claim.data(), claim.size());
+    int error = written < 0 ? errno : 0;
+    if (written >= 0 && written != static_cast<ssize_t>(claim.size())) error = ENOSPC;
+    if (close(fd) != 0 && error == 0) error = errno;
+    if (error != 0) unlink(name.c_str());
+    return error;
+  };
+  const std::string own = path + ".claim-" + std::to_string(getpid());
+  unlink(own.c_str());  // left by a killed process of the same id
+  if (const int error = write_new(own)) return error;
+  const int error = link(own.c_str(), path.c_str()) == 0 ? 0 : errno;
+  unlink(own.c_str());
+  if (error == EPERM || error == ENOTSUP || error == EOPNOTSUPP) return write_new(path);
+  return error;
+}
+
 // Who holds a lock, parsed from its claim "<host> <pid>\n".
 struct Claim {
   std::string host;
@@ -221,23 +246,14 @@ std::string FileLock::acquire(const std::string& path, const std::string& what, 
   const std::string claim = host_name() + " " + std::to_string(getpid()) + "\n";
   // A few rounds: a stale lock is moved aside, then the exclusive creation is tried again.
   for (int attempt = 0; attempt < 4; ++attempt) {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      const ssize_t written = write(fd, claim.data(), claim.size());
-      const int close_status = close(fd);
-      if (written != static_cast<ssize_t>(claim.size()) || close_status != 0) {
-        const std::string reason = std::strerror(errno);
-        unlink(path.c_str());
-        return "cannot write the lock '" + path + "': " + reason;
-      }
+    const int error = create_claim(path, claim);
+    if (error == 0) {
       lock->release();
       lock->path_ = path;
       lock->claim_ = claim;
       return "";
     }
-    if (errno != EEXIST) {
-      return "cannot create the lock '" + path + "': " + std::strerror(errno);
-    }
+    if (error != EEXIST) return "cannot create the lock '" + path + "': " + std::strerror(error);
     std::string text;
     if (!read_small_file(path, &text)) continue;  // released meanwhile: try again
     const Claim holder = parse_claim(text);

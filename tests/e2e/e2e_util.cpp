@@ -26,17 +26,29 @@ std::vector<std::string> RunResult::rgflow_error_lines() const {
   return lines;
 }
 
+std::string rgflow_sanitizer_environment() {
+  const char* options = std::getenv("RGFLOW_E2E_RGFLOW_ASAN_OPTIONS");
+  return options == nullptr ? "" : "ASAN_OPTIONS='" + std::string(options) + "' ";
+}
+
+int timeout_scale() {
+  const char* text = std::getenv("RGFLOW_TEST_TIMEOUT_SCALE");
+  const int scale = text == nullptr ? 1 : std::atoi(text);
+  return scale >= 1 ? scale : 1;
+}
+
 RunResult run_rgflow(int ranks, const std::string& arguments, const std::string& environment,
                      int timeout_seconds) {
   // Open MPI refuses root without these; set here so the binary also runs outside CTest.
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   TempFolder logs;
-  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
-                              "timeout -k 10 " + std::to_string(timeout_seconds) + " " +
-                              RGFLOW_MPIEXEC + " --oversubscribe -n " + std::to_string(ranks) +
-                              " " + RGFLOW_EXE + " " + arguments + " > " + logs.file("out") +
-                              " 2> " + logs.file("err") + " < /dev/null";
+  const std::string variables = rgflow_sanitizer_environment() + environment;
+  const std::string command = (variables.empty() ? "" : "env " + variables + " ") +
+                              "timeout -k 10 " + std::to_string(timeout_seconds * timeout_scale()) +
+                              " " + RGFLOW_MPIEXEC + " --oversubscribe -n " +
+                              std::to_string(ranks) + " " + RGFLOW_EXE + " " + arguments + " > " +
+                              logs.file("out") + " 2> " + logs.file("err") + " < /dev/null";
   RunResult result;
   const int raw = std::system(command.c_str());
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;

@@ -21,9 +21,20 @@ struct RunResult {
   std::vector<std::string> rgflow_error_lines() const;
 };
 
+/// "ASAN_OPTIONS='...' " for the rgflow processes a test starts when RGFLOW_E2E_RGFLOW_ASAN_OPTIONS
+/// is set (the sanitizer build sets it for most e2e entries: every check but the leak check, which
+/// costs each MPI process seconds at its exit; see docs/reliability.md), else "".
+std::string rgflow_sanitizer_environment();
+
+/// RGFLOW_TEST_TIMEOUT_SCALE (a whole number, default 1): the factor on every run's time bound.
+/// The sanitizer build sets it (its runs are several times slower, more on a loaded machine); a
+/// real hang still ends in status 124, only later.
+int timeout_scale();
+
 /// Runs `mpiexec -n ranks rgflow <arguments>`, with extra `environment` ("NAME=value ...", e.g.
-/// "RGFLOW_INJECT_FAILURE='train: save@1'") when given, bounded by `timeout_seconds`: a run still
-/// going then is killed and reported as status 124 (a hang).
+/// "RGFLOW_INJECT_FAILURE='train: save@1'") when given, bounded by `timeout_seconds` times
+/// timeout_scale(): a run still going then is killed and reported as status 124 (a hang). The
+/// environment starts with rgflow_sanitizer_environment().
 RunResult run_rgflow(int ranks, const std::string& arguments, const std::string& environment = "",
                      int timeout_seconds = 300);
 

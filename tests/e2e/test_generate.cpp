@@ -131,6 +131,11 @@ double peak_rss_mib(const std::string& out) {
 // one block row (the 4 MiB target raised to a whole row); with -memory_mb 6 it holds one block,
 // and the process stays near its size without data (about 45 MiB).
 TEST(Generate, PeakMemoryPerRankIsBoundedByTheBudget) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow memory and its quarantine of freed blocks (up to 256 MiB) are in the
+  // RSS: 399 MiB against the 6 MiB budget. The bound is a property of the normal build.
+  GTEST_SKIP() << "peak RSS is not rgflow's under AddressSanitizer";
+#endif
   TempFolder folder;
   const std::string base = "generate -d 2 -L 4096 -b 2 -levels 10 -samples 2";
   auto result = run_rgflow(1, base + " -memory_mb 6 -o " + folder.file("small.h5"));

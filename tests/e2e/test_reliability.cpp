@@ -613,10 +613,12 @@ TEST(ConcurrentWriters, TwoGeneratesOnTheSameOutputNeverMixTheirSamples) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::remove(output.c_str());
     // Both started together, each with -force: one is refused, or they run one after the other.
-    const std::string one = std::string(RGFLOW_MPIEXEC) + " --oversubscribe -n 1 " + RGFLOW_EXE +
-                            " generate " + options + " -force -o " + output;
-    const std::string command = "cd " + folder.path() + " && (timeout 120 " + one +
-                                " -seed 1 > a.out 2> a.err & timeout 120 " + one +
+    const std::string one = "env " + rgflow_sanitizer_environment() + RGFLOW_MPIEXEC +
+                            " --oversubscribe -n 1 " + RGFLOW_EXE + " generate " + options +
+                            " -force -o " + output;
+    const std::string bound = "timeout " + std::to_string(120 * timeout_scale()) + " ";
+    const std::string command = "cd " + folder.path() + " && (" + bound + one +
+                                " -seed 1 > a.out 2> a.err & " + bound + one +
                                 " -seed 2 > b.out 2> b.err & wait)";
     ASSERT_EQ(std::system(command.c_str()), 0);
     const std::string errors = slurp(folder.file("a.err")) + slurp(folder.file("b.err"));
