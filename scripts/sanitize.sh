@@ -19,7 +19,8 @@ cmake --build "$build_dir" -j "$(nproc)"
 # - slurm and cluster: the same rgflow commands through SLURM batch jobs (and across simulated
 #   nodes); what they add is the job scripts and the scheduler, which the normal suite covers;
 # - plots: the Python plotting script on outputs of the small pipeline (Python is not instrumented);
+# - plots_bad_input, reference_xarray: Python scripts reading files (the same);
 # - reference: the independent Python recomputation of a pipeline's outputs (the same: its subject
 #   is the Python reference and the file contents, checked by the normal suite);
 # - install: not defined in this build (an installed library needs the sanitizer runtime to link).
-ctest --test-dir "$build_dir" --output-on-failure -j 2 -LE 'slurm|cluster' -E '^(plots|reference)$' "$@"
+ctest --test-dir "$build_dir" --output-on-failure -j 2 -LE 'slurm|cluster' -E '^(plots|plots_bad_input|reference|reference_xarray)$' "$@"
