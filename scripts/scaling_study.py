@@ -3,7 +3,8 @@
 
 Each point runs pipelines/scaling.yaml (generate, train, analyze of one d = 2 lattice) under
 `mpiexec -n P`, with the lattice side and sample count set on the command line, and records per
-stage: wall seconds (the pipeline's own summary), sites/s per rank, parallel efficiency, peak RSS
+stage: wall seconds (each stage a process of its own, `rgflow run -stage`, MPI start-up
+included: use lattices whose stages take seconds), sites/s per rank, parallel efficiency, peak RSS
 per rank (the stages' summary lines) and the bytes the stage reads and writes (from the dataset's
 geometry). Repeats give medians. Output: scaling.csv and scaling.png in --out.
 
@@ -24,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 STAGES = ("generate", "train", "analyze")
 
@@ -40,7 +42,8 @@ def lattice_bytes(side, samples, levels, block, dim=2, scalar=4):
 
 
 def run_point(args, ranks, side, samples, outdir):
-    """One pipeline run; returns {stage: (seconds, peak RSS MiB or None)}."""
+    """The pipeline's three stages, each its own `rgflow run -stage` process (so each reports its
+    own peak RSS); returns {stage: (wall seconds of the process, peak RSS MiB or None)}."""
     command = ["mpiexec", "-n", str(ranks)]
     if args.oversubscribe:
         command.append("--oversubscribe")
@@ -51,28 +54,20 @@ def run_point(args, ranks, side, samples, outdir):
                 # space jackknife groups are slabs of top-level block rows: at most one per row
                 "-analyze_groups", str(min(16, side // args.block))]
     command += args.extra
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = [l.strip() for l in (result.stderr + result.stdout).splitlines()
-                 if l.strip() and not l.strip().startswith("---")]
-        errors = [l for l in lines if l.startswith("error")]
-        fail(f"P = {ranks}, L = {side}: " + (errors or lines or ["exit " + str(result.returncode)])[0])
-    seconds, rss = {}, {}
-    current = None
-    for line in result.stdout.splitlines():
-        started = re.match(r"== rgflow run \[\d+/\d+\] (\w+)", line)
-        if started:
-            current = started.group(1)
-        found = re.search(r"peak RSS (\d+) MiB", line)
-        if found and current:
-            rss[current] = int(found.group(1))
-        row = re.match(r"\s+(generate|train|analyze)\s+\S+\s+done\s+([0-9.]+)", line)
-        if row:
-            seconds[row.group(1)] = float(row.group(2))
-    missing = [s for s in STAGES if s not in seconds]
-    if missing:
-        fail(f"P = {ranks}, L = {side}: no time reported for {', '.join(missing)}")
-    return {s: (seconds[s], rss.get(s)) for s in STAGES}
+    measured = {}
+    for stage in STAGES:
+        started = time.perf_counter()
+        result = subprocess.run(command + ["-stage", stage], capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            lines = [l.strip() for l in (result.stderr + result.stdout).splitlines()
+                     if l.strip() and not l.strip().startswith("---")]
+            errors = [l for l in lines if l.startswith("error") or "error:" in l]
+            fail(f"P = {ranks}, L = {side}, {stage}: " +
+                 (errors or lines or ["exit " + str(result.returncode)])[0])
+        found = re.findall(r"peak RSS (\d+) MiB", result.stdout)
+        measured[stage] = (seconds, int(found[-1]) if found else None)
+    return measured
 
 
 def measure(args, mode, ranks, side, samples):
