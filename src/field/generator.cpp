@@ -93,23 +93,7 @@ void philox_batch(PhiloxKey key, uint32_t sample, uint64_t first_group, int grou
     c2[i] = sample;
     c3[i] = 0;
   }
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    for (int i = 0; i < groups; ++i) {
-      const uint64_t p0 = uint64_t{detail::kPhiloxM0} * c0[i];
-      const uint64_t p1 = uint64_t{detail::kPhiloxM1} * c2[i];
-      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[i] ^ k0;
-      const uint32_t n1 = static_cast<uint32_t>(p1);
-      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[i] ^ k1;
-      const uint32_t n3 = static_cast<uint32_t>(p0);
-      c0[i] = n0;
-      c1[i] = n1;
-      c2[i] = n2;
-      c3[i] = n3;
-    }
-    k0 += detail::kPhiloxW0;
-    k1 += detail::kPhiloxW1;
-  }
+  philox4x32_10_batch(c0, c1, c2, c3, groups, key);
   for (int i = 0; i < groups; ++i) {
     out->w[0][i] = c0[i];
     out->w[1][i] = c1[i];

@@ -71,23 +71,7 @@ void philox_row(PhiloxKey key, uint64_t first, int64_t count, IsingStream stream
       x2[i] = c2;
       x3[i] = c3;
     }
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; ++round) {
-      for (int i = 0; i < n; ++i) {
-        const uint64_t p0 = uint64_t{detail::kPhiloxM0} * x0[i];
-        const uint64_t p1 = uint64_t{detail::kPhiloxM1} * x2[i];
-        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ x1[i] ^ k0;
-        const uint32_t n1 = static_cast<uint32_t>(p1);
-        const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ x3[i] ^ k1;
-        const uint32_t n3 = static_cast<uint32_t>(p0);
-        x0[i] = n0;
-        x1[i] = n1;
-        x2[i] = n2;
-        x3[i] = n3;
-      }
-      k0 += detail::kPhiloxW0;
-      k1 += detail::kPhiloxW1;
-    }
+    philox4x32_10_batch(x0, x1, x2, x3, n, key);
     uint32_t* dst = out + 4 * start;
     for (int i = 0; i < n; ++i) {
       dst[4 * i + 0] = x0[i];

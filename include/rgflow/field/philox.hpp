@@ -41,6 +41,31 @@ inline PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key) {
   return counter;
 }
 
+/// Ten rounds of Philox4x32 on `n` counters at once, held word by word (x0[i], x1[i], x2[i],
+/// x3[i]: counter i), in place: the same bits as philox4x32_10 on each, in loops the compiler
+/// runs in vector lanes (the generators' batches).
+inline void philox4x32_10_batch(uint32_t* __restrict x0, uint32_t* __restrict x1,
+                                uint32_t* __restrict x2, uint32_t* __restrict x3, int n,
+                                PhiloxKey key) {
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < n; ++i) {
+      const uint64_t p0 = uint64_t{detail::kPhiloxM0} * x0[i];
+      const uint64_t p1 = uint64_t{detail::kPhiloxM1} * x2[i];
+      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ x1[i] ^ k0;
+      const uint32_t n1 = static_cast<uint32_t>(p1);
+      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ x3[i] ^ k1;
+      const uint32_t n3 = static_cast<uint32_t>(p0);
+      x0[i] = n0;
+      x1[i] = n1;
+      x2[i] = n2;
+      x3[i] = n3;
+    }
+    k0 += detail::kPhiloxW0;
+    k1 += detail::kPhiloxW1;
+  }
+}
+
 /// The uniform variate (w + 1/2) 2^-32 in the open interval (0, 1); exact in double.
 inline double uniform_open01(uint32_t word) {
   return (static_cast<double>(word) + 0.5) * 0x1p-32;
