@@ -25,7 +25,10 @@ def objects(path):
 
         def visit(name, item):
             if isinstance(item, h5py.Dataset):
-                raw = numpy.asarray(item[()]).tobytes()
+                values = numpy.asarray(item[()])
+                # Variable-length strings (coordinate names) read as objects: their bytes would be
+                # pointers; compared by value.
+                raw = repr(values.tolist()).encode() if values.dtype.kind == "O" else values.tobytes()
                 found[name] = ("dataset", (str(item.dtype), item.shape), raw, attributes(item))
             else:
                 found[name] = ("group", None, None, attributes(item))
@@ -35,11 +38,20 @@ def objects(path):
 
 
 def attributes(item):
-    return {
-        key: numpy.asarray(value).tobytes() + str(numpy.asarray(value).dtype).encode()
-        for key, value in item.attrs.items()
-        if key not in PROVENANCE
-    }
+    found = {}
+    for key, value in item.attrs.items():
+        if key in PROVENANCE:
+            continue
+        if key == "DIMENSION_LIST":
+            # Dimension scales attached to a dataset: object references, whose addresses depend
+            # on the file's layout; compared by the names of the scales they point to.
+            found[key] = repr([[scale.name for scale in dim.values()] for dim in item.dims]).encode()
+        elif key == "REFERENCE_LIST":
+            # A scale's list of (dataset, axis) it is attached to: the same, by name.
+            found[key] = repr(sorted((item.file[entry[0]].name, int(entry[1])) for entry in value)).encode()
+        else:
+            found[key] = numpy.asarray(value).tobytes() + str(numpy.asarray(value).dtype).encode()
+    return found
 
 
 def compare(path_a, path_b):
