@@ -263,7 +263,8 @@ TEST(Propagation, TaylorClosureOfReluIsTheLinearPieceAtTheMean) {
       field::site_raw_moments({field::DistributionKind::kUniform}, 0, 2, 2, 1.0, 8);
   AffineChain chain;
   chain.activation = nn::Activation::kRelu;
-  AffineLayer hidden{Matrix<double>::Constant(1, 4, 0.1), Vector<double>::Constant(1, 2.0), true, {}};
+  AffineLayer hidden{
+      Matrix<double>::Constant(1, 4, 0.1), Vector<double>::Constant(1, 2.0), true, {}};
   AffineLayer out{Matrix<double>::Constant(1, 1, 1.5), Vector<double>::Zero(1), false, {}};
   chain.layers = {hidden, out};
   AffineChain linear = chain;
