@@ -703,23 +703,7 @@ void DatasetReader::read_stored_box(int level, int64_t first_sample, int64_t cou
   if (dtype_bytes(spec_.dtype) != static_cast<int64_t>(sizeof(T))) {
     throw std::logic_error("read_stored_box of the wrong type on a " + spec_.dtype + " dataset");
   }
-  const int64_t side =
-      level >= 0 && level <= spec_.geometry.levels ? spec_.geometry.level_side(level) : 0;
-  bool inside = side > 0 && first_sample >= 0 && count >= 0 &&
-                first_sample <= spec_.samples - count && box.dim == spec_.geometry.dim;
-  for (int axis = 0; inside && axis < box.dim; ++axis) {
-    inside = box.begin[static_cast<size_t>(axis)] >= 0 &&
-             box.begin[static_cast<size_t>(axis)] + box.extent[static_cast<size_t>(axis)] <= side;
-  }
-  if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
-  if (count == 0 || box.size() == 0) return;
-  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
-  std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
-  for (int axis = 0; axis < box.dim; ++axis) {
-    start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
-    extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
-  }
-  read_hyperslab(level, std::move(start), std::move(extent), h5::native_type<T>(), out);
+  read_box_values(level, first_sample, count, box, h5::native_type<T>(), out);
 }
 
 template void DatasetReader::read_stored_box<float>(int, int64_t, int64_t, const lattice::Box&,
@@ -799,17 +783,18 @@ std::vector<double> DatasetReader::read(int level, int64_t first_sample, int64_t
   return values;
 }
 
-void DatasetReader::read_box_values(int level, int64_t sample, const lattice::Box& box,
-                                    hid_t memory_type, void* out) const {
+void DatasetReader::read_box_values(int level, int64_t first_sample, int64_t count,
+                                    const lattice::Box& box, hid_t memory_type, void* out) const {
   const auto& g = spec_.geometry;
-  bool inside =
-      level >= 0 && level <= g.levels && sample >= 0 && sample < spec_.samples && box.dim == g.dim;
+  bool inside = level >= 0 && level <= g.levels && first_sample >= 0 && count >= 0 &&
+                first_sample <= spec_.samples - count && box.dim == g.dim;
   for (int axis = 0; inside && axis < g.dim; ++axis) {
     inside = box.begin[axis] >= 0 && box.extent[axis] >= 0 &&
              box.begin[axis] <= g.level_side(level) - box.extent[axis];
   }
   if (!inside) throw UsageError("read outside dataset '" + path_ + "'");
-  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
+  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)},
+      extent{static_cast<hsize_t>(count)};
   for (int axis = 0; axis < g.dim; ++axis) {
     start.push_back(static_cast<hsize_t>(box.begin[axis]));
     extent.push_back(static_cast<hsize_t>(box.extent[axis]));
@@ -842,7 +827,7 @@ void DatasetReader::check_box_finite(int level, int64_t sample, const lattice::B
 void DatasetReader::read_box(int level, int64_t sample, const lattice::Box& box,
                              std::vector<double>& out) const {
   out.resize(static_cast<size_t>(box.size()));
-  read_box_values(level, sample, box, H5T_NATIVE_DOUBLE, out.data());
+  read_box_values(level, sample, 1, box, H5T_NATIVE_DOUBLE, out.data());
   check_box_finite(level, sample, box, out);
 }
 
@@ -852,7 +837,7 @@ void DatasetReader::read_box_stored_floats(int level, int64_t sample, const latt
     throw std::logic_error("read_box_stored_floats on a " + spec_.dtype + " dataset");
   }
   out.resize(static_cast<size_t>(box.size()));
-  read_box_values(level, sample, box, H5T_NATIVE_FLOAT, out.data());
+  read_box_values(level, sample, 1, box, H5T_NATIVE_FLOAT, out.data());
   check_box_finite(level, sample, box, out);
 }
 

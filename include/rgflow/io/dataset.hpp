@@ -156,9 +156,10 @@ class DatasetReader {
 
  private:
   DatasetReader(const std::string& path, const Comm* comm);
-  /// One sample's values of `level` on `box` into `out` (box.size() values), as `memory_type`.
-  void read_box_values(int level, int64_t sample, const lattice::Box& box, hid_t memory_type,
-                       void* out) const;
+  /// Samples [first_sample, first_sample + count) of `level` on `box` into `out` (count x
+  /// box.size() values), as `memory_type`; UsageError for a box or samples outside the dataset.
+  void read_box_values(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
+                       hid_t memory_type, void* out) const;
   /// UsageError naming the first NaN or Inf of `values` (one sample's values on `box`), if any.
   template <typename T>
   void check_box_finite(int level, int64_t sample, const lattice::Box& box,
