@@ -26,6 +26,16 @@ import numpy as np  # noqa: E402
 from rgflow_results import guarded, load_history, load_results  # noqa: E402
 
 
+def save_figure(fig, ax, path, title, legend=True):
+    """Titles, lays out, writes and closes one single-axes figure."""
+    ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_cumulants(results, path, orders=(2, 4, 6)):
     cumulants = results["cumulants"]
     kappa, error, exact = cumulants["kappa"], cumulants["kappa_error"], cumulants["exact"]
@@ -43,11 +53,7 @@ def plot_cumulants(results, path, orders=(2, 4, 6)):
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_n|")
-    ax.set_title("cumulants across scales (%s)" % cumulants["distribution"])
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, path, "cumulants across scales (%s)" % cumulants["distribution"])
 
 
 def plot_flows(results, path, n=4):
@@ -67,11 +73,7 @@ def plot_flows(results, path, n=4):
     ax.set_yscale("log")
     ax.set_xlabel("level k")
     ax.set_ylabel("|kappa_%d|" % n)
-    ax.set_title("learned flows against the exact flow")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, path, "learned flows against the exact flow")
     return True
 
 
@@ -87,10 +89,7 @@ def plot_generalisation(results, path):
     for (r, c), value in np.ndenumerate(mse):
         ax.text(c, r, "%.1e" % value, ha="center", va="center", color="w", fontsize=8)
     fig.colorbar(image, ax=ax, label="log10 MSE")
-    ax.set_title("generalisation")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, path, "generalisation", legend=False)
     return True
 
 
@@ -105,11 +104,7 @@ def plot_training(histories, path):
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
-    ax.set_title("training curves")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, path, "training curves")
     return True
 
 
