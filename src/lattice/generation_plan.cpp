@@ -2,7 +2,71 @@
 
 #include <algorithm>
 
+#include "rgflow/core/text.hpp"
+
 namespace rgflow::lattice {
+
+PlanProblem geometry_problem(const Geometry& geometry, int64_t samples) {
+  const GeometryCheck check = check_geometry(geometry, samples);
+  const std::string side = std::to_string(geometry.side);
+  switch (check.problem) {
+    case GeometryProblem::kNone:
+      break;
+    case GeometryProblem::kTooManyLevels:
+      return {"levels", std::to_string(geometry.levels) +
+                            " levels of b = " + std::to_string(geometry.block_side) +
+                            " need L >= b^K, but L = " + side};
+    case GeometryProblem::kSideNotDivisible:
+      return {"L", side + " is not divisible by b^K = " + std::to_string(geometry.block_side) +
+                       "^" + std::to_string(geometry.levels) + " = " +
+                       std::to_string(check.top_block_side)};
+    case GeometryProblem::kBeyondIndexRange:
+      return {"L", std::to_string(samples) + " samples of " + side + "^" +
+                       std::to_string(geometry.dim) +
+                       " sites are beyond rgflow's index range (at most 2^58 values per level)"};
+  }
+  return {};
+}
+
+PlanProblem budget_problem(const Geometry& geometry, int64_t value_bytes,
+                           const std::string& value_type, int64_t budget_bytes,
+                           const std::string& budget_parameter) {
+  const int64_t block_bytes = top_block_bytes(geometry, value_bytes);
+  if (block_bytes <= budget_bytes) return {};
+  return {budget_parameter,
+          mib_text(budget_bytes) + " cannot hold one top-level block (side b^K = " +
+              std::to_string(geometry.top_block_side()) + ", all levels, " + value_type +
+              "): it needs " + mib_text(block_bytes) + "; raise it or lower -levels"};
+}
+
+PlanProblem decomposition_problem(const DecompositionChoice& choice, const Geometry& geometry,
+                                  int world_size, int requested_lattice_ranks) {
+  const std::string ranks = std::to_string(requested_lattice_ranks);
+  switch (choice.problem) {
+    case DecompositionProblem::kNone:
+      break;
+    case DecompositionProblem::kRanksDoNotDivide:
+      return {"lattice_ranks",
+              ranks + " does not divide the number of ranks, " + std::to_string(world_size)};
+    case DecompositionProblem::kMoreRanksThanBlocks:
+      return {"lattice_ranks", ranks + " exceeds the number of top-level blocks, " +
+                                   std::to_string(choice.top_blocks) +
+                                   " (each rank needs at least one block of side b^K)"};
+    case DecompositionProblem::kNoGrid:
+      return {"lattice_ranks", ranks + " ranks cannot be arranged on a grid of " +
+                                   std::to_string(geometry.top_blocks_per_axis()) +
+                                   " top-level blocks per axis"};
+  }
+  return {};
+}
+
+std::vector<int64_t> pending_samples(const std::vector<uint8_t>& completed) {
+  std::vector<int64_t> pending;
+  for (size_t sample = 0; sample < completed.size(); ++sample) {
+    if (!completed[sample]) pending.push_back(static_cast<int64_t>(sample));
+  }
+  return pending;
+}
 
 std::vector<SampleRun> plan_runs(const std::vector<int64_t>& pending, int groups, int group,
                                  int64_t chunk) {
@@ -40,6 +104,15 @@ GenerationPlan::Step GenerationPlan::step(int64_t index, int group, int lattice_
     result.tile = tiling.tile(tile_index);
   }
   return result;
+}
+
+double GenerationPlan::samples_in_step(int64_t index) const {
+  double samples = 0;
+  for (int group = 0; group < decomposition.groups; ++group) {
+    samples +=
+        static_cast<double>(step(index, group, 0).run.count) / static_cast<double>(tiles_per_run);
+  }
+  return samples;
 }
 
 std::optional<GenerationPlan> plan_generation(const Geometry& geometry,

@@ -69,12 +69,19 @@ GeometryCheck check_geometry(const Geometry& geometry, int64_t samples) {
   return check;
 }
 
-int64_t box_bytes_all_levels(const Geometry& geometry, const Box& box, int64_t value_bytes) {
-  int64_t values = 0, factor = 1;
+std::vector<Box> boxes_at_levels(const Geometry& geometry, const Box& box) {
+  std::vector<Box> boxes;
+  int64_t factor = 1;
   for (int level = 0; level <= geometry.levels; ++level) {
-    values += box.coarsened(factor).size();
+    boxes.push_back(box.coarsened(factor));
     factor *= geometry.block_side;
   }
+  return boxes;
+}
+
+int64_t box_bytes_all_levels(const Geometry& geometry, const Box& box, int64_t value_bytes) {
+  int64_t values = 0;
+  for (const Box& level_box : boxes_at_levels(geometry, box)) values += level_box.size();
   return values * value_bytes;
 }
 

@@ -43,6 +43,58 @@ TEST(GeometryCheck, BytesOfABoxCountEveryLevel) {
   EXPECT_EQ(top_block_bytes(cube, 4), (27 + 1) * 4);
 }
 
+TEST(GeometryCheck, BoxesAtLevelsCoarsenByBPerLevel) {
+  const Geometry geometry{2, 64, 2, 2};
+  const Box box{2, {8, 4, 0}, {8, 16, 1}};
+  const std::vector<Box> boxes = boxes_at_levels(geometry, box);
+  ASSERT_EQ(boxes.size(), 3u);
+  EXPECT_EQ(boxes[0], box);
+  EXPECT_EQ(boxes[1], (Box{2, {4, 2, 0}, {4, 8, 1}}));
+  EXPECT_EQ(boxes[2], (Box{2, {2, 1, 0}, {2, 4, 1}}));
+}
+
+// The problems in words name the option at fault and the numbers that make it wrong.
+TEST(PlanProblem, GeometryBudgetAndDecompositionInWords) {
+  EXPECT_TRUE(geometry_problem({2, 256, 2, 4}, 512).ok());
+  const PlanProblem levels = geometry_problem({2, 4, 2, 3}, 1);
+  EXPECT_EQ(levels.parameter, "levels");
+  EXPECT_EQ(levels.reason, "3 levels of b = 2 need L >= b^K, but L = 4");
+  const PlanProblem odd = geometry_problem({2, 100, 2, 3}, 1);
+  EXPECT_EQ(odd.parameter, "L");
+  EXPECT_EQ(odd.reason, "100 is not divisible by b^K = 2^3 = 8");
+  const PlanProblem range = geometry_problem({3, int64_t{1} << 19, 2, 4}, 3);
+  EXPECT_EQ(range.parameter, "L");
+  EXPECT_EQ(range.reason,
+            "3 samples of 524288^3 sites are beyond rgflow's index range (at most 2^58 values "
+            "per level)");
+
+  const Geometry geometry{2, 64, 2, 2};  // a top-level block: 16 + 4 + 1 values
+  EXPECT_TRUE(budget_problem(geometry, 4, "float32", 84, "memory_mb").ok());
+  const PlanProblem budget = budget_problem(geometry, 8, "float64", 84, "chunk_mb");
+  EXPECT_EQ(budget.parameter, "chunk_mb");
+  EXPECT_EQ(budget.reason,
+            "8.011e-05 MiB cannot hold one top-level block (side b^K = 4, all levels, float64): "
+            "it needs 0.0001602 MiB; raise it or lower -levels");
+
+  const Geometry small{2, 16, 2, 2};  // 4 x 4 top-level blocks
+  EXPECT_TRUE(decomposition_problem(choose_decomposition(small, 6, 8, 0), small, 6, 0).ok());
+  const PlanProblem divide =
+      decomposition_problem(choose_decomposition(small, 6, 8, 4), small, 6, 4);
+  EXPECT_EQ(divide.parameter, "lattice_ranks");
+  EXPECT_EQ(divide.reason, "4 does not divide the number of ranks, 6");
+  EXPECT_EQ(decomposition_problem(choose_decomposition(small, 32, 8, 32), small, 32, 32).reason,
+            "32 exceeds the number of top-level blocks, 16 (each rank needs at least one block "
+            "of side b^K)");
+  EXPECT_EQ(decomposition_problem(choose_decomposition(small, 5, 8, 5), small, 5, 5).reason,
+            "5 ranks cannot be arranged on a grid of 4 top-level blocks per axis");
+}
+
+TEST(SampleRuns, PendingSamplesAreTheIncompleteOnesInOrder) {
+  EXPECT_EQ(pending_samples({1, 0, 0, 1, 0}), (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(pending_samples({1, 1}), std::vector<int64_t>{});
+  EXPECT_EQ(pending_samples({}), std::vector<int64_t>{});
+}
+
 // Every site of `box` in exactly one tile, tiles of whole blocks in file (row-major) order, each
 // within the budget; returns the tiles.
 std::vector<Box> check_tiling(const Geometry& geometry, const Tiling& tiling, int64_t budget) {
@@ -193,6 +245,10 @@ void check_plan(const Geometry& geometry, const GenerationPlan& plan,
     }
   }
   EXPECT_EQ(completed, std::set<int64_t>(pending.begin(), pending.end()));
+  // The progress line's count reaches the pending samples exactly at the last step.
+  double progress = 0;
+  for (int64_t index = 0; index < plan.steps; ++index) progress += plan.samples_in_step(index);
+  EXPECT_NEAR(progress, static_cast<double>(pending.size()), 1e-9);
   EXPECT_EQ(static_cast<int64_t>(written.size()),
             static_cast<int64_t>(pending.size()) * geometry.level_sites(0));
   for (const auto& entry : written) ASSERT_EQ(entry.second, 1) << "written twice";

@@ -5,12 +5,41 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "rgflow/lattice/geometry.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::lattice {
+
+/// Why a generate request cannot be carried out, in words: `parameter` is the option at fault
+/// (its name without prefix or dash: "L", "levels", "lattice_ranks", ...), `reason` what is
+/// wrong with it; both empty when the request is fine. The caller prefixes the option's full name.
+struct PlanProblem {
+  std::string parameter;
+  std::string reason;
+  bool ok() const { return parameter.empty(); }
+};
+
+/// check_geometry of `samples` configurations in words (parameter "levels" or "L").
+PlanProblem geometry_problem(const Geometry& geometry, int64_t samples);
+
+/// Whether a memory budget of `budget_bytes` per rank holds one top-level block at every level
+/// (top_block_bytes) of values of `value_bytes` named `value_type` ("float32"): the smallest tile,
+/// whatever the rank count, so a pipeline is checked before it runs. `budget_parameter` names
+/// the option that set the budget.
+PlanProblem budget_problem(const Geometry& geometry, int64_t value_bytes,
+                           const std::string& value_type, int64_t budget_bytes,
+                           const std::string& budget_parameter);
+
+/// choose_decomposition's verdict on `requested_lattice_ranks` of `world_size` ranks in words
+/// (parameter "lattice_ranks").
+PlanProblem decomposition_problem(const DecompositionChoice& choice, const Geometry& geometry,
+                                  int world_size, int requested_lattice_ranks);
+
+/// The samples still to write, in increasing order: those whose `completed` flag is 0.
+std::vector<int64_t> pending_samples(const std::vector<uint8_t>& completed);
 
 /// Consecutive samples [first, first + count).
 struct SampleRun {
@@ -61,6 +90,10 @@ struct GenerationPlan {
     bool ends_run = false;  // the run's last step: its completion is marked after it
   };
   Step step(int64_t index, int group, int lattice_rank) const;
+
+  /// Samples step `index` writes over every group, counting a run's tiles as fractions of it
+  /// (the progress line adds them up).
+  double samples_in_step(int64_t index) const;
 };
 
 /// The plan for `pending` samples (increasing indices) of `geometry` on `decomposition`, with

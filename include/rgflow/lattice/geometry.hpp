@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace rgflow::lattice {
 
@@ -68,6 +69,10 @@ struct GeometryCheck {
 /// 0 <= levels are assumed): b^K <= L, L divisible by b^K, and n_samples x L^d within
 /// kMaxLevelValues, all without overflow (powers are compared by division).
 GeometryCheck check_geometry(const Geometry& geometry, int64_t samples);
+
+/// `box` (level-0 sites, whole top-level blocks) at every level 0..K: entry k is its sites at
+/// level k.
+std::vector<Box> boxes_at_levels(const Geometry& geometry, const Box& box);
 
 /// Bytes of one sample's values on `box` (level-0 sites, whole top-level blocks) at every level
 /// 0..K together, with `value_bytes` per value.
