@@ -193,6 +193,106 @@ void heat_bath_row(int8_t* __restrict row, int64_t sy, int64_t sz, int64_t nx,
   std::copy(next, next + nx, row);
 }
 
+// The new spin of one site from its word (h + 2d indexes the table; the threshold may be 2^32).
+int8_t heat_bath_spin(const int8_t* site, int64_t sy, int64_t sz, int dim, uint32_t word,
+                      const uint64_t* threshold) {
+  int h = site[-1] + site[1] + site[-sy] + site[sy];
+  if (dim == 3) h += site[-sz] + site[sz];
+  return word < threshold[(h + 2 * dim) >> 1] ? int8_t{1} : int8_t{-1};
+}
+
+#if RGFLOW_HAVE_AVX2_KERNELS
+// The AVX2 kernel. A row is cut at global sites that are multiples of 8 into chunks of 32 sites:
+// 4 Philox counters, whose 16 words are the chunk's 16 sites of the colour. Loaded from the
+// chunk's first site of the colour, each 64-bit lane i of the 32 spins holds the colour's sites
+// 8 i, 8 i + 2, 8 i + 4, 8 i + 6 in its even bytes, and word k of counter i belongs to byte 2 k:
+// exactly where philox4x32_10_avx2 leaves it (lane i, low half), so words meet their sites with
+// no shuffle and no buffer. The threshold is picked by one 8-way permute from the neighbour sum
+// (2d + 1 values fit in 8 lanes), compared unsigned as signed after flipping the top bits. The
+// neighbour sums of the other colour's bytes are computed and discarded (32 sites per add). Sites
+// before the first chunk and after the last take their words one at a time.
+template <int Dim>
+RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
+                                              const uint64_t* threshold, PhiloxKey key,
+                                              uint32_t sample, uint32_t counter3, int colour) {
+  const int64_t sz = g.stride[0], sy = g.stride[1], nx = g.extent[2];
+  alignas(32) uint32_t flipped[8] = {};
+  for (int k = 0; k <= 2 * Dim; ++k) flipped[k] = static_cast<uint32_t>(threshold[k]) ^ 0x80000000u;
+  const __m256i limits = _mm256_load_si256(reinterpret_cast<const __m256i*>(flipped));
+  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  const __m256i tag =
+      _mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint32_t>(IsingStream::kHeatBath) << 24));
+  const __m256i word2 = _mm256_set1_epi64x(sample), word3 = _mm256_set1_epi64x(counter3);
+  const __m256i twice_index_offset = _mm256_set1_epi8(2 * Dim);
+  const __m256i other_colour = _mm256_set1_epi16(static_cast<int16_t>(0xFF00));
+  const __m256i low_bytes = _mm256_set1_epi16(0x00FF), plus_one = _mm256_set1_epi16(1);
+  const __m256i lane_groups = _mm256_setr_epi64x(0, 1, 2, 3), chunk_groups = _mm256_set1_epi64x(4);
+  // The sites of the colour in [from, to) (global indices), each with its own Philox call.
+  const auto update_sites = [&](int8_t* row, uint64_t row_start, uint64_t site_parity,
+                                uint64_t from, uint64_t to) {
+    for (uint64_t s = from + ((from ^ site_parity) & 1); s < to; s += 2) {
+      int8_t* site = row + (s - row_start);
+      const uint32_t w = stream_word(key, s >> 1, IsingStream::kHeatBath, sample, counter3);
+      *site = heat_bath_spin(site, sy, sz, Dim, w, threshold);
+    }
+  };
+  for (int64_t z = 0; z < g.extent[0]; ++z) {
+    const int64_t gz = g.origin[0] + z;
+    for (int64_t y = 0; y < g.extent[1]; ++y) {
+      const int64_t gy = g.origin[1] + y;
+      const uint64_t row_start =
+          static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]);
+      const uint64_t row_end = row_start + static_cast<uint64_t>(nx);
+      int8_t* row = padded + (z + g.halo[0]) * sz + (y + 1) * sy + 1;
+      // The side is even, so global index and x coordinate have the same parity: the colour's
+      // sites in this row are the global indices of this parity.
+      const uint64_t site_parity = static_cast<uint64_t>(colour + gz + gy) & 1;
+      uint64_t chunk = (row_start + 7) & ~uint64_t{7};
+      update_sites(row, row_start, site_parity, row_start, std::min(chunk, row_end));
+      __m256i groups =
+          _mm256_add_epi64(_mm256_set1_epi64x(static_cast<int64_t>(chunk >> 3)), lane_groups);
+      for (; chunk + 32 <= row_end; chunk += 32) {
+        int8_t* base = row + (chunk - row_start) + site_parity;
+        __m256i sum = _mm256_add_epi8(
+            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - 1)),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 1))),
+            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - sy)),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + sy))));
+        if constexpr (Dim == 3) {
+          sum = _mm256_add_epi8(
+              sum,
+              _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - sz)),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + sz))));
+        }
+        // Per byte: h + 2d = 2 x (table index), 0..4d.
+        const __m256i twice_index = _mm256_add_epi8(sum, twice_index_offset);
+        __m256i w0 = groups, w1 = _mm256_or_si256(_mm256_srli_epi64(groups, 32), tag);
+        __m256i w2 = word2, w3 = word3;
+        philox4x32_10_avx2(w0, w1, w2, w3, key);
+        // All ones in the low 32 bits of each lane where word k < threshold of byte 2 k. The
+        // permute reads the low 3 bits of each 32-bit lane: index = bits 1-3 of byte 2 k.
+        const auto up = [&](__m256i word, int shift) {
+          const __m256i limit =
+              _mm256_permutevar8x32_epi32(limits, _mm256_srli_epi64(twice_index, shift));
+          return _mm256_cmpgt_epi32(limit, _mm256_xor_si256(word, sign));
+        };
+        __m256i up_mask = up(w0, 1);
+        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w1, 17), 16), 0x22);
+        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w2, 33), 32), 0x44);
+        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w3, 49), 48), 0x88);
+        // Even bytes: +1 where up, -1 (0xff) where not; odd bytes (the other colour) kept.
+        const __m256i spins = _mm256_or_si256(_mm256_andnot_si256(up_mask, low_bytes), plus_one);
+        const __m256i old = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(base),
+                            _mm256_or_si256(_mm256_and_si256(old, other_colour), spins));
+        groups = _mm256_add_epi64(groups, chunk_groups);
+      }
+      update_sites(row, row_start, site_parity, std::max(chunk, row_start), row_end);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
@@ -200,13 +300,8 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
   const Geometry g = geometry_of(box);
   const PhiloxKey key = philox_key(seed);
   const uint32_t counter3 = 2 * sweep + static_cast<uint32_t>(colour);
-  const int64_t nx = g.extent[2];
-  const int64_t max_groups = nx / 8 + 2;
-  std::vector<uint32_t> words(static_cast<size_t>(4 * max_groups));
-  std::vector<uint32_t> site_words(static_cast<size_t>(8 * max_groups));
-  std::vector<int8_t> next(static_cast<size_t>(nx));
   const uint64_t* threshold = table.threshold.data();
-  // The fast path compares 32-bit words with 32-bit thresholds; a threshold of 2^32 (p within
+  // The fast paths compare 32-bit words with 32-bit thresholds; a threshold of 2^32 (p within
   // 2^-33 of 1, only at extreme beta h) takes the general path, which gives the same bits.
   uint32_t threshold32[7] = {};
   bool fits_32_bits = true;
@@ -214,7 +309,21 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
     fits_32_bits = fits_32_bits && threshold[k] <= 0xffffffffu;
     threshold32[k] = static_cast<uint32_t>(std::min<uint64_t>(threshold[k], 0xffffffffu));
   }
-  const int offset = 2 * g.dim;  // h + 2d >= 0, even
+#if RGFLOW_HAVE_AVX2_KERNELS
+  if (fits_32_bits && cpu_has_avx2()) {
+    if (g.dim == 3) {
+      heat_bath_colour_avx2<3>(g, padded, threshold, key, sample, counter3, colour);
+    } else {
+      heat_bath_colour_avx2<2>(g, padded, threshold, key, sample, counter3, colour);
+    }
+    return;
+  }
+#endif
+  const int64_t nx = g.extent[2];
+  const int64_t max_groups = nx / 8 + 2;
+  std::vector<uint32_t> words(static_cast<size_t>(4 * max_groups));
+  std::vector<uint32_t> site_words(static_cast<size_t>(8 * max_groups));
+  std::vector<int8_t> next(static_cast<size_t>(nx));
   const int64_t sz = g.stride[0], sy = g.stride[1];
   for (int64_t z = 0; z < g.extent[0]; ++z) {
     const int64_t gz = g.origin[0] + z;
@@ -242,10 +351,8 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
       }
       for (int64_t x = first_x; x < nx; x += 2) {
         const uint64_t site = row_start + static_cast<uint64_t>(x);
-        const uint32_t w = words[(site >> 1) - 4 * first_group];
-        int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
-        if (g.dim == 3) h += row[x - sz] + row[x + sz];
-        row[x] = w < threshold[(h + offset) >> 1] ? int8_t{1} : int8_t{-1};
+        row[x] = heat_bath_spin(row + x, sy, sz, g.dim, words[(site >> 1) - 4 * first_group],
+                                threshold);
       }
     }
   }

@@ -338,6 +338,71 @@ TEST(IsingKernel, BoxBySweepIsBitIdenticalToWholeLatticeSweep) {
   }
 }
 
+// One colour of the documented update, site by site on the unpadded periodic lattice with Philox
+// called directly: the independent truth for the kernel's vector paths (rows long enough for
+// whole chunks of 32 sites, rows that start off a multiple of 8, boxes with odd origins).
+void reference_colour(std::vector<int8_t>& lattice, int dim, int64_t side,
+                      const HeatBathTable& table, uint64_t seed, uint32_t sample, uint32_t sweep,
+                      int colour) {
+  const int64_t depth = dim == 3 ? side : 1;
+  auto at = [&](int64_t z, int64_t y, int64_t x) {
+    return lattice[static_cast<size_t>((((z + depth) % depth) * side + (y + side) % side) * side +
+                                       (x + side) % side)];
+  };
+  for (int64_t z = 0; z < depth; ++z) {
+    for (int64_t y = 0; y < side; ++y) {
+      for (int64_t x = 0; x < side; ++x) {
+        if ((z + y + x) % 2 != colour) continue;
+        int h = at(z, y, x - 1) + at(z, y, x + 1) + at(z, y - 1, x) + at(z, y + 1, x);
+        if (dim == 3) h += at(z - 1, y, x) + at(z + 1, y, x);
+        const uint64_t g = static_cast<uint64_t>((z * side + y) * side + x);
+        const PhiloxCounter w = philox4x32_10(
+            {static_cast<uint32_t>(g / 8), static_cast<uint32_t>(g / 8 >> 32) | (1u << 24), sample,
+             2 * sweep + static_cast<uint32_t>(colour)},
+            philox_key(seed));
+        lattice[static_cast<size_t>(g)] =
+            w[(g / 2) % 4] < table.threshold[static_cast<size_t>((h + 2 * dim) / 2)] ? 1 : -1;
+      }
+    }
+  }
+}
+
+TEST(IsingKernel, SweepsEqualTheSiteBySiteDefinition) {
+  struct Case {
+    int dim;
+    int64_t side;
+    std::vector<std::vector<int64_t>> cuts;
+  };
+  const std::vector<Case> cases = {
+      {2, 72, {{0, 72}, {0, 72}}},                // rows of whole chunks and a tail
+      {2, 70, {{0, 70}, {0, 70}}},                // rows starting anywhere modulo 8
+      {2, 70, {{0, 33, 70}, {0, 3, 41, 70}}},     // boxes with odd origins and extents
+      {3, 38, {{0, 38}, {0, 38}, {0, 38}}},       // 3D whole lattice
+      {3, 38, {{0, 19, 38}, {0, 38}, {0, 5, 38}}}  // 3D boxes
+  };
+  const uint64_t seed = 0xfeedbeefcafeull;
+  const uint32_t sample = 9;
+  for (const Case& c : cases) {
+    const HeatBathTable table =
+        heat_bath_table(c.dim, c.dim == 2 ? beta_critical_2d() : beta_critical_3d());
+    IsingLattice whole(c.dim, c.side);
+    whole.randomise(seed, sample);
+    std::vector<int8_t> reference = whole.spins(), boxed = whole.spins();
+    const std::vector<IsingBox> boxes = grid_boxes(c.dim, c.side, c.cuts);
+    for (uint32_t sweep = 0; sweep < 3; ++sweep) {
+      for (int colour = 0; colour < 2; ++colour) {
+        reference_colour(reference, c.dim, c.side, table, seed, sample, sweep, colour);
+      }
+      whole.heat_bath_sweep(table, seed, sample, sweep);
+      boxed_sweep(boxed, boxes, table, seed, sample, sweep);
+      ASSERT_EQ(whole.spins(), reference) << "d " << c.dim << " side " << c.side << " sweep "
+                                          << sweep;
+      ASSERT_EQ(boxed, reference) << "d " << c.dim << " boxes " << boxes.size() << " sweep "
+                                  << sweep;
+    }
+  }
+}
+
 TEST(IsingKernel, ObservablesOnHandMadeLattices) {
   IsingLattice lattice(2, 4);
   lattice.set_all(1);

@@ -6,6 +6,14 @@
 #include <array>
 #include <cstdint>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define RGFLOW_HAVE_AVX2_KERNELS 1
+// A function compiled for AVX2 whatever the build's -march, called only after
+// cpu_has_avx2(): the portable build (RGFLOW_NATIVE off) keeps its speed on AVX2 machines.
+#define RGFLOW_TARGET_AVX2 __attribute__((target("avx2")))
+#endif
+
 namespace rgflow::field {
 
 using PhiloxCounter = std::array<uint32_t, 4>;
@@ -65,6 +73,39 @@ inline void philox4x32_10_batch(uint32_t* __restrict x0, uint32_t* __restrict x1
     k1 += detail::kPhiloxW1;
   }
 }
+
+#if RGFLOW_HAVE_AVX2_KERNELS
+/// Whether the running CPU has AVX2 (the AVX2 kernels' dispatch).
+inline bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2") != 0;
+  return has;
+}
+
+/// Ten rounds of Philox4x32 on 4 counters held in AVX2 registers, in place: lane i (of four
+/// 64-bit lanes) of x_k holds word k of counter i in its low 32 bits; the high 32 bits are ignored
+/// on input and undefined on output. The same bits as philox4x32_10 on each counter. The batch
+/// above, in the layout where one vector multiply (32 x 32 -> 64 bits per lane) gives both halves
+/// of a product, so a round is 2 multiplies, 2 shifts and 4 xors for 4 counters: for kernels that
+/// consume the words in registers (the Ising heat bath).
+RGFLOW_TARGET_AVX2 inline void philox4x32_10_avx2(__m256i& x0, __m256i& x1, __m256i& x2,
+                                                  __m256i& x3, PhiloxKey key) {
+  const __m256i m0 = _mm256_set1_epi64x(detail::kPhiloxM0);
+  const __m256i m1 = _mm256_set1_epi64x(detail::kPhiloxM1);
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    const __m256i p0 = _mm256_mul_epu32(x0, m0);
+    const __m256i p1 = _mm256_mul_epu32(x2, m1);
+    x0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), x1),
+                          _mm256_set1_epi32(static_cast<int>(k0)));
+    x2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), x3),
+                          _mm256_set1_epi32(static_cast<int>(k1)));
+    x1 = p1;
+    x3 = p0;
+    k0 += detail::kPhiloxW0;
+    k1 += detail::kPhiloxW1;
+  }
+}
+#endif
 
 /// The uniform variate (w + 1/2) 2^-32 in the open interval (0, 1); exact in double.
 inline double uniform_open01(uint32_t word) {
