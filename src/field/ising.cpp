@@ -159,21 +159,67 @@ HeatBathTable heat_bath_table(int dim, double beta) {
 
 namespace {
 
-// One row of the fast path: every site's new value is computed (contiguous, so it vectorises with
-// no gathers: the threshold is picked by a chain of selects, the word read from `site_word`, one
-// per site, the two sites of a colour pair sharing their word), then only the sites of the
-// colour being updated take it. `next` is separate so the compiler sees no dependence between
-// sites.
+// Half-word q of a keyed stream: bits 16 (q % 2) .. 16 (q % 2) + 15 of word q / 2 (lane q / 2 % 4
+// of counter q / 8).
+uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint32_t c2, uint32_t c3) {
+  return (stream_word(key, q >> 1, stream, c2, c3) >> (16 * (q & 1))) & 0xffffu;
+}
+
+// Everything one colour's update of a box needs besides the spins.
+struct ColourUpdate {
+  PhiloxKey key;
+  uint32_t sample;
+  uint32_t counter3;            // 2 sweep + colour
+  const uint64_t* threshold;    // by table index, up to 2^32
+  uint32_t leading[7];          // min(threshold >> 16, 0xffff): what the leading half meets
+};
+
+// The documented rule for site g once its leading half is known: the leading half decides unless
+// it equals the threshold's leading half; then the trailing half, from the tie stream, does.
+int8_t heat_bath_decision(const ColourUpdate& u, uint64_t g, uint32_t lead, uint64_t threshold) {
+  const uint64_t q = g >> 1;
+  if (lead != threshold >> 16) return lead < (threshold >> 16) ? int8_t{1} : int8_t{-1};
+  const uint32_t trail = stream_half(u.key, q, IsingStream::kHeatBathTie, u.sample, u.counter3);
+  return ((uint64_t{lead} << 16) | trail) < threshold ? int8_t{1} : int8_t{-1};
+}
+
+int heat_bath_index(const int8_t* site, int64_t sy, int64_t sz, int dim) {
+  int h = site[-1] + site[1] + site[-sy] + site[sy];
+  if (dim == 3) h += site[-sz] + site[sz];
+  return (h + 2 * dim) >> 1;
+}
+
+// The new spin of site g alone (its leading half from its own Philox call): rows' ends, ties.
+int8_t heat_bath_spin(const ColourUpdate& u, const int8_t* site, uint64_t g, int64_t sy, int64_t sz,
+                      int dim) {
+  const uint32_t lead = stream_half(u.key, g >> 1, IsingStream::kHeatBath, u.sample, u.counter3);
+  return heat_bath_decision(u, g, lead, u.threshold[heat_bath_index(site, sy, sz, dim)]);
+}
+
+// The sites of the colour (global indices of parity site_parity) in [from, to) of a row whose
+// x = 0 is global site row_start, one at a time.
+void update_sites(const ColourUpdate& u, int8_t* row, uint64_t row_start, uint64_t site_parity,
+                  uint64_t from, uint64_t to, int64_t sy, int64_t sz, int dim) {
+  for (uint64_t g = from + ((from ^ site_parity) & 1); g < to; g += 2) {
+    int8_t* site = row + (g - row_start);
+    *site = heat_bath_spin(u, site, g, sy, sz, dim);
+  }
+}
+
+// One row of the portable path: every site's new value is computed from its leading half
+// (contiguous, so it vectorises with no gathers: the threshold's leading half is picked by a
+// telescoping sum of steps), then only the sites of the colour being updated take it; the rare
+// ties (leading halves equal) are redone one at a time. `next` is separate so the compiler sees
+// no dependence between sites.
 template <int Dim>
-void heat_bath_row(int8_t* __restrict row, int64_t sy, int64_t sz, int64_t nx,
-                   const uint32_t* __restrict site_word, const uint32_t* threshold,
+void heat_bath_row(const ColourUpdate& u, int8_t* __restrict row, uint64_t row_start, int64_t sy,
+                   int64_t sz, int64_t nx, const uint32_t* __restrict site_lead,
                    int64_t update_parity, int8_t* __restrict next) {
-  // limit = threshold[index] as a telescoping sum of steps (modulo 2^32, exact): arithmetic only,
-  // so the loop vectorises without gathers or branches.
   uint32_t step[7] = {};
-  for (int k = 1; k <= 2 * Dim; ++k) step[k] = threshold[k] - threshold[k - 1];
-  const uint32_t t0 = threshold[0], d1 = step[1], d2 = step[2], d3 = step[3], d4 = step[4],
+  for (int k = 1; k <= 2 * Dim; ++k) step[k] = u.leading[k] - u.leading[k - 1];
+  const uint32_t t0 = u.leading[0], d1 = step[1], d2 = step[2], d3 = step[3], d4 = step[4],
                  d5 = step[5], d6 = step[6];
+  int ties = 0;
   for (int64_t x = 0; x < nx; ++x) {
     int h = row[x - 1] + row[x + 1] + row[x - sy] + row[x + sy];
     if constexpr (Dim == 3) h += row[x - sz] + row[x + sz];
@@ -184,58 +230,133 @@ void heat_bath_row(int8_t* __restrict row, int64_t sy, int64_t sz, int64_t nx,
     if constexpr (Dim == 3) {
       limit += d5 * static_cast<uint32_t>(index >= 5) + d6 * static_cast<uint32_t>(index >= 6);
     }
-    // Branch-free arithmetic so the loop vectorises: fresh = +1 or -1, taken where `update`.
     const int8_t old = row[x];
-    const int fresh = site_word[x] < limit ? 1 : -1;
+    const int fresh = site_lead[x] < limit ? 1 : -1;
     const int update = static_cast<int>((x & 1) == update_parity);
+    ties |= update & static_cast<int>(site_lead[x] == limit);
     next[x] = static_cast<int8_t>(update * fresh + (1 - update) * old);
   }
   std::copy(next, next + nx, row);
-}
-
-// The new spin of one site from its word (h + 2d indexes the table; the threshold may be 2^32).
-int8_t heat_bath_spin(const int8_t* site, int64_t sy, int64_t sz, int dim, uint32_t word,
-                      const uint64_t* threshold) {
-  int h = site[-1] + site[1] + site[-sy] + site[sy];
-  if (dim == 3) h += site[-sz] + site[sz];
-  return word < threshold[(h + 2 * dim) >> 1] ? int8_t{1} : int8_t{-1};
+  if (!ties) return;
+  for (int64_t x = update_parity; x < nx; x += 2) {
+    const uint64_t threshold = u.threshold[heat_bath_index(row + x, sy, sz, Dim)];
+    if (site_lead[x] == std::min<uint64_t>(threshold >> 16, 0xffffu)) {
+      row[x] = heat_bath_decision(u, row_start + static_cast<uint64_t>(x), site_lead[x], threshold);
+    }
+  }
 }
 
 #if RGFLOW_HAVE_AVX2_KERNELS
-// The AVX2 kernel. A row is cut at global sites that are multiples of 8 into chunks of 32 sites:
-// 4 Philox counters, whose 16 words are the chunk's 16 sites of the colour. Loaded from the
-// chunk's first site of the colour, each 64-bit lane i of the 32 spins holds the colour's sites
-// 8 i, 8 i + 2, 8 i + 4, 8 i + 6 in its even bytes, and word k of counter i belongs to byte 2 k:
-// exactly where philox4x32_10_avx2 leaves it (lane i, low half), so words meet their sites with
-// no shuffle and no buffer. The threshold is picked by one 8-way permute from the neighbour sum
-// (2d + 1 values fit in 8 lanes), compared unsigned as signed after flipping the top bits. The
-// neighbour sums of the other colour's bytes are computed and discarded (32 sites per add). Sites
-// before the first chunk and after the last take their words one at a time.
+// The AVX2 kernel. A row is cut at global sites that are multiples of 16 into chunks of 64 sites:
+// 4 Philox counters, whose 32 leading halves belong to the chunk's 32 sites of the colour. Loaded
+// from the chunk's first site of the colour, two vectors of 32 spins hold those sites in their
+// even bytes, each 128-bit lane the 8 sites of one counter in the order of its half-words: so
+// after a 4 x 4 transpose of philox4x32_10_avx2's output (counters placed (0, 2, 1, 3) in the
+// lanes so the transpose needs no cross-lane step), 16-bit lane j of the words is the leading half
+// of the site in byte 2 j. The threshold's leading half is looked up by a byte shuffle from the
+// neighbour sum and compared as signed after flipping top bits. The neighbour sums of the other
+// colour's bytes are computed and discarded (32 sites per add). Ties (about one site in 65536)
+// are redone one at a time after the chunk, as are the sites before a row's first chunk and after
+// its last. (No lambdas here: they would not inherit the AVX2 target.)
+struct ChunkConstants {
+  __m128i leading_bytes;  // bytes 0-7: low bytes of the flipped leading thresholds, 8-15: high
+  __m256i index_mask, index_to_shuffle, high_byte_table, sign16;
+  __m256i tag, word2, word3;  // counter words 1 (stream tag), 2 (sample), 3 (2 sweep + colour)
+  __m256i twice_index_offset, other_colour, low_bytes, plus_one, chunk_groups;
+  int64_t sy, sz;
+};
+
+RGFLOW_TARGET_AVX2 inline __m256i load32(const int8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// 32 spins from `spins` (16 sites of the colour in the even bytes) updated with the leading
+// halves `lead` (16-bit lane j for byte 2 j); returns the tie mask (16-bit lanes).
+template <int Dim>
+RGFLOW_TARGET_AVX2 inline __m256i update_spins(const ChunkConstants& c, int8_t* spins,
+                                               __m256i lead) {
+  __m256i sum = _mm256_add_epi8(_mm256_add_epi8(load32(spins - 1), load32(spins + 1)),
+                                _mm256_add_epi8(load32(spins - c.sy), load32(spins + c.sy)));
+  if constexpr (Dim == 3) {
+    sum = _mm256_add_epi8(sum, _mm256_add_epi8(load32(spins - c.sz), load32(spins + c.sz)));
+  }
+  // Table index (h + 2d) / 2 in each 16-bit lane, from its low byte, then a shuffle control that
+  // picks the threshold's low byte (index) and high byte (index + 8).
+  const __m256i index = _mm256_and_si256(
+      _mm256_srli_epi16(_mm256_add_epi8(sum, c.twice_index_offset), 1), c.index_mask);
+  const __m256i control =
+      _mm256_add_epi16(_mm256_mullo_epi16(index, c.index_to_shuffle), c.high_byte_table);
+  const __m256i limit =
+      _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(c.leading_bytes), control);
+  const __m256i flipped_lead = _mm256_xor_si256(lead, c.sign16);
+  const __m256i up = _mm256_cmpgt_epi16(limit, flipped_lead);
+  // Even bytes: +1 where up, -1 (0xff) where not; odd bytes (the other colour) kept.
+  const __m256i fresh = _mm256_or_si256(_mm256_andnot_si256(up, c.low_bytes), c.plus_one);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(spins),
+                      _mm256_or_si256(_mm256_and_si256(load32(spins), c.other_colour), fresh));
+  return _mm256_cmpeq_epi16(limit, flipped_lead);
+}
+
+// N consecutive chunks from `base` (the first chunk's first site of the colour, global index
+// `first_site`); `groups` holds the first chunk's counters and moves past the last.
+template <int Dim>
+RGFLOW_TARGET_AVX2 inline void update_chunk(const ColourUpdate& u, const ChunkConstants& c,
+                                            int8_t* base, uint64_t first_site, __m256i& groups) {
+  PhiloxLanesAvx2 words[1];
+  words[0].x[0] = groups;
+  words[0].x[1] = _mm256_or_si256(_mm256_srli_epi64(groups, 32), c.tag);
+  words[0].x[2] = c.word2;
+  words[0].x[3] = c.word3;
+  groups = _mm256_add_epi64(groups, c.chunk_groups);
+  philox4x32_10_avx2<1>(words, u.key);
+  const __m256i* x = words[0].x;
+  // Lanes hold counters (0, 2 | 1, 3): unpacking within 128-bit lanes gives counters 0 | 1 and
+  // 2 | 3, words 0-3 in order.
+  const __m256i low01 = _mm256_unpacklo_epi32(x[0], x[1]), high01 = _mm256_unpackhi_epi32(x[0], x[1]);
+  const __m256i low23 = _mm256_unpacklo_epi32(x[2], x[3]), high23 = _mm256_unpackhi_epi32(x[2], x[3]);
+  const __m256i ties =
+      _mm256_or_si256(update_spins<Dim>(c, base, _mm256_unpacklo_epi64(low01, low23)),
+                      update_spins<Dim>(c, base + 32, _mm256_unpacklo_epi64(high01, high23)));
+  if (_mm256_testz_si256(ties, ties)) return;
+  for (int j = 0; j < 64; j += 2) {
+    int8_t* site = base + j;
+    const uint64_t threshold = u.threshold[heat_bath_index(site, c.sy, c.sz, Dim)];
+    const uint64_t g = first_site + static_cast<uint64_t>(j);
+    const uint32_t lead = stream_half(u.key, g >> 1, IsingStream::kHeatBath, u.sample, u.counter3);
+    if (lead == std::min<uint64_t>(threshold >> 16, 0xffffu)) {
+      *site = heat_bath_decision(u, g, lead, threshold);
+    }
+  }
+}
+
 template <int Dim>
 RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
-                                              const uint64_t* threshold, PhiloxKey key,
-                                              uint32_t sample, uint32_t counter3, int colour) {
-  const int64_t sz = g.stride[0], sy = g.stride[1], nx = g.extent[2];
-  alignas(32) uint32_t flipped[8] = {};
-  for (int k = 0; k <= 2 * Dim; ++k) flipped[k] = static_cast<uint32_t>(threshold[k]) ^ 0x80000000u;
-  const __m256i limits = _mm256_load_si256(reinterpret_cast<const __m256i*>(flipped));
-  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  const __m256i tag =
+                                              const ColourUpdate& u, int colour) {
+  const int64_t nx = g.extent[2];
+  alignas(16) uint8_t leading_bytes[16] = {};
+  for (int k = 0; k <= 2 * Dim; ++k) {
+    const uint32_t flipped = u.leading[k] ^ 0x8000u;
+    leading_bytes[k] = static_cast<uint8_t>(flipped);
+    leading_bytes[k + 8] = static_cast<uint8_t>(flipped >> 8);
+  }
+  ChunkConstants c;
+  c.leading_bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(leading_bytes));
+  c.index_mask = _mm256_set1_epi16(7);
+  c.index_to_shuffle = _mm256_set1_epi16(0x0101);
+  c.high_byte_table = _mm256_set1_epi16(0x0800);
+  c.sign16 = _mm256_set1_epi16(static_cast<int16_t>(0x8000));
+  c.tag =
       _mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint32_t>(IsingStream::kHeatBath) << 24));
-  const __m256i word2 = _mm256_set1_epi64x(sample), word3 = _mm256_set1_epi64x(counter3);
-  const __m256i twice_index_offset = _mm256_set1_epi8(2 * Dim);
-  const __m256i other_colour = _mm256_set1_epi16(static_cast<int16_t>(0xFF00));
-  const __m256i low_bytes = _mm256_set1_epi16(0x00FF), plus_one = _mm256_set1_epi16(1);
-  const __m256i lane_groups = _mm256_setr_epi64x(0, 1, 2, 3), chunk_groups = _mm256_set1_epi64x(4);
-  // The sites of the colour in [from, to) (global indices), each with its own Philox call.
-  const auto update_sites = [&](int8_t* row, uint64_t row_start, uint64_t site_parity,
-                                uint64_t from, uint64_t to) {
-    for (uint64_t s = from + ((from ^ site_parity) & 1); s < to; s += 2) {
-      int8_t* site = row + (s - row_start);
-      const uint32_t w = stream_word(key, s >> 1, IsingStream::kHeatBath, sample, counter3);
-      *site = heat_bath_spin(site, sy, sz, Dim, w, threshold);
-    }
-  };
+  c.word2 = _mm256_set1_epi64x(u.sample);
+  c.word3 = _mm256_set1_epi64x(u.counter3);
+  c.twice_index_offset = _mm256_set1_epi8(2 * Dim);
+  c.other_colour = _mm256_set1_epi16(static_cast<int16_t>(0xFF00));
+  c.low_bytes = _mm256_set1_epi16(0x00FF);
+  c.plus_one = _mm256_set1_epi16(1);
+  c.chunk_groups = _mm256_set1_epi64x(4);
+  c.sy = g.stride[1];
+  c.sz = g.stride[0];
+  const __m256i lane_groups = _mm256_setr_epi64x(0, 2, 1, 3);
   for (int64_t z = 0; z < g.extent[0]; ++z) {
     const int64_t gz = g.origin[0] + z;
     for (int64_t y = 0; y < g.extent[1]; ++y) {
@@ -243,51 +364,21 @@ RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
       const uint64_t row_start =
           static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]);
       const uint64_t row_end = row_start + static_cast<uint64_t>(nx);
-      int8_t* row = padded + (z + g.halo[0]) * sz + (y + 1) * sy + 1;
+      int8_t* row = padded + (z + g.halo[0]) * c.sz + (y + 1) * c.sy + 1;
       // The side is even, so global index and x coordinate have the same parity: the colour's
       // sites in this row are the global indices of this parity.
       const uint64_t site_parity = static_cast<uint64_t>(colour + gz + gy) & 1;
-      uint64_t chunk = (row_start + 7) & ~uint64_t{7};
-      update_sites(row, row_start, site_parity, row_start, std::min(chunk, row_end));
+      uint64_t chunk = (row_start + 15) & ~uint64_t{15};
+      update_sites(u, row, row_start, site_parity, row_start, std::min(chunk, row_end), c.sy, c.sz,
+                   Dim);
       __m256i groups =
-          _mm256_add_epi64(_mm256_set1_epi64x(static_cast<int64_t>(chunk >> 3)), lane_groups);
-      for (; chunk + 32 <= row_end; chunk += 32) {
-        int8_t* base = row + (chunk - row_start) + site_parity;
-        __m256i sum = _mm256_add_epi8(
-            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - 1)),
-                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 1))),
-            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - sy)),
-                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + sy))));
-        if constexpr (Dim == 3) {
-          sum = _mm256_add_epi8(
-              sum,
-              _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base - sz)),
-                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + sz))));
-        }
-        // Per byte: h + 2d = 2 x (table index), 0..4d.
-        const __m256i twice_index = _mm256_add_epi8(sum, twice_index_offset);
-        __m256i w0 = groups, w1 = _mm256_or_si256(_mm256_srli_epi64(groups, 32), tag);
-        __m256i w2 = word2, w3 = word3;
-        philox4x32_10_avx2(w0, w1, w2, w3, key);
-        // All ones in the low 32 bits of each lane where word k < threshold of byte 2 k. The
-        // permute reads the low 3 bits of each 32-bit lane: index = bits 1-3 of byte 2 k.
-        const auto up = [&](__m256i word, int shift) {
-          const __m256i limit =
-              _mm256_permutevar8x32_epi32(limits, _mm256_srli_epi64(twice_index, shift));
-          return _mm256_cmpgt_epi32(limit, _mm256_xor_si256(word, sign));
-        };
-        __m256i up_mask = up(w0, 1);
-        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w1, 17), 16), 0x22);
-        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w2, 33), 32), 0x44);
-        up_mask = _mm256_blend_epi16(up_mask, _mm256_slli_epi64(up(w3, 49), 48), 0x88);
-        // Even bytes: +1 where up, -1 (0xff) where not; odd bytes (the other colour) kept.
-        const __m256i spins = _mm256_or_si256(_mm256_andnot_si256(up_mask, low_bytes), plus_one);
-        const __m256i old = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(base),
-                            _mm256_or_si256(_mm256_and_si256(old, other_colour), spins));
-        groups = _mm256_add_epi64(groups, chunk_groups);
+          _mm256_add_epi64(_mm256_set1_epi64x(static_cast<int64_t>(chunk >> 4)), lane_groups);
+      for (; chunk + 64 <= row_end; chunk += 64) {
+        update_chunk<Dim>(u, c, row + (chunk - row_start) + site_parity, chunk + site_parity,
+                          groups);
       }
-      update_sites(row, row_start, site_parity, std::max(chunk, row_start), row_end);
+      update_sites(u, row, row_start, site_parity, std::max(chunk, row_start), row_end, c.sy, c.sz,
+                   Dim);
     }
   }
 }
@@ -295,34 +386,55 @@ RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
 
 }  // namespace
 
+namespace {
+// Set by select_heat_bath_kernel; AVX2 where available otherwise (decided at the first call, not
+// in a static initialiser: the CPU feature check must not run before the runtime's own set-up).
+bool portable_selected = false;
+}  // namespace
+
+bool heat_bath_kernel_available(HeatBathKernel kernel) {
+  if (kernel == HeatBathKernel::kPortable) return true;
+#if RGFLOW_HAVE_AVX2_KERNELS
+  return cpu_has_avx2();
+#else
+  return false;
+#endif
+}
+
+void select_heat_bath_kernel(HeatBathKernel kernel) {
+  if (!heat_bath_kernel_available(kernel)) {
+    throw std::invalid_argument("Ising heat bath: the AVX2 kernel is not available on this CPU");
+  }
+  portable_selected = kernel == HeatBathKernel::kPortable;
+}
+
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour) {
   const Geometry g = geometry_of(box);
-  const PhiloxKey key = philox_key(seed);
-  const uint32_t counter3 = 2 * sweep + static_cast<uint32_t>(colour);
-  const uint64_t* threshold = table.threshold.data();
-  // The fast paths compare 32-bit words with 32-bit thresholds; a threshold of 2^32 (p within
-  // 2^-33 of 1, only at extreme beta h) takes the general path, which gives the same bits.
-  uint32_t threshold32[7] = {};
-  bool fits_32_bits = true;
-  for (int k = 0; k <= 2 * g.dim; ++k) {
-    fits_32_bits = fits_32_bits && threshold[k] <= 0xffffffffu;
-    threshold32[k] = static_cast<uint32_t>(std::min<uint64_t>(threshold[k], 0xffffffffu));
+  ColourUpdate u;
+  u.key = philox_key(seed);
+  u.sample = sample;
+  u.counter3 = 2 * sweep + static_cast<uint32_t>(colour);
+  u.threshold = table.threshold.data();
+  // A threshold of 2^32 (p within 2^-33 of 1) has leading half 2^16: clamped to 0xffff, a leading
+  // half of 0xffff counts as a tie and the exact rule decides it.
+  for (int k = 0; k < 7; ++k) {
+    u.leading[k] = static_cast<uint32_t>(std::min<uint64_t>(u.threshold[k] >> 16, 0xffffu));
   }
 #if RGFLOW_HAVE_AVX2_KERNELS
-  if (fits_32_bits && cpu_has_avx2()) {
+  if (!portable_selected && cpu_has_avx2()) {
     if (g.dim == 3) {
-      heat_bath_colour_avx2<3>(g, padded, threshold, key, sample, counter3, colour);
+      heat_bath_colour_avx2<3>(g, padded, u, colour);
     } else {
-      heat_bath_colour_avx2<2>(g, padded, threshold, key, sample, counter3, colour);
+      heat_bath_colour_avx2<2>(g, padded, u, colour);
     }
     return;
   }
 #endif
   const int64_t nx = g.extent[2];
-  const int64_t max_groups = nx / 8 + 2;
+  const int64_t max_groups = nx / 16 + 2;
   std::vector<uint32_t> words(static_cast<size_t>(4 * max_groups));
-  std::vector<uint32_t> site_words(static_cast<size_t>(8 * max_groups));
+  std::vector<uint32_t> site_lead(static_cast<size_t>(16 * max_groups));
   std::vector<int8_t> next(static_cast<size_t>(nx));
   const int64_t sz = g.stride[0], sy = g.stride[1];
   for (int64_t z = 0; z < g.extent[0]; ++z) {
@@ -331,28 +443,24 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
       const int64_t gy = g.origin[1] + y;
       const uint64_t row_start =
           static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]);
-      const uint64_t first_group = row_start >> 3;
-      const uint64_t last_group = (row_start + static_cast<uint64_t>(nx) - 1) >> 3;
+      const uint64_t first_group = row_start >> 4;
+      const uint64_t last_group = (row_start + static_cast<uint64_t>(nx) - 1) >> 4;
       const int64_t groups = static_cast<int64_t>(last_group - first_group + 1);
-      philox_row(key, first_group, groups, IsingStream::kHeatBath, sample, counter3, words.data());
+      philox_row(u.key, first_group, groups, IsingStream::kHeatBath, sample, u.counter3,
+                 words.data());
+      // Site g's leading half is half (g / 2) % 2 of words[g / 4 - 4 first_group]: spread to one
+      // per site (each pair of sites shares it; only the colour's site uses it).
+      for (int64_t j = 0; j < 16 * groups; ++j) {
+        site_lead[j] = (words[j >> 2] >> (16 * ((j >> 1) & 1))) & 0xffffu;
+      }
       int8_t* row = padded + (z + g.halo[0]) * sz + (y + 1) * sy + 1;
       const int64_t parity = (gz + gy + g.origin[2]) & 1;
       const int64_t first_x = (colour - parity) & 1;
-      if (fits_32_bits) {
-        // Site g's word is words[(g >> 1) - 4 first_group]: spread to one word per site.
-        for (int64_t j = 0; j < 8 * groups; ++j) site_words[j] = words[j >> 1];
-        const uint32_t* site_word = site_words.data() + (row_start - 8 * first_group);
-        if (g.dim == 3) {
-          heat_bath_row<3>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
-        } else {
-          heat_bath_row<2>(row, sy, sz, nx, site_word, threshold32, first_x, next.data());
-        }
-        continue;
-      }
-      for (int64_t x = first_x; x < nx; x += 2) {
-        const uint64_t site = row_start + static_cast<uint64_t>(x);
-        row[x] = heat_bath_spin(row + x, sy, sz, g.dim, words[(site >> 1) - 4 * first_group],
-                                threshold);
+      const uint32_t* lead = site_lead.data() + (row_start - 16 * first_group);
+      if (g.dim == 3) {
+        heat_bath_row<3>(u, row, row_start, sy, sz, nx, lead, first_x, next.data());
+      } else {
+        heat_bath_row<2>(u, row, row_start, sy, sz, nx, lead, first_x, next.data());
       }
     }
   }

@@ -187,6 +187,40 @@ TEST(IsingKernel, ThresholdsAreTheUniformComparison) {
   }
 }
 
+// Site g's leading half, as documented in ising.hpp, from Philox called directly; `tag` 1 is the
+// heat-bath stream, 6 its tie stream (the trailing half).
+uint32_t documented_half(uint64_t seed, uint32_t sample, uint32_t sweep, uint32_t colour, uint64_t g,
+                         uint32_t tag) {
+  const uint64_t q = g / 2;
+  const PhiloxCounter w = philox4x32_10({static_cast<uint32_t>(q / 8),
+                                         static_cast<uint32_t>(q / 8 >> 32) | (tag << 24), sample,
+                                         2 * sweep + colour},
+                                        philox_key(seed));
+  return (w[(q / 2) % 4] >> (16 * (q % 2))) & 0xffffu;
+}
+
+// The documented 32-bit word of site g: leading half then trailing half.
+uint64_t documented_word(uint64_t seed, uint32_t sample, uint32_t sweep, uint32_t colour,
+                         uint64_t g) {
+  return (uint64_t{documented_half(seed, sample, sweep, colour, g, 1)} << 16) |
+         documented_half(seed, sample, sweep, colour, g, 6);
+}
+
+// Runs `body` once with each heat-bath kernel this CPU has (the same bits are required of both),
+// leaving the default selected.
+template <typename Body>
+void for_each_kernel(Body body) {
+  for (HeatBathKernel kernel : {HeatBathKernel::kAvx2, HeatBathKernel::kPortable}) {
+    if (!heat_bath_kernel_available(kernel)) continue;
+    select_heat_bath_kernel(kernel);
+    SCOPED_TRACE(kernel == HeatBathKernel::kAvx2 ? "AVX2 kernel" : "portable kernel");
+    body();
+  }
+  select_heat_bath_kernel(heat_bath_kernel_available(HeatBathKernel::kAvx2)
+                              ? HeatBathKernel::kAvx2
+                              : HeatBathKernel::kPortable);
+}
+
 // At beta = 0 every threshold is 2^31: a site is +1 exactly when its documented word is below
 // 2^31. Checked against Philox called directly, on a side that is not a multiple of 8 (rows
 // straddle counter groups) and a box with odd origins.
@@ -200,61 +234,62 @@ TEST(IsingKernel, HeatBathWordsAreKeyedByGlobalSite) {
   box.side = side;
   box.origin = {1, 3, 1};
   box.extent = {4, 3, 5};
-  std::vector<int8_t> padded(static_cast<size_t>(box.padded_sites()), int8_t{0});
-  for (int colour = 0; colour < 2; ++colour) {
-    heat_bath_colour(box, padded.data(), table, seed, sample, sweep, colour);
-  }
-  const auto p = box.padded_extent();
-  int checked = 0;
-  for (int64_t z = 0; z < box.extent[0]; ++z) {
-    for (int64_t y = 0; y < box.extent[1]; ++y) {
-      for (int64_t x = 0; x < box.extent[2]; ++x) {
-        const int64_t gz = box.origin[0] + z, gy = box.origin[1] + y, gx = box.origin[2] + x;
-        const uint64_t g = static_cast<uint64_t>((gz * side + gy) * side + gx);
-        const uint32_t colour = static_cast<uint32_t>((gz + gy + gx) & 1);
-        const PhiloxCounter w = philox4x32_10(
-            {static_cast<uint32_t>(g / 8), static_cast<uint32_t>(g / 8 >> 32) | (1u << 24), sample,
-             2 * sweep + colour},
-            philox_key(seed));
-        const int8_t expected = w[(g / 2) % 4] < 0x80000000u ? 1 : -1;
-        EXPECT_EQ(padded[((z + 1) * p[1] + y + 1) * p[2] + x + 1], expected) << g;
-        ++checked;
+  for_each_kernel([&] {
+    std::vector<int8_t> padded(static_cast<size_t>(box.padded_sites()), int8_t{0});
+    for (int colour = 0; colour < 2; ++colour) {
+      heat_bath_colour(box, padded.data(), table, seed, sample, sweep, colour);
+    }
+    const auto p = box.padded_extent();
+    int checked = 0;
+    for (int64_t z = 0; z < box.extent[0]; ++z) {
+      for (int64_t y = 0; y < box.extent[1]; ++y) {
+        for (int64_t x = 0; x < box.extent[2]; ++x) {
+          const int64_t gz = box.origin[0] + z, gy = box.origin[1] + y, gx = box.origin[2] + x;
+          const uint64_t g = static_cast<uint64_t>((gz * side + gy) * side + gx);
+          const uint32_t colour = static_cast<uint32_t>((gz + gy + gx) & 1);
+          const int8_t expected =
+              documented_word(seed, sample, sweep, colour, g) < 0x80000000u ? 1 : -1;
+          EXPECT_EQ(padded[((z + 1) * p[1] + y + 1) * p[2] + x + 1], expected) << g;
+          ++checked;
+        }
       }
     }
-  }
-  EXPECT_EQ(checked, 60);
+    EXPECT_EQ(checked, 60);
+  });
 }
 
-// At beta = 20 a threshold is 2^32 (p rounds to 1), which takes the general path: a site with
-// h > 0 becomes +1, h < 0 -1, and h = 0 follows its word (below 2^31: +1), the word from Philox.
-TEST(IsingKernel, GeneralPathAtLargeBetaFollowsTheRule) {
+// At beta = 20 a threshold is 2^32 (p rounds to 1), whose leading half 2^16 does not fit the
+// kernels' 16-bit comparisons: a site with h > 0 becomes +1, h < 0 -1, and h = 0 follows its
+// word (below 2^31: +1), the word from Philox.
+TEST(IsingKernel, ThresholdOf2To32AtLargeBetaFollowsTheRule) {
   const int64_t side = 6;
   const HeatBathTable table = heat_bath_table(2, 20.0);
   ASSERT_EQ(table.threshold[4], uint64_t{1} << 32);
-  IsingLattice lattice(2, side);
-  lattice.randomise(4, 0);
-  const std::vector<int8_t> before = lattice.spins();
-  fill_periodic_halo(lattice.box(), lattice.padded());
-  heat_bath_colour(lattice.box(), lattice.padded(), table, 4, 0, 9, 1);
-  const std::vector<int8_t> after = lattice.spins();
-  int ties = 0;
-  for (int64_t y = 0; y < side; ++y) {
-    for (int64_t x = 0; x < side; ++x) {
-      const int64_t g = y * side + x;
-      if ((x + y) % 2 == 0) {
-        EXPECT_EQ(after[g], before[g]);  // the other colour is untouched
-        continue;
+  for_each_kernel([&] {
+    IsingLattice lattice(2, side);
+    lattice.randomise(4, 0);
+    const std::vector<int8_t> before = lattice.spins();
+    fill_periodic_halo(lattice.box(), lattice.padded());
+    heat_bath_colour(lattice.box(), lattice.padded(), table, 4, 0, 9, 1);
+    const std::vector<int8_t> after = lattice.spins();
+    int ties = 0;
+    for (int64_t y = 0; y < side; ++y) {
+      for (int64_t x = 0; x < side; ++x) {
+        const int64_t g = y * side + x;
+        if ((x + y) % 2 == 0) {
+          EXPECT_EQ(after[g], before[g]);  // the other colour is untouched
+          continue;
+        }
+        const int h = before[((y + 1) % side) * side + x] + before[((y + 5) % side) * side + x] +
+                      before[y * side + (x + 1) % side] + before[y * side + (x + 5) % side];
+        const uint64_t word = documented_word(4, 0, 9, 1, static_cast<uint64_t>(g));
+        const int8_t expected = h > 0 ? 1 : (h < 0 ? -1 : (word < 0x80000000u ? 1 : -1));
+        ties += h == 0;
+        EXPECT_EQ(after[g], expected) << "site " << g << " h " << h;
       }
-      const int h = before[((y + 1) % side) * side + x] + before[((y + 5) % side) * side + x] +
-                    before[y * side + (x + 1) % side] + before[y * side + (x + 5) % side];
-      const PhiloxCounter w =
-          philox4x32_10({static_cast<uint32_t>(g / 8), 1u << 24, 0, 2 * 9 + 1}, philox_key(4));
-      const int8_t expected = h > 0 ? 1 : (h < 0 ? -1 : (w[(g / 2) % 4] < 0x80000000u ? 1 : -1));
-      ties += h == 0;
-      EXPECT_EQ(after[g], expected) << "site " << g << " h " << h;
     }
-  }
-  EXPECT_GT(ties, 0);
+    EXPECT_GT(ties, 0);
+  });
 }
 
 // The whole-lattice sweep against the same sweep done box by box: for each colour every box is
@@ -339,16 +374,18 @@ TEST(IsingKernel, BoxBySweepIsBitIdenticalToWholeLatticeSweep) {
 }
 
 // One colour of the documented update, site by site on the unpadded periodic lattice with Philox
-// called directly: the independent truth for the kernel's vector paths (rows long enough for
-// whole chunks of 32 sites, rows that start off a multiple of 8, boxes with odd origins).
-void reference_colour(std::vector<int8_t>& lattice, int dim, int64_t side,
-                      const HeatBathTable& table, uint64_t seed, uint32_t sample, uint32_t sweep,
-                      int colour) {
+// called directly and the whole 32-bit word always formed (the kernels form the trailing half
+// only on ties): the independent truth for the kernels' vector paths. Returns how many sites were
+// ties (leading half equal to the threshold's), so a test can make sure it met some.
+int reference_colour(std::vector<int8_t>& lattice, int dim, int64_t side,
+                     const HeatBathTable& table, uint64_t seed, uint32_t sample, uint32_t sweep,
+                     int colour) {
   const int64_t depth = dim == 3 ? side : 1;
   auto at = [&](int64_t z, int64_t y, int64_t x) {
     return lattice[static_cast<size_t>((((z + depth) % depth) * side + (y + side) % side) * side +
                                        (x + side) % side)];
   };
+  int ties = 0;
   for (int64_t z = 0; z < depth; ++z) {
     for (int64_t y = 0; y < side; ++y) {
       for (int64_t x = 0; x < side; ++x) {
@@ -356,51 +393,74 @@ void reference_colour(std::vector<int8_t>& lattice, int dim, int64_t side,
         int h = at(z, y, x - 1) + at(z, y, x + 1) + at(z, y - 1, x) + at(z, y + 1, x);
         if (dim == 3) h += at(z - 1, y, x) + at(z + 1, y, x);
         const uint64_t g = static_cast<uint64_t>((z * side + y) * side + x);
-        const PhiloxCounter w = philox4x32_10(
-            {static_cast<uint32_t>(g / 8), static_cast<uint32_t>(g / 8 >> 32) | (1u << 24), sample,
-             2 * sweep + static_cast<uint32_t>(colour)},
-            philox_key(seed));
-        lattice[static_cast<size_t>(g)] =
-            w[(g / 2) % 4] < table.threshold[static_cast<size_t>((h + 2 * dim) / 2)] ? 1 : -1;
+        const uint64_t threshold = table.threshold[static_cast<size_t>((h + 2 * dim) / 2)];
+        const uint64_t word =
+            documented_word(seed, sample, sweep, static_cast<uint32_t>(colour), g);
+        ties += (word >> 16) == (threshold >> 16);
+        lattice[static_cast<size_t>(g)] = word < threshold ? 1 : -1;
       }
     }
   }
+  return ties;
 }
 
+// Both kernels against the site-by-site definition: rows of whole chunks and a tail, rows that
+// start anywhere modulo 16, boxes with odd origins and extents, 2D and 3D, at beta_c; and on
+// lattices large enough that ties (one site in 65536) occur, in chunks and at rows' ends.
 TEST(IsingKernel, SweepsEqualTheSiteBySiteDefinition) {
   struct Case {
     int dim;
     int64_t side;
     std::vector<std::vector<int64_t>> cuts;
+    uint32_t sweeps;
   };
   const std::vector<Case> cases = {
-      {2, 72, {{0, 72}, {0, 72}}},                // rows of whole chunks and a tail
-      {2, 70, {{0, 70}, {0, 70}}},                // rows starting anywhere modulo 8
-      {2, 70, {{0, 33, 70}, {0, 3, 41, 70}}},     // boxes with odd origins and extents
-      {3, 38, {{0, 38}, {0, 38}, {0, 38}}},       // 3D whole lattice
-      {3, 38, {{0, 19, 38}, {0, 38}, {0, 5, 38}}}  // 3D boxes
+      {2, 136, {{0, 136}, {0, 136}}, 3},                  // rows of whole chunks and a tail
+      {2, 70, {{0, 70}, {0, 70}}, 3},                     // rows starting anywhere modulo 16
+      {2, 70, {{0, 33, 70}, {0, 3, 41, 70}}, 3},          // boxes with odd origins and extents
+      {3, 38, {{0, 38}, {0, 38}, {0, 38}}, 2},            // 3D whole lattice
+      {3, 38, {{0, 19, 38}, {0, 38}, {0, 5, 38}}, 2},     // 3D boxes
+      {2, 256, {{0, 256}, {0, 256}}, 4},                  // ties, 2D
+      {3, 44, {{0, 44}, {0, 44}, {0, 7, 44}}, 3},         // ties, 3D, boxes
   };
   const uint64_t seed = 0xfeedbeefcafeull;
   const uint32_t sample = 9;
+  int ties_2d = 0, ties_3d = 0;
   for (const Case& c : cases) {
     const HeatBathTable table =
         heat_bath_table(c.dim, c.dim == 2 ? beta_critical_2d() : beta_critical_3d());
-    IsingLattice whole(c.dim, c.side);
-    whole.randomise(seed, sample);
-    std::vector<int8_t> reference = whole.spins(), boxed = whole.spins();
-    const std::vector<IsingBox> boxes = grid_boxes(c.dim, c.side, c.cuts);
-    for (uint32_t sweep = 0; sweep < 3; ++sweep) {
+    IsingLattice start(c.dim, c.side);
+    start.randomise(seed, sample);
+    std::vector<int8_t> reference = start.spins();
+    std::vector<std::vector<int8_t>> after_sweep;
+    for (uint32_t sweep = 0; sweep < c.sweeps; ++sweep) {
       for (int colour = 0; colour < 2; ++colour) {
-        reference_colour(reference, c.dim, c.side, table, seed, sample, sweep, colour);
+        const int ties =
+            reference_colour(reference, c.dim, c.side, table, seed, sample, sweep, colour);
+        (c.dim == 2 ? ties_2d : ties_3d) += ties;
       }
-      whole.heat_bath_sweep(table, seed, sample, sweep);
-      boxed_sweep(boxed, boxes, table, seed, sample, sweep);
-      ASSERT_EQ(whole.spins(), reference) << "d " << c.dim << " side " << c.side << " sweep "
-                                          << sweep;
-      ASSERT_EQ(boxed, reference) << "d " << c.dim << " boxes " << boxes.size() << " sweep "
-                                  << sweep;
+      after_sweep.push_back(reference);
     }
+    const std::vector<IsingBox> boxes = grid_boxes(c.dim, c.side, c.cuts);
+    for_each_kernel([&] {
+      IsingLattice whole(c.dim, c.side);
+      whole.set_spins(start.spins());
+      std::vector<int8_t> boxed = start.spins();
+      for (uint32_t sweep = 0; sweep < c.sweeps; ++sweep) {
+        whole.heat_bath_sweep(table, seed, sample, sweep);
+        ASSERT_EQ(whole.spins(), after_sweep[sweep])
+            << "d " << c.dim << " side " << c.side << " sweep " << sweep;
+        if (boxes.size() > 1) {
+          boxed_sweep(boxed, boxes, table, seed, sample, sweep);
+          ASSERT_EQ(boxed, after_sweep[sweep])
+              << "d " << c.dim << " boxes " << boxes.size() << " sweep " << sweep;
+        }
+      }
+    });
   }
+  RecordProperty("ties", std::to_string(ties_2d) + " in 2D, " + std::to_string(ties_3d) + " in 3D");
+  EXPECT_GT(ties_2d, 0);
+  EXPECT_GT(ties_3d, 0);
 }
 
 TEST(IsingKernel, ObservablesOnHandMadeLattices) {

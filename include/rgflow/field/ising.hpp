@@ -24,7 +24,8 @@ enum class IsingStream : uint32_t {
   kMajorityTie = 2,
   kClusterBond = 3,
   kClusterSeed = 4,
-  kHotStart = 5
+  kHotStart = 5,
+  kHeatBathTie = 6
 };
 
 /// A box of a periodic lattice of side `side`: the sites origin[a] <= x_a < origin[a] + extent[a]
@@ -61,12 +62,26 @@ HeatBathTable heat_bath_table(int dim, double beta);
 
 /// Update every site of `colour` (0 or 1: parity of the sum of global coordinates) inside the
 /// box; `padded` holds the box with its halo (padded_extent(), row-major), the halo filled with the
-/// neighbouring spins. Site g's word is lane (g / 2) % 4 of Philox(counter = (g / 8 low word,
-/// g / 8 high word | kHeatBath << 24, sample, 2 sweep + colour), philox_key(seed)), g the global
-/// row-major index: the 4 sites of one colour among 8 consecutive sites share one Philox call.
+/// neighbouring spins. Site g (the global row-major index) becomes +1 exactly when the 32-bit word
+/// U = lead 2^16 + trail is below T(h). With q = g / 2 (the pair of sites g belongs to: one of each
+/// colour), lead is half q % 2 (bits 16 (q % 2) .. 16 (q % 2) + 15) of lane (q / 2) % 4 of
+/// Philox(counter = (q / 8 low word, q / 8 high word | kHeatBath << 24, sample, 2 sweep + colour),
+/// philox_key(seed)): the 8 sites of one colour among 16 consecutive sites share one Philox call.
+/// trail is the same half of the kHeatBathTie stream (same counter, tag 6); it is computed only
+/// when lead equals T(h) / 2^16 (about one site in 65536), since otherwise lead decides alone.
+/// U is a uniform 32-bit word, so the update is the heat bath of HeatBathTable exactly.
 /// The box must pass check_box (not checked again here: this is the inner loop of a run).
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour);
+
+/// The kernels heat_bath_colour can run: AVX2 (x86-64 CPUs that have it, detected at run time
+/// whatever the build's -march) and portable (plain C++ the compiler vectorises). They give the same
+/// bits; the process uses AVX2 where available unless told otherwise (tests and the benchmark run
+/// both).
+enum class HeatBathKernel { kAvx2, kPortable };
+bool heat_bath_kernel_available(HeatBathKernel kernel);
+/// Selects the kernel for the whole process; throws std::invalid_argument if it is not available.
+void select_heat_bath_kernel(HeatBathKernel kernel);
 
 /// Copy the halo of a box that is the whole lattice from its own opposite faces (periodic).
 void fill_periodic_halo(const IsingBox& whole, int8_t* padded);

@@ -81,26 +81,38 @@ inline bool cpu_has_avx2() {
   return has;
 }
 
-/// Ten rounds of Philox4x32 on 4 counters held in AVX2 registers, in place: lane i (of four
-/// 64-bit lanes) of x_k holds word k of counter i in its low 32 bits; the high 32 bits are ignored
-/// on input and undefined on output. The same bits as philox4x32_10 on each counter. The batch
-/// above, in the layout where one vector multiply (32 x 32 -> 64 bits per lane) gives both halves
-/// of a product, so a round is 2 multiplies, 2 shifts and 4 xors for 4 counters: for kernels that
-/// consume the words in registers (the Ising heat bath).
-RGFLOW_TARGET_AVX2 inline void philox4x32_10_avx2(__m256i& x0, __m256i& x1, __m256i& x2,
-                                                  __m256i& x3, PhiloxKey key) {
+/// Four Philox4x32 counters in AVX2 registers: lane i (of four 64-bit lanes) of x[k] holds word
+/// k of counter i in its low 32 bits; the high 32 bits are ignored on input and undefined on
+/// output.
+struct PhiloxLanesAvx2 {
+  __m256i x[4];
+};
+
+/// Ten rounds of Philox4x32 on N x 4 counters, in place: the same bits as philox4x32_10 on each.
+/// The batch above, in the layout where one vector multiply (32 x 32 -> 64 bits per lane) gives
+/// both halves of a product, so a round is 2 multiplies, 2 shifts and 4 xors per 4 counters; the
+/// N groups' rounds interleave so their multiply latencies overlap. For kernels that consume the
+/// words in registers (the Ising heat bath).
+template <int N>
+RGFLOW_TARGET_AVX2 inline void philox4x32_10_avx2(PhiloxLanesAvx2 (&c)[N], PhiloxKey key) {
   const __m256i m0 = _mm256_set1_epi64x(detail::kPhiloxM0);
   const __m256i m1 = _mm256_set1_epi64x(detail::kPhiloxM1);
   uint32_t k0 = key[0], k1 = key[1];
   for (int round = 0; round < 10; ++round) {
-    const __m256i p0 = _mm256_mul_epu32(x0, m0);
-    const __m256i p1 = _mm256_mul_epu32(x2, m1);
-    x0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), x1),
-                          _mm256_set1_epi32(static_cast<int>(k0)));
-    x2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), x3),
-                          _mm256_set1_epi32(static_cast<int>(k1)));
-    x1 = p1;
-    x3 = p0;
+    const __m256i key0 = _mm256_set1_epi32(static_cast<int>(k0));
+    const __m256i key1 = _mm256_set1_epi32(static_cast<int>(k1));
+    for (int j = 0; j < N; ++j) {
+      __m256i* x = c[j].x;
+      // x1 ^ key and x3 ^ key do not wait for the multiplies.
+      const __m256i keyed1 = _mm256_xor_si256(x[1], key0);
+      const __m256i keyed3 = _mm256_xor_si256(x[3], key1);
+      const __m256i p0 = _mm256_mul_epu32(x[0], m0);
+      const __m256i p1 = _mm256_mul_epu32(x[2], m1);
+      x[0] = _mm256_xor_si256(_mm256_srli_epi64(p1, 32), keyed1);
+      x[1] = p1;
+      x[2] = _mm256_xor_si256(_mm256_srli_epi64(p0, 32), keyed3);
+      x[3] = p0;
+    }
     k0 += detail::kPhiloxW0;
     k1 += detail::kPhiloxW1;
   }
