@@ -32,6 +32,7 @@
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "stream.hpp"
 
 namespace {
 
@@ -46,30 +47,6 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Sum of x[0..n): 64 float lanes in four 16-wide vectors, so four independent add chains hide the
-// add latency and the loop is limited by how fast memory delivers the array. Float accumulators
-// (as numpy's float32 sum) keep the arithmetic to one add per value; the value itself only keeps
-// the compiler from dropping the loads.
-float stream_sum(const float* x, std::size_t n) {
-  typedef float Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 16, kVectors = 4, kStep = kLanes * kVectors;
-  Vector acc[kVectors] = {};
-  std::size_t i = 0;
-  for (; i + kStep <= n; i += kStep) {
-    for (std::size_t v = 0; v < kVectors; ++v) {
-      Vector chunk;
-      std::memcpy(&chunk, x + i + v * kLanes, sizeof chunk);
-      acc[v] += chunk;
-    }
-  }
-  float total = 0;
-  for (; i < n; ++i) total += x[i];
-  for (std::size_t v = 0; v < kVectors; ++v) {
-    for (std::size_t l = 0; l < kLanes; ++l) total += acc[v][l];
-  }
-  return total;
 }
 
 // Splits [0, parts) into `threads` contiguous ranges and runs body(thread, begin, end) on each,
@@ -91,7 +68,7 @@ double time_stream(const std::vector<float>& x, int threads, float* sink) {
   const auto start = Clock::now();
   run_split(threads, blocks, [&](int t, std::size_t begin, std::size_t end) {
     partial[static_cast<std::size_t>(t)] =
-        stream_sum(x.data() + begin * block, (end - begin) * block);
+        rgflow::bench::stream_sum(x.data() + begin * block, (end - begin) * block);
   });
   const double seconds = seconds_since(start);
   for (float p : partial) *sink += p;

@@ -169,9 +169,9 @@ uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint32_t c2,
 struct ColourUpdate {
   PhiloxKey key;
   uint32_t sample;
-  uint32_t counter3;            // 2 sweep + colour
-  const uint64_t* threshold;    // by table index, up to 2^32
-  uint32_t leading[7];          // min(threshold >> 16, 0xffff): what the leading half meets
+  uint32_t counter3;          // 2 sweep + colour
+  const uint64_t* threshold;  // by table index, up to 2^32
+  uint32_t leading[7];        // min(threshold >> 16, 0xffff): what the leading half meets
 };
 
 // The documented rule for site g once its leading half is known: the leading half decides unless
@@ -286,8 +286,7 @@ RGFLOW_TARGET_AVX2 inline __m256i update_spins(const ChunkConstants& c, int8_t* 
       _mm256_srli_epi16(_mm256_add_epi8(sum, c.twice_index_offset), 1), c.index_mask);
   const __m256i control =
       _mm256_add_epi16(_mm256_mullo_epi16(index, c.index_to_shuffle), c.high_byte_table);
-  const __m256i limit =
-      _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(c.leading_bytes), control);
+  const __m256i limit = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(c.leading_bytes), control);
   const __m256i flipped_lead = _mm256_xor_si256(lead, c.sign16);
   const __m256i up = _mm256_cmpgt_epi16(limit, flipped_lead);
   // Even bytes: +1 where up, -1 (0xff) where not; odd bytes (the other colour) kept.
@@ -312,8 +311,10 @@ RGFLOW_TARGET_AVX2 inline void update_chunk(const ColourUpdate& u, const ChunkCo
   const __m256i* x = words[0].x;
   // Lanes hold counters (0, 2 | 1, 3): unpacking within 128-bit lanes gives counters 0 | 1 and
   // 2 | 3, words 0-3 in order.
-  const __m256i low01 = _mm256_unpacklo_epi32(x[0], x[1]), high01 = _mm256_unpackhi_epi32(x[0], x[1]);
-  const __m256i low23 = _mm256_unpacklo_epi32(x[2], x[3]), high23 = _mm256_unpackhi_epi32(x[2], x[3]);
+  const __m256i low01 = _mm256_unpacklo_epi32(x[0], x[1]),
+                high01 = _mm256_unpackhi_epi32(x[0], x[1]);
+  const __m256i low23 = _mm256_unpacklo_epi32(x[2], x[3]),
+                high23 = _mm256_unpackhi_epi32(x[2], x[3]);
   const __m256i ties =
       _mm256_or_si256(update_spins<Dim>(c, base, _mm256_unpacklo_epi64(low01, low23)),
                       update_spins<Dim>(c, base + 32, _mm256_unpacklo_epi64(high01, high23)));

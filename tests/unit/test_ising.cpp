@@ -189,13 +189,13 @@ TEST(IsingKernel, ThresholdsAreTheUniformComparison) {
 
 // Site g's leading half, as documented in ising.hpp, from Philox called directly; `tag` 1 is the
 // heat-bath stream, 6 its tie stream (the trailing half).
-uint32_t documented_half(uint64_t seed, uint32_t sample, uint32_t sweep, uint32_t colour, uint64_t g,
-                         uint32_t tag) {
+uint32_t documented_half(uint64_t seed, uint32_t sample, uint32_t sweep, uint32_t colour,
+                         uint64_t g, uint32_t tag) {
   const uint64_t q = g / 2;
-  const PhiloxCounter w = philox4x32_10({static_cast<uint32_t>(q / 8),
-                                         static_cast<uint32_t>(q / 8 >> 32) | (tag << 24), sample,
-                                         2 * sweep + colour},
-                                        philox_key(seed));
+  const PhiloxCounter w =
+      philox4x32_10({static_cast<uint32_t>(q / 8), static_cast<uint32_t>(q / 8 >> 32) | (tag << 24),
+                     sample, 2 * sweep + colour},
+                    philox_key(seed));
   return (w[(q / 2) % 4] >> (16 * (q % 2))) & 0xffffu;
 }
 
@@ -415,13 +415,13 @@ TEST(IsingKernel, SweepsEqualTheSiteBySiteDefinition) {
     uint32_t sweeps;
   };
   const std::vector<Case> cases = {
-      {2, 136, {{0, 136}, {0, 136}}, 3},                  // rows of whole chunks and a tail
-      {2, 70, {{0, 70}, {0, 70}}, 3},                     // rows starting anywhere modulo 16
-      {2, 70, {{0, 33, 70}, {0, 3, 41, 70}}, 3},          // boxes with odd origins and extents
-      {3, 38, {{0, 38}, {0, 38}, {0, 38}}, 2},            // 3D whole lattice
-      {3, 38, {{0, 19, 38}, {0, 38}, {0, 5, 38}}, 2},     // 3D boxes
-      {2, 256, {{0, 256}, {0, 256}}, 4},                  // ties, 2D
-      {3, 44, {{0, 44}, {0, 44}, {0, 7, 44}}, 3},         // ties, 3D, boxes
+      {2, 136, {{0, 136}, {0, 136}}, 3},               // rows of whole chunks and a tail
+      {2, 70, {{0, 70}, {0, 70}}, 3},                  // rows starting anywhere modulo 16
+      {2, 70, {{0, 33, 70}, {0, 3, 41, 70}}, 3},       // boxes with odd origins and extents
+      {3, 38, {{0, 38}, {0, 38}, {0, 38}}, 2},         // 3D whole lattice
+      {3, 38, {{0, 19, 38}, {0, 38}, {0, 5, 38}}, 2},  // 3D boxes
+      {2, 256, {{0, 256}, {0, 256}}, 4},               // ties, 2D
+      {3, 44, {{0, 44}, {0, 44}, {0, 7, 44}}, 3},      // ties, 3D, boxes
   };
   const uint64_t seed = 0xfeedbeefcafeull;
   const uint32_t sample = 9;

@@ -66,7 +66,8 @@ TEST(Philox, Avx2RoundsEqualTheScalarOnes) {
   avx2_rounds(in, key, out);
   for (int i = 0; i < 8; ++i) {
     const PhiloxCounter expected = philox4x32_10(in[i], key);
-    for (int k = 0; k < 4; ++k) EXPECT_EQ(out[i][k], expected[k]) << "counter " << i << " word " << k;
+    for (int k = 0; k < 4; ++k)
+      EXPECT_EQ(out[i][k], expected[k]) << "counter " << i << " word " << k;
   }
 }
 #endif

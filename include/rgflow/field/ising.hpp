@@ -75,9 +75,9 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour);
 
 /// The kernels heat_bath_colour can run: AVX2 (x86-64 CPUs that have it, detected at run time
-/// whatever the build's -march) and portable (plain C++ the compiler vectorises). They give the same
-/// bits; the process uses AVX2 where available unless told otherwise (tests and the benchmark run
-/// both).
+/// whatever the build's -march) and portable (plain C++ the compiler vectorises). They give the
+/// same bits; the process uses AVX2 where available unless told otherwise (tests and the benchmark
+/// run both).
 enum class HeatBathKernel { kAvx2, kPortable };
 bool heat_bath_kernel_available(HeatBathKernel kernel);
 /// Selects the kernel for the whole process; throws std::invalid_argument if it is not available.
