@@ -1,6 +1,8 @@
 #include "rgflow/analysis/cumulant_flow.hpp"
 
 #include <cmath>
+#include <limits>
+#include <stdexcept>
 
 namespace rgflow::analysis {
 
@@ -55,6 +57,16 @@ CumulantFlow cumulant_flow(const std::vector<std::vector<CentralMoments>>& group
     flow.eigenvalue.push_back(jackknife(ratio, ratio_left));
   }
   return flow;
+}
+
+std::function<double(int)> known_exact_cumulants(const field::Distribution& distribution) {
+  return [distribution](int n) {
+    try {
+      return distribution.exact_cumulant(n);
+    } catch (const std::invalid_argument&) {
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+  };
 }
 
 }  // namespace rgflow::analysis

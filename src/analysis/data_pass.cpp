@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "rgflow/coarse/block_pairs.hpp"
+
 namespace rgflow::analysis {
 
 int64_t block_row_sites(const lattice::Geometry& geometry, int level) {
@@ -95,6 +97,91 @@ std::vector<double> TileSums::sample_sums(size_t model, size_t test) const {
     slot += tiles;
   }
   return sums;
+}
+
+PassModels::PassModels(const std::vector<Source>& models, const std::string& data_dtype,
+                       int data_levels, const std::function<GroupedMoments(int levels)>& table) {
+  for (const Source& source : models) {
+    Kernels kernels;
+    kernels.level_input = source.level_input;
+    kernels.in_double = std::make_unique<FieldModel<double>>(*source.network);
+    if (analysis_precision(source.scalar, data_dtype) == "float32") {
+      kernels.in_float = std::make_unique<FieldModel<float>>(*source.network);
+    }
+    if (source.level_input < data_levels) {
+      kernels.flow = std::make_unique<GroupedMoments>(table(data_levels - source.level_input + 1));
+    }
+    models_.push_back(std::move(kernels));
+  }
+}
+
+std::vector<PassModel> PassModels::for_pass(const std::string& dtype, bool flows) const {
+  std::vector<PassModel> pass;
+  for (const Kernels& model : models_) {
+    pass.push_back({model.level_input, dtype == "float32" ? model.in_float.get() : nullptr,
+                    model.in_double.get(), flows ? model.flow.get() : nullptr});
+  }
+  return pass;
+}
+
+GeneralisationTable generalisation_table(const GeneralisationPlan& plan, const TileSums& sums,
+                                         const std::vector<std::string>& model_names,
+                                         const PassSource& data,
+                                         const std::vector<PassSource>& test_sets) {
+  GeneralisationTable table;
+  for (size_t m = 0; m < plan.cells.size(); ++m) {
+    table.mse.emplace_back(plan.tests.size());
+    for (size_t t = 0; t < plan.tests.size(); ++t) {
+      const auto& cell = plan.cells[m][t];
+      if (!cell.note.empty()) {
+        table.mse[m][t] = std::numeric_limits<double>::quiet_NaN();
+        table.notes += (table.notes.empty() ? "" : "; ") + model_names[m] + "/" + plan.tests[t] +
+                       ": " + cell.note;
+        continue;
+      }
+      const auto& g = cell.source == 0 ? data.geometry
+                                       : test_sets[static_cast<size_t>(cell.source - 1)].geometry;
+      table.mse[m][t] = mean_squared_error(
+          sums.sample_sums(m, t),
+          coarse::pairs_per_sample(g.dim, g.level_side(cell.level), g.block_side));
+    }
+  }
+  return table;
+}
+
+std::vector<int64_t> tiles_per_source(const PassSource& data, JackknifeGroups kind, int64_t groups,
+                                      const std::vector<PassSource>& test_sets) {
+  std::vector<int64_t> tiles{
+      static_cast<int64_t>(sample_tiles(data.geometry, kind, groups).size())};
+  for (const auto& t : test_sets) {
+    tiles.push_back(static_cast<int64_t>(
+        canonical_tiles(t.geometry, {0, t.geometry.top_blocks_per_axis()}).size()));
+  }
+  return tiles;
+}
+
+nn::Matrix<double> first_blocks(const lattice::Geometry& g, int64_t samples, int64_t limit,
+                                const SlabReader<double>& read) {
+  const int64_t per_sample = coarse::pairs_per_sample(g.dim, g.side, g.block_side);
+  const int64_t columns = std::min<int64_t>(limit, per_sample * samples);
+  nn::Matrix<double> x(g.sites_per_block(), columns);
+  nn::Matrix<double> tile_blocks;
+  std::vector<double> field;
+  for (int64_t sample = 0, filled = 0; filled < columns; ++sample) {
+    for (const auto& tile : canonical_tiles(g, {0, g.top_blocks_per_axis()})) {
+      if (filled == columns) break;
+      read(0, sample, tile, field);
+      const int64_t rows = tile.rows() * g.top_block_side();
+      tile_blocks.resize(g.sites_per_block(),
+                         static_cast<Eigen::Index>(field.size()) / g.sites_per_block());
+      coarse::extract_slab_blocks(g.dim, rows, g.side, g.block_side, field.data(),
+                                  tile_blocks.data());
+      const int64_t take = std::min<int64_t>(tile_blocks.cols(), columns - filled);
+      x.middleCols(filled, take) = tile_blocks.leftCols(take);
+      filled += take;
+    }
+  }
+  return x;
 }
 
 namespace {
@@ -270,6 +357,31 @@ void test_set_pass(const lattice::Geometry& g, int64_t samples, int source,
         });
       }
     }
+  }
+}
+
+void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
+               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
+               int ranks) {
+  auto pass = models.for_pass(source.dtype, true);
+  if (source.dtype == "float32") {
+    data_pass<float>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
+                     ranks, source.read_float);
+  } else {
+    data_pass<double>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
+                      ranks, source.read_double);
+  }
+}
+
+void test_set_pass(const PassSource& source, int index, const PassModels& models,
+                   const GeneralisationPlan& plan, TileSums& sums, int rank, int ranks) {
+  auto pass = models.for_pass(source.dtype, false);
+  if (source.dtype == "float32") {
+    test_set_pass<float>(source.geometry, source.samples, index, pass, plan, sums, rank, ranks,
+                         source.read_float);
+  } else {
+    test_set_pass<double>(source.geometry, source.samples, index, pass, plan, sums, rank, ranks,
+                          source.read_double);
   }
 }
 

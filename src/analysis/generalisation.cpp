@@ -105,6 +105,25 @@ std::function<double(int)> exact_cumulant_at_level(std::function<double(int)> le
   };
 }
 
+LearnedFlow learned_flow(const GroupedMoments* table, int level_input,
+                         const lattice::Geometry& data, double scaling_dimension,
+                         const std::function<double(int)>& level0_exact) {
+  LearnedFlow learned;
+  learned.first_level = level_input;
+  const double sites = static_cast<double>(data.sites_per_block());
+  const double side = static_cast<double>(data.block_side);
+  if (table == nullptr) {
+    learned.note = "the model maps level " + std::to_string(level_input) + " -> " +
+                   std::to_string(level_input + 1) + "; the data have levels 0.." +
+                   std::to_string(data.levels);
+  } else {
+    learned.flow = cumulant_flow(
+        table->by_level(), sites, side, scaling_dimension,
+        exact_cumulant_at_level(level0_exact, level_input, sites, side, scaling_dimension));
+  }
+  return learned;
+}
+
 template double sample_squared_error(FieldModel<float>&, int, int64_t, const float*, const float*,
                                      double);
 template double sample_squared_error(FieldModel<double>&, int, int64_t, const double*,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "rgflow/core/error.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::analysis {
@@ -17,6 +18,28 @@ std::array<int64_t, 2> group_rows(int64_t top_side, int64_t groups, int64_t grou
 
 std::string jackknife_groups_name(JackknifeGroups kind) {
   return kind == JackknifeGroups::kSpace ? "space" : "samples";
+}
+
+JackknifeGroups choose_jackknife_groups(const std::string& mode, int64_t groups, int64_t samples,
+                                        int64_t top_rows, const JackknifeNames& names) {
+  const std::string count = std::to_string(groups);
+  const bool enough_samples = samples >= groups, enough_rows = top_rows >= groups;
+  const std::string have = "'" + names.data + "' has " + std::to_string(samples) + " samples and " +
+                           std::to_string(top_rows) + " block rows at its top level";
+  if (mode == "samples" || (mode == "auto" && enough_samples)) {
+    if (!enough_samples) {
+      throw UsageError("option " + names.groups_option + ": " + count +
+                       " jackknife groups of samples need at least as many samples; " + have +
+                       " (" + names.jackknife_option + " space cuts the lattice instead)");
+    }
+    return JackknifeGroups::kSamples;
+  }
+  if (!enough_rows) {
+    throw UsageError("option " + names.groups_option + ": " + count +
+                     " jackknife groups need at least as many samples or top-level block rows; " +
+                     have + "; lower " + names.groups_option);
+  }
+  return JackknifeGroups::kSpace;
 }
 
 GroupedMoments::GroupedMoments(int levels, int64_t groups, int order)

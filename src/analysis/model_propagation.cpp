@@ -333,4 +333,25 @@ PropagationReport ModelPropagation::finish() {
   return report_;
 }
 
+std::vector<PredictionTask> share_predictions(
+    const std::vector<std::unique_ptr<ModelPropagation>>& runs, int ranks) {
+  std::vector<std::pair<double, PredictionTask>> by_cost;
+  for (size_t m = 0; m < runs.size(); ++m) {
+    for (size_t mode = 0; mode < runs[m]->mode_count(); ++mode) {
+      by_cost.push_back({-runs[m]->prediction_cost(mode), {m, mode, 0}});
+    }
+  }
+  std::stable_sort(by_cost.begin(), by_cost.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<double> load(static_cast<size_t>(ranks), 0.0);
+  std::vector<PredictionTask> tasks;
+  for (auto& [cost, task] : by_cost) {
+    const auto least = std::min_element(load.begin(), load.end());
+    *least -= cost;
+    task.owner = static_cast<int>(least - load.begin());
+    tasks.push_back(task);
+  }
+  return tasks;
+}
+
 }  // namespace rgflow::analysis

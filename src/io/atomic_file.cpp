@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -437,6 +438,13 @@ std::string input_file_problem(const std::string& path) {
   if (!S_ISREG(info.st_mode)) return "is not a file";
   if (!std::ifstream(path)) return "cannot be read";
   return "";
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char resolved_a[PATH_MAX], resolved_b[PATH_MAX];
+  return realpath(a.c_str(), resolved_a) != nullptr && realpath(b.c_str(), resolved_b) != nullptr &&
+         std::string(resolved_a) == resolved_b;
 }
 
 double modification_time(const std::string& path) {

@@ -1,6 +1,7 @@
 #include "rgflow/io/results_file.hpp"
 #include "rgflow/core/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -374,6 +375,133 @@ void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& f
     }
   }
   if (std::fclose(out) != 0) throw LibraryError("cannot write '" + path + "'");
+}
+
+std::string results_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto dot = name.rfind(".h5");
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+std::string model_names_problem(const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (results_name(paths[i]) == results_name(paths[j])) {
+        return "'" + paths[j] + "' and '" + paths[i] + "' have the same name '" +
+               results_name(paths[i]) + "' (results are stored by file name): rename one";
+      }
+    }
+  }
+  return "";
+}
+
+std::string test_set_names_problem(const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string name = results_name(paths[i]);
+    bool clash = name == "data" || name == "data_x2" || name == "data_x0.5";
+    for (size_t j = 0; j < i; ++j) clash = clash || results_name(paths[j]) == name;
+    if (clash) {
+      return "test set name '" + name +
+             "' is used twice (test sets are named by file name): rename one";
+    }
+  }
+  return "";
+}
+
+std::string results_table_path(const std::string& output, const std::string& suffix) {
+  const auto dot = output.rfind(".h5");
+  return (dot == std::string::npos ? output : output.substr(0, dot)) + suffix;
+}
+
+void write_analysis_results(const std::string& path, const std::string& output,
+                            const ResultsAttributes& attributes, const DatasetSpec& data,
+                            const AnalysisResults& results) {
+  ResultsFile file(path, attributes);
+  write_cumulant_flow(file.id(), results.flow, data);
+  const auto& names = results.models;
+  if (!names.empty()) {
+    write_generalisation(file.id(), names, results.plan.tests, results.mse,
+                         analysis::generalisation_description(), results.notes);
+    write_learned_flows(file.id(), names, results.learned_flows);
+    write_generalisation_csv(results_table_path(output, "_generalisation.csv"), names,
+                             results.plan.tests, results.mse);
+    for (size_t k = 0; k < names.size(); ++k) {
+      write_symmetry(file.id(), names[k], results.symmetry[k]);
+    }
+    if (!results.propagation.empty()) {
+      for (size_t k = 0; k < names.size(); ++k) {
+        write_propagation(file.id(), names[k], results.propagation[k]);
+      }
+      write_propagation_csv(results_table_path(output, "_propagation.csv"), names,
+                            results.propagation);
+    }
+  }
+  file.close();
+  write_cumulant_csv(results_table_path(output, "_cumulants.csv"), results.flow);
+}
+
+void print_analysis_summary(std::FILE* out, const std::string& output, int order,
+                            const AnalysisResults& results) {
+  const auto& flow = results.flow;
+  const auto& names = results.models;
+  const auto& plan = results.plan;
+  std::fprintf(out, "%5s %3s %14s %11s %14s %8s %12s\n", "level", "n", "kappa", "error", "exact",
+               "z", "eigenvalue");
+  for (size_t k = 0; k < flow.kappa.size(); ++k) {
+    for (int n = 2; n <= std::min(order, 6); n += 2) {
+      const size_t i = static_cast<size_t>(n - 1);
+      std::fprintf(out, "%5zu %3d %14.6g %11.3g %14.6g %8.2f", k, n, flow.kappa[k][i].value,
+                   flow.kappa[k][i].error, flow.exact[k][i], flow.z_exact[k][i]);
+      if (k > 0) std::fprintf(out, " %12.5g", flow.eigenvalue[k - 1][i].value);
+      std::fprintf(out, "\n");
+    }
+  }
+  if (!names.empty()) {
+    std::fprintf(out, "\ngeneralisation (MSE on each model's level pair):\n%-24s", "model");
+    for (const auto& t : plan.tests) std::fprintf(out, " %12s", t.c_str());
+    std::fprintf(out, "\n");
+    for (size_t m = 0; m < names.size(); ++m) {
+      std::fprintf(out, "%-24s", names[m].c_str());
+      for (double v : results.mse[m]) std::fprintf(out, " %12.4g", v);
+      std::fprintf(out, "\n");
+    }
+    for (size_t m = 0; m < names.size(); ++m) {
+      for (size_t t = 0; t < plan.tests.size(); ++t) {
+        const auto& note = plan.cells[m][t].note;
+        if (!note.empty())
+          std::fprintf(out, "  %s/%s: NaN, %s\n", names[m].c_str(), plan.tests[t].c_str(),
+                       note.c_str());
+      }
+    }
+  }
+  for (size_t k = 0; k < results.propagation.size(); ++k) {
+    const auto& r = results.propagation[k];
+    if (k == 0) {
+      std::fprintf(out,
+                   "\npropagation: the output's kappa_n predicted, against Monte Carlo +- its "
+                   "jackknife error (every layer: %s):\n",
+                   results_table_path(output, "_propagation.csv").c_str());
+    }
+    if (!r.skipped.empty()) {
+      std::fprintf(out, "%-16s skipped: %s\n", names[k].c_str(), r.skipped.c_str());
+      continue;
+    }
+    for (size_t m = 0; m < r.modes.size(); ++m) {
+      std::fprintf(out, "%-16s %-6s", names[k].c_str(), r.modes[m].c_str());
+      if (!r.mode_notes[m].empty()) {
+        std::fprintf(out, " not done: %s\n", r.mode_notes[m].c_str());
+        continue;
+      }
+      for (size_t n = 0; n < 4; ++n) {
+        std::fprintf(out, "  k%zu %+.3e vs %+.3e+-%.1e", n + 1, r.output_predicted[m][n],
+                     r.output_mc[n], r.output_mc_error[n]);
+      }
+      std::fprintf(out, "\n");
+    }
+  }
+  std::fprintf(out, "rgflow analyze: results in %s, table in %s\n", output.c_str(),
+               results_table_path(output, "_cumulants.csv").c_str());
 }
 
 }  // namespace rgflow::io

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rgflow/analysis/jackknife.hpp"
+#include "rgflow/field/distribution.hpp"
 
 namespace rgflow::analysis {
 
@@ -29,5 +30,9 @@ struct CumulantFlow {
 CumulantFlow cumulant_flow(const std::vector<std::vector<CentralMoments>>& groups,
                            double sites_per_block, double block_side, double scaling_dimension,
                            const std::function<double(int)>& exact_cumulant);
+
+/// kappa_n of `distribution` where it is known (Distribution::exact_cumulant), NaN elsewhere
+/// (orders beyond its tables): the `exact_cumulant` of a flow of data drawn from it.
+std::function<double(int)> known_exact_cumulants(const field::Distribution& distribution);
 
 }  // namespace rgflow::analysis

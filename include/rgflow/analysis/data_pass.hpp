@@ -19,6 +19,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "rgflow/analysis/field_model.hpp"
@@ -81,6 +83,50 @@ struct PassModel {
   GroupedMoments* flow = nullptr;  // its learned flow's table (levels K - k + 1), or none
 };
 
+/// A dataset as the passes read it: its geometry, samples, stored type ("float32" or
+/// "float64") and readers of its slabs as stored and widened to double.
+struct PassSource {
+  lattice::Geometry geometry;
+  int64_t samples = 0;
+  std::string dtype;
+  SlabReader<float> read_float;
+  SlabReader<double> read_double;
+};
+
+/// The models of the passes, each with its kernels and its learned-flow table.
+class PassModels {
+ public:
+  /// One model: its network (referenced: it must outlive this), its stored parameters' type
+  /// ("float32" or "float64") and the level k it maps to k + 1.
+  struct Source {
+    const nn::Network<double>* network = nullptr;
+    std::string scalar;
+    int level_input = 0;
+  };
+  /// Kernels in double for every model, and in float32 where the model and the data (stored as
+  /// `data_dtype`) both are (analysis_precision); a learned-flow table of K - k + 1 levels, made
+  /// by `table(levels)`, for every model whose level k is below the data's top level K.
+  PassModels(const std::vector<Source>& models, const std::string& data_dtype, int data_levels,
+             const std::function<GroupedMoments(int levels)>& table);
+  size_t size() const { return models_.size(); }
+  /// True when model `m` is applied with the float32 kernels (to float32 data).
+  bool single(size_t m) const { return models_[m].in_float != nullptr; }
+  /// Model m's learned-flow table, or null when it has none.
+  GroupedMoments* flow_table(size_t m) const { return models_[m].flow.get(); }
+  /// The models as a pass over values stored as `dtype` applies them (float32 kernels only to
+  /// float32 values), with their flow tables when `flows`.
+  std::vector<PassModel> for_pass(const std::string& dtype, bool flows) const;
+
+ private:
+  struct Kernels {
+    int level_input = 0;
+    std::unique_ptr<FieldModel<float>> in_float;
+    std::unique_ptr<FieldModel<double>> in_double;
+    std::unique_ptr<GroupedMoments> flow;
+  };
+  std::vector<Kernels> models_;
+};
+
 /// Squared-error sums of the generalisation cells of a plan, one slot per (cell, sample, tile).
 class TileSums {
  public:
@@ -118,5 +164,38 @@ template <typename Value>
 void test_set_pass(const lattice::Geometry& geometry, int64_t samples, int source,
                    std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
                    int rank, int ranks, const SlabReader<Value>& read);
+
+/// data_pass and test_set_pass on the values of `source` as stored (float32 data through the
+/// float32 reader, with the float32 kernels where a model has them).
+void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
+               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
+               int ranks);
+void test_set_pass(const PassSource& source, int index, const PassModels& models,
+                   const GeneralisationPlan& plan, TileSums& sums, int rank, int ranks);
+
+/// The generalisation table, from tile sums summed over ranks.
+struct GeneralisationTable {
+  std::vector<std::vector<double>> mse;  // [model][test]; NaN where the cell has a note
+  std::string notes;                     // "model/test: why", joined by "; " ("" if none)
+};
+
+/// Per cell of `plan`, the mean squared error over its samples' blocks of its level pair (in the
+/// geometry of its source: the data, or test set e = source), or NaN and its note; `model_names`
+/// name the models in the notes.
+GeneralisationTable generalisation_table(const GeneralisationPlan& plan, const TileSums& sums,
+                                         const std::vector<std::string>& model_names,
+                                         const PassSource& data,
+                                         const std::vector<PassSource>& test_sets);
+
+/// Tiles per sample of each source of the generalisation cells, as TileSums takes them: the
+/// data's (sample_tiles of its jackknife grouping), then each test set's (canonical_tiles).
+std::vector<int64_t> tiles_per_source(const PassSource& data, JackknifeGroups kind, int64_t groups,
+                                      const std::vector<PassSource>& test_sets);
+
+/// The first min(`limit`, all) blocks of level 0 of `samples` samples, in sample then block
+/// order (one block per column), read one canonical tile at a time through `read`: the blocks
+/// the symmetry metrics are measured on.
+nn::Matrix<double> first_blocks(const lattice::Geometry& geometry, int64_t samples, int64_t limit,
+                                const SlabReader<double>& read);
 
 }  // namespace rgflow::analysis

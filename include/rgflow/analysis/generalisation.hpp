@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "rgflow/analysis/cumulant_flow.hpp"
 #include "rgflow/analysis/field_model.hpp"
 #include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/moments.hpp"
+#include "rgflow/lattice/geometry.hpp"
 
 namespace rgflow::analysis {
 
@@ -112,5 +114,21 @@ void add_learned_slab_levels(FieldModel<Scalar>& model, int dim, int64_t rows, i
 std::function<double(int)> exact_cumulant_at_level(std::function<double(int)> level0_exact,
                                                    int level, double sites_per_block,
                                                    double block_side, double scaling_dimension);
+
+/// A model's learned flow: row j of its tables is the data's level first_level + j after j
+/// applications of the model (row 0 is the data itself); `note` says why there is none.
+struct LearnedFlow {
+  int first_level = 0;
+  std::string note;
+  CumulantFlow flow;
+};
+
+/// The learned flow of a model mapping level `level_input` -> + 1, from its table summed over
+/// ranks (null when the data of geometry `data` have no level above level_input: then the note
+/// says so), against the exact recursion from the data's level `level_input`
+/// (exact_cumulant_at_level of `level0_exact`).
+LearnedFlow learned_flow(const GroupedMoments* table, int level_input,
+                         const lattice::Geometry& data, double scaling_dimension,
+                         const std::function<double(int)>& level0_exact);
 
 }  // namespace rgflow::analysis

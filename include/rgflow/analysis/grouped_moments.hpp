@@ -32,6 +32,20 @@ enum class JackknifeGroups { kSamples, kSpace };
 
 std::string jackknife_groups_name(JackknifeGroups kind);
 
+/// What choose_jackknife_groups names in its messages: the options as the user types them and
+/// the dataset.
+struct JackknifeNames {
+  std::string groups_option, jackknife_option, data;
+};
+
+/// How `groups` jackknife groups are formed under -jackknife `mode` ("auto", "samples",
+/// "space") for data of `samples` samples with `top_rows` block rows at the top level:
+/// consecutive samples when asked for or (auto) when there are enough, else slabs of top-level
+/// block rows (the same region at every level). UsageError, one line naming the options, when
+/// the chosen kind has fewer samples or rows than groups.
+JackknifeGroups choose_jackknife_groups(const std::string& mode, int64_t groups, int64_t samples,
+                                        int64_t top_rows, const JackknifeNames& names);
+
 class GroupedMoments;
 
 /// Where one sample's fields go: add(level, side, values, count) adds a field of that table

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -112,5 +113,17 @@ class ModelPropagation {
   std::vector<double> buffer_;
   PropagationReport report_;
 };
+
+/// One prediction of the propagation (model `model`'s mode `mode`) and the rank that makes it.
+struct PredictionTask {
+  size_t model = 0, mode = 0;
+  int owner = 0;
+};
+
+/// The predictions of every (model, mode) of `runs` shared out over `ranks` ranks: largest
+/// prediction_cost first (ties in model then mode order), each to the rank with the least work
+/// so far (the lowest such rank); in that order. The same on every rank.
+std::vector<PredictionTask> share_predictions(
+    const std::vector<std::unique_ptr<ModelPropagation>>& runs, int ranks);
 
 }  // namespace rgflow::analysis

@@ -116,6 +116,10 @@ std::string make_folders(const std::string& path);
 /// "is not a file" or "cannot be read". Local.
 std::string input_file_problem(const std::string& path);
 
+/// True if both paths name the same file, compared resolved (data/x.h5 and ./data/x.h5 agree);
+/// paths that do not resolve are the same only when equal. Local.
+bool same_file(const std::string& a, const std::string& b);
+
 /// The modification time of `path` in seconds (with nanoseconds), or -1 when it does not exist.
 /// Local.
 double modification_time(const std::string& path);

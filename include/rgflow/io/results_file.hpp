@@ -4,11 +4,14 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "rgflow/analysis/cumulant_flow.hpp"
+#include "rgflow/analysis/generalisation.hpp"
 #include "rgflow/analysis/model_propagation.hpp"
+#include "rgflow/analysis/symmetry_metrics.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/nn/metrics.hpp"
@@ -58,27 +61,17 @@ void write_generalisation(hid_t file, const std::vector<std::string>& models,
 void write_generalisation_csv(const std::string& path, const std::vector<std::string>& models,
                               const std::vector<std::string>& tests,
                               const std::vector<std::vector<double>>& mse);
-/// A model's learned flow: row j of its tables is the data's level first_level + j after j
-/// applications of the model (row 0 is the data itself); `note` says why there is none.
-struct LearnedFlow {
-  int first_level = 0;
-  std::string note;
-  analysis::CumulantFlow flow;
-};
+/// A model's learned flow (made by the analysis layer).
+using LearnedFlow = analysis::LearnedFlow;
+
 /// Group /flow/<model>: the cumulant tables of the model's learned levels (as /cumulants), with
 /// attributes `first_level` and `note`.
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows);
 
-/// Symmetry metrics of one model (docs/science.md section 5), measured on the wrapped network.
-struct SymmetryReport {
-  nn::OutputSymmetryErrors errors;
-  std::vector<double> invariant_fraction;  // per hidden layer, point group
-  std::vector<double> equivariance_error;  // per graph layer (graph networks only)
-  std::vector<double> order_parameter;     // per hidden layer, trained weights
-  std::vector<double> order_history;       // records x hidden layers, from /history
-  std::vector<double> history_epochs;      // records
-};
+/// Symmetry metrics of one model (docs/science.md section 5), made by the analysis layer.
+using SymmetryReport = analysis::SymmetryReport;
+
 /// Group /symmetry/<model>.
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report);
 
@@ -90,5 +83,45 @@ void write_propagation(hid_t file, const std::string& model, const PropagationRe
 /// Carlo estimate's own relative error.
 void write_propagation_csv(const std::string& path, const std::vector<std::string>& models,
                            const std::vector<PropagationReport>& reports);
+
+/// The name a model or test set has in results.h5 and its tables: its file name without the
+/// folder and without ".h5".
+std::string results_name(const std::string& path);
+
+/// Why the models `paths` cannot be stored by results_name ("'a' and 'b' have the same name
+/// ..."), or "" when their names differ.
+std::string model_names_problem(const std::vector<std::string>& paths);
+
+/// Why the test sets `paths` cannot be columns of the generalisation table by results_name (a
+/// name used twice, or one of the data's own columns: data, data_x2, data_x0.5), or "".
+std::string test_set_names_problem(const std::vector<std::string>& paths);
+
+/// The CSV table beside the results file `output`: its path without ".h5", then `suffix`
+/// (e.g. "_cumulants.csv").
+std::string results_table_path(const std::string& output, const std::string& suffix);
+
+/// Everything `rgflow analyze` writes and prints.
+struct AnalysisResults {
+  analysis::CumulantFlow flow;  // the data's cumulants across levels
+  std::vector<std::string> models;
+  analysis::GeneralisationPlan plan;     // its tests name the table's columns
+  std::vector<std::vector<double>> mse;  // [model][test]
+  std::string notes;                     // why entries of mse are NaN
+  std::vector<LearnedFlow> learned_flows;
+  std::vector<SymmetryReport> symmetry;
+  std::vector<PropagationReport> propagation;  // per model, or empty (-propagation none)
+};
+
+/// Writes results.h5 at `path` (the partial file, renamed by commit_output) with root
+/// attributes `attributes`, and the CSV tables beside `output` (results_table_path): cumulants,
+/// and with models generalisation and propagation. Serial HDF5 and files: one rank.
+void write_analysis_results(const std::string& path, const std::string& output,
+                            const ResultsAttributes& attributes, const DatasetSpec& data,
+                            const AnalysisResults& results);
+
+/// Prints the tables of `results` to `out` (kappa_n for even n up to min(order, 6) at every
+/// level, generalisation, propagation) and where the files are. Local.
+void print_analysis_summary(std::FILE* out, const std::string& output, int order,
+                            const AnalysisResults& results);
 
 }  // namespace rgflow::io

@@ -1,0 +1,37 @@
+// The steps of rgflow analyze whose work is shared out over the ranks of a communicator by model
+// or prediction rather than by piece of the data: cumulant propagation and the symmetry metrics.
+// Each number is made by one rank and handed to the others bit for bit (a broadcast) or summed
+// over ranks with zeros elsewhere (exact), so results are the same for any rank count. The
+// rank-local work runs in PhaseTimes phases (Comm::local_phase: a failure on one rank ends every
+// rank with one line). Unlike the kernels of analysis/, these functions communicate.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rgflow/analysis/data_pass.hpp"
+#include "rgflow/analysis/model_propagation.hpp"
+#include "rgflow/analysis/symmetry_metrics.hpp"
+#include "rgflow/core/mpi.hpp"
+#include "rgflow/core/phase_times.hpp"
+
+namespace rgflow::analysis {
+
+/// Collective over `world`: the propagation report of every model (ModelPropagation, in model
+/// order), its predictions shared out over the ranks (share_predictions) and broadcast, its
+/// Monte Carlo groups filled by their owners from `read` (the data's slabs as double) and summed
+/// over ranks. Phases "analyze: propagation", "analyze: monte carlo", "analyze: mc estimates".
+std::vector<PropagationReport> propagate_models(const Comm& world, PhaseTimes& times,
+                                                const std::vector<PassModels::Source>& models,
+                                                const PropagationData& data,
+                                                const PropagationOptions& options, int64_t groups,
+                                                const SlabReader<double>& read);
+
+/// Collective over `world`: the symmetry metrics of every network (network k measured by rank k
+/// mod P on the first kSymmetryBlocks level-0 blocks of `data`, output errors drawn from
+/// `seed`), summed over ranks (SymmetrySums). Phase "analyze: symmetry". History fields empty.
+std::vector<SymmetryReport> measure_symmetry(const Comm& world, PhaseTimes& times,
+                                             const std::vector<PassModels::Source>& models,
+                                             const PassSource& data, uint64_t seed);
+
+}  // namespace rgflow::analysis

@@ -1,0 +1,75 @@
+#include "rgflow/analysis/shared_work.hpp"
+
+#include <memory>
+
+namespace rgflow::analysis {
+
+std::vector<PropagationReport> propagate_models(const Comm& world, PhaseTimes& times,
+                                                const std::vector<PassModels::Source>& models,
+                                                const PropagationData& data,
+                                                const PropagationOptions& options, int64_t groups,
+                                                const SlabReader<double>& read) {
+  // Plans, then the predictions of every (model, mode), each made by one rank and handed to the
+  // others bit for bit.
+  std::vector<std::unique_ptr<ModelPropagation>> runs;
+  std::vector<PredictionTask> tasks;
+  times.run(world, "analyze: propagation", [&] {
+    for (const auto& model : models) {
+      runs.push_back(std::make_unique<ModelPropagation>(*model.network, model.level_input, data,
+                                                        options, groups));
+    }
+    tasks = share_predictions(runs, world.size());
+    for (const auto& task : tasks) {
+      if (task.owner == world.rank()) runs[task.model]->predict(task.mode);
+    }
+  });
+  for (const auto& task : tasks) {
+    const bool mine = world.rank() == task.owner;
+    const std::string bytes =
+        world.broadcast(mine ? runs[task.model]->prediction_bytes(task.mode) : "", task.owner);
+    if (!mine) runs[task.model]->set_prediction(task.mode, bytes);
+  }
+  times.run(world, "analyze: propagation", [&] {
+    for (auto& run : runs) run->prepare_monte_carlo();
+  });
+  std::vector<PropagationReport> reports;
+  for (size_t m = 0; m < models.size(); ++m) {
+    times.run(world, "analyze: monte carlo", [&] {
+      const int level = models[m].level_input;
+      runs[m]->fill_owned_groups(
+          world.rank(), world.size(),
+          [&](int64_t sample, int64_t first_row, int64_t rows, std::vector<double>& field) {
+            read(level, sample, {first_row, first_row + rows}, field);
+          });
+    });
+    if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
+    times.run(world, "analyze: mc estimates", [&] { reports.push_back(runs[m]->finish()); });
+  }
+  return reports;
+}
+
+std::vector<SymmetryReport> measure_symmetry(const Comm& world, PhaseTimes& times,
+                                             const std::vector<PassModels::Source>& models,
+                                             const PassSource& data, uint64_t seed) {
+  std::vector<size_t> hidden_layers;
+  for (const auto& m : models) hidden_layers.push_back(m.network->spec().hidden.size());
+  SymmetrySums sums(hidden_layers);
+  times.run(world, "analyze: symmetry", [&] {
+    nn::Matrix<double> blocks;
+    for (size_t k = static_cast<size_t>(world.rank()); k < models.size();
+         k += static_cast<size_t>(world.size())) {
+      if (blocks.size() == 0) {
+        blocks = first_blocks(data.geometry, data.samples, kSymmetryBlocks, data.read_double);
+      }
+      sums.set(k, symmetry_report(*models[k].network, blocks, seed));
+    }
+  });
+  world.sum(sums.buffer());
+  std::vector<SymmetryReport> reports;
+  for (size_t k = 0; k < models.size(); ++k) {
+    reports.push_back(sums.report(k, models[k].network->spec().kind == nn::ModelKind::kGnn));
+  }
+  return reports;
+}
+
+}  // namespace rgflow::analysis
