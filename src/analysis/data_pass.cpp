@@ -124,6 +124,14 @@ std::vector<PassModel> PassModels::for_pass(const std::string& dtype, bool flows
   return pass;
 }
 
+std::string PassModels::precision(const std::vector<std::string>& names) const {
+  std::string text;
+  for (size_t m = 0; m < models_.size(); ++m) {
+    text += (text.empty() ? "" : ",") + names[m] + ":" + (single(m) ? "float32" : "float64");
+  }
+  return text;
+}
+
 GeneralisationTable generalisation_table(const GeneralisationPlan& plan, const TileSums& sums,
                                          const std::vector<std::string>& model_names,
                                          const PassSource& data,

@@ -121,13 +121,6 @@ AnalyzeConfig read_config(OptionReader& o) {
 // atomically by rank 0 (nothing left behind on failure), the summary printed on rank 0.
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
   PhaseTimes times;  // each -log_view stage holds its phases and the sums over ranks after them
-  const PetscLogStage stage_inputs = log_stage("Analyze: inputs"),
-                      stage_data = log_stage("Analyze: data pass"),
-                      stage_tests = log_stage("Analyze: generalisation"),
-                      stage_flows = log_stage("Analyze: flows");
-  const PetscLogStage stage_propagation = log_stage("Analyze: propagation"),
-                      stage_symmetry = log_stage("Analyze: symmetry"),
-                      stage_write = log_stage("Analyze: write");
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
   std::unique_ptr<io::DatasetReader> reader;
   std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
@@ -136,7 +129,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   int64_t read_rows = 0;  // top-level block rows of the data read at once
   const io::ReadBudget budget{config.memory_budget_bytes, config.budget_option};
   {
-    LogStageGuard stage(stage_inputs);
+    LogStageGuard stage(log_stage("Analyze: inputs"));
     times.run(world, "analyze: inputs", [&] {
       reader = io::open_complete_dataset(config.data);
       const auto& g = reader->spec().geometry;
@@ -168,10 +161,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     }
     // One table of (level, group) moments, grouped as decided above.
     auto grouped = [&](int levels) {
-      return groups_kind == analysis::JackknifeGroups::kSamples
-                 ? analysis::GroupedMoments(levels, config.groups, config.order)
-                 : analysis::GroupedMoments(levels, config.groups, config.order,
-                                            g.level_side(g.levels), spec.samples);
+      return analysis::GroupedMoments::of_kind(groups_kind, levels, config.groups, config.order,
+                                               g.level_side(g.levels), spec.samples);
     };
     // Every model's kernels (float32 where model and data both are) and learned-flow table.
     const analysis::PassModels pass_models(sources, spec.dtype, g.levels, grouped);
@@ -191,7 +182,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     {
       // One pass over the data, piece by piece: its cumulants, every model's learned flow and
       // its generalisation cells on the data.
-      LogStageGuard stage(stage_data);
+      LogStageGuard stage(log_stage("Analyze: data pass"));
       analysis::GroupedMoments data_moments = grouped(g.levels + 1);
       times.run(world, "analyze: cumulants", [&] {
         analysis::data_pass(data, data_moments, pass_models, results.plan, tile_sums, read_rows,
@@ -204,7 +195,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     }
     {
       // One pass over each test set for every model's cell on it.
-      LogStageGuard stage(stage_tests);
+      LogStageGuard stage(log_stage("Analyze: generalisation"));
       times.run(world, "analyze: generalisation", [&] {
         for (size_t e = 0; e < test_sets.size(); ++e) {
           analysis::test_set_pass(test_sets[e], static_cast<int>(e) + 1, pass_models, results.plan,
@@ -218,7 +209,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       results.notes = std::move(table.notes);
     }
     {
-      LogStageGuard stage(stage_flows);
+      LogStageGuard stage(log_stage("Analyze: flows"));
       for (size_t m = 0; m < models.size(); ++m) {
         if (pass_models.flow_table(m)) world.sum(pass_models.flow_table(m)->buffer());
       }
@@ -230,7 +221,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       });
     }
     if (config.propagation.modes != "none") {
-      LogStageGuard stage(stage_propagation);
+      LogStageGuard stage(log_stage("Analyze: propagation"));
       results.propagation =
           analysis::propagate_models(world, times, sources,
                                      {g, spec.distribution, spec.scaling_dimension, spec.samples,
@@ -238,7 +229,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
                                      config.propagation, config.groups, data.read_double);
     }
     {
-      LogStageGuard stage(stage_symmetry);
+      LogStageGuard stage(log_stage("Analyze: symmetry"));
       results.symmetry = analysis::measure_symmetry(world, times, sources, data, spec.seed);
       for (size_t k = 0; k < models.size(); ++k) {
         results.symmetry[k].order_history = models[k].order_parameter;
@@ -246,18 +237,14 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       }
     }
     {
-      LogStageGuard stage(stage_write);
+      LogStageGuard stage(log_stage("Analyze: write"));
       times.run(world, "analyze: write", [&] {
         if (world.rank() != 0) return;
-        std::string precision;  // how each model's network was applied to the data
-        for (size_t m = 0; m < models.size(); ++m) {
-          precision += (precision.empty() ? "" : ",") + results.models[m] + ":" +
-                       (pass_models.single(m) ? "float32" : "float64");
-        }
-        io::write_analysis_results(io::partial_path(config.output), config.output,
-                                   {config.data, command_line, utc_timestamp(), config.groups,
-                                    analysis::jackknife_groups_name(groups_kind), precision},
-                                   spec, results);
+        io::write_analysis_results(
+            io::partial_path(config.output), config.output,
+            {config.data, command_line, utc_timestamp(), config.groups,
+             analysis::jackknife_groups_name(groups_kind), pass_models.precision(results.models)},
+            spec, results);
       });
       io::commit_output(world, config.output);
     }

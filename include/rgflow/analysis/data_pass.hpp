@@ -116,6 +116,9 @@ class PassModels {
   /// The models as a pass over values stored as `dtype` applies them (float32 kernels only to
   /// float32 values), with their flow tables when `flows`.
   std::vector<PassModel> for_pass(const std::string& dtype, bool flows) const;
+  /// How each model is applied to the data: "name:float32,name:float64,..." (`names` in model
+  /// order), as results.h5's root attribute network_precision records it.
+  std::string precision(const std::vector<std::string>& names) const;
 
  private:
   struct Kernels {

@@ -73,6 +73,15 @@ class GroupedMoments {
   /// (top_side >= groups: std::invalid_argument otherwise).
   GroupedMoments(int levels, int64_t groups, int order, int64_t top_side, int64_t samples);
 
+  /// Sample groups or space groups as `kind` says (space groups: over `samples` samples whose top
+  /// level has `top_side` block rows).
+  static GroupedMoments of_kind(JackknifeGroups kind, int levels, int64_t groups, int order,
+                                int64_t top_side, int64_t samples) {
+    return kind == JackknifeGroups::kSamples
+               ? GroupedMoments(levels, groups, order)
+               : GroupedMoments(levels, groups, order, top_side, samples);
+  }
+
   int levels() const { return levels_; }
   int64_t groups() const { return groups_; }
   JackknifeGroups kind() const { return kind_; }
