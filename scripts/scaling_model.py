@@ -29,6 +29,16 @@ import math
 import sys
 
 
+# The target machine's figures (options; defaults: an InfiniBand HDR cluster with a mid-size Lustre).
+MACHINE = (
+    ("alpha-us", 2.0, "interconnect latency per all-reduce step, microseconds"),
+    ("beta-gbs", 10.0, "interconnect bandwidth per node, GB/s"),
+    ("fs-gbs", 20.0, "parallel file system bandwidth, all nodes, GB/s"),
+    ("node-io-gbs", 2.5, "file system bandwidth one node's client reaches, GB/s"),
+    ("membw-gbs", 200.0, "memory bandwidth of one node, GB/s, shared by its ranks"),
+)
+
+
 def fail(message):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
@@ -117,16 +127,8 @@ def main():
     parser.add_argument("--parameters", type=int, default=97)
     parser.add_argument("--window-pairs", type=int, default=12582912,
                         help="pairs of the first training window (train's summary line)")
-    parser.add_argument("--alpha-us", type=float, default=2.0,
-                        help="interconnect latency per all-reduce step, microseconds")
-    parser.add_argument("--beta-gbs", type=float, default=10.0,
-                        help="interconnect bandwidth per node, GB/s")
-    parser.add_argument("--fs-gbs", type=float, default=20.0,
-                        help="parallel file system bandwidth, all nodes, GB/s")
-    parser.add_argument("--node-io-gbs", type=float, default=2.5,
-                        help="file system bandwidth one node's client reaches, GB/s")
-    parser.add_argument("--membw-gbs", type=float, default=200.0,
-                        help="memory bandwidth of one node, GB/s, shared by its ranks")
+    for name, default, meaning in MACHINE:
+        parser.add_argument(f"--{name}", type=float, default=default, help=meaning)
     args = parser.parse_args()
     rows = []
     for path in args.csv:
