@@ -19,7 +19,9 @@ assumptions are options, printed with the result):
                     reduce-scatter + all-gather volume of large messages)
   B_io = min(file system bandwidth, nodes x per-node client bandwidth)
 
-Efficiency is T(one node's worth of work per rank at P = 1, computed by the same model) / (P T(P)).
+Efficiency, from the same model: strong T(1) / (P T(P)), and T(1 node) / (nodes T(P)) against
+one node of --ranks-per-node ranks; weak the sites/s per rank against 1 rank and against 1 node
+(sites per rank fixed; train: batch per rank fixed, T(1) / T(P)).
 
   python3 scripts/scaling_model.py runs/scaling/scaling.csv --nodes 16 --ranks-per-node 64
 """
@@ -120,7 +122,7 @@ def main():
     parser.add_argument("--analyze-over", choices=("slots", "tiles"), default="slots",
                         help="analyze's unit of work: jackknife slots (now), or canonical tiles "
                              "(a possible change: partial moments per tile merged in tile order)")
-    parser.add_argument("--weak-sites-per-rank", type=float, default=2**21,
+    parser.add_argument("--weak-sites-per-rank", type=float, default=2**24,
                         help="weak scaling: level-0 sites per rank")
     parser.add_argument("--train-steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=1024)
@@ -146,33 +148,37 @@ def main():
     print(f"# assumptions: {args.nodes} nodes x {args.ranks_per_node} ranks, all-reduce alpha "
           f"{args.alpha_us} us, beta {args.beta_gbs} GB/s, file system {args.fs_gbs} GB/s "
           f"(node {args.node_io_gbs} GB/s), memory {args.membw_gbs} GB/s per node")
-    print("| scaling | stage | P | L | compute s | I/O s | comm s | total s | efficiency | "
-          "limited by |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| scaling | stage | P | L | compute s | I/O s | comm s | total s | efficiency vs 1 rank | "
+          "vs 1 node | limited by |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     top_side = args.block**args.levels
 
     def side_for(sites_per_sample):
         return max(top_side, int(round(math.sqrt(sites_per_sample) / top_side)) * top_side)
 
-    weak_one = side_for(args.weak_sites_per_rank / args.samples)
-    weak_side = side_for(args.weak_sites_per_rank * ranks / args.samples)
+    node = args.ranks_per_node
     # Weak scaling keeps the work per rank: sites, and train's batch per rank.
-    for mode, side, one_side, batch in (("strong", args.L, args.L, args.batch),
-                                        ("weak", weak_side, weak_one, args.batch * ranks)):
-        base = project(args, costs, 1, 1, args.samples, one_side, args.batch)
+    points = {"strong": [(r, args.L, args.batch) for r in (1, node, ranks)],
+              "weak": [(r, side_for(args.weak_sites_per_rank * r / args.samples), args.batch * r)
+                       for r in (1, node, ranks)]}
+    for mode, ((_, side1, batch1), (_, side_node, batch_node), (_, side, batch)) in points.items():
+        one = project(args, costs, 1, 1, args.samples, side1, batch1)
+        one_node = project(args, costs, node, 1, args.samples, side_node, batch_node)
         here = project(args, costs, ranks, args.nodes, args.samples, side, batch)
         for stage in ("generate", "analyze", "train"):
-            t1, tp = sum(base[stage].values()), sum(here[stage].values())
+            t1, tn, tp = (sum(p[stage].values()) for p in (one, one_node, here))
             if mode == "strong":
-                efficiency = t1 / (ranks * tp)
+                efficiency, per_node = t1 / (ranks * tp), tn / (args.nodes * tp)
             elif stage == "train":
-                efficiency = t1 / tp
-            else:  # sites/s per rank against one rank
-                efficiency = (side**args.dim / (tp * ranks)) / (one_side**args.dim / t1)
+                efficiency, per_node = t1 / tp, tn / tp
+            else:  # sites/s per rank against one rank, and against one node
+                rate = side**args.dim / (tp * ranks)
+                efficiency = rate / (side1**args.dim / t1)
+                per_node = rate / (side_node**args.dim / (tn * node))
             p = here[stage]
             limit = max(p, key=p.get)
             print(f"| {mode} | {stage} | {ranks} | {side} | {p['compute']:.3g} | {p['io']:.3g} | "
-                  f"{p['comm']:.3g} | {tp:.3g} | {efficiency:.2f} | {limit} |")
+                  f"{p['comm']:.3g} | {tp:.3g} | {efficiency:.2f} | {per_node:.2f} | {limit} |")
 
 
 if __name__ == "__main__":

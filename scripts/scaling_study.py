@@ -7,8 +7,10 @@ stage: wall seconds (each stage a process of its own, `rgflow run -stage`, MPI s
 included: use lattices whose stages take seconds), sites/s per rank, parallel efficiency, peak RSS
 per rank (the stages' summary lines), the bytes the stage reads and writes (from the dataset's
 geometry) and rank 0's seconds of computation, file I/O and communication where the stage reports
-them (generate: random + coarse, write; analyze: CPU seconds; train: steps minus all-reduce and
-load, load, all-reduce), which scripts/scaling_model.py projects to larger machines. Repeats give medians. Output: scaling.csv and scaling.png in --out.
+them (generate: random + coarse, write; analyze: CPU seconds; train: steps minus all-reduce and,
+when its windows are streamed during the steps, load; load; all-reduce), which
+scripts/scaling_model.py projects to larger machines. Repeats give medians. Output: scaling.csv
+and scaling.png in --out.
 
   strong  fixed lattice (--strong-L), P in --ranks        efficiency T(1) / (P T(P))
   weak    sites per rank fixed: L = L1 P^(1/2), rounded to a multiple of the top-level block
@@ -88,7 +90,10 @@ def breakdown(stage, text):
     m = re.search(rf"steps in {number} s .*all-reduce {number} s, load {number} s", text)
     if not m:
         return (None, None, None)
-    return (float(m[1]) - float(m[2]) - float(m[3]), float(m[3]), float(m[2]))
+    steps, reduce, load = float(m[1]), float(m[2]), float(m[3])
+    # Streamed windows are loaded during the steps; windows of whole samples before them.
+    streamed = "streamed from the file" in text
+    return (steps - reduce - (load if streamed else 0.0), load, reduce)
 
 
 def measure(args, mode, ranks, side, samples):
