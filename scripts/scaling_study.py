@@ -5,8 +5,12 @@ Each point runs pipelines/scaling.yaml (generate, train, analyze of one d = 2 la
 `mpiexec -n P`, with the lattice side and sample count set on the command line, and records per
 stage: wall seconds (each stage a process of its own, `rgflow run -stage`, MPI start-up
 included: use lattices whose stages take seconds), sites/s per rank, parallel efficiency, peak RSS
-per rank (the stages' summary lines) and the bytes the stage reads and writes (from the dataset's
-geometry). Repeats give medians. Output: scaling.csv and scaling.png in --out.
+per rank (the stages' summary lines), the bytes the stage reads and writes (from the dataset's
+geometry) and rank 0's seconds of computation, file I/O and communication where the stage reports
+them (generate: random + coarse, write; analyze: CPU seconds; train: steps minus all-reduce and,
+when its windows are streamed during the steps, load; load; all-reduce), which
+scripts/scaling_model.py projects to larger machines. Repeats give medians. Output: scaling.csv
+and scaling.png in --out.
 
   strong  fixed lattice (--strong-L), P in --ranks        efficiency T(1) / (P T(P))
   weak    sites per rank fixed: L = L1 P^(1/2), rounded to a multiple of the top-level block
@@ -66,8 +70,30 @@ def run_point(args, ranks, side, samples, outdir):
             fail(f"P = {ranks}, L = {side}, {stage}: " +
                  (errors or lines or ["exit " + str(result.returncode)])[0])
         found = re.findall(r"peak RSS (\d+) MiB", result.stdout)
-        measured[stage] = (seconds, int(found[-1]) if found else None)
+        measured[stage] = (seconds, int(found[-1]) if found else None,
+                           breakdown(stage, result.stdout))
     return measured
+
+
+def breakdown(stage, text):
+    """Rank 0's seconds of computation, file I/O and communication from a stage's summary lines
+    (None where the stage does not report it): what scripts/scaling_model.py builds on. On a
+    loaded machine wall seconds include waiting for a core; analyze's CPU seconds do not."""
+    number = r"([0-9.]+)"
+    if stage == "generate":
+        m = re.search(rf"random {number} s, coarse {number} s, write {number} s", text)
+        return (float(m[1]) + float(m[2]), float(m[3]), None) if m else (None, None, None)
+    if stage == "analyze":
+        m = re.search(r"CPU seconds per phase on rank 0: (.*)", text)
+        return (sum(float(v) for v in re.findall(rf"{number} s", m[1])), None, None) if m \
+            else (None, None, None)
+    m = re.search(rf"steps in {number} s .*all-reduce {number} s, load {number} s", text)
+    if not m:
+        return (None, None, None)
+    steps, reduce, load = float(m[1]), float(m[2]), float(m[3])
+    # Streamed windows are loaded during the steps; windows of whole samples before them.
+    streamed = "streamed from the file" in text
+    return (steps - reduce - (load if streamed else 0.0), load, reduce)
 
 
 def measure(args, mode, ranks, side, samples):
@@ -79,6 +105,10 @@ def measure(args, mode, ranks, side, samples):
     for stage in STAGES:
         seconds = statistics.median(r[stage][0] for r in runs)
         rss_values = [r[stage][1] for r in runs if r[stage][1] is not None]
+        parts = []
+        for k in range(3):
+            values = [r[stage][2][k] for r in runs if r[stage][2][k] is not None]
+            parts.append(statistics.median(values) if values else "")
         sites = samples * side * side
         rows.append({
             "mode": mode, "stage": stage, "ranks": ranks, "L": side, "samples": samples,
@@ -86,6 +116,7 @@ def measure(args, mode, ranks, side, samples):
             "sites_per_s_per_rank": sites / seconds / ranks if seconds > 0 else float("nan"),
             "peak_rss_mib_per_rank": max(rss_values) if rss_values else "",
             "bytes_read": io[stage][0], "bytes_written": io[stage][1],
+            "compute_s": parts[0], "io_s": parts[1], "comm_s": parts[2],
             "oversubscribed": int(ranks > (os.cpu_count() or 1)),
         })
     for row in rows:

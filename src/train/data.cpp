@@ -152,6 +152,40 @@ void extract_box_pairs(int dim, const std::array<int64_t, lattice::kMaxDim>& fin
   for (int64_t pair = 0; pair < pairs; ++pair) targets[pair] = static_cast<Scalar>(coarse[pair]);
 }
 
+namespace {
+
+// The pairs of rows [row_begin, row_end) of `coarse` (a box of level + 1; `fine` the same
+// region of `level`) of one sample into inputs / targets from their first column, reading a few
+// MiB (as double) at a time so the reading buffers stay small beside the pairs. A NaN or Inf is
+// a UsageError (DatasetReader::read_box).
+template <typename Scalar>
+void read_row_pairs(const io::DatasetReader& reader, int level, int64_t sample,
+                    const lattice::Box& fine, const lattice::Box& coarse, int64_t row_begin,
+                    int64_t row_end, Scalar* inputs, Scalar* targets) {
+  const auto& g = reader.spec().geometry;
+  const int64_t b = g.block_side;
+  const int n = static_cast<int>(g.sites_per_block());
+  const int64_t row_pairs = coarse.size() / coarse.extent[0];
+  constexpr int64_t kReadBytes = int64_t{4} << 20;
+  const int64_t rows_per_read =
+      std::max<int64_t>(1, kReadBytes / (row_pairs * (n + 1) * int64_t{sizeof(double)}));
+  for (int64_t row = row_begin; row < row_end; row += rows_per_read) {
+    const int64_t count = std::min(rows_per_read, row_end - row);
+    lattice::Box fine_rows = fine, coarse_rows = coarse;
+    coarse_rows.begin[0] += row;
+    coarse_rows.extent[0] = count;
+    fine_rows.begin[0] += row * b;
+    fine_rows.extent[0] = count * b;
+    const auto fine_values = reader.read_box(level, sample, fine_rows);
+    const auto coarse_values = reader.read_box(level + 1, sample, coarse_rows);
+    const int64_t column = (row - row_begin) * row_pairs;
+    extract_box_pairs(g.dim, fine_rows.extent, b, fine_values.data(), coarse_values.data(),
+                      inputs + column * n, targets + column);
+  }
+}
+
+}  // namespace
+
 template <typename Scalar>
 PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& reader, int level,
                            int64_t sample_offset, int64_t samples) {
@@ -165,21 +199,14 @@ PairSet<Scalar> load_pairs(const Comm& world, const io::DatasetReader& reader, i
   const int64_t count = (range[1] - range[0]) * per_sample;
   set.x.resize(n, count);
   set.y.resize(1, count);
+  // Read in rows of blocks, a few MiB at a time: a rank holds its samples' pairs, not also a
+  // whole sample as double beside them (which tripled the peak memory of whole-sample windows).
+  const lattice::Box fine = lattice::full_box(g.dim, g.level_side(level));
+  const lattice::Box coarse = lattice::full_box(g.dim, g.level_side(level + 1));
   for (int64_t s = range[0]; s < range[1]; ++s) {
-    const auto fine = reader.read(level, sample_offset + s, 1);
-    const auto coarse = reader.read(level + 1, sample_offset + s, 1);
-    for (const auto* values : {&fine, &coarse}) {
-      for (double v : *values) {
-        if (!std::isfinite(v)) {
-          throw UsageError("dataset '" + reader.path() +
-                           "' holds a non-finite value (NaN or Inf) in sample " +
-                           std::to_string(sample_offset + s));
-        }
-      }
-    }
     const int64_t column = (s - range[0]) * per_sample;
-    coarse::extract_pairs(g.dim, g.level_side(level), g.block_side, fine.data(), coarse.data(),
-                          set.x.data() + column * n, set.y.data() + column);
+    read_row_pairs(reader, level, sample_offset + s, fine, coarse, 0, coarse.extent[0],
+                   set.x.data() + column * n, set.y.data() + column);
   }
   return set;
 }
@@ -188,7 +215,6 @@ template <typename Scalar>
 PairSet<Scalar> load_tile_pairs(const Comm& world, const io::DatasetReader& reader, int level,
                                 int64_t sample, const lattice::Box& tile, uint64_t first_id) {
   const auto& g = reader.spec().geometry;
-  const int64_t b = g.block_side;
   const int n = static_cast<int>(g.sites_per_block());
   const lattice::Box fine = tile.coarsened(g.side / g.level_side(level));
   const lattice::Box coarse = tile.coarsened(g.side / g.level_side(level + 1));
@@ -201,23 +227,8 @@ PairSet<Scalar> load_tile_pairs(const Comm& world, const io::DatasetReader& read
   set.first = first_id + static_cast<uint64_t>(range[0] * row_pairs);
   set.x.resize(n, (range[1] - range[0]) * row_pairs);
   set.y.resize(1, (range[1] - range[0]) * row_pairs);
-  // Read a few MiB (as double) at a time: the reading buffers stay small beside the pairs.
-  constexpr int64_t kReadBytes = int64_t{4} << 20;
-  const int64_t rows_per_read =
-      std::max<int64_t>(1, kReadBytes / (row_pairs * (n + 1) * int64_t{sizeof(double)}));
-  for (int64_t row = range[0]; row < range[1]; row += rows_per_read) {
-    const int64_t count = std::min(rows_per_read, range[1] - row);
-    lattice::Box fine_rows = fine, coarse_rows = coarse;
-    coarse_rows.begin[0] += row;
-    coarse_rows.extent[0] = count;
-    fine_rows.begin[0] += row * b;
-    fine_rows.extent[0] = count * b;
-    const auto fine_values = reader.read_box(level, sample, fine_rows);
-    const auto coarse_values = reader.read_box(level + 1, sample, coarse_rows);
-    const int64_t column = (row - range[0]) * row_pairs;
-    extract_box_pairs(g.dim, fine_rows.extent, b, fine_values.data(), coarse_values.data(),
-                      set.x.data() + column * n, set.y.data() + column);
-  }
+  read_row_pairs(reader, level, sample, fine, coarse, range[0], range[1], set.x.data(),
+                 set.y.data());
   return set;
 }
 

@@ -236,6 +236,43 @@ TEST(ResourceLimit, AModelFileWhoseSizesDisagreeIsRefusedBeforeAllocation) {
   EXPECT_FALSE(file_exists(output));
 }
 
+// Replaces an int64 attribute of the file's root group.
+void set_int_attribute(const std::string& path, const std::string& name, int64_t value) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  H5Adelete(file, name.c_str());
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attribute =
+      H5Acreate2(file, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &value), 0);
+  H5Aclose(attribute);
+  H5Sclose(space);
+  H5Fclose(file);
+}
+
+TEST(ResourceLimit, ADatasetBeyondTheIndexRangeIsRefusedByEveryReadingStage) {
+  // A dataset whose attributes declare 8 samples of 4194304^3 sites (2^69 values per level, beyond
+  // the 2^58 rgflow indexes): analyze, train and info refuse it in one line before any work.
+  TempFolder folder;
+  const std::string data = folder.file("data.h5");
+  ASSERT_EQ(run_with("", 2, std::string("generate ") + kSmallData + " -o " + data).status, 0);
+  set_int_attribute(data, "d", 3);
+  set_int_attribute(data, "L", 4194304);
+  const std::string expected = "n_samples x L^d = 8 x 4194304^3 is too large";
+  const std::string results = folder.file("r.h5"), model = folder.file("m.h5");
+  expect_one_line_failure(
+      run_with("", 2, "analyze -quiet -groups 2 -data " + data + " -o " + results), expected,
+      "analyze");
+  expect_one_line_failure(
+      run_with("", 2, "train -data " + data + " " + kSmallTrain + " -o " + model), expected,
+      "train");
+  expect_one_line_failure(run_with("", 2, "info -data " + data), expected, "info");
+  EXPECT_FALSE(file_exists(results));
+  EXPECT_FALSE(file_exists(results + ".partial"));
+  EXPECT_FALSE(file_exists(model));
+  EXPECT_FALSE(file_exists(model + ".partial"));
+}
+
 TEST(ResourceLimit, PipelineAliasesCannotExpandWithoutBound) {
   TempFolder folder;
   const std::string outdir = folder.file("out");

@@ -197,7 +197,7 @@ TEST_F(TrainTest, TiledWindowsSmallerThanOneSampleAreReproducibleAndResumable) {
       << result.out;
   EXPECT_NE(result.out.find("320 steps of 64"), std::string::npos) << result.out;
   const auto expected = parameters32_of(one);
-  for (int ranks = 2; ranks <= 3; ++ranks) {
+  for (int ranks = 2; ranks <= 4; ++ranks) {
     const std::string output = folder_->file("tiled" + std::to_string(ranks) + ".h5");
     result = run_rgflow(ranks, options + slabs + " -quiet -o " + output);
     ASSERT_EQ(result.status, 0) << result.err;
