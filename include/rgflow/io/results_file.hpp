@@ -50,7 +50,7 @@ void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& f
 
 /// Group /generalisation: dataset `mse` (models x test sets) with the names as attributes,
 /// `description` (what each column means) and `notes` (why an entry is NaN: "model/test: why",
-/// separated by "; "; empty when every entry has a value).
+/// separated by "; "; empty when every entry has a value). Serial HDF5 (one rank).
 void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::vector<std::string>& tests,
                           const std::vector<std::vector<double>>& mse,
@@ -66,7 +66,7 @@ struct LearnedFlow {
   analysis::CumulantFlow flow;
 };
 /// Group /flow/<model>: the cumulant tables of the model's learned levels (as /cumulants), with
-/// attributes `first_level` and `note`.
+/// attributes `first_level` and `note`. Serial HDF5 (one rank).
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows);
 
