@@ -53,7 +53,7 @@ void train_steps(benchmark::State& state, const ModelSpec& spec, double flops_pe
     benchmark::DoNotOptimize(mse_loss<float>(tape.output, y, &dy));
     std::fill(gradient.begin(), gradient.end(), 0.0f);
     net.backward(tape, dy, gradient.data());
-    adam.step(net.parameters(), gradient.data());
+    adam.step(net.parameters(), gradient.data(), 1e-3);  // -lr's default
   }
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["GFLOPs"] = benchmark::Counter(flops_per_sample * batch * 1e-9,

@@ -3,14 +3,9 @@
 // all before any work, and returns the process exit status. Collective on `world`.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "rgflow/core/mpi.hpp"
-
-namespace rgflow::train {
-class PairCache;
-}
 
 namespace rgflow::app {
 
@@ -23,9 +18,6 @@ struct Invocation {
   // Inside `rgflow run`: a complete output is kept (reported, not redone) and a partial one is
   // continued where the stage supports it.
   bool in_pipeline = false;
-  // Inside `rgflow run`: the training pairs last loaded, shared by the models it trains (may be
-  // null).
-  std::shared_ptr<train::PairCache> train_cache;
 };
 
 /// `rgflow generate`. Collective over `world`: every rank reads the options; rank 0 creates the

@@ -145,7 +145,8 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
 }
 
 // -verify: the file-wide checks on every rank alike, then each rank's share of the samples; the
-// first problem in (sample, level) order wins, whatever the rank count. UsageError naming it.
+// first problem in (sample, level) order wins, whatever the rank count. UsageError naming it, on
+// every rank: collective over `world` (the verdicts are merged over it).
 void verify(const Comm& world, const io::DatasetReader& reader) {
   const io::DatasetSpec& spec = reader.spec();
   const std::string failed = "dataset '" + reader.path() + "' fails verification: ";

@@ -52,6 +52,7 @@ void mark_used(const std::string& name) {
                                      buffer.size(), &found));
 }
 
+// Runs the subcommand `stage`: collective over `world`, as every subcommand is.
 int dispatch(const std::string& stage, const Comm& world, const Invocation& invocation) {
   if (stage == "generate") return run_generate(world, invocation);
   if (stage == "train") return run_train(world, invocation);
@@ -108,7 +109,8 @@ bool analysis_up_to_date(const Comm& world, Task& task) {
 // Runs the selected tasks in order. Collective over `world`.
 void execute(const Comm& world, const Invocation& run, std::vector<Task>& tasks,
              const std::vector<size_t>& selected, bool force, bool quiet) {
-  const auto train_cache = std::make_shared<train::PairCache>();
+  // The models trained on the same data share its pairs instead of reading them again.
+  const train::PairSharing sharing;
   for (size_t k = 0; k < selected.size(); ++k) {
     Task& task = tasks[selected[k]];
     const PlannedStage& plan = task.plan;
@@ -130,7 +132,6 @@ void execute(const Comm& world, const Invocation& run, std::vector<Task>& tasks,
     const double start = wall_seconds();
     const UseOptions scope(*task.options);
     Invocation stage_invocation = invocation_for(task, run);
-    stage_invocation.train_cache = train_cache;
     try {
       dispatch(plan.stage, world, stage_invocation);
     } catch (const UsageError& error) {

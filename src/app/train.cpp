@@ -12,9 +12,7 @@
 #include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/train/checkpoint.hpp"
-#include "rgflow/train/data.hpp"
-#include "rgflow/train/tuning.hpp"
+#include "rgflow/train/training_run.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -155,87 +153,25 @@ TrainConfig read_config(OptionReader& o) {
 }
 
 // Trains on `reader`'s data (this rank's share of it) as `config` says, resuming from the partial
-// output when `state_on_disk` says so, and commits the output. Collective over `world` (every
-// step reduces over it; rank 0 alone writes the file, and every rank agrees on the outcome).
+// output when `state` says so, commits the output and reports. Collective over `world` (every step
+// reduces over it; rank 0 alone writes the file, and every rank agrees on the outcome).
 template <typename Scalar>
-int train_with(const Comm& world, const TrainConfig& config, const io::DatasetReader& reader,
-               const std::string& command_line, io::OutputState state_on_disk,
-               train::PairCache& cache) {
-  const train::TrainingOptions& options = config.options;
-  const auto& data = reader.spec();
-  const auto plan = train::DataPlan::make(
-      data, options.level, options.val_fraction, options.settings.batch, config.memory_budget,
-      sizeof(Scalar), config.option_prefix, config.budget_option);
-  // Log stages, as generate has, so that -log_view shows the time of each phase.
-  const PetscLogStage stage_load = log_stage("Train: load"), stage_tune = log_stage("Train: tune");
-  const PetscLogStage stage_steps = log_stage("Train: steps"),
-                      stage_save = log_stage("Train: save");
-  const PetscLogStage stage_validate = log_stage("Train: validate");
-  auto pairs = [&] {
-    LogStageGuard guard(stage_load);
-    return train::open_training_pairs<Scalar>(world, reader, options.level, plan, cache);
-  }();
-
-  nn::ModelSpec spec = options.model;
-  spec.block = {data.geometry.dim, static_cast<int>(data.geometry.block_side)};  // validated
-  nn::SymmetricModel<Scalar> model(spec);
-  nn::Optimizer<Scalar> optimizer(options.optimizer,
-                                  static_cast<size_t>(model.network().parameter_count()));
-  train::TrainState<Scalar> state;
-  train::TrainSettings settings = options.settings;
-  const train::Provenance provenance{config.data,  data,    options.level,    plan.training_samples,
-                                     command_line, options, plan.window_pairs};
-  const std::string partial = io::partial_path(config.output);
+void train_with(const Comm& world, const TrainConfig& config, const io::DatasetReader& reader,
+                const std::string& command_line, io::OutputState state) {
   const bool report = world.rank() == 0 && !config.quiet;
-  if (state_on_disk == io::OutputState::kResume) {
-    // Every rank reads the checkpoint itself (serial HDF5): the verdict on it is shared.
-    world.local_phase("train: resume", [&] {
-      train::read_training_file(partial, &provenance, model, optimizer, state);
-    });
-    if (report) {
-      std::printf("rgflow train: resuming at step %lld\n",
-                  static_cast<long long>(state.global_step));
-    }
-  }
-  if (options.tuning.active()) {
-    // A resumed run keeps the strengths its checkpoint was tuned with.
-    if (!state.history.tuning.done()) {
-      LogStageGuard guard(stage_tune);
-      state.history.tuning =
-          train::tune_penalties<Scalar>(world, options.tuning, spec, options.optimizer, settings,
-                                        pairs.train, pairs.validation, report);
-    }
-    const auto& tuning = state.history.tuning;
-    for (size_t k = 0; k < tuning.types.size(); ++k) {
-      train::penalty_strength(settings.penalty, tuning.types[k]) = tuning.chosen[k];
-    }
-  }
-  train::Trainer<Scalar> trainer(world, settings, model, optimizer, pairs.train, pairs.validation);
-  if (state_on_disk == io::OutputState::kResume) {
-    // The same checkpoint and the same data on every rank: the same verdict everywhere.
-    const std::string problem =
-        train::resume_position_problem(state.epoch, state.step_in_epoch, state.global_step,
-                                       state.finished, trainer.steps_per_epoch());
-    if (!problem.empty()) {
-      throw UsageError("cannot resume from '" + partial + "': " + problem +
-                       " (use -force to start over)");
-    }
-  }
-  auto save = [&](const train::TrainState<Scalar>& now, bool complete) {
-    LogStageGuard guard(stage_save);
-    world.local_phase("train: save", [&] {
-      if (world.rank() != 0) return;
-      try {
-        train::write_training_file(partial, model, optimizer, now, provenance, complete);
-      } catch (const train::WriteFailure& failure) {
-        // The last checkpoint written, if any, is still in place for -resume.
-        throw UsageError(std::string(failure.what()) + "; nothing was written under '" +
-                         config.output +
-                         "'; free space and rerun with -resume to continue (or -force to start "
-                         "over)");
-      }
-    });
-  };
+  const train::RunSettings settings{config.data,
+                                    config.output,
+                                    command_line,
+                                    config.option_prefix,
+                                    config.memory_budget,
+                                    config.budget_option,
+                                    config.stop_after_steps,
+                                    report};
+  train::TrainingRun<Scalar> run(world, reader, config.options, settings,
+                                 state == io::OutputState::kResume);
+  const train::DataPlan& plan = run.plan();
+  const auto& pairs = run.pairs();
+  const train::Trainer<Scalar>& trainer = run.trainer();
   std::string streaming;
   if (plan.tiled) {
     streaming = " (streamed from the file in tiles of whole top-level blocks, " +
@@ -249,44 +185,26 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
     std::printf(
         "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs%s, %lld "
         "steps of %lld on %d rank(s)%s\n",
-        nn::model_kind_name(spec.kind).c_str(),
-        static_cast<long long>(model.network().parameter_count()),
+        nn::model_kind_name(run.spec().kind).c_str(),
+        static_cast<long long>(run.model().network().parameter_count()),
         static_cast<unsigned long long>(pairs.train.total()),
         static_cast<unsigned long long>(pairs.validation.total()), streaming.c_str(),
-        static_cast<long long>(trainer.total_steps()), static_cast<long long>(settings.batch),
-        world.size(), settings.reproducible ? ", reproducible reduction" : "");
+        static_cast<long long>(trainer.total_steps()), static_cast<long long>(run.settings().batch),
+        world.size(), run.settings().reproducible ? ", reproducible reduction" : "");
     std::fflush(stdout);
   }
   const double start = wall_seconds();
-  const int64_t first_step = state.global_step;
-  const auto outcome = [&] {
-    LogStageGuard guard(stage_steps);
-    return trainer.run(state, config.stop_after_steps,
-                       [&](const train::TrainState<Scalar>& now) { save(now, false); });
-  }();
-  if (outcome == train::StepOutcome::kDiverged) {
-    throw UsageError("training diverged at step " + std::to_string(state.global_step + 1) +
-                     " (the loss is not finite)" +
-                     (settings.checkpoint_every > 0
-                          ? "; the last good checkpoint is kept in '" + partial + "'"
-                          : "; lower -lr, or set -checkpoint_every to keep checkpoints"));
-  }
-  if (outcome == train::StepOutcome::kContinue) end_as_if_killed(world);  // the test hook
+  run.train();
   const double seconds = wall_seconds() - start;
-  // The finished model goes where the checkpoints went, and is renamed once every rank agrees
-  // it was written: a failure leaves nothing under the final name.
-  save(state, true);
-  io::commit_output(world, config.output);
-  const double final_validation = [&] {
-    LogStageGuard guard(stage_validate);
-    return trainer.validation_loss();  // collective
-  }();
+  const double final_validation = run.finish();
   const double peak_rss = peak_rss_mib(world);
   const double reduce_seconds = world.max(trainer.reduce_seconds());
   const double read_seconds =
       pairs.load_seconds + world.max(pairs.train.load_seconds() + pairs.validation.load_seconds());
   if (report) {
-    const double trained = double(state.global_step - first_step) * double(settings.batch);
+    const auto& state = run.state();
+    const double trained =
+        double(state.global_step - run.first_step()) * double(run.settings().batch);
     std::printf(
         "rgflow train: %lld steps in %.2f s (%.3g samples/s; all-reduce %.2f s, load %.2f s, "
         "peak RSS %.0f MiB/rank), %s; final train loss %.4e, validation loss %.4e -> %s\n",
@@ -295,7 +213,6 @@ int train_with(const Comm& world, const TrainConfig& config, const io::DatasetRe
         state.history.train_loss.empty() ? NAN : state.history.train_loss.back(), final_validation,
         config.output.c_str());
   }
-  return 0;
 }
 
 }  // namespace
@@ -326,26 +243,16 @@ int run_train(const Comm& world, const Invocation& invocation) {
     // Kept only if it was trained with these very options; rank 0 looks (also at a file HDF5
     // cannot open).
     io::keep_complete_output(world, "train", config.output, config.quiet, [&] {
-      std::string differs;
-      try {
-        differs = train::difference_from_file(config.output, config.options,
-                                              train::DataIdentity::of(reader.spec()));
-      } catch (const std::exception& failure) {
-        return "the existing output '" + config.output +
-               "' is not a model rgflow can read: " + failure.what();
-      }
-      return differs.empty() ? differs
-                             : "the existing output '" + config.output +
-                                   "' was trained with other options or data: " + differs;
+      return train::complete_output_problem(config.output, config.options, reader.spec());
     });
     return 0;
   }
-  // Outside a pipeline the cache lives for this one model.
-  const auto cache =
-      invocation.train_cache ? invocation.train_cache : std::make_shared<train::PairCache>();
-  return config.options.dtype == "float64"
-             ? train_with<double>(world, config, reader, invocation.command_line, state, *cache)
-             : train_with<float>(world, config, reader, invocation.command_line, state, *cache);
+  if (config.options.dtype == "float64") {
+    train_with<double>(world, config, reader, invocation.command_line, state);
+  } else {
+    train_with<float>(world, config, reader, invocation.command_line, state);
+  }
+  return 0;
 }
 
 }  // namespace rgflow::app

@@ -111,12 +111,17 @@ void Comm::barrier() const {
   RGFLOW_MPI(MPI_Barrier(comm_));
 }
 
-void Comm::raise_if_any(const std::string& message) const {
+std::string Comm::first_message(const std::string& message) const {
   const int mine = message.empty() ? size() : rank();
   int first = 0;
   RGFLOW_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_));
-  if (first == size()) return;
-  throw UsageError(broadcast(message, first));
+  if (first == size()) return "";
+  return broadcast(message, first);
+}
+
+void Comm::raise_if_any(const std::string& message) const {
+  const std::string agreed = first_message(message);
+  if (!agreed.empty()) throw UsageError(agreed);
 }
 
 void fail_if_injected(const char* phase, int rank) {

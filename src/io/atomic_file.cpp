@@ -299,44 +299,47 @@ std::string lock_path(const std::string& final_path) {
   return final_path + ".lock";
 }
 
-OutputState prepare_output(const Comm& comm, const std::string& final_path,
-                           const std::string& option, bool force, bool resume,
-                           Resumable resumable) {
+namespace {
+
+// prepare_output and prepare_extension: rank 0 looks, every rank gets its verdict. Collective
+// over `comm`.
+OutputState prepare(const Comm& comm, const std::string& final_path, const std::string& option,
+                    bool force, bool resume, Resumable resumable, bool extending) {
   OutputState state = OutputState::kFresh;
-  std::string error;
-  if (comm.rank() == 0) {
-    error = check_on_root(final_path, option, force, resume, resumable, false, &state);
-  }
-  comm.raise_if_any(error);
+  comm.on_root([&] {
+    const std::string error =
+        check_on_root(final_path, option, force, resume, resumable, extending, &state);
+    if (!error.empty()) throw UsageError(error);
+  });
   int code = static_cast<int>(state);
   RGFLOW_MPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm.get()));
   return static_cast<OutputState>(code);
+}
+
+}  // namespace
+
+OutputState prepare_output(const Comm& comm, const std::string& final_path,
+                           const std::string& option, bool force, bool resume,
+                           Resumable resumable) {
+  return prepare(comm, final_path, option, force, resume, resumable, false);
 }
 
 OutputState prepare_extension(const Comm& comm, const std::string& final_path,
                               const std::string& option, bool force, bool resume) {
-  OutputState state = OutputState::kFresh;
-  std::string error;
-  if (comm.rank() == 0) {
-    error = check_on_root(final_path, option, force, resume, Resumable::kYes, true, &state);
-  }
-  comm.raise_if_any(error);
-  int code = static_cast<int>(state);
-  RGFLOW_MPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm.get()));
-  return static_cast<OutputState>(code);
+  return prepare(comm, final_path, option, force, resume, Resumable::kYes, true);
 }
 
 void commit_output(const Comm& comm, const std::string& final_path) {
   comm.barrier();
-  std::string error;
-  if (comm.rank() == 0) {
+  comm.on_root([&] {
     const std::string partial = partial_path(final_path);
-    if (std::rename(partial.c_str(), final_path.c_str()) != 0) {
-      error = "cannot rename '" + partial + "' to '" + final_path + "': " + std::strerror(errno);
-    }
+    const bool renamed = std::rename(partial.c_str(), final_path.c_str()) == 0;
+    const std::string reason = renamed ? "" : std::strerror(errno);
     release_output(final_path);
-  }
-  comm.raise_if_any(error);
+    if (!renamed) {
+      throw UsageError("cannot rename '" + partial + "' to '" + final_path + "': " + reason);
+    }
+  });
 }
 
 void keep_complete_output(const Comm& comm, const std::string& command,

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <sstream>
 
 #include "rgflow/core/error.hpp"
@@ -66,6 +67,8 @@ std::string axes_description(int dim) {
   return axes;
 }
 
+// A file access property list for the MPI-IO driver on `comm`, metadata reads and writes
+// collective. Local (a property list only; the open that uses it is collective over `comm`).
 h5::Hid mpio_access(const Comm& comm) {
   h5::Hid access = h5::plist_id(H5Pcreate(H5P_FILE_ACCESS));
   RGFLOW_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL));
@@ -75,6 +78,7 @@ h5::Hid mpio_access(const Comm& comm) {
   return access;
 }
 
+// The root attributes of `spec`. HDF5 metadata work on `file`, created by rank 0 alone (serial).
 void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   using h5::write_attribute;
   write_attribute(file, "format", std::string(kDatasetFormat));
@@ -110,7 +114,8 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
 }
 
 // Names the axes of a level's field for netCDF readers (xarray): coordinates `sample` (0..S-1) and
-// `x0`, `x1`, .. (site coordinates 0..L_k-1 at the level), in the level's group.
+// `x0`, `x1`, .. (site coordinates 0..L_k-1 at the level), in the level's group. HDF5 metadata
+// work, serial (rank 0 alone, at creation).
 void attach_level_coordinates(hid_t group, hid_t field, const DatasetSpec& spec, int level) {
   std::vector<h5::Hid> scales;
   scales.push_back(
@@ -127,6 +132,7 @@ void attach_level_coordinates(hid_t group, hid_t field, const DatasetSpec& spec,
 
 // /checksums: (levels + 1) x samples uint64, 0 until a sample is written (include/rgflow/io/
 // checksum.hpp); allocated at creation like the fields, so a parallel write never allocates.
+// HDF5 metadata work, serial (rank 0 alone, at creation).
 void create_checksums(hid_t file, const DatasetSpec& spec) {
   h5::Hid creation = h5::plist_id(H5Pcreate(H5P_DATASET_CREATE));
   RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
@@ -145,12 +151,12 @@ void create_checksums(hid_t file, const DatasetSpec& spec) {
 }
 
 // Builds the whole layout of a new dataset file: attributes, every level's field dataset
-// (storage allocated now, no fill) and the completion marks (filled with 0).
+// (storage allocated now, no fill) and the completion marks (filled with 0). HDF5 metadata work,
+// serial (rank 0 alone, at creation).
 void create_structure(hid_t file, const DatasetSpec& spec) {
   write_spec_attributes(file, spec);
   for (int level = 0; level <= spec.geometry.levels; ++level) {
-    h5::Hid group = h5::group_id(
-        H5Gcreate2(file, level_path(level).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid group = h5::create_group(file, level_path(level));
     h5::write_attribute(group.get(), "level", static_cast<int64_t>(level));
     h5::write_attribute(group.get(), "L_k", spec.geometry.level_side(level));
     h5::write_attribute(group.get(), "scale_factor",
@@ -290,20 +296,13 @@ DatasetWriter DatasetWriter::create(const Comm& comm, const std::string& path,
   // checked before HDF5 writes anything); once the file's blocks are reserved, the parallel
   // writes that follow cannot run out of space. (Without the
   // reservation a write into a full disk can also come back short yet reported as complete.)
-  std::string error;
-  if (comm.rank() == 0) {
-    try {
-      check_room(path, file_bytes_bound(spec));
-      h5::Hid file = h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-      create_structure(file.get(), spec);
-      file.close();
-      reserve_space(path);
-    } catch (const std::exception& failure) {
-      error = failure.what();
-    }
-  }
-  const std::string agreed = comm.broadcast(error, 0);
-  if (!agreed.empty()) throw LibraryError(agreed);
+  comm.on_root<LibraryError>([&] {
+    check_room(path, file_bytes_bound(spec));
+    h5::Hid file = h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    create_structure(file.get(), spec);
+    file.close();
+    reserve_space(path);
+  });
   return open_parallel(comm, path, spec, collective);
 }
 
@@ -311,34 +310,26 @@ DatasetWriter DatasetWriter::reopen(const Comm& comm, const std::string& path,
                                     const DatasetSpec& spec, bool collective) {
   // Read the stored spec serially on rank 0 first: a damaged partial file must give a clean
   // message on every rank, not a failure inside a collective open.
-  std::string error;
-  if (comm.rank() == 0) {
+  comm.on_root([&] {
+    std::optional<DatasetReader> stored;
     try {
-      DatasetReader stored(path);
-      const std::string difference = spec.difference(stored.spec());
-      if (!difference.empty()) {
-        error = "the partial output '" + path + "' was made with " + difference +
-                "; use -force to start over";
-      } else if (!stored.has_checksums()) {
-        error = "the partial output '" + path + "' was made by an rgflow without " +
-                kChecksumsPath + "; use -force to start over";
-      }
+      stored.emplace(path);
     } catch (const std::exception& failure) {
-      error =
-          "cannot resume from '" + path + "': " + failure.what() + " (use -force to start over)";
+      throw UsageError("cannot resume from '" + path + "': " + failure.what() +
+                       " (use -force to start over)");
     }
-  }
-  comm.raise_if_any(error);
+    const std::string difference = spec.difference(stored->spec());
+    if (!difference.empty()) {
+      throw UsageError("the partial output '" + path + "' was made with " + difference +
+                       "; use -force to start over");
+    }
+    if (!stored->has_checksums()) {
+      throw UsageError("the partial output '" + path + "' was made by an rgflow without " +
+                       kChecksumsPath + "; use -force to start over");
+    }
+  });
   // A run that failed for lack of space may have left holes: reserve them now (see create).
-  if (comm.rank() == 0) {
-    try {
-      reserve_space(path);
-    } catch (const std::exception& failure) {
-      error = failure.what();
-    }
-  }
-  const std::string agreed = comm.broadcast(error, 0);
-  if (!agreed.empty()) throw LibraryError(agreed);
+  comm.on_root<LibraryError>([&] { reserve_space(path); });
   return open_parallel(comm, path, spec, collective);
 }
 

@@ -18,6 +18,9 @@
 namespace rgflow::io {
 namespace {
 
+// Every helper below that takes a hid_t does HDF5 metadata work (creating or opening groups,
+// datasets and attributes) on a file that one process opened with serial HDF5: local, one rank.
+
 template <typename Scalar>
 std::string scalar_name() {
   return std::is_same_v<Scalar, float> ? "float32" : "float64";
@@ -183,7 +186,7 @@ std::string weight_meaning(const nn::ModelSpec& spec, int layer, int layers) {
 template <typename Scalar>
 void write_model(hid_t file, const nn::Network<Scalar>& net) {
   const nn::ModelSpec& spec = net.spec();
-  h5::Hid group = h5::group_id(H5Gcreate2(file, "/model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/model");
   const hid_t g = group.get();
   using h5::write_attribute;
   write_attribute(g, "model_format", std::string(kModelFormat));
@@ -223,8 +226,7 @@ void write_model(hid_t file, const nn::Network<Scalar>& net) {
   const int layers = net.layer_count();
   for (int layer = 0; layer < layers; ++layer) {
     const std::string name = "layer_" + std::to_string(layer);
-    h5::Hid layer_group =
-        h5::group_id(H5Gcreate2(g, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid layer_group = h5::create_group(g, name);
     const bool graph_layer = gnn && layer + 1 < layers;
     write_matrix<Scalar>(layer_group.get(), "weight", net.weight(layer),
                          weight_meaning(spec, layer, layers));

@@ -13,6 +13,9 @@
 namespace rgflow::io {
 namespace {
 
+// Every helper below that takes a hid_t does HDF5 metadata work (creating or opening groups,
+// datasets and attributes) on a file that one process opened with serial HDF5: local, one rank.
+
 // The coordinates (h5::coordinate, in the table's group) that name a table's rows and columns.
 struct TableAxes {
   hid_t rows, columns;
@@ -131,8 +134,7 @@ void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::vector<std::string>& tests,
                           const std::vector<std::vector<double>>& mse,
                           const std::string& description, const std::string& notes) {
-  h5::Hid group =
-      h5::group_id(H5Gcreate2(file, "/generalisation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/generalisation");
   h5::write_attribute(group.get(), "models", join_list(models));
   h5::write_attribute(group.get(), "test_sets", join_list(tests));
   h5::write_attribute(group.get(), "description", description);
@@ -161,7 +163,7 @@ void write_generalisation_csv(const std::string& path, const std::vector<std::st
 
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows) {
-  h5::Hid group = h5::group_id(H5Gcreate2(file, "/flow", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/flow");
   h5::write_attribute(
       group.get(), "description",
       std::string("per model: cumulants of the levels the model makes by applying itself again "
@@ -169,8 +171,7 @@ void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                   "level_input k): row j is level k + j made by j applications (row 0 is the "
                   "data's level k itself), against the exact recursion at levels k + j"));
   for (size_t m = 0; m < models.size(); ++m) {
-    h5::Hid sub = h5::group_id(
-        H5Gcreate2(group.get(), models[m].c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid sub = h5::create_group(group.get(), models[m]);
     h5::write_attribute(sub.get(), "first_level", int64_t{flows[m].first_level});
     h5::write_attribute(sub.get(), "note", flows[m].note);
     if (flows[m].note.empty()) write_flow_tables(sub.get(), flows[m].flow, flows[m].first_level);
@@ -178,8 +179,7 @@ void write_learned_flows(hid_t file, const std::vector<std::string>& models,
 }
 
 void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const DatasetSpec& data) {
-  h5::Hid group =
-      h5::group_id(H5Gcreate2(file, "/cumulants", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/cumulants");
   const hid_t g = group.get();
   h5::write_attribute(g, "description",
                       std::string("cumulants kappa_n of every level with delete-one jackknife "
@@ -192,14 +192,12 @@ void write_cumulant_flow(hid_t file, const analysis::CumulantFlow& flow, const D
 
 void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& report) {
   if (!h5::link_exists(file, "/symmetry")) {
-    h5::Hid top =
-        h5::group_id(H5Gcreate2(file, "/symmetry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid top = h5::create_group(file, "/symmetry");
     h5::write_attribute(top.get(), "description",
                         std::string("symmetry metrics of docs/science.md section 5 of each model's "
                                     "network on up to 4096 blocks of the data's first samples"));
   }
-  h5::Hid group = h5::group_id(
-      H5Gcreate2(file, ("/symmetry/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/symmetry/" + model);
   const hid_t g = group.get();
   h5::write_attribute(g, "output_error_permutation", report.errors.permutation);
   h5::write_attribute(g, "output_error_point_group", report.errors.point_group);
@@ -245,16 +243,14 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
 
 void write_propagation(hid_t file, const std::string& model, const PropagationReport& report) {
   if (!h5::link_exists(file, "/propagation")) {
-    h5::Hid top =
-        h5::group_id(H5Gcreate2(file, "/propagation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Hid top = h5::create_group(file, "/propagation");
     h5::write_attribute(
         top.get(), "description",
         std::string("cumulant propagation of docs/science.md section 4: each model's "
                     "predicted joint cumulants (orders 1-4) of every layer next "
                     "to Monte Carlo estimates from its own activations"));
   }
-  h5::Hid group = h5::group_id(
-      H5Gcreate2(file, ("/propagation/" + model).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(file, "/propagation/" + model);
   const hid_t g = group.get();
   h5::write_attribute(g, "skipped", report.skipped);
   if (!report.skipped.empty()) return;

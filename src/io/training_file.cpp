@@ -11,6 +11,9 @@
 namespace rgflow::io {
 namespace {
 
+// Every helper below that takes a hid_t does HDF5 metadata work (creating or opening groups,
+// datasets and attributes) on a file that one process opened with serial HDF5: local, one rank.
+
 constexpr const char* kOptionsGroup = "/options";
 
 template <typename T>

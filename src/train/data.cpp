@@ -232,32 +232,66 @@ PairSet<Scalar> load_tile_pairs(const Comm& world, const io::DatasetReader& read
   return set;
 }
 
-template <typename Scalar>
-const PairCache::Split<Scalar>& PairCache::pairs(const Comm& world, const io::DatasetReader& reader,
-                                                 int level, const DataPlan& plan) {
-  const std::string key = reader.path() + "|" + std::to_string(level) + "|" +
-                          std::to_string(plan.training_samples) + "|" +
-                          std::to_string(plan.validation_samples) + "|" + typeid(Scalar).name();
-  Split<Scalar>* split = nullptr;
-  if constexpr (std::is_same_v<Scalar, float>) {
-    split = &single_;
-  } else {
-    split = &double_;
+namespace {
+
+// The in-memory pairs last loaded (one entry), kept while a PairSharing lives.
+class PairCache {
+ public:
+  template <typename Scalar>
+  using Split =
+      std::pair<std::shared_ptr<const PairSet<Scalar>>, std::shared_ptr<const PairSet<Scalar>>>;
+
+  // This rank's training and validation pairs of `plan` (not streamed), from the cache when the
+  // same split of the same dataset and level was loaded last. Collective over `world`.
+  template <typename Scalar>
+  Split<Scalar> pairs(const Comm& world, const io::DatasetReader& reader, int level,
+                      const DataPlan& plan) {
+    const std::string key = reader.path() + "|" + std::to_string(level) + "|" +
+                            std::to_string(plan.training_samples) + "|" +
+                            std::to_string(plan.validation_samples) + "|" + typeid(Scalar).name();
+    Split<Scalar>* split = nullptr;
+    if constexpr (std::is_same_v<Scalar, float>) {
+      split = &single_;
+    } else {
+      split = &double_;
+    }
+    if (key_ == key) return *split;
+    clear();  // free the previous data before loading the next
+    // Each rank reads its own samples (independent reads): a failure on one reaches all.
+    world.local_phase("train: load", [&] {
+      split->first = std::make_shared<const PairSet<Scalar>>(
+          load_pairs<Scalar>(world, reader, level, 0, plan.training_samples));
+      split->second = std::make_shared<const PairSet<Scalar>>(
+          load_pairs<Scalar>(world, reader, level, plan.training_samples, plan.validation_samples));
+    });
+    key_ = key;
+    return *split;
   }
-  if (key_ == key) return *split;
-  // Free the previous data before loading the next.
-  key_.clear();
-  single_ = {};
-  double_ = {};
-  // Each rank reads its own samples (independent reads): a failure on one reaches all.
-  world.local_phase("train: load", [&] {
-    split->first = std::make_shared<const PairSet<Scalar>>(
-        load_pairs<Scalar>(world, reader, level, 0, plan.training_samples));
-    split->second = std::make_shared<const PairSet<Scalar>>(
-        load_pairs<Scalar>(world, reader, level, plan.training_samples, plan.validation_samples));
-  });
-  key_ = key;
-  return *split;
+
+  void clear() {
+    key_.clear();
+    single_ = {};
+    double_ = {};
+  }
+
+ private:
+  std::string key_;
+  Split<float> single_;
+  Split<double> double_;
+};
+
+PairCache process_cache;
+bool sharing = false;
+
+}  // namespace
+
+PairSharing::PairSharing() {
+  sharing = true;
+}
+
+PairSharing::~PairSharing() {
+  sharing = false;
+  process_cache.clear();
 }
 
 namespace {
@@ -325,7 +359,7 @@ PairSource<Scalar> streamed_split(const Comm& world, const io::DatasetReader& re
 
 template <typename Scalar>
 TrainingPairs<Scalar> open_training_pairs(const Comm& world, const io::DatasetReader& reader,
-                                          int level, const DataPlan& plan, PairCache& cache) {
+                                          int level, const DataPlan& plan) {
   const int64_t per_sample = plan.pairs_per_sample;
   if (plan.streamed) {
     return {streamed_split<Scalar>(world, reader, level, plan, 0, plan.training_samples),
@@ -334,7 +368,10 @@ TrainingPairs<Scalar> open_training_pairs(const Comm& world, const io::DatasetRe
             0.0};
   }
   const double start = wall_seconds();
-  const auto& [train_pairs, validation_pairs] = cache.pairs<Scalar>(world, reader, level, plan);
+  const auto [train_pairs, validation_pairs] =
+      process_cache.pairs<Scalar>(world, reader, level, plan);
+  // Without sharing, the pairs live as long as the run's sources alone.
+  if (!sharing) process_cache.clear();
   const double seconds = world.max(wall_seconds() - start);
   return {PairSource<Scalar>(train_pairs, per_sample),
           PairSource<Scalar>(validation_pairs, per_sample), seconds};
@@ -344,12 +381,6 @@ template PairSet<float> load_pairs<float>(const Comm&, const io::DatasetReader&,
                                           int64_t);
 template PairSet<double> load_pairs<double>(const Comm&, const io::DatasetReader&, int, int64_t,
                                             int64_t);
-template const PairCache::Split<float>& PairCache::pairs<float>(const Comm&,
-                                                                const io::DatasetReader&, int,
-                                                                const DataPlan&);
-template const PairCache::Split<double>& PairCache::pairs<double>(const Comm&,
-                                                                  const io::DatasetReader&, int,
-                                                                  const DataPlan&);
 template PairSet<float> load_tile_pairs<float>(const Comm&, const io::DatasetReader&, int, int64_t,
                                                const lattice::Box&, uint64_t);
 template PairSet<double> load_tile_pairs<double>(const Comm&, const io::DatasetReader&, int,
@@ -359,8 +390,8 @@ template void extract_box_pairs<float>(int, const std::array<int64_t, lattice::k
 template void extract_box_pairs<double>(int, const std::array<int64_t, lattice::kMaxDim>&, int64_t,
                                         const double*, const double*, double*, double*);
 template TrainingPairs<float> open_training_pairs<float>(const Comm&, const io::DatasetReader&, int,
-                                                         const DataPlan&, PairCache&);
+                                                         const DataPlan&);
 template TrainingPairs<double> open_training_pairs<double>(const Comm&, const io::DatasetReader&,
-                                                           int, const DataPlan&, PairCache&);
+                                                           int, const DataPlan&);
 
 }  // namespace rgflow::train

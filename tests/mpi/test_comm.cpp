@@ -45,6 +45,25 @@ TEST(Comm, LocalPhaseFailureOnTheLastRankReachesEveryRank) {
   }
 }
 
+TEST(Comm, OnRootRunsOnRankZeroAloneAndItsFailureReachesEveryRankAsItsType) {
+  const Comm world(MPI_COMM_WORLD);
+  int runs = 0;
+  world.on_root([&] { ++runs; });
+  EXPECT_EQ(runs, world.rank() == 0 ? 1 : 0);
+  try {
+    world.on_root<LibraryError>([] { throw std::runtime_error("disk full"); });
+    FAIL() << "no rank threw";
+  } catch (const LibraryError& error) {
+    EXPECT_EQ(std::string(error.what()), "disk full");
+  }
+  try {
+    world.on_root([] { throw std::runtime_error("no such file"); });
+    FAIL() << "no rank threw";
+  } catch (const UsageError& error) {
+    EXPECT_EQ(std::string(error.what()), "no such file");
+  }
+}
+
 TEST(Comm, LowestFailingRanksMessageWins) {
   const Comm world(MPI_COMM_WORLD);
   try {

@@ -233,9 +233,7 @@ double train_clt(Network<double>& net, int steps, double rate) {
   const int n = net.inputs();
   const MatrixD x = random_matrix(n, 256, 31);
   const MatrixD y = x.colwise().sum() / std::sqrt(double(n));
-  OptimizerSettings settings;
-  settings.learning_rate = rate;
-  Optimizer<double> adam(settings, static_cast<size_t>(net.parameter_count()));
+  Optimizer<double> adam(OptimizerSettings{}, static_cast<size_t>(net.parameter_count()));
   std::vector<double> gradient(static_cast<size_t>(net.parameter_count()));
   Network<double>::Tape tape;
   MatrixD dy;
@@ -279,13 +277,12 @@ TEST(Optimizer, AdamAndSgdMinimiseAQuadratic) {
   for (const std::string kind : {"adam", "sgd"}) {
     OptimizerSettings settings;
     settings.kind = kind;
-    settings.learning_rate = kind == "adam" ? 0.05 : 0.05;
+    const double rate = 0.05;
     Optimizer<double> optimizer(settings, 3);
     std::vector<double> p{0, 0, 0}, g(3);
     for (int step = 0; step < 3000; ++step) {
       for (int i = 0; i < 3; ++i) g[i] = 2 * c[i] * (p[i] - m[i]);
-      optimizer.step(p.data(), g.data(),
-                     settings.learning_rate * (kind == "adam" ? 1.0 / (1 + step / 100.0) : 1.0));
+      optimizer.step(p.data(), g.data(), rate * (kind == "adam" ? 1.0 / (1 + step / 100.0) : 1.0));
     }
     for (int i = 0; i < 3; ++i) EXPECT_NEAR(p[i], m[i], 1e-6) << kind;
   }

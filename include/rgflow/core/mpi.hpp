@@ -67,6 +67,27 @@ class Comm {
   /// carrying the message of the lowest such rank. Lets a check that only one rank can make
   /// (e.g. on the file system) end every rank the same way.
   void raise_if_any(const std::string& message) const;
+  /// Collective: the message of the lowest rank holding one (non-empty), on every rank; "" when
+  /// no rank holds one.
+  std::string first_message(const std::string& message) const;
+
+  /// Collective: runs `work` on rank 0 alone (local work, no collective inside), then agrees on
+  /// its outcome: if it threw, every rank throws an `Error` (UsageError unless given) carrying
+  /// its message. For what one rank does for all: a look at the file system, a rename, a file
+  /// written with serial HDF5.
+  template <typename Error = UsageError, typename Work>
+  void on_root(Work&& work) const {
+    std::string error;
+    if (rank() == 0) {
+      try {
+        work();
+      } catch (const std::exception& failure) {
+        error = failure.what();
+      }
+    }
+    const std::string agreed = first_message(error);
+    if (!agreed.empty()) throw Error(agreed);
+  }
 
   /// Collective: runs `phase`, work local to this rank (no collective inside), then agrees on
   /// its outcome: if it threw on any rank, every rank throws the UsageError of the lowest

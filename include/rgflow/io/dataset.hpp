@@ -53,7 +53,8 @@ class DatasetWriter {
   static DatasetWriter create(const Comm& comm, const std::string& path, const DatasetSpec& spec,
                               bool collective);
   /// Opens the partial file of an interrupted run; UsageError unless it was made with the same
-  /// content-determining options as `spec`. Reserves any blocks still missing, like create.
+  /// content-determining options as `spec` (rank 0 reads it serially first, so a damaged file
+  /// gives every rank the same message). Reserves any blocks still missing, like create.
   static DatasetWriter reopen(const Comm& comm, const std::string& path, const DatasetSpec& spec,
                               bool collective);
 
@@ -81,6 +82,7 @@ class DatasetWriter {
   /// Collective: opens an existing dataset file for writing on every rank of `comm`.
   static DatasetWriter open_parallel(const Comm& comm, const std::string& path,
                                      const DatasetSpec& spec, bool collective);
+  /// Collective over `comm` (opens the level datasets of `file`, metadata work on it).
   DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec, bool collective);
   void open_datasets();
 
@@ -165,6 +167,7 @@ class DatasetReader {
   void check_box_finite(int level, int64_t sample, const lattice::Box& box,
                         const std::vector<T>& values) const;
   /// Samples [first_sample, first_sample + count) of `level` into `out`, as `memory_type`.
+  /// Local: independent reads.
   void read_samples(int level, int64_t first_sample, int64_t count, hid_t memory_type,
                     void* out) const;
   /// The hyperslab [start, start + extent) of `level`'s field (sample axis first) into `out`, as

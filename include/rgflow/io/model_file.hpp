@@ -51,7 +51,7 @@ nn::ModelSpec read_model_spec(hid_t file, const std::string& path_for_messages);
 /// read_model_spec) also when the stored scalar type is not Scalar, the parameter count
 /// (attribute or dataset extent) differs from what the architecture implies, or a parameter is
 /// NaN or infinite. With `convert`, a float32 model may be read as double (widened exactly); the
-/// default refuses every type mismatch.
+/// default refuses every type mismatch. Reads only (serial HDF5), as read_model_spec.
 template <typename Scalar>
 nn::Network<Scalar> read_model(hid_t file, const std::string& path_for_messages,
                                bool convert = false);

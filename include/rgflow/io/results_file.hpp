@@ -53,7 +53,7 @@ void write_cumulant_csv(const std::string& path, const analysis::CumulantFlow& f
 
 /// Group /generalisation: dataset `mse` (models x test sets) with the names as attributes,
 /// `description` (what each column means) and `notes` (why an entry is NaN: "model/test: why",
-/// separated by "; "; empty when every entry has a value).
+/// separated by "; "; empty when every entry has a value). Serial HDF5 (one rank).
 void write_generalisation(hid_t file, const std::vector<std::string>& models,
                           const std::vector<std::string>& tests,
                           const std::vector<std::vector<double>>& mse,
@@ -65,7 +65,7 @@ void write_generalisation_csv(const std::string& path, const std::vector<std::st
 using LearnedFlow = analysis::LearnedFlow;
 
 /// Group /flow/<model>: the cumulant tables of the model's learned levels (as /cumulants), with
-/// attributes `first_level` and `note`.
+/// attributes `first_level` and `note`. Serial HDF5 (one rank).
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows);
 

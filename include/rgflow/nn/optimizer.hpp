@@ -8,9 +8,10 @@
 
 namespace rgflow::nn {
 
+/// How an optimiser updates; the learning rate is not here: each step is given its rate (a
+/// schedule's value, train::LearningRateSchedule), so the rate has one home.
 struct OptimizerSettings {
-  std::string kind = "adam";  // adam or sgd
-  double learning_rate = 1e-3;
+  std::string kind = "adam";                          // adam or sgd
   double momentum = 0.9;                              // sgd
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // adam
   double weight_decay = 0;  // decoupled (AdamW); for sgd added to the gradient
@@ -24,9 +25,6 @@ class Optimizer {
   /// One update of `parameters` from `gradient`, at learning rate `learning_rate` (a schedule's
   /// current value).
   void step(Scalar* parameters, const Scalar* gradient, double learning_rate);
-  void step(Scalar* parameters, const Scalar* gradient) {
-    step(parameters, gradient, settings_.learning_rate);
-  }
 
   const OptimizerSettings& settings() const { return settings_; }
   int64_t steps() const { return steps_; }

@@ -84,27 +84,17 @@ template <typename Scalar>
 PairSet<Scalar> load_tile_pairs(const Comm& world, const io::DatasetReader& reader, int level,
                                 int64_t sample, const lattice::Box& tile, uint64_t first_id);
 
-/// The in-memory training and validation pairs last loaded in this process: `rgflow run` keeps
-/// one for all the models it trains, so models on the same dataset, level and split share the
-/// data instead of reading it again. One entry: the previous data is freed before the next load.
-class PairCache {
+/// While one lives (`rgflow run` holds one over all its stages), the in-memory training and
+/// validation pairs last loaded in this process are kept for the next training run: models on the
+/// same dataset, level and split share the data instead of reading it again (one entry: the
+/// previous data is freed before the next load). Without one, each run's pairs are freed when the
+/// run ends. Local; one at a time.
+class PairSharing {
  public:
-  template <typename Scalar>
-  using Split =
-      std::pair<std::shared_ptr<const PairSet<Scalar>>, std::shared_ptr<const PairSet<Scalar>>>;
-
-  /// This rank's training and validation pairs of `plan` (not streamed), from the cache when the
-  /// same split of the same dataset and level was loaded last. Collective over `world` (the
-  /// ranks that opened `reader`): every rank loads its share, and a failure on one (a read error,
-  /// a non-finite value) is raised on all.
-  template <typename Scalar>
-  const Split<Scalar>& pairs(const Comm& world, const io::DatasetReader& reader, int level,
-                             const DataPlan& plan);
-
- private:
-  std::string key_;
-  Split<float> single_;
-  Split<double> double_;
+  PairSharing();
+  ~PairSharing();
+  PairSharing(const PairSharing&) = delete;
+  PairSharing& operator=(const PairSharing&) = delete;
 };
 
 /// The training and validation pairs of a run as the trainer visits them.
@@ -114,11 +104,13 @@ struct TrainingPairs {
   double load_seconds = 0;  // reading the in-memory pairs, slowest rank
 };
 
-/// The pairs of `plan`: from `cache` when in memory, else windows read from `reader` when
-/// visited. Collective over `world` (an in-memory load, and every window read later).
-/// `reader` and `world` must outlive the result.
+/// The pairs of `plan`: in memory (shared with the previous run while a PairSharing lives), else
+/// windows read from `reader` when visited. Collective over `world` (the ranks that opened
+/// `reader`: every rank loads its share, and a failure on one, a read error or a non-finite
+/// value, is raised on all; every window read later likewise). `reader` and `world` must outlive
+/// the result.
 template <typename Scalar>
 TrainingPairs<Scalar> open_training_pairs(const Comm& world, const io::DatasetReader& reader,
-                                          int level, const DataPlan& plan, PairCache& cache);
+                                          int level, const DataPlan& plan);
 
 }  // namespace rgflow::train

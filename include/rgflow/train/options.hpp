@@ -46,9 +46,8 @@ struct TrainingOptions {
   int level = 0;  // input level k (targets: level k+1)
   /// The network; `model.block` comes from the data and `model.seed` is `settings.seed`.
   nn::ModelSpec model;
-  /// kind, momentum, weight decay. The learning rate is settings.schedule.base alone (-lr): the
-  /// trainer gives every step its rate from the schedule, so `optimizer.learning_rate` plays no
-  /// part in training.
+  /// kind, momentum, weight decay. The learning rate is settings.schedule.base (-lr): the trainer
+  /// gives every step its rate from the schedule.
   nn::OptimizerSettings optimizer;
   /// batch, epochs, steps, patience, seed, reproducible, schedule, penalty. Not stored:
   /// checkpoint_every and progress.
