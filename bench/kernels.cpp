@@ -8,9 +8,11 @@
 
 #include <vector>
 
+#include "ising_bench.hpp"
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/generator.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/nn/activation.hpp"
 
 namespace {
@@ -77,6 +79,30 @@ void IsingWolff2d(benchmark::State& state) {
   state.SetItemsProcessed(flipped);
 }
 BENCHMARK(IsingWolff2d);
+
+// One Swendsen-Wang sweep (bonds, labels, coins, flips; the periodic halo refilled) of the whole
+// lattice at beta_c: range(0) = d, range(1) = side. Items are sites, so 1e9 / items_per_second
+// is ns per site per sweep (the numba reference: bench/reference/ising_cluster.py).
+void IsingSwendsenWangSweep(benchmark::State& state) {
+  const int dim = static_cast<int>(state.range(0));
+  const int64_t side = state.range(1);
+  const double beta =
+      dim == 2 ? rgflow::field::beta_critical_2d() : rgflow::field::beta_critical_3d();
+  rgflow::field::IsingLattice lattice(dim, side);
+  rgflow::field::BoxClusters clusters;
+  uint32_t sweep = 20;
+  rgflow::bench::thermalise_swendsen_wang(lattice, beta, sweep, clusters);
+  for (auto _ : state) {
+    rgflow::field::swendsen_wang_sweep(lattice, beta, 7, 0, sweep++, clusters);
+    benchmark::DoNotOptimize(lattice.padded());
+  }
+  state.SetItemsProcessed(state.iterations() * lattice.box().interior_sites());
+}
+BENCHMARK(IsingSwendsenWangSweep)
+    ->Args({2, 1024})
+    ->Args({2, 4096})
+    ->Args({3, 128})
+    ->Unit(benchmark::kMillisecond);
 // 4096 values spread over [-4, 4], where a network's pre-activations and a quadrature grid lie.
 template <typename Scalar>
 std::vector<Scalar> activation_inputs() {

@@ -25,7 +25,8 @@ enum class IsingStream : uint32_t {
   kClusterBond = 3,
   kClusterSeed = 4,
   kHotStart = 5,
-  kHeatBathTie = 6
+  kHeatBathTie = 6,
+  kClusterFlip = 7  // Swendsen-Wang: a cluster's flip, keyed by its smallest global site
 };
 
 /// A box of a periodic lattice of side `side`: the sites origin[a] <= x_a < origin[a] + extent[a]
