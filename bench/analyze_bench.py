@@ -4,7 +4,7 @@
 
     mpiexec -n 2 build/rgflow run pipelines/quickstart.yaml -outdir OUT -stage analyze
 
-after the generate and train stages ran once (untimed; OUT defaults to /tmp/rgflow_analyze_bench).
+after the generate and train stages ran once (untimed; OUT defaults to bench/out/analyze).
 Each round removes the results and reruns the stage; reports the median wall time of the stage
 (as `rgflow run` prints it) and the median seconds per phase on rank 0 (the line analyze
 prints). Then the forward pass of a network inside analyze against the train benchmark's model
@@ -43,7 +43,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--outdir", default="/tmp/rgflow_analyze_bench")
+    parser.add_argument("--outdir", default=os.path.join(ROOT, "bench", "out", "analyze"))
     parser.add_argument("--realtime", action="store_true",
                         help="run the timed stage under chrt -f 10 (root)")
     args = parser.parse_args()

@@ -239,6 +239,12 @@ std::vector<int64_t> index_range(int64_t first, int64_t count) {
   return values;
 }
 
+std::vector<std::string> hidden_layer_names(size_t count) {
+  std::vector<std::string> names;
+  for (size_t l = 1; l <= count; ++l) names.push_back("hidden_" + std::to_string(l));
+  return names;
+}
+
 void attach_coordinates(hid_t dataset, const std::vector<hid_t>& scales) {
   Hid space = dataspace_id(H5Dget_space(dataset));
   std::vector<hsize_t> shape(scales.size());

@@ -65,10 +65,11 @@ h5::Hid open_object(hid_t location, const std::string& name, H5I_type_t type,
 }
 
 // Writes a matrix as a 2-D dataset in HDF5's row-major order, so that h5py's array[r][c] is
-// m(r, c) (Eigen stores column-major: transpose the storage, not the matrix).
+// m(r, c) (Eigen stores column-major: transpose the storage, not the matrix), its axes named by
+// the coordinates `rows` and `columns` of the group.
 template <typename Scalar>
 void write_matrix(hid_t group, const std::string& name, const nn::Matrix<Scalar>& m,
-                  const std::string& shape_meaning) {
+                  const std::string& shape_meaning, hid_t rows, hid_t columns) {
   using RowMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const RowMajor row_major = m;
   h5::Hid space =
@@ -78,6 +79,7 @@ void write_matrix(hid_t group, const std::string& name, const nn::Matrix<Scalar>
   RGFLOW_H5(H5Dwrite(dataset.get(), h5::native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                      row_major.data()));
   h5::write_attribute(dataset.get(), "shape_meaning", shape_meaning);
+  h5::attach_coordinates(dataset.get(), {rows, columns});
 }
 
 // Reads the attributes of /model, turning every problem into a UsageError naming the file.
@@ -221,6 +223,9 @@ void write_model(hid_t file, const nn::Network<Scalar>& net) {
     write_attribute(dataset.get(), "meaning",
                     std::string("free parameters (each tied weight stored once); the "
                                 "layer_<l> datasets hold the effective weights they imply"));
+    const h5::Hid parameter = h5::coordinate(
+        g, "parameter", h5::index_range(0, net.parameter_count()), "index of a free parameter");
+    h5::attach_coordinates(dataset.get(), {parameter.get()});
   }
   const bool gnn = spec.kind == nn::ModelKind::kGnn;
   const int layers = net.layer_count();
@@ -228,18 +233,29 @@ void write_model(hid_t file, const nn::Network<Scalar>& net) {
     const std::string name = "layer_" + std::to_string(layer);
     h5::Hid layer_group = h5::create_group(g, name);
     const bool graph_layer = gnn && layer + 1 < layers;
-    write_matrix<Scalar>(layer_group.get(), "weight", net.weight(layer),
-                         weight_meaning(spec, layer, layers));
+    const nn::Matrix<Scalar> weight = net.weight(layer);
+    // Named axes for netCDF readers: `output` (rows of W and b), `input` (columns of W) and
+    // `column` (the bias's single column), in the layer's group.
+    const h5::Hid output = h5::coordinate(layer_group.get(), "output",
+                                          h5::index_range(0, weight.rows()), "output unit r");
+    const h5::Hid input = h5::coordinate(layer_group.get(), "input",
+                                         h5::index_range(0, weight.cols()), "input unit c");
+    const h5::Hid column = h5::coordinate(layer_group.get(), "column", std::vector<int64_t>{0},
+                                          "the bias's only column");
+    write_matrix<Scalar>(layer_group.get(), "weight", weight, weight_meaning(spec, layer, layers),
+                         output.get(), input.get());
     if (graph_layer) {
       write_matrix<Scalar>(layer_group.get(), "neighbour_weight", net.neighbour_weight(layer),
                            "outputs x inputs (features per node): array[r][c] = W_nbr(r,c), "
-                           "applied to the aggregate of a node's neighbours' features");
+                           "applied to the aggregate of a node's neighbours' features",
+                           output.get(), input.get());
     }
     const nn::Matrix<Scalar> bias = net.bias(layer);
     write_matrix<Scalar>(layer_group.get(), "bias", bias,
                          spec.bias ? std::string("outputs x 1: array[r][0] = b(r)")
                                    : std::string("outputs x 1: all zero (the model has no "
-                                                 "biases, attribute bias = 0)"));
+                                                 "biases, attribute bias = 0)"),
+                         output.get(), column.get());
   }
 }
 

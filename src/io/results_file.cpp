@@ -43,13 +43,6 @@ void write_table(hid_t group, const std::string& name, const std::vector<std::ve
                          {coordinates.rows, rows.empty() ? empty.get() : coordinates.columns});
 }
 
-// hidden_1, hidden_2, ..: the names `layers` of /propagation gives the hidden layers.
-std::vector<std::string> layer_names(size_t count) {
-  std::vector<std::string> names;
-  for (size_t l = 1; l <= count; ++l) names.push_back("hidden_" + std::to_string(l));
-  return names;
-}
-
 // The coordinate `row` (the single value 0) of tables that hold one row.
 h5::Hid single_row(hid_t group) {
   return h5::coordinate(group, "row", std::vector<int64_t>{0}, "the table's only row");
@@ -205,7 +198,7 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
   h5::write_attribute(g, "output_error_scale", report.errors.scale);
   const h5::Hid row = single_row(g);
   const h5::Hid hidden_layer = h5::coordinate(
-      g, "hidden_layer", layer_names(report.invariant_fraction.size()), "hidden layer");
+      g, "hidden_layer", h5::hidden_layer_names(report.invariant_fraction.size()), "hidden layer");
   write_table(g, "invariant_fraction", {report.invariant_fraction},
               "one row, hidden layer (column): invariant fraction under the point group",
               {row.get(), hidden_layer.get()});
@@ -214,7 +207,7 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
               {row.get(), hidden_layer.get()});
   if (!report.equivariance_error.empty()) {
     const h5::Hid graph_layer = h5::coordinate(
-        g, "graph_layer", layer_names(report.equivariance_error.size()), "graph layer");
+        g, "graph_layer", h5::hidden_layer_names(report.equivariance_error.size()), "graph layer");
     write_table(g, "equivariance_error", {report.equivariance_error},
                 "one row, graph layer (column): equivariance error under the point group",
                 {row.get(), graph_layer.get()});
@@ -229,7 +222,7 @@ void write_symmetry(hid_t file, const std::string& model, const SymmetryReport& 
                          report.order_history.begin() + static_cast<long>(r * layers),
                          report.order_history.begin() + static_cast<long>((r + 1) * layers));
     }
-    std::vector<std::string> columns = layer_names(layers);
+    std::vector<std::string> columns = h5::hidden_layer_names(layers);
     columns.insert(columns.begin(), "epoch");
     const h5::Hid record = h5::coordinate(g, "record", h5::index_range(0, int64_t(records)),
                                           "training record (the model's /history)");

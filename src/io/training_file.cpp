@@ -16,9 +16,10 @@ namespace {
 
 constexpr const char* kOptionsGroup = "/options";
 
+// A 1-D dataset whose axis is the coordinate `axis` of `group` (h5::coordinate).
 template <typename T>
 void write_vector(hid_t group, const std::string& name, const std::vector<T>& values,
-                  const std::string& meaning) {
+                  const std::string& meaning, hid_t axis) {
   h5::Hid space = h5::simple_space({static_cast<hsize_t>(values.size())});
   h5::Hid dataset = h5::dataset_id(H5Dcreate2(group, name.c_str(), h5::native_type<T>(),
                                               space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -27,6 +28,7 @@ void write_vector(hid_t group, const std::string& name, const std::vector<T>& va
                        values.data()));
   }
   h5::write_attribute(dataset.get(), "meaning", meaning);
+  h5::attach_coordinates(dataset.get(), {axis});
 }
 
 // The 1-D float dataset `name` of `group`, checked (object type, datatype, shape; at most
@@ -87,16 +89,26 @@ void write_provenance(hid_t f, const TrainingProvenance& provenance) {
 
 void write_history(hid_t f, const TrainingHistory& h) {
   h5::Hid history = h5::create_group(f, "/history");
-  write_vector(history.get(), "epoch", h.epoch, "epochs completed at each record");
-  write_vector(history.get(), "step", h.step, "optimiser steps taken at each record");
-  write_vector(history.get(), "train_loss", h.train_loss, "mean training MSE over the epoch");
-  write_vector(history.get(), "val_loss", h.val_loss, "validation MSE at the record");
-  write_vector(history.get(), "penalty", h.penalty, "mean symmetry penalty over the epoch");
-  write_vector(history.get(), "learning_rate", h.learning_rate, "learning rate of the last step");
-  std::vector<double> order;
+  // Named axes for netCDF readers: `record` (0, 1, .. one per record) and `hidden_layer`
+  // (hidden_1, ..; none when there are no records).
   const size_t layers = h.order_parameter.empty() ? 0 : h.order_parameter.front().size();
-  for (const auto& record : h.order_parameter)
-    order.insert(order.end(), record.begin(), record.end());
+  const h5::Hid record = h5::coordinate(history.get(), "record",
+                                        h5::index_range(0, static_cast<int64_t>(h.epoch.size())),
+                                        "training record (one per epoch)");
+  const h5::Hid hidden_layer =
+      h5::coordinate(history.get(), "hidden_layer", h5::hidden_layer_names(layers), "hidden layer");
+  write_vector(history.get(), "epoch", h.epoch, "epochs completed at each record", record.get());
+  write_vector(history.get(), "step", h.step, "optimiser steps taken at each record", record.get());
+  write_vector(history.get(), "train_loss", h.train_loss, "mean training MSE over the epoch",
+               record.get());
+  write_vector(history.get(), "val_loss", h.val_loss, "validation MSE at the record", record.get());
+  write_vector(history.get(), "penalty", h.penalty, "mean symmetry penalty over the epoch",
+               record.get());
+  write_vector(history.get(), "learning_rate", h.learning_rate, "learning rate of the last step",
+               record.get());
+  std::vector<double> order;
+  for (const auto& record_values : h.order_parameter)
+    order.insert(order.end(), record_values.begin(), record_values.end());
   {
     h5::Hid space = h5::simple_space(
         {static_cast<hsize_t>(h.order_parameter.size()), static_cast<hsize_t>(layers)});
@@ -109,6 +121,7 @@ void write_history(hid_t f, const TrainingHistory& h) {
     }
     h5::write_attribute(dataset.get(), "shape_meaning",
                         std::string("records x hidden layers: unit order parameter D"));
+    h5::attach_coordinates(dataset.get(), {record.get(), hidden_layer.get()});
   }
   if (h.tuning.done()) {
     const PenaltyTuning& t = h.tuning;
@@ -116,15 +129,24 @@ void write_history(hid_t f, const TrainingHistory& h) {
     h5::write_attribute(tuning.get(), "types", join_list(t.types));
     h5::write_attribute(tuning.get(), "tolerance", t.tolerance);
     h5::write_attribute(tuning.get(), "epochs_per_trial", t.epochs);
-    write_vector(tuning.get(), "candidates", t.candidates, "strengths tried, ascending");
+    const h5::Hid candidate = h5::coordinate(
+        tuning.get(), "candidate", h5::index_range(0, static_cast<int64_t>(t.candidates.size())),
+        "index of a strength tried");
+    const h5::Hid trial = h5::coordinate(
+        tuning.get(), "trial", h5::index_range(0, static_cast<int64_t>(t.val_loss.size())),
+        "trial t C + c: penalty type t, candidate c (C candidates)");
+    const h5::Hid penalty_type =
+        h5::coordinate(tuning.get(), "penalty_type", t.types, "penalty type, in tuning order");
+    write_vector(tuning.get(), "candidates", t.candidates, "strengths tried, ascending",
+                 candidate.get());
     write_vector(tuning.get(), "val_loss", t.val_loss,
-                 "validation MSE of each trial, types x candidates (row-major)");
-    write_vector(tuning.get(), "chosen", t.chosen, "tuned strength per type");
+                 "validation MSE of each trial, types x candidates (row-major)", trial.get());
+    write_vector(tuning.get(), "chosen", t.chosen, "tuned strength per type", penalty_type.get());
   }
 }
 
 template <typename Scalar>
-void write_checkpoint(hid_t f, const CheckpointState<Scalar>& s) {
+void write_checkpoint(hid_t f, const CheckpointState<Scalar>& s, int64_t parameters) {
   using h5::write_attribute;
   h5::Hid checkpoint = h5::create_group(f, "/checkpoint");
   const hid_t c = checkpoint.get();
@@ -139,9 +161,22 @@ void write_checkpoint(hid_t f, const CheckpointState<Scalar>& s) {
   write_attribute(c, "epochs_since_best", s.epochs_since_best);
   write_attribute(c, "finished", int64_t{s.finished ? 1 : 0});
   write_attribute(c, "window_pairs", s.window_pairs);
-  write_vector(c, "first_moment", s.first_moment, "Adam m or SGD velocity");
-  write_vector(c, "second_moment", s.second_moment, "Adam v (empty for SGD)");
-  write_vector(c, "best_parameters", s.best_parameters, "parameters at the best validation loss");
+  // Named axes for netCDF readers: `parameter` (0..P-1) for the vectors of P values, `empty`
+  // for those without values (SGD's second moment, best_parameters before any validation).
+  const h5::Hid parameter =
+      h5::coordinate(c, "parameter", h5::index_range(0, parameters), "index of a free parameter");
+  h5::Hid empty;
+  auto axis = [&](size_t values) {
+    if (values > 0) return parameter.get();
+    if (!empty.valid()) empty = h5::coordinate(c, "empty", std::vector<int64_t>{}, "no values");
+    return empty.get();
+  };
+  write_vector(c, "first_moment", s.first_moment, "Adam m or SGD velocity",
+               axis(s.first_moment.size()));
+  write_vector(c, "second_moment", s.second_moment, "Adam v (empty for SGD)",
+               axis(s.second_moment.size()));
+  write_vector(c, "best_parameters", s.best_parameters, "parameters at the best validation loss",
+               axis(s.best_parameters.size()));
 }
 
 // The whole training file, built in memory (HDF5's core driver, no backing store) and returned
@@ -161,7 +196,7 @@ std::vector<unsigned char> training_file_image(const std::string& name,
   write_provenance(file.get(), provenance);
   write_model(file.get(), network);
   write_history(file.get(), history);
-  write_checkpoint(file.get(), checkpoint);
+  write_checkpoint(file.get(), checkpoint, network.parameter_count());
   RGFLOW_H5(H5Fflush(file.get(), H5F_SCOPE_GLOBAL));
   const ssize_t bytes = RGFLOW_H5(H5Fget_file_image(file.get(), nullptr, 0));
   std::vector<unsigned char> image(static_cast<size_t>(bytes));

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""rgflow's datasets and results files read by name with xarray (h5netcdf engine).
+"""rgflow's datasets, models and results files read by name with xarray (h5netcdf engine).
 
 Runs a small pipeline on 2 ranks into a temporary folder: two datasets (d = 2, and d = 3 for a
 third site axis), an MLP with identity activations (the propagation's exact mode and linear
-diagnostic) and a graph network (equivariance errors), and an analysis with one -eval_data test
-set. Then opens every group of every file with xarray.open_dataset(engine="h5netcdf") without
-phony_dims (h5netcdf refuses any axis without a dimension scale) and checks, against h5py
-reading the same file by path: each variable's dimension names and shape, the coordinate values
-(indices, levels, orders, model and test-set names), and the values of one variable per group.
+diagnostic) and a graph network (equivariance errors), a graph network with tuned penalties and
+SGD (/history/tuning, an empty second moment) that the analysis does not use, and an analysis
+with one -eval_data test set. Then opens every group of every file with
+xarray.open_dataset(engine="h5netcdf") without phony_dims (h5netcdf refuses any axis without a
+dimension scale) and checks, against h5py reading the same file by path: each variable's
+dimension names and shape, the coordinate values (indices, levels, orders, layers, model and
+test-set names), and the values of one variable per group. Files without dimensions (data/schema1,
+made by rgflow 0.1.0) open with phony_dims="sort" and give h5py's values.
 
     xarray_test.py --rgflow EXE [--mpiexec mpiexec]
 Needs python3-xarray, python3-h5netcdf and python3-h5py (Debian packages).
@@ -97,6 +100,98 @@ def check_dataset(path, d, samples, side, b, levels):
         check_values(ds, path, group + "/field", group)
 
 
+def check_model(path, tuned=False):
+    """A model.h5 written by rgflow train: /model, its layers, /history (and /history/tuning when
+    `tuned`) and /checkpoint by name."""
+    with h5py.File(path, "r") as f:
+        attrs = f["model"].attrs
+        parameters, layers = int(attrs["parameter_count"]), int(attrs["layer_count"])
+        hidden = len(attrs["hidden"].decode().split(","))
+        graph = attrs["kind"].decode() == "gnn"
+        optimizer = f["checkpoint"].attrs["optimizer"].decode()
+    label = os.path.basename(path)
+    model = check_named(path, "model", {"parameters": ("parameter",)})
+    check(list(model["parameter"].values) == list(range(parameters)),
+          "%s model parameter = 0..%d" % (label, parameters - 1))
+    check_values(model, path, "model/parameters", label + " /model")
+    matrix = ("output", "input")
+    for layer in range(layers):
+        group = "model/layer_%d" % layer
+        expected = {"weight": matrix, "bias": ("output", "column")}
+        if graph and layer + 1 < layers:
+            expected["neighbour_weight"] = matrix
+        ds = check_named(path, group, expected)
+        with h5py.File(path, "r") as f:
+            weight = f[group + "/weight"][()]
+        rows, columns = weight.shape
+        check(list(ds["output"].values) == list(range(rows)) and
+              list(ds["input"].values) == list(range(columns)) and
+              list(ds["column"].values) == [0],
+              "%s %s output = 0..%d, input = 0..%d, column = 0" % (label, group, rows - 1,
+                                                                   columns - 1))
+        check(ds["weight"].sel(output=rows - 1, input=0).item() == weight[rows - 1, 0],
+              "%s %s weight by name = h5py [%d, 0]" % (label, group, rows - 1))
+        check_values(ds, path, group + "/bias", "%s %s" % (label, group))
+
+    by_record = ("record",)
+    history = check_named(path, "history", {
+        "epoch": by_record, "step": by_record, "train_loss": by_record, "val_loss": by_record,
+        "penalty": by_record, "learning_rate": by_record,
+        "order_parameter": ("record", "hidden_layer")})
+    with h5py.File(path, "r") as f:
+        epochs = f["history/epoch"][()]
+        order = f["history/order_parameter"][()]
+    check(list(history["record"].values) == list(range(len(epochs))),
+          "%s history record = 0..%d" % (label, len(epochs) - 1))
+    names = ["hidden_%d" % (l + 1) for l in range(hidden)]
+    check([str(v) for v in history["hidden_layer"].values] == names,
+          "%s history hidden_layer = %s" % (label, names))
+    check(history["order_parameter"].sel(record=len(epochs) - 1, hidden_layer=names[-1]).item()
+          == order[-1, -1], "%s order_parameter by names = h5py [-1, -1]" % label)
+    check_values(history, path, "history/val_loss", label + " /history")
+
+    if tuned:
+        tuning = check_named(path, "history/tuning", {
+            "candidates": ("candidate",), "val_loss": ("trial",), "chosen": ("penalty_type",)})
+        with h5py.File(path, "r") as f:
+            types = f["history/tuning"].attrs["types"].decode().split(",")
+        check([str(v) for v in tuning["penalty_type"].values] == types,
+              "%s tuning penalty_type = %s" % (label, types))
+        check_values(tuning, path, "history/tuning/chosen", label + " /history/tuning")
+
+    moment = ("parameter",) if optimizer == "adam" else ("empty",)
+    checkpoint = check_named(path, "checkpoint", {
+        "first_moment": ("parameter",), "second_moment": moment,
+        "best_parameters": ("parameter",)})
+    check(list(checkpoint["parameter"].values) == list(range(parameters)),
+          "%s checkpoint parameter = 0..%d" % (label, parameters - 1))
+    check_values(checkpoint, path, "checkpoint/first_moment", label + " /checkpoint")
+
+
+def check_golden(folder):
+    """Files of schema version 1 made by rgflow 0.1.0, without dimensions: every group opens with
+    phony_dims="sort", and every array gives h5py's shape and values."""
+    for name in ("dataset.h5", "model.h5", "results.h5"):
+        path = os.path.join(folder, name)
+        arrays = 0
+        for group in h5_groups(path):
+            ds = xr.open_dataset(path, engine="h5netcdf", group=group, phony_dims="sort")
+            with h5py.File(path, "r") as f:
+                node = f[group] if group else f
+                for key in node:
+                    if isinstance(node[key], h5py.Dataset) and node[key].ndim > 0:
+                        arrays += 1
+                        truth = node[key][()]
+                        mine = ds[key].values
+                        if truth.dtype.kind in "fiu":
+                            same = np.array_equal(mine, truth, equal_nan=truth.dtype.kind == "f")
+                        else:
+                            same = mine.shape == truth.shape
+                        if not same:
+                            check(False, "0.1.0 %s:%s %s equals h5py" % (name, group or "/", key))
+        check(arrays > 0, "0.1.0 %s: %d arrays open with phony_dims and equal h5py" % (name, arrays))
+
+
 def check_results(path, models, tests, levels, orders):
     by_level = ("level", "order")
     cumulants = check_named(path, "cumulants", {
@@ -181,6 +276,10 @@ def main():
                "-epochs", "2", "-batch", "32", "-o", linear)
         rgflow("train", "-quiet", "-data", data, "-model", "gnn", "-hidden", "3", "-epochs", "2",
                "-batch", "32", "-o", graph)
+        tuned = os.path.join(work, "tuned.h5")
+        rgflow("train", "-quiet", "-data", data, "-model", "gnn", "-hidden", "3,2", "-epochs",
+               "2", "-batch", "32", "-optimizer", "sgd", "-strategy", "regularize",
+               "-tune_penalties", "permutation,sign", "-tune_grid", "0,0.1", "-o", tuned)
         results = os.path.join(work, "results.h5")
         rgflow("analyze", "-quiet", "-data", data, "-models", linear + "," + graph,
                "-eval_data", other, "-groups", "4", "-propagation_blocks", "200", "-o", results)
@@ -188,15 +287,20 @@ def main():
         check_dataset(data, 2, 12, 16, 2, 2)
         check_dataset(other, 2, 4, 8, 2, 1)
         check_dataset(cube, 3, 3, 8, 2, 1)
+        check_model(linear)
+        check_model(graph)
+        check_model(tuned, tuned=True)
         check_results(results, ["linear", "graph"], ["data", "gauss", "data_x2", "data_x0.5"],
                       2, 8)
         # Every group of every file opens without phony dimensions (h5netcdf would refuse).
-        for path in (data, cube, results):
+        for path in (data, cube, linear, graph, tuned, results):
             for group in h5_groups(path):
                 ds = open_group(path, group)
                 check(not any(str(d).startswith("phony_dim") for d in ds.dims),
                       "%s:%s opens with named dimensions %s" % (
                           os.path.basename(path), group or "/", sorted(ds.dims)))
+    check_golden(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data",
+                              "schema1"))
     if failures:
         print("%d checks failed" % len(failures))
         return 1

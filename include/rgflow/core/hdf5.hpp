@@ -96,6 +96,9 @@ Hid coordinate(hid_t group, const std::string& name, const std::vector<std::stri
                const std::string& meaning);
 /// The integers first, first + 1, .., first + count - 1: coordinate values of an index axis.
 std::vector<int64_t> index_range(int64_t first, int64_t count);
+/// hidden_1, hidden_2, .., hidden_<count>: coordinate values naming a network's hidden layers
+/// (results' /symmetry and /propagation, model.h5's /history).
+std::vector<std::string> hidden_layer_names(size_t count);
 /// Attaches coordinate `scales[a]` (made by coordinate) to axis a of `dataset`, for every axis.
 void attach_coordinates(hid_t dataset, const std::vector<hid_t>& scales);
 
