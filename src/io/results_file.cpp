@@ -105,7 +105,50 @@ void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow, int first_le
 
 }  // namespace
 
-namespace {}  // namespace
+void write_spin_observables(hid_t location, const analysis::SpinObservableFlow& flow,
+                            int first_level, const std::string& description) {
+  h5::Hid group =
+      h5::group_id(H5Gcreate2(location, "spin_observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t g = group.get();
+  h5::write_attribute(g, "description", description);
+  h5::write_attribute(
+      g, "susceptibility",
+      std::string("N (<m^2> - <|m|>^2), N the sites of the level, without the factor beta"));
+  const h5::Hid level = h5::coordinate(
+      g, "level", h5::index_range(first_level, int64_t(flow.sites.size())), "level k of the row");
+  const h5::Hid observable =
+      h5::coordinate(g, "observable", analysis::spin_observable_names(), "observable");
+  const TableAxes axes{level.get(), observable.get()};
+  const std::string by_level = "level k (row), observable (column)";
+  write_table(g, "value", values(flow.estimates, false), by_level, axes);
+  write_table(g, "error", values(flow.estimates, true), by_level + ": jackknife error", axes);
+  write_table(g, "exact", flow.exact, by_level + ": exact value, NaN where none is known", axes);
+  write_table(g, "z_exact", flow.z_exact, by_level + ": (value - exact) / error", axes);
+  h5::Hid space = h5::simple_space({static_cast<hsize_t>(flow.sites.size())});
+  h5::Hid sites = h5::dataset_id(
+      H5Dcreate2(g, "sites", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!flow.sites.empty()) {
+    RGFLOW_H5(
+        H5Dwrite(sites.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, flow.sites.data()));
+  }
+  h5::write_attribute(sites.get(), "axes", std::string("level k: sites N_k of the level"));
+  h5::attach_coordinates(sites.get(), {level.get()});
+}
+
+void write_spin_observables_csv(const std::string& path, const analysis::SpinObservableFlow& flow) {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (!out) throw LibraryError("cannot write '" + path + "': " + std::strerror(errno));
+  std::fprintf(out, "level,observable,sites,value,error,exact,z_exact\n");
+  const auto names = analysis::spin_observable_names();
+  for (size_t k = 0; k < flow.estimates.size(); ++k) {
+    for (size_t o = 0; o < names.size(); ++o) {
+      std::fprintf(out, "%zu,%s,%lld,%.17g,%.17g,%.17g,%.6g\n", k, names[o].c_str(),
+                   static_cast<long long>(flow.sites[k]), flow.estimates[k][o].value,
+                   flow.estimates[k][o].error, flow.exact[k][o], flow.z_exact[k][o]);
+    }
+  }
+  if (std::fclose(out) != 0) throw LibraryError("cannot write '" + path + "'");
+}
 
 ResultsFile::ResultsFile(const std::string& path, const ResultsAttributes& attributes)
     : file_(h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT))) {

@@ -11,6 +11,7 @@
 #include "rgflow/analysis/cumulant_flow.hpp"
 #include "rgflow/analysis/generalisation.hpp"
 #include "rgflow/analysis/model_propagation.hpp"
+#include "rgflow/analysis/spin_observables.hpp"
 #include "rgflow/analysis/symmetry_metrics.hpp"
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/io/dataset.hpp"
@@ -68,6 +69,15 @@ using LearnedFlow = analysis::LearnedFlow;
 /// attributes `first_level` and `note`. Serial HDF5 (one rank).
 void write_learned_flows(hid_t file, const std::vector<std::string>& models,
                          const std::vector<LearnedFlow>& flows);
+
+/// Group `spin_observables` below `location` (the file for the data's levels, /flow/<model> for
+/// a model's learned levels, first_level..): tables `value`, `error`, `exact`, `z_exact` (level x
+/// observable, docs/schema.md "Spin observables") and `sites` (per level), with the dimensions
+/// `level` and `observable`; attribute `description` says what the rows hold.
+void write_spin_observables(hid_t location, const analysis::SpinObservableFlow& flow,
+                            int first_level, const std::string& description);
+/// One row per (level, observable): level, observable, sites, value, error, exact, z_exact.
+void write_spin_observables_csv(const std::string& path, const analysis::SpinObservableFlow& flow);
 
 /// Symmetry metrics of one model (docs/science.md section 5), made by the analysis layer.
 using SymmetryReport = analysis::SymmetryReport;
