@@ -13,22 +13,30 @@ namespace rgflow::analysis {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// sum_i a[i] b[i] in double, in index order: the bonds of a row to the row below.
+template <typename A, typename B>
+double row_products(const A* a, const B* b, int64_t count) {
+  double sum = 0;
+  for (int64_t i = 0; i < count; ++i) sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  return sum;
+}
 }  // namespace
 
-template <typename Value>
+template <typename Value, typename Next>
 SpinSums tile_spin_sums(int dim, int64_t side, int64_t rows, const Value* tile,
-                        const Value* next_row) {
+                        const Next* next_row) {
   if (dim < 1 || dim > 3) throw std::invalid_argument("spin sums need dim 1, 2 or 3");
   if (side < 1 || rows < 0) throw std::invalid_argument("spin sums need side >= 1, rows >= 0");
   const int64_t row = dim == 1 ? 1 : dim == 2 ? side : side * side;
   double magnetisation = 0, bond = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const Value* here = tile + r * row;
-    const Value* below = r + 1 < rows ? here + row : next_row;
-    for (int64_t i = 0; i < row; ++i) {
-      const double s = static_cast<double>(here[i]);
-      magnetisation += s;
-      bond += s * static_cast<double>(below[i]);
+    for (int64_t i = 0; i < row; ++i) magnetisation += static_cast<double>(here[i]);
+    if (r + 1 < rows) {
+      bond += row_products(here, here + row, row);
+    } else {
+      bond += row_products(here, next_row, row);
     }
     if (dim >= 2) {  // the last axis: lines of `side` values, the last site bonding to the first
       for (const Value* line = here; line < here + row; line += side) {
@@ -48,9 +56,10 @@ SpinSums tile_spin_sums(int dim, int64_t side, int64_t rows, const Value* tile,
   return {magnetisation, bond};
 }
 
-template SpinSums tile_spin_sums<int8_t>(int, int64_t, int64_t, const int8_t*, const int8_t*);
-template SpinSums tile_spin_sums<float>(int, int64_t, int64_t, const float*, const float*);
-template SpinSums tile_spin_sums<double>(int, int64_t, int64_t, const double*, const double*);
+template SpinSums tile_spin_sums(int, int64_t, int64_t, const int8_t*, const int8_t*);
+template SpinSums tile_spin_sums(int, int64_t, int64_t, const float*, const float*);
+template SpinSums tile_spin_sums(int, int64_t, int64_t, const double*, const double*);
+template SpinSums tile_spin_sums(int, int64_t, int64_t, const float*, const double*);
 
 std::vector<std::string> spin_observable_names() {
   return {"magnetisation", "abs_magnetisation", "magnetisation2", "magnetisation4",

@@ -108,6 +108,14 @@ TEST(SpinObservables, TileSumsOfHandMadeLattices) {
   std::vector<int8_t> board(36);
   for (int64_t i = 0; i < 36; ++i) board[static_cast<size_t>(i)] = (i / 6 + i % 6) % 2 ? -1 : 1;
   EXPECT_EQ(tile_spin_sums(2, 6, 6, board.data(), board.data()).bond, -72);
+  // A real tile whose next row is held in double (a learned level's next row): the same sums.
+  const std::vector<float> top(board.begin(), board.begin() + 18);
+  const std::vector<double> next(board.begin() + 18, board.begin() + 24);
+  const SpinSums mixed = tile_spin_sums(2, 6, 3, top.data(), next.data());
+  const SpinSums spins = tile_spin_sums(2, 6, 3, board.data(), board.data() + 18);
+  EXPECT_EQ(mixed.bond, spins.bond);
+  EXPECT_EQ(mixed.bond, -36);
+  EXPECT_EQ(mixed.magnetisation, 0);
   EXPECT_THROW(tile_spin_sums(4, 4, 4, up.data(), up.data()), std::invalid_argument);
 }
 

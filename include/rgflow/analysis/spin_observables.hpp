@@ -33,10 +33,11 @@ struct SpinSums {
 /// wrap inside the row; along axis 0 the tile's last row bonds to `next_row`, the lattice's row
 /// after the tile (its row 0 when the tile ends the lattice, so the tile's own first row when it
 /// is the whole lattice). Over tiles that cut the lattice into runs of rows, the sums add up to
-/// the whole lattice's, each bond counted once.
-template <typename Value>
+/// the whole lattice's, each bond counted once. Instantiated for (Value, Next) = (int8_t,
+/// int8_t), (float, float), (double, double) and (float, double).
+template <typename Value, typename Next = Value>
 SpinSums tile_spin_sums(int dim, int64_t side, int64_t rows, const Value* tile,
-                        const Value* next_row);
+                        const Next* next_row);
 
 /// The observables, in this order (the `observable` axis of results.h5).
 enum class SpinObservable {
