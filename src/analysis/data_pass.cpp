@@ -100,7 +100,8 @@ std::vector<double> TileSums::sample_sums(size_t model, size_t test) const {
 }
 
 PassModels::PassModels(const std::vector<Source>& models, const std::string& data_dtype,
-                       int data_levels, const std::function<GroupedMoments(int levels)>& table) {
+                       int data_levels, const std::function<GroupedMoments(int levels)>& table,
+                       const std::function<SpinSumTable(int first_level)>& spin_table) {
   for (const Source& source : models) {
     Kernels kernels;
     kernels.level_input = source.level_input;
@@ -110,6 +111,8 @@ PassModels::PassModels(const std::vector<Source>& models, const std::string& dat
     }
     if (source.level_input < data_levels) {
       kernels.flow = std::make_unique<GroupedMoments>(table(data_levels - source.level_input + 1));
+      if (spin_table)
+        kernels.spins = std::make_unique<SpinSumTable>(spin_table(source.level_input));
     }
     models_.push_back(std::move(kernels));
   }
@@ -119,7 +122,8 @@ std::vector<PassModel> PassModels::for_pass(const std::string& dtype, bool flows
   std::vector<PassModel> pass;
   for (const Kernels& model : models_) {
     pass.push_back({model.level_input, dtype == "float32" ? model.in_float.get() : nullptr,
-                    model.in_double.get(), flows ? model.flow.get() : nullptr});
+                    model.in_double.get(), flows ? model.flow.get() : nullptr,
+                    flows ? model.spins.get() : nullptr});
   }
   return pass;
 }
@@ -231,7 +235,8 @@ int64_t site_rows(const lattice::Geometry& g, int level, RowRange tile) {
 template <typename Value>
 void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data,
                std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
-               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read) {
+               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read,
+               SpinSumTable* spins) {
   const int levels = g.levels + 1;
   const bool space = data.kind() == JackknifeGroups::kSpace;
   const int64_t groups = data.groups();
@@ -250,10 +255,17 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
   }
   ReadRows<Value> buffer;
   buffer.levels.resize(static_cast<size_t>(levels));
+  // Spin sums: the top-level block row after a read's last tile at every level, and a learned
+  // level's first row after the tile.
+  bool need_next_rows = spins != nullptr;
+  for (const auto& model : models) need_next_rows = need_next_rows || model.spins != nullptr;
+  std::vector<std::vector<Value>> next_rows(static_cast<size_t>(levels));
+  std::vector<std::vector<double>> learned_next;
   const int64_t units = space ? samples * groups : groups;
   for (int64_t unit = rank; unit < units; unit += ranks) {
     const int64_t group = space ? unit % groups : unit;
     const int64_t piece = space ? unit / groups : 0;
+    const int64_t spin_piece = space ? group : 0;  // a sample's pieces in a SpinSumTable
     const auto sample_range =
         space ? std::array<int64_t, 2>{piece, piece + 1} : group_samples(samples, groups, group);
     const size_t first_tile = group_tiles[space ? static_cast<size_t>(group) : 0];
@@ -275,12 +287,28 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
         for (int level = 0; level < levels; ++level) {
           read(level, sample, buffer.rows, buffer.levels[static_cast<size_t>(level)]);
         }
+        if (need_next_rows) {
+          const int64_t after = tiles[end - 1].end % g.top_blocks_per_axis();
+          for (int level = 0; level < levels; ++level) {
+            read(level, sample, {after, after + 1}, next_rows[static_cast<size_t>(level)]);
+          }
+        }
         for (size_t t = first; t < end; ++t) {
           const RowRange tile = tiles[t];
+          // The site row after the tile at `level`: the next tile's first, or the row read after.
+          auto next_row = [&](int level) {
+            return t + 1 < end ? buffer.tile(g, level, tiles[t + 1])
+                               : next_rows[static_cast<size_t>(level)].data();
+          };
           for (int level = 0; level < levels; ++level) {
             moments[static_cast<size_t>(level)].add(
                 buffer.tile(g, level, tile),
                 static_cast<size_t>(tile.rows() * block_row_sites(g, level)));
+            if (spins != nullptr) {
+              spins->add(level, sample, spin_piece,
+                         tile_spin_sums(g.dim, g.level_side(level), site_rows(g, level, tile),
+                                        buffer.tile(g, level, tile), next_row(level)));
+            }
           }
           for (size_t m = 0; m < models.size(); ++m) {
             PassModel& model = models[m];
@@ -289,12 +317,35 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
             const Value* fine = buffer.tile(g, k, tile);
             const int64_t rows = site_rows(g, k, tile), side = g.level_side(k);
             with_network<Value>(model, [&](auto& network) {
-              if (model.flow != nullptr) {
+              const int flow_levels = model.flow != nullptr    ? model.flow->levels()
+                                      : model.spins != nullptr ? model.spins->levels()
+                                                               : 0;
+              if (model.spins != nullptr) {
+                // The learned levels' rows after the tile: the model applied to the data's next
+                // top-level block row alone; each level's first site row kept.
+                learned_next.resize(static_cast<size_t>(flow_levels));
+                add_learned_slab_levels(
+                    network, g.dim, site_rows(g, k, {0, 1}), side, g.block_side, next_row(k),
+                    flow_levels,
+                    [&](int level, int64_t level_rows, int64_t, const auto* values, size_t count) {
+                      learned_next[static_cast<size_t>(level)].assign(
+                          values, values + count / static_cast<size_t>(level_rows));
+                    });
+              }
+              if (flow_levels > 0) {
                 auto& slots = learned[m];
                 add_learned_slab_levels(
-                    network, g.dim, rows, side, g.block_side, fine, model.flow->levels(),
-                    [&](int level, int64_t, int64_t, const auto* values, size_t count) {
-                      slots[static_cast<size_t>(level)].add(values, count);
+                    network, g.dim, rows, side, g.block_side, fine, flow_levels,
+                    [&](int level, int64_t level_rows, int64_t level_side, const auto* values,
+                        size_t count) {
+                      if (model.flow != nullptr)
+                        slots[static_cast<size_t>(level)].add(values, count);
+                      if (model.spins != nullptr) {
+                        model.spins->add(
+                            level, sample, spin_piece,
+                            tile_spin_sums(g.dim, level_side, level_rows, values,
+                                           learned_next[static_cast<size_t>(level)].data()));
+                      }
                     });
               }
               for (size_t test = 0; test < plan.tests.size(); ++test) {
@@ -370,14 +421,14 @@ void test_set_pass(const lattice::Geometry& g, int64_t samples, int source,
 
 void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
                const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
-               int ranks) {
+               int ranks, SpinSumTable* spins) {
   auto pass = models.for_pass(source.dtype, true);
   if (source.dtype == "float32") {
     data_pass<float>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
-                     ranks, source.read_float);
+                     ranks, source.read_float, spins);
   } else {
     data_pass<double>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
-                      ranks, source.read_double);
+                      ranks, source.read_double, spins);
   }
 }
 
@@ -395,10 +446,10 @@ void test_set_pass(const PassSource& source, int index, const PassModels& models
 
 template void data_pass<float>(const lattice::Geometry&, int64_t, GroupedMoments&,
                                std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
-                               int64_t, int, int, const SlabReader<float>&);
+                               int64_t, int, int, const SlabReader<float>&, SpinSumTable*);
 template void data_pass<double>(const lattice::Geometry&, int64_t, GroupedMoments&,
                                 std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
-                                int64_t, int, int, const SlabReader<double>&);
+                                int64_t, int, int, const SlabReader<double>&, SpinSumTable*);
 template void test_set_pass<float>(const lattice::Geometry&, int64_t, int, std::vector<PassModel>&,
                                    const GeneralisationPlan&, TileSums&, int, int,
                                    const SlabReader<float>&);

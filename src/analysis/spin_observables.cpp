@@ -150,6 +150,21 @@ SpinSumTable::SpinSumTable(std::vector<int64_t> sites, int64_t samples, int64_t 
   buffer_.assign(sites_.size() * static_cast<size_t>(samples_ * pieces_) * 2, 0.0);
 }
 
+SpinSumTable SpinSumTable::of_levels(const lattice::Geometry& geometry, int first_level,
+                                     int64_t samples, int64_t pieces) {
+  std::vector<int64_t> sites;
+  for (int level = first_level; level <= geometry.levels; ++level) {
+    sites.push_back(geometry.level_sites(level));
+  }
+  return SpinSumTable(std::move(sites), samples, pieces);
+}
+
+int64_t SpinSumTable::bytes(const lattice::Geometry& geometry, int first_level, int64_t samples,
+                            int64_t pieces) {
+  return int64_t{geometry.levels - first_level + 1} * samples * pieces * 2 *
+         static_cast<int64_t>(sizeof(double));
+}
+
 void SpinSumTable::add(int level, int64_t sample, int64_t piece, const SpinSums& sums) {
   const size_t slot =
       2 *

@@ -211,6 +211,11 @@ void write_learned_flows(hid_t file, const std::vector<std::string>& models,
     h5::write_attribute(sub.get(), "first_level", int64_t{flows[m].first_level});
     h5::write_attribute(sub.get(), "note", flows[m].note);
     if (flows[m].note.empty()) write_flow_tables(sub.get(), flows[m].flow, flows[m].first_level);
+    if (!flows[m].spins.sites.empty()) {
+      write_spin_observables(sub.get(), flows[m].spins, flows[m].first_level,
+                             "the model's learned levels: row j is the model applied j times to "
+                             "the data's level first_level");
+    }
   }
 }
 
@@ -451,6 +456,13 @@ void write_analysis_results(const std::string& path, const std::string& output,
                             const AnalysisResults& results) {
   ResultsFile file(path, attributes);
   write_cumulant_flow(file.id(), results.flow, data);
+  if (!results.spins.sites.empty()) {
+    char description[96];
+    std::snprintf(description, sizeof description,
+                  "the data's levels 0..K, Ising spins at beta = %.17g", results.beta);
+    write_spin_observables(file.id(), results.spins, 0, description);
+    write_spin_observables_csv(results_table_path(output, "_spin_observables.csv"), results.spins);
+  }
   const auto& names = results.models;
   if (!names.empty()) {
     write_generalisation(file.id(), names, results.plan.tests, results.mse,
@@ -473,6 +485,37 @@ void write_analysis_results(const std::string& path, const std::string& output,
   write_cumulant_csv(results_table_path(output, "_cumulants.csv"), results.flow);
 }
 
+namespace {
+
+// The data's spin observables per level, and z against the exact values where there are any.
+void print_spin_observables(std::FILE* out, const std::string& table,
+                            const analysis::SpinObservableFlow& f) {
+  using analysis::SpinObservable;
+  std::fprintf(out, "\nspin observables (all: %s):\n%5s %23s %23s %12s %23s\n", table.c_str(),
+               "level", "<|m|>", "U (Binder)", "chi", "<e>");
+  for (size_t k = 0; k < f.estimates.size(); ++k) {
+    std::fprintf(out, "%5zu", k);
+    for (const SpinObservable o : {SpinObservable::kAbsMagnetisation, SpinObservable::kBinder,
+                                   SpinObservable::kSusceptibility, SpinObservable::kEnergy}) {
+      const auto& e = f.estimates[k][static_cast<size_t>(o)];
+      if (o == SpinObservable::kSusceptibility) {
+        std::fprintf(out, " %12.4g", e.value);
+      } else {
+        std::fprintf(out, " %10.6f +- %-8.2g", e.value, e.error);
+      }
+    }
+    std::fprintf(out, "\n");
+  }
+  const auto names = analysis::spin_observable_names();
+  for (size_t o = 0; o < names.size(); ++o) {
+    if (std::isnan(f.exact[0][o])) continue;
+    std::fprintf(out, "level 0 %s: exact %.6f, z = %.2f\n", names[o].c_str(), f.exact[0][o],
+                 f.z_exact[0][o]);
+  }
+}
+
+}  // namespace
+
 void print_analysis_summary(std::FILE* out, const std::string& output, int order,
                             const AnalysisResults& results) {
   const auto& flow = results.flow;
@@ -488,6 +531,9 @@ void print_analysis_summary(std::FILE* out, const std::string& output, int order
       if (k > 0) std::fprintf(out, " %12.5g", flow.eigenvalue[k - 1][i].value);
       std::fprintf(out, "\n");
     }
+  }
+  if (!results.spins.sites.empty()) {
+    print_spin_observables(out, results_table_path(output, "_spin_observables.csv"), results.spins);
   }
   if (!names.empty()) {
     std::fprintf(out, "\ngeneralisation (MSE on each model's level pair):\n%-24s", "model");

@@ -100,11 +100,12 @@ TEST(DataPass, CanonicalTilesAndTheBudget) {
 }
 
 // Runs the data pass of `data` on `ranks` simulated ranks reading `read_rows` rows at once and
-// returns every buffer (data moments, flow tables, tile sums) concatenated, summed over ranks.
+// returns every buffer (data moments, flow tables, tile sums, then with `spins` the spin sums of
+// the data and of each flow) concatenated, summed over ranks.
 template <typename Value>
 std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups kind, int64_t groups,
                              std::vector<nn::Network<double>>& networks, int ranks,
-                             int64_t read_rows) {
+                             int64_t read_rows, bool spins = false) {
   const auto& g = data.g;
   auto table = [&](int levels) {
     return kind == JackknifeGroups::kSamples
@@ -116,9 +117,17 @@ std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups k
     planned.push_back({"m" + std::to_string(m), static_cast<int>(m % 2), true, 1});
   }
   const auto plan = plan_generalisation(planned, {"data", g.levels, data.samples}, {});
+  const int64_t pieces = kind == JackknifeGroups::kSpace ? groups : 1;
+  auto spin_table = [&](int first_level) {
+    std::vector<int64_t> sites;
+    for (int level = first_level; level <= g.levels; ++level) sites.push_back(g.level_sites(level));
+    return std::make_unique<SpinSumTable>(sites, data.samples, pieces);
+  };
   std::vector<double> total;
   for (int rank = 0; rank < ranks; ++rank) {
     GroupedMoments moments = table(g.levels + 1);
+    std::vector<std::unique_ptr<SpinSumTable>> spin_tables;
+    if (spins) spin_tables.push_back(spin_table(0));
     std::vector<std::unique_ptr<FieldModel<double>>> fields;
     std::vector<std::unique_ptr<GroupedMoments>> flows;
     std::vector<PassModel> models;
@@ -127,13 +136,18 @@ std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups k
       const int k = static_cast<int>(m % 2);
       flows.push_back(std::make_unique<GroupedMoments>(table(g.levels - k + 1)));
       models.push_back({k, nullptr, fields.back().get(), flows.back().get()});
+      if (spins) {
+        spin_tables.push_back(spin_table(k));
+        models.back().spins = spin_tables.back().get();
+      }
     }
     TileSums sums(plan, {static_cast<int64_t>(sample_tiles(g, kind, groups).size())});
     data_pass<Value>(g, data.samples, moments, models, plan, sums, read_rows, rank, ranks,
-                     data.reader());
+                     data.reader(), spins ? spin_tables.front().get() : nullptr);
     std::vector<double> all = moments.buffer();
     for (auto& flow : flows) all.insert(all.end(), flow->buffer().begin(), flow->buffer().end());
     all.insert(all.end(), sums.buffer().begin(), sums.buffer().end());
+    for (auto& t : spin_tables) all.insert(all.end(), t->buffer().begin(), t->buffer().end());
     if (total.empty()) total.assign(all.size(), 0.0);
     for (size_t i = 0; i < all.size(); ++i) total[i] += all[i];
   }
@@ -156,11 +170,17 @@ TEST(DataPass, BitIdenticalForAnyRankCountAndRowsReadAtOnce) {
   auto networks = two_networks();
   for (const auto& [kind, groups] :
        {std::pair{JackknifeGroups::kSamples, int64_t{3}}, {JackknifeGroups::kSpace, int64_t{4}}}) {
-    const auto reference = run_pass(data, kind, groups, networks, 1, 32);
+    const auto reference = run_pass(data, kind, groups, networks, 1, 32, true);
+    // The spin sums leave every other table's bits as they were.
+    const auto without_spins = run_pass(data, kind, groups, networks, 1, 32);
+    EXPECT_TRUE(same_bits(
+        without_spins,
+        std::vector<double>(reference.begin(),
+                            reference.begin() + static_cast<long>(without_spins.size()))));
     for (int ranks = 1; ranks <= 4; ++ranks) {
       for (const int64_t rows : {int64_t{32}, ranks % 3 == 1 ? int64_t{64} : 0, int64_t{128}}) {
         if (rows == 0) continue;  // 64 rows (two tiles a read) on 1 and 4 ranks
-        EXPECT_TRUE(same_bits(run_pass(data, kind, groups, networks, ranks, rows), reference))
+        EXPECT_TRUE(same_bits(run_pass(data, kind, groups, networks, ranks, rows, true), reference))
             << jackknife_groups_name(kind) << ", " << ranks << " ranks, " << rows << " rows";
       }
     }
@@ -228,6 +248,94 @@ TEST(DataPass, OneTileSamplesGiveTheWholeSampleBits) {
       }
     }
     EXPECT_TRUE(same_bits(pass, expected)) << jackknife_groups_name(kind);
+  }
+}
+
+// Spin sums of the pass against each whole sample's (tile_spin_sums on the whole lattice, and
+// the learned levels made by FieldModel::coarse_grain on whole samples): exact for the data's
+// spins, equal up to rounding for the learned real values. Space groups cut each sample into 4
+// tiles (bonds across tiles and pieces on different ranks); sample groups read it whole (the
+// next row wraps to row 0).
+TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
+  const lattice::Geometry g{2, 64, 2, 3};
+  MemoryDataset<double> data(g, 3, 8);
+  for (auto& sample : data.fields) {
+    for (auto& level : sample) {
+      for (auto& v : level) v = v < 0 ? -1.0 : 1.0;
+    }
+  }
+  auto networks = two_networks();
+  auto sites_from = [&](int first_level) {
+    std::vector<int64_t> sites;
+    for (int level = first_level; level <= g.levels; ++level) sites.push_back(g.level_sites(level));
+    return sites;
+  };
+  auto whole = [&](const double* values, int64_t side) {
+    return tile_spin_sums(g.dim, side, side, values, values);
+  };
+  SpinSumTable expected_data(sites_from(0), data.samples, 1);
+  std::vector<SpinSumTable> expected_flows;
+  for (size_t m = 0; m < networks.size(); ++m) {
+    const int k = static_cast<int>(m % 2);
+    FieldModel<double> model(networks[m]);
+    expected_flows.emplace_back(sites_from(k), data.samples, 1);
+    for (int64_t n = 0; n < data.samples; ++n) {
+      std::vector<double> level = data.fields[static_cast<size_t>(n)][static_cast<size_t>(k)];
+      for (int j = 0; k + j <= g.levels; ++j) {
+        const int64_t side = g.level_side(k + j);
+        expected_flows.back().add(j, n, 0, whole(level.data(), side));
+        std::vector<double> next;
+        if (k + j < g.levels) model.coarse_grain(g.dim, side, level.data(), next);
+        level = next;
+      }
+    }
+  }
+  for (int64_t n = 0; n < data.samples; ++n) {
+    for (int level = 0; level <= g.levels; ++level) {
+      expected_data.add(
+          level, n, 0,
+          whole(data.fields[static_cast<size_t>(n)][static_cast<size_t>(level)].data(),
+                g.level_side(level)));
+    }
+  }
+  for (const auto& [kind, groups] :
+       {std::pair{JackknifeGroups::kSamples, int64_t{3}}, {JackknifeGroups::kSpace, int64_t{4}}}) {
+    const int64_t pieces = kind == JackknifeGroups::kSpace ? groups : 1;
+    const auto pass = run_pass(data, kind, groups, networks, 2, 1, true);
+    const auto without = run_pass(data, kind, groups, networks, 2, 1);
+    // The spin tables follow the other buffers: data, then each model's flow.
+    size_t offset = without.size();
+    auto next_table = [&](int first_level) {
+      SpinSumTable table(sites_from(first_level), data.samples, pieces);
+      std::copy(pass.begin() + static_cast<long>(offset),
+                pass.begin() + static_cast<long>(offset + table.buffer().size()),
+                table.buffer().begin());
+      offset += table.buffer().size();
+      return table;
+    };
+    const auto data_flow = next_table(0).flow(3, {});
+    const auto expected = expected_data.flow(3, {});
+    for (size_t level = 0; level < data_flow.estimates.size(); ++level) {
+      for (int o = 0; o < kSpinObservables; ++o) {
+        EXPECT_EQ(data_flow.estimates[level][static_cast<size_t>(o)].value,
+                  expected.estimates[level][static_cast<size_t>(o)].value)
+            << jackknife_groups_name(kind) << " level " << level << " observable " << o;
+      }
+    }
+    for (size_t m = 0; m < networks.size(); ++m) {
+      const auto learned = next_table(static_cast<int>(m % 2)).flow(3, {});
+      const auto truth = expected_flows[m].flow(3, {});
+      ASSERT_EQ(learned.estimates.size(), truth.estimates.size());
+      for (size_t level = 0; level < learned.estimates.size(); ++level) {
+        for (int o = 0; o < kSpinObservables; ++o) {
+          const double want = truth.estimates[level][static_cast<size_t>(o)].value;
+          EXPECT_NEAR(learned.estimates[level][static_cast<size_t>(o)].value, want,
+                      1e-12 * (1 + std::fabs(want)))
+              << jackknife_groups_name(kind) << " model " << m << " level " << level;
+        }
+      }
+    }
+    EXPECT_EQ(offset, pass.size());
   }
 }
 

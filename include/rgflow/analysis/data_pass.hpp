@@ -26,6 +26,7 @@
 #include "rgflow/analysis/field_model.hpp"
 #include "rgflow/analysis/generalisation.hpp"
 #include "rgflow/analysis/grouped_moments.hpp"
+#include "rgflow/analysis/spin_observables.hpp"
 #include "rgflow/lattice/geometry.hpp"
 
 namespace rgflow::analysis {
@@ -81,6 +82,7 @@ struct PassModel {
   FieldModel<float>* in_float = nullptr;
   FieldModel<double>* in_double = nullptr;
   GroupedMoments* flow = nullptr;  // its learned flow's table (levels K - k + 1), or none
+  SpinSumTable* spins = nullptr;   // its learned flow's spin sums (same levels), or none
 };
 
 /// A dataset as the passes read it: its geometry, samples, stored type ("float32" or
@@ -106,13 +108,18 @@ class PassModels {
   /// Kernels in double for every model, and in float32 where the model and the data (stored as
   /// `data_dtype`) both are (analysis_precision); a learned-flow table of K - k + 1 levels, made
   /// by `table(levels)`, for every model whose level k is below the data's top level K.
+  /// With `spin_table` (fields of spins), also a table of the learned levels' spin sums, made by
+  /// `spin_table(k)`, for every model with a learned-flow table.
   PassModels(const std::vector<Source>& models, const std::string& data_dtype, int data_levels,
-             const std::function<GroupedMoments(int levels)>& table);
+             const std::function<GroupedMoments(int levels)>& table,
+             const std::function<SpinSumTable(int first_level)>& spin_table = nullptr);
   size_t size() const { return models_.size(); }
   /// True when model `m` is applied with the float32 kernels (to float32 data).
   bool single(size_t m) const { return models_[m].in_float != nullptr; }
   /// Model m's learned-flow table, or null when it has none.
   GroupedMoments* flow_table(size_t m) const { return models_[m].flow.get(); }
+  /// Model m's learned levels' spin sums, or null when it has none.
+  SpinSumTable* spin_table(size_t m) const { return models_[m].spins.get(); }
   /// The models as a pass over values stored as `dtype` applies them (float32 kernels only to
   /// float32 values), with their flow tables when `flows`.
   std::vector<PassModel> for_pass(const std::string& dtype, bool flows) const;
@@ -126,6 +133,7 @@ class PassModels {
     std::unique_ptr<FieldModel<float>> in_float;
     std::unique_ptr<FieldModel<double>> in_double;
     std::unique_ptr<GroupedMoments> flow;
+    std::unique_ptr<SpinSumTable> spins;
   };
   std::vector<Kernels> models_;
 };
@@ -155,10 +163,19 @@ class TileSums {
 /// that rank `rank` of `ranks` owns: a sample group's, or a (sample, space group)'s, slots are
 /// owned by one rank (slot index mod ranks). Reads at most `read_rows` rows at once (whole
 /// canonical tiles, at least one).
+///
+/// With `spins` (fields of spins), also each tile's spin sums (tile_spin_sums) of the data's
+/// levels into `spins` and of each model's learned levels into its table: slot (level, sample,
+/// piece), piece the space group or 0. A tile's bonds along axis 0 need the next row: inside a
+/// read it is the next tile's first row; after a read's last tile the next top-level block row
+/// (wrapping to row 0) is read too, one row more than read_rows. A learned level's next row is
+/// made by applying the model to the data's next top-level block row on its own, so the
+/// learned sums depend only on the canonical tiles, as everything else here.
 template <typename Value>
 void data_pass(const lattice::Geometry& geometry, int64_t samples, GroupedMoments& data,
                std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
-               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read);
+               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read,
+               SpinSumTable* spins = nullptr);
 
 /// The pass over test set `source` (1-based, as GeneralisationCell::source) of `samples`
 /// samples: the slots of every cell on it whose (sample, tile) index is rank mod ranks; reads
@@ -169,10 +186,11 @@ void test_set_pass(const lattice::Geometry& geometry, int64_t samples, int sourc
                    int rank, int ranks, const SlabReader<Value>& read);
 
 /// data_pass and test_set_pass on the values of `source` as stored (float32 data through the
-/// float32 reader, with the float32 kernels where a model has them).
+/// float32 reader, with the float32 kernels where a model has them); `spins`: the data's spin
+/// sums, or none.
 void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
                const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
-               int ranks);
+               int ranks, SpinSumTable* spins = nullptr);
 void test_set_pass(const PassSource& source, int index, const PassModels& models,
                    const GeneralisationPlan& plan, TileSums& sums, int rank, int ranks);
 

@@ -14,6 +14,7 @@
 #include "rgflow/analysis/field_model.hpp"
 #include "rgflow/analysis/grouped_moments.hpp"
 #include "rgflow/analysis/moments.hpp"
+#include "rgflow/analysis/spin_observables.hpp"
 #include "rgflow/lattice/geometry.hpp"
 
 namespace rgflow::analysis {
@@ -121,6 +122,7 @@ struct LearnedFlow {
   int first_level = 0;
   std::string note;
   CumulantFlow flow;
+  SpinObservableFlow spins;  // fields of spins only (no levels otherwise)
 };
 
 /// The learned flow of a model mapping level `level_input` -> + 1, from its table summed over

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rgflow/analysis/jackknife.hpp"
+#include "rgflow/lattice/geometry.hpp"
 
 namespace rgflow::analysis {
 
@@ -96,6 +97,12 @@ class SpinSumTable {
  public:
   /// `sites[level]`: N of each table level; `samples` samples of `pieces` pieces each.
   SpinSumTable(std::vector<int64_t> sites, int64_t samples, int64_t pieces);
+  /// The table of levels first_level..K of `geometry`.
+  static SpinSumTable of_levels(const lattice::Geometry& geometry, int first_level, int64_t samples,
+                                int64_t pieces);
+  /// Bytes of such a table (for a budget check before making it).
+  static int64_t bytes(const lattice::Geometry& geometry, int first_level, int64_t samples,
+                       int64_t pieces);
 
   int levels() const { return static_cast<int>(sites_.size()); }
   int64_t samples() const { return samples_; }

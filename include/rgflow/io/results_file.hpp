@@ -120,6 +120,8 @@ struct AnalysisResults {
   std::vector<LearnedFlow> learned_flows;
   std::vector<SymmetryReport> symmetry;
   std::vector<PropagationReport> propagation;  // per model, or empty (-propagation none)
+  analysis::SpinObservableFlow spins;          // the data's, for fields of spins (else no levels)
+  double beta = 0;                             // the coupling of those spins
 };
 
 /// Writes results.h5 at `path` (the partial file, renamed by commit_output) with root
