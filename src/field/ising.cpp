@@ -42,16 +42,12 @@ int64_t IsingBox::padded_sites() const {
   return p[0] * p[1] * p[2];
 }
 
-void check_box(const IsingBox& box, bool checkerboard) {
+void check_box(const IsingBox& box) {
   if (box.dim != 2 && box.dim != 3) {
     throw std::invalid_argument("Ising lattice: dimension " + std::to_string(box.dim) +
                                 " is not 2 or 3");
   }
-  if (!checkerboard && box.side < 1) {
-    throw std::invalid_argument("Ising lattice: side " + std::to_string(box.side) +
-                                " is not positive");
-  }
-  if (checkerboard && (box.side < 2 || box.side % 2 != 0)) {
+  if (box.side < 2 || box.side % 2 != 0) {
     throw std::invalid_argument(
         "Ising lattice: side " + std::to_string(box.side) +
         " must be even and at least 2 (checkerboard on a periodic lattice)");
@@ -545,7 +541,7 @@ namespace {
 template <typename Reduce>
 void block_map(const int8_t* in, const IsingBox& box, int64_t block_side, int8_t* out,
                Reduce reduce) {
-  check_box(box, /*checkerboard=*/false);
+  check_box(box);
   const Geometry g = geometry_of(box);
   if (block_side < 1) throw std::invalid_argument("block map: block side must be at least 1");
   int64_t b[3], blocks[3];

@@ -172,34 +172,45 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
 }  // namespace
 
 template <typename T>
-void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
-                  std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
+void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values) {
   const Geometry& geometry = spec.geometry;
-  const std::vector<Box> boxes = level_boxes(spec, box);
+  if (spec.level_holds_spins(level)) {
+    const field::IsingBox input = ising_box_of(fine_box, geometry.level_side(level - 1));
+    if (spec.rg_map == "majority") {
+      field::majority_map(fine_spins, input, geometry.block_side, spec.seed, sample,
+                          static_cast<uint32_t>(level), coarse_spins);
+    } else {
+      field::decimation_map(fine_spins, input, geometry.block_side, coarse_spins);
+    }
+    return;
+  }
   const double scale = coarse::block_map_scale(geometry.block_side, spec.scaling_dimension);
   std::vector<T> widened;
-  for (int level = 1; level <= geometry.levels; ++level) {
+  if (spec.level_holds_spins(level - 1)) {
+    widened.assign(fine_spins, fine_spins + fine_box.size());
+    fine_values = widened.data();
+  }
+  coarse::block_sum_map(fine_values, geometry.dim, fine_box.extent, geometry.block_side, scale,
+                        coarse_values);
+}
+
+template <typename T>
+void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
+                  std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
+  const std::vector<Box> boxes = level_boxes(spec, box);
+  for (int level = 1; level <= spec.geometry.levels; ++level) {
     const size_t fine = static_cast<size_t>(level - 1), coarse = static_cast<size_t>(level);
-    if (spec.level_holds_spins(level)) {
-      const field::IsingBox input = ising_box_of(boxes[fine], geometry.level_side(level - 1));
-      if (spec.rg_map == "majority") {
-        field::majority_map(spins[fine].data(), input, geometry.block_side, spec.seed, sample,
-                            static_cast<uint32_t>(level), spins[coarse].data());
-      } else {
-        field::decimation_map(spins[fine].data(), input, geometry.block_side, spins[coarse].data());
-      }
-      continue;
-    }
-    const T* input = values[fine].data();
-    if (spec.level_holds_spins(level - 1)) {
-      widened.assign(spins[fine].begin(), spins[fine].end());
-      input = widened.data();
-    }
-    coarse::block_sum_map(input, geometry.dim, boxes[fine].extent, geometry.block_side, scale,
-                          values[coarse].data());
+    ising_level<T>(spec, boxes[fine], level, sample, spins[fine].data(), values[fine].data(),
+                   spins[coarse].data(), values[coarse].data());
   }
 }
 
+template void ising_level<float>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
+                                 const float*, int8_t*, float*);
+template void ising_level<double>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
+                                  const double*, int8_t*, double*);
 template void ising_levels<float>(const io::DatasetSpec&, const Box&, uint32_t,
                                   std::vector<std::vector<int8_t>>&,
                                   std::vector<std::vector<float>>&);

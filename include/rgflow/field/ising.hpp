@@ -47,10 +47,8 @@ struct IsingBox {
 };
 
 /// Throws std::invalid_argument with one line naming the problem (dim not 2 or 3, odd or small
-/// side, a box that leaves the lattice or is empty, unused axes not of extent 1). Without
-/// `checkerboard` (the block maps, which need no colouring) any positive side is accepted: the
-/// coarse levels of b = 3 may have odd sides.
-void check_box(const IsingBox& box, bool checkerboard = true);
+/// side, a box that leaves the lattice or is empty, unused axes not of extent 1).
+void check_box(const IsingBox& box);
 
 /// Heat-bath acceptance as integer thresholds: for local field h = sum of the 2d neighbours
 /// (h = -2d, -2d+2, .., 2d: 2d+1 values), index (h + 2d) / 2 holds T(h) such that a site becomes
@@ -134,7 +132,7 @@ int64_t box_bond_sum(const IsingBox& box, const int8_t* padded);
 /// Philox(counter = (I / 4 low, I / 4 high | kMajorityTie << 24, sample, level),
 /// philox_key(seed)) with I the block's global row-major index on the (side / b)^d block lattice:
 /// a fair coin, the same on any decomposition. Decimation: the block's first site (lowest
-/// coordinates). The lattice side may be odd here (check_box without checkerboard).
+/// coordinates).
 void majority_map(const int8_t* in, const IsingBox& box, int64_t block_side, uint64_t seed,
                   uint32_t sample, uint32_t level, int8_t* out);
 void decimation_map(const int8_t* in, const IsingBox& box, int64_t block_side, int8_t* out);

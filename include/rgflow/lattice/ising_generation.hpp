@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/io/dataset.hpp"
@@ -22,6 +23,17 @@ struct IsingRunSummary {
   int64_t series_length = 0;
   double update_seconds = 0, map_seconds = 0, write_seconds = 0;
 };
+
+/// Level `level` (>= 1) of one sample on the box above `fine_box` (level - 1 sites, global
+/// coordinates) from the level below: the spec's rg_map of `fine_spins` where the level holds
+/// spins (into `coarse_spins`), else the block sum (scale b^(-Delta)) of `fine_values`, or of
+/// `fine_spins` widened to T when the level below holds spins (into `coarse_values`). The pointers
+/// a level does not use may be null. Pure: generate computes every level so, and info -verify
+/// recomputes each level from the one below as stored.
+template <typename T>
+void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values);
 
 /// Block-spin levels 1..K of one sample from its level 0 on this rank's box (level-0 sites):
 /// `spins[k]` holds the box of level k where spec.level_holds_spins(k), `values[k]` (T = float or
