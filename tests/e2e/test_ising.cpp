@@ -139,14 +139,13 @@ TEST(IsingGenerate, EnergyPerSiteAgreesWithOnsager) {
 TEST(IsingGenerate, WarnsWhenSamplesAreCloserThanTwoTauInt) {
   TempFolder folder;
   const std::string common =
-      "generate -field ising -d 2 -L 32 -b 2 -levels 1 -samples 200 -thermalize 200 -beta " +
-      kBetaCritical;
-  auto result = run_rgflow(2, common + " -sweeps_between 1 -o " + folder.file("close.h5"));
+      "generate -field ising -d 2 -L 32 -b 2 -levels 1 -thermalize 200 -beta " + kBetaCritical;
+  auto result =
+      run_rgflow(2, common + " -samples 200 -sweeps_between 1 -o " + folder.file("close.h5"));
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_NE(result.err.find("warning: -sweeps_between 1 < 2 tau_int"), std::string::npos)
       << result.err;
-  result = run_rgflow(
-      1, common + " -levels 0 -samples 2 -sweeps_between 1000 -o " + folder.file("far.h5"));
+  result = run_rgflow(1, common + " -samples 2 -sweeps_between 1000 -o " + folder.file("far.h5"));
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(result.err.find("warning"), std::string::npos) << result.err;
 }
