@@ -248,7 +248,7 @@ int run_info(const Comm& world, const Invocation& invocation) {
     char text[200];
     const io::DatasetReader::Autocorrelation tau = reader.autocorrelation();
     std::snprintf(text, sizeof text,
-                  "none field=ising beta=%.17g thermalize=%lld sweeps_between=%lld rg_map=%s "
+                  "none field=ising beta=%.10g thermalize=%lld sweeps_between=%lld rg_map=%s "
                   "tau_int(|m|)=%.3g tau_int(E)=%.3g",
                   spec.ising.beta, static_cast<long long>(spec.ising.thermalize),
                   static_cast<long long>(spec.ising.sweeps_between), spec.rg_map.c_str(),

@@ -14,17 +14,6 @@
 namespace rgflow::lattice {
 namespace {
 
-// The box of level-k sites above the level-0 box, per level.
-std::vector<Box> level_boxes(const io::DatasetSpec& spec, const Box& box) {
-  std::vector<Box> boxes;
-  int64_t factor = 1;
-  for (int level = 0; level <= spec.geometry.levels; ++level) {
-    boxes.push_back(box.coarsened(factor));
-    factor *= spec.geometry.block_side;
-  }
-  return boxes;
-}
-
 field::IsingBox ising_box_of(const Box& box, int64_t side) {
   field::IsingBox ising;
   ising.dim = box.dim;
@@ -62,7 +51,7 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
   const Geometry& geometry = spec.geometry;
   const int levels = geometry.levels;
   IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
-  const std::vector<Box> boxes = level_boxes(spec, chain.box());
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, chain.box());
   SampleLevels<T> sample_levels(spec, boxes);
   IsingRunSummary summary;
   Progress progress("generate", static_cast<double>(spec.samples), "samples",
@@ -199,7 +188,7 @@ void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, ui
 template <typename T>
 void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
                   std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
-  const std::vector<Box> boxes = level_boxes(spec, box);
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
   for (int level = 1; level <= spec.geometry.levels; ++level) {
     const size_t fine = static_cast<size_t>(level - 1), coarse = static_cast<size_t>(level);
     ising_level<T>(spec, boxes[fine], level, sample, spins[fine].data(), values[fine].data(),
@@ -217,6 +206,18 @@ template void ising_levels<float>(const io::DatasetSpec&, const Box&, uint32_t,
 template void ising_levels<double>(const io::DatasetSpec&, const Box&, uint32_t,
                                    std::vector<std::vector<int8_t>>&,
                                    std::vector<std::vector<double>>&);
+
+int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box) {
+  int64_t bytes = 0;
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    bytes += boxes[static_cast<size_t>(level)].size() * spec.level_value_bytes(level);
+  }
+  int64_t padded = 1;
+  for (int a = 0; a < box.dim; ++a) padded *= box.extent[static_cast<size_t>(a)] + 2;
+  // The padded spins, every level of one sample, and the widened copy block_sum may take.
+  return bytes + padded + box.size() * io::dtype_bytes(spec.dtype);
+}
 
 IsingRunSummary generate_ising(const Comm& comm, const std::array<int, kMaxDim>& grid,
                                const io::DatasetSpec& spec, io::DatasetWriter& writer,

@@ -43,6 +43,9 @@ template <typename T>
 void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
                   std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values);
 
+/// Bytes a rank holding `box` (level-0 sites) needs for the chain and one sample's levels.
+int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box);
+
 /// Writes samples [first_new, spec.samples) with `writer` (collective on `comm`, every rank
 /// splitting the lattice over `grid`), marking each complete with its checksums. When
 /// `first_new` > 0 the chain continues from level 0 of sample first_new - 1 of `source` (an
