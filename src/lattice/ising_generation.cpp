@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rgflow/coarse/block_map.hpp"
+#include "rgflow/core/error.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/field/ising.hpp"
 #include "rgflow/io/checksum.hpp"
@@ -61,14 +62,8 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
   // empty, holds the checksums the sample must have (a copied one). Every rank makes every write
   // call even after one failed, then the failures are agreed on (see generate's i.i.d. loop).
   auto write_sample = [&](int64_t sample, const std::vector<uint64_t>& expected) {
-    std::string error;
-    const auto attempt = [&error](auto&& work) {
-      try {
-        work();
-      } catch (const std::exception& failure) {
-        if (error.empty()) error = failure.what();
-      }
-    };
+    FirstFailure writes;
+    const auto attempt = [&writes](auto&& work) { writes.attempt(work); };
     std::vector<uint64_t> sums(static_cast<size_t>(levels + 1), 0);
     for (int level = 0; level <= levels; ++level) {
       const Box& box = boxes[static_cast<size_t>(level)];
@@ -90,9 +85,9 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
       mismatch = "the dataset to extend is damaged: sample " + std::to_string(sample) +
                  " does not match its checksums (rgflow info -verify names every check)";
     }
-    const bool failed = comm.any(!error.empty()) || !mismatch.empty();
+    const bool failed = comm.any(writes.failed()) || !mismatch.empty();
     attempt([&] { writer.mark_complete(comm, sample, comm.rank() == 0 && !failed ? 1 : 0, sums); });
-    comm.raise_if_any(mismatch.empty() ? error : mismatch);
+    comm.raise_if_any(mismatch.empty() ? writes.message() : mismatch);
   };
 
   // An extension: the existing samples as stored, then the chain from the last one.

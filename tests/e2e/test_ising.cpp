@@ -174,15 +174,12 @@ TEST(IsingBadInput, EachIsRefusedCleanlyWithoutOutput) {
   const std::string ising = "-field ising -d 2 -L 16 -b 2 -levels 1 ";
   const std::vector<std::pair<std::string, std::string>> cases{
       {ising + "-beta 0", "-beta: must be positive and finite"},
-      {ising + "-beta -0.5", "-beta: must be positive and finite"},
       {ising + "-beta nan", "-beta"},
       {ising + "-beta inf", "-beta"},
       {ising, "-beta: -field ising needs"},
       {"-field potts -beta 0.3", "-field: unknown value 'potts'"},
       {"-rg_map majority", "-rg_map: majority applies only to -field ising"},
       {"-beta 0.3", "-beta applies only to -field ising"},
-      {"-thermalize 10", "-thermalize applies only to -field ising"},
-      {ising + "-beta 0.3 -rg_map median", "-rg_map: unknown value 'median'"},
       {ising + "-beta 0.3 -thermalize -1", "-thermalize: -1 is out of range"},
       {ising + "-beta 0.3 -sweeps_between 0", "-sweeps_between: 0 is out of range"},
       {ising + "-beta 0.3 -distribution laplace", "-distribution applies only to -field iid"},
