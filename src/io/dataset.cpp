@@ -135,9 +135,11 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
                   std::pow(static_cast<double>(spec.geometry.block_side), -spec.scaling_dimension));
   write_attribute(file, "dtype", spec.dtype);
   write_attribute(file, "rng",
-                  ising ? std::string("philox4x32-10; key (seed lo, seed hi); counter (g/8 lo, "
-                                      "g/8 hi | 1 << 24, sample, 2 sweep + colour); site g takes "
-                                      "word (g/2) mod 4; sweeps before sample s keyed by s")
+                  ising ? std::string("philox4x32-10; key (seed lo, seed hi); site g of sweep t "
+                                      "before sample s takes the 16-bit half (g/2) mod 2 of lane "
+                                      "(g/4) mod 4 of counter (g/16 lo, g/16 hi | 1 << 24, s, "
+                                      "2 t + colour), and on a tie the same half with tag 6 "
+                                      "(docs/science.md section 8.1)")
                         : std::string("philox4x32-10; key (seed lo, seed hi); counter "
                                       "(site/4 lo, site/4 hi, sample, 0); site takes word "
                                       "site mod 4"));
