@@ -18,6 +18,7 @@
 #include "rgflow/core/options.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/lattice/ising_generation.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::app {
@@ -46,9 +47,10 @@ bool same_bits(T a, T b) {
 }
 
 // Checks samples [first, end) of `reader` in increasing order and returns the first problem:
-// a non-finite value, a coarse value that is not the block map of the level below as stored
-// (recomputed with generate's kernel, coarse::block_sum_map, from the stored values, so equality
-// is exact), or a checksum that does not match the stored bytes. Samples are read in slabs of
+// a non-finite value (a spin not +1 or -1), a coarse value that is not the map of the level below
+// as stored (recomputed with generate's kernels, coarse::block_sum_map or, for Ising datasets,
+// lattice::ising_level with the file's rg_map, from the stored values, so equality is exact), or
+// a checksum that does not match the stored bytes. Samples are read in slabs of
 // whole top-level block rows (a block never crosses one, so each slab's levels are complete).
 template <typename T>
 Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t end) {
@@ -68,13 +70,18 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
     row_sites[static_cast<size_t>(level)] = sites_per_row;
     rows_per_top_row[static_cast<size_t>(level)] = side / g.top_blocks_per_axis();
     top_row_bytes += rows_per_top_row[static_cast<size_t>(level)] * sites_per_row *
-                     static_cast<int64_t>(sizeof(T));
+                     spec.level_value_bytes(level);
   }
   const int64_t top_rows = g.top_blocks_per_axis();
   const int64_t rows_per_step =
       std::clamp<int64_t>(kVerifyStepBytes / std::max<int64_t>(top_row_bytes, 1), 1, top_rows);
+  const bool ising = spec.field == "ising";
+  const std::string map_name = ising ? spec.rg_map + " map" : "block map";
+  // Per level, spins or values (the other stays empty).
   std::vector<std::vector<T>> values(static_cast<size_t>(levels + 1));
+  std::vector<std::vector<int8_t>> spins(static_cast<size_t>(levels + 1));
   std::vector<T> recomputed;
+  std::vector<int8_t> recomputed_spins;
   for (int64_t sample = first; sample < end; ++sample) {
     const int64_t sample_order = sample * order_per_sample;
     const std::string where_sample = ", sample " + std::to_string(sample);
@@ -90,13 +97,46 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
           box.begin[0] = top_row * rows_per_top_row[k];
           box.extent[0] = step_rows * rows_per_top_row[k];
           boxes.push_back(box);
+          const int64_t offset = box.begin[0] * row_sites[k];
+          if (spec.level_holds_spins(level)) {
+            spins[k].resize(static_cast<size_t>(box.size()));
+            reader.read_stored_box(level, sample, 1, box, spins[k].data());
+            sums[k] += io::box_checksum(spins[k].data(), box, g.level_side(level),
+                                        io::checksum_key(level, sample));
+            if (!value_problem[k].empty()) continue;
+            if (level > 0) {
+              recomputed_spins.resize(spins[k].size());
+              lattice::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
+                                      spins[k - 1].data(), nullptr, recomputed_spins.data(),
+                                      nullptr);
+            }
+            for (size_t i = 0; i < spins[k].size(); ++i) {
+              const int8_t spin = spins[k][i];
+              const bool wrong = spin != 1 && spin != -1;
+              if (!wrong && (level == 0 || spin == recomputed_spins[i])) continue;
+              const std::string where = "level " + std::to_string(level) + where_sample +
+                                        ", site " +
+                                        std::to_string(offset + static_cast<int64_t>(i));
+              value_problem[k] =
+                  wrong ? where + " holds " + std::to_string(spin) + ", not a spin (+1 or -1)"
+                        : where + ": stored " + std::to_string(spin) + ", but the " + map_name +
+                              " of level " + std::to_string(level - 1) + " as stored gives " +
+                              std::to_string(recomputed_spins[i]);
+              break;
+            }
+            continue;
+          }
           values[k].resize(static_cast<size_t>(box.size()));
           reader.read_stored_box(level, sample, 1, box, values[k].data());
           sums[k] += io::box_checksum(values[k].data(), box, g.level_side(level),
                                       io::checksum_key(level, sample));
           if (!value_problem[k].empty()) continue;  // the first one of the level is kept
-          const int64_t offset = box.begin[0] * row_sites[k];
-          if (level > 0) {
+          if (level > 0 && ising) {
+            recomputed.resize(values[k].size());
+            lattice::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
+                                    spins[k - 1].data(), values[k - 1].data(), nullptr,
+                                    recomputed.data());
+          } else if (level > 0) {
             recomputed.resize(values[k].size());
             coarse::block_sum_map(values[k - 1].data(), g.dim, boxes[k - 1].extent, g.block_side,
                                   scale, recomputed.data());
@@ -116,8 +156,8 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
           if (!std::isfinite(stored[bad])) {
             value_problem[k] = where + " holds " + (std::isnan(stored[bad]) ? "NaN" : "Inf");
           } else {
-            value_problem[k] = where + ": stored " + value_text(stored[bad]) +
-                               ", but the block map of level " + std::to_string(level - 1) +
+            value_problem[k] = where + ": stored " + value_text(stored[bad]) + ", but the " +
+                               map_name + " of level " + std::to_string(level - 1) +
                                " as stored gives " + value_text(recomputed[bad]);
           }
         }
@@ -203,13 +243,25 @@ int run_info(const Comm& world, const Invocation& invocation) {
                      " groups need at least as many samples, the dataset has " +
                      std::to_string(spec.samples));
   }
+  std::string field_text = spec.distribution.name();
+  if (spec.field == "ising") {
+    char text[200];
+    const io::DatasetReader::Autocorrelation tau = reader.autocorrelation();
+    std::snprintf(text, sizeof text,
+                  "none field=ising beta=%.10g thermalize=%lld sweeps_between=%lld rg_map=%s "
+                  "tau_int(|m|)=%.3g tau_int(E)=%.3g",
+                  spec.ising.beta, static_cast<long long>(spec.ising.thermalize),
+                  static_cast<long long>(spec.ising.sweeps_between), spec.rg_map.c_str(),
+                  tau.abs_magnetisation, tau.energy);
+    field_text = text;
+  }
   if (world.rank() == 0) {
     std::printf(
         "%s: d=%d L=%lld b=%lld levels=%d samples=%lld distribution=%s dtype=%s seed=%llu "
         "Delta=%g%s\n  created %s by: %s\n",
         path.c_str(), geometry.dim, static_cast<long long>(geometry.side),
         static_cast<long long>(geometry.block_side), geometry.levels,
-        static_cast<long long>(spec.samples), spec.distribution.name().c_str(), spec.dtype.c_str(),
+        static_cast<long long>(spec.samples), field_text.c_str(), spec.dtype.c_str(),
         static_cast<unsigned long long>(spec.seed), spec.scaling_dimension,
         reader.complete() ? "" : " (INCOMPLETE)", spec.created.c_str(), spec.command_line.c_str());
     if (!check) {
@@ -221,16 +273,18 @@ int run_info(const Comm& world, const Invocation& invocation) {
     verify(world, reader);
     if (world.rank() == 0) {
       std::printf(
-          "verified: %lld samples, levels 0-%d: every value finite, every coarse level the block "
-          "map of the level below as stored, %s; complete, attributes consistent\n",
+          "verified: %lld samples, levels 0-%d: every value finite, every coarse level the %s "
+          "of the level below as stored, %s; complete, attributes consistent\n",
           static_cast<long long>(spec.samples), geometry.levels,
+          spec.field == "ising" ? (spec.rg_map + " map").c_str() : "block map",
           reader.has_checksums() ? "every checksum matches"
                                  : "checksums absent (a file of rgflow 0.1.0): not checked");
     }
     return 0;
   }
   const double sites_per_block = static_cast<double>(geometry.sites_per_block());
-  const bool clt_map = std::abs(spec.scaling_dimension - geometry.dim / 2.0) < 1e-12;
+  const bool clt_map =
+      spec.field == "iid" && std::abs(spec.scaling_dimension - geometry.dim / 2.0) < 1e-12;
   // Groups of samples are shared out over ranks; their moments meet on every rank.
   analysis::GroupedMoments moments(geometry.levels + 1, groups, 4);
   world.local_phase("info: cumulants", [&] {

@@ -11,7 +11,11 @@ constexpr uint64_t kSiteStep = 0x9e3779b97f4a7c15ULL;
 
 template <typename T>
 uint64_t value_bits(T value) {
-  if constexpr (sizeof(T) == 4) {
+  if constexpr (sizeof(T) == 1) {
+    uint8_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return bits;
+  } else if constexpr (sizeof(T) == 4) {
     uint32_t bits;
     std::memcpy(&bits, &value, sizeof bits);
     return bits;
@@ -68,5 +72,6 @@ uint64_t box_checksum(const T* values, const lattice::Box& box, int64_t side, ui
 
 template uint64_t box_checksum<float>(const float*, const lattice::Box&, int64_t, uint64_t);
 template uint64_t box_checksum<double>(const double*, const lattice::Box&, int64_t, uint64_t);
+template uint64_t box_checksum<int8_t>(const int8_t*, const lattice::Box&, int64_t, uint64_t);
 
 }  // namespace rgflow::io

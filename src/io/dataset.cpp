@@ -16,6 +16,7 @@
 #include <ctime>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/progress.hpp"
@@ -30,9 +31,16 @@ std::string field_path(int level) {
   return level_path(level) + "/field";
 }
 
-hid_t file_type(const std::string& dtype) {
-  return dtype == "float64" ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+hid_t file_type(const DatasetSpec& spec, int level) {
+  if (spec.level_holds_spins(level)) return H5T_STD_I8LE;
+  return spec.dtype == "float64" ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
 }
+
+constexpr const char* kTauMethod =
+    "integrated autocorrelation time tau_int = 1/2 + sum_{t=1}^{W} rho(t) of the series of |m| "
+    "and of the energy per site measured after every sweep between samples (sweeps 1.. of the "
+    "chain after sample 0, of the run that wrote the file), Sokal's self-consistent window: the "
+    "smallest W >= 5 tau_int(W); in sweeps";
 
 // File shape of one level: (samples, L_k, ..., L_k).
 std::vector<hsize_t> level_shape(const DatasetSpec& spec, int level) {
@@ -48,7 +56,7 @@ std::vector<hsize_t> level_shape(const DatasetSpec& spec, int level) {
 std::vector<hsize_t> chunk_shape(const DatasetSpec& spec, int level) {
   std::vector<hsize_t> chunk = level_shape(spec, level);
   const double sample_bytes =
-      static_cast<double>(spec.geometry.level_sites(level)) * dtype_bytes(spec.dtype);
+      static_cast<double>(spec.geometry.level_sites(level)) * spec.level_value_bytes(level);
   const double target = 1 << 20, largest = 64.0 * (1 << 20);
   if (sample_bytes <= largest) {
     chunk[0] = static_cast<hsize_t>(std::clamp<double>(std::floor(target / sample_bytes), 1,
@@ -92,24 +100,49 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
   write_attribute(file, "b", spec.geometry.block_side);
   write_attribute(file, "levels", static_cast<int64_t>(spec.geometry.levels));
   write_attribute(file, "n_samples", spec.samples);
-  write_attribute(file, "distribution", spec.distribution.name());
+  write_attribute(file, "field", spec.field);
+  const bool ising = spec.field == "ising";
+  write_attribute(file, "distribution", ising ? std::string("none") : spec.distribution.name());
   write_attribute(file, "distribution_parameters",
-                  spec.distribution.kind == field::DistributionKind::kGamma
+                  !ising && spec.distribution.kind == field::DistributionKind::kGamma
                       ? "shape=" + std::to_string(spec.distribution.gamma_shape)
                       : std::string("none"));
-  if (spec.distribution.kind == field::DistributionKind::kGamma) {
+  if (!ising && spec.distribution.kind == field::DistributionKind::kGamma) {
     write_attribute(file, "gamma_shape", spec.distribution.gamma_shape);
   }
-  write_attribute(file, "standardised", std::string("mean 0, variance 1"));
-  write_attribute(file, "rg_map", std::string("block_sum"));
+  if (ising) {
+    write_attribute(file, "beta", spec.ising.beta);
+    write_attribute(file, "thermalize", spec.ising.thermalize);
+    write_attribute(file, "sweeps_between", spec.ising.sweeps_between);
+    write_attribute(file, "update",
+                    std::string("checkerboard heat-bath (colour 0 then 1), cold start (all +1)"));
+    write_attribute(file, "tau_int_abs_m", static_cast<double>(NAN));
+    write_attribute(file, "tau_int_energy", static_cast<double>(NAN));
+    write_attribute(file, "tau_int_series_length", int64_t{0});
+    write_attribute(file, "tau_int_method", std::string(kTauMethod));
+    if (spec.rg_map == "majority") {
+      write_attribute(file, "majority_tie",
+                      std::string("a tied block (even b) is +1 when the top bit of lane I mod 4 of "
+                                  "philox((I/4 lo, I/4 hi | 2 << 24, sample, level)) is 0, I the "
+                                  "block's global row-major index at the coarse level"));
+    }
+  } else {
+    write_attribute(file, "standardised", std::string("mean 0, variance 1"));
+  }
+  write_attribute(file, "rg_map", spec.rg_map);
   write_attribute(file, "scaling_dimension", spec.scaling_dimension);
   write_attribute(file, "block_map_scale",
                   std::pow(static_cast<double>(spec.geometry.block_side), -spec.scaling_dimension));
   write_attribute(file, "dtype", spec.dtype);
   write_attribute(file, "rng",
-                  std::string("philox4x32-10; key (seed lo, seed hi); counter "
-                              "(site/4 lo, site/4 hi, sample, 0); site takes word "
-                              "site mod 4"));
+                  ising ? std::string("philox4x32-10; key (seed lo, seed hi); site g of sweep t "
+                                      "before sample s takes the 16-bit half (g/2) mod 2 of lane "
+                                      "(g/4) mod 4 of counter (g/16 lo, g/16 hi | 1 << 24, s, "
+                                      "2 t + colour), and on a tie the same half with tag 6 "
+                                      "(docs/science.md section 8.1)")
+                        : std::string("philox4x32-10; key (seed lo, seed hi); counter "
+                                      "(site/4 lo, site/4 hi, sample, 0); site takes word "
+                                      "site mod 4"));
   write_attribute(file, "complete", int64_t{0});
 }
 
@@ -170,7 +203,7 @@ void create_structure(hid_t file, const DatasetSpec& spec) {
     RGFLOW_H5(H5Pset_alloc_time(creation.get(), H5D_ALLOC_TIME_EARLY));
     h5::Hid space = h5::simple_space(level_shape(spec, level));
     h5::Hid dataset =
-        h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec.dtype),
+        h5::dataset_id(H5Dcreate2(file, field_path(level).c_str(), file_type(spec, level),
                                   space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     h5::write_attribute(dataset.get(), "axes", axes_description(spec.geometry.dim));
     attach_level_coordinates(group.get(), dataset.get(), spec, level);
@@ -215,7 +248,7 @@ void reserve_space(const std::string& path) {
 int64_t file_bytes_bound(const DatasetSpec& spec) {
   int64_t data = 0, coordinates = 8 * spec.samples;
   for (int level = 0; level <= spec.geometry.levels; ++level) {
-    data += spec.samples * spec.geometry.level_sites(level) * dtype_bytes(spec.dtype);
+    data += spec.samples * spec.geometry.level_sites(level) * spec.level_value_bytes(level);
     coordinates += 8 * (spec.samples + spec.geometry.dim * spec.geometry.level_side(level));
   }
   const int64_t checksums = (spec.geometry.levels + 1) * spec.samples * 8;
@@ -261,18 +294,41 @@ std::string DatasetSpec::difference(const DatasetSpec& other) const {
   }
   if (samples != other.samples) return differs("-samples", samples, other.samples);
   if (seed != other.seed) return differs("-seed", seed, other.seed);
-  if (distribution.kind != other.distribution.kind) {
+  if (field != other.field) return differs("-field", field, other.field);
+  if (rg_map != other.rg_map) return differs("-rg_map", rg_map, other.rg_map);
+  if (field == "ising") {
+    if (ising.beta != other.ising.beta) return differs("-beta", ising.beta, other.ising.beta);
+    if (ising.thermalize != other.ising.thermalize) {
+      return differs("-thermalize", ising.thermalize, other.ising.thermalize);
+    }
+    if (ising.sweeps_between != other.ising.sweeps_between) {
+      return differs("-sweeps_between", ising.sweeps_between, other.ising.sweeps_between);
+    }
+  } else if (distribution.kind != other.distribution.kind) {
     return differs("-distribution", distribution.name(), other.distribution.name());
   }
-  if (distribution.kind == field::DistributionKind::kGamma &&
+  if (field != "ising" && distribution.kind == field::DistributionKind::kGamma &&
       distribution.gamma_shape != other.distribution.gamma_shape) {
     return differs("-gamma_shape", distribution.gamma_shape, other.distribution.gamma_shape);
   }
-  if (scaling_dimension != other.scaling_dimension) {
+  if (rg_map == "block_sum" && scaling_dimension != other.scaling_dimension) {
     return differs("-scaling_dimension", scaling_dimension, other.scaling_dimension);
   }
   if (dtype != other.dtype) return differs("-dtype", dtype, other.dtype);
   return "";
+}
+
+bool DatasetSpec::level_holds_spins(int level) const {
+  return field == "ising" && (level == 0 || rg_map != "block_sum");
+}
+
+int64_t DatasetSpec::level_value_bytes(int level) const {
+  return level_holds_spins(level) ? 1 : dtype_bytes(dtype);
+}
+
+const std::vector<std::string>& rg_map_names() {
+  static const std::vector<std::string> names{"block_sum", "majority", "decimation"};
+  return names;
 }
 
 DatasetWriter::DatasetWriter(const Comm& comm, h5::Hid file, const DatasetSpec& spec,
@@ -429,6 +485,13 @@ void DatasetWriter::mark_complete(const Comm& group, int64_t first_sample, int64
                      transfer_.get(), ones.data()));
 }
 
+void DatasetWriter::write_autocorrelation(double abs_magnetisation, double energy,
+                                          int64_t series_length) {
+  h5::write_attribute(file_.get(), "tau_int_abs_m", abs_magnetisation);
+  h5::write_attribute(file_.get(), "tau_int_energy", energy);
+  h5::write_attribute(file_.get(), "tau_int_series_length", series_length);
+}
+
 void DatasetWriter::finish() {
   h5::write_attribute(file_.get(), "complete", int64_t{1});
   levels_.clear();
@@ -440,6 +503,8 @@ void DatasetWriter::finish() {
 template void DatasetWriter::write<float>(int, int64_t, int64_t, const lattice::Box&, const float*);
 template void DatasetWriter::write<double>(int, int64_t, int64_t, const lattice::Box&,
                                            const double*);
+template void DatasetWriter::write<int8_t>(int, int64_t, int64_t, const lattice::Box&,
+                                           const int8_t*);
 
 DatasetReader::DatasetReader(const std::string& path) : DatasetReader(path, nullptr) {}
 
@@ -556,11 +621,35 @@ void DatasetReader::read_spec() {
                        std::to_string(g.side) + "^" + std::to_string(g.dim) + " is too large");
   }
   spec_.seed = static_cast<uint64_t>(h5::read_int_attribute(file, "seed"));
+  // Files before Ising datasets have no `field`: they hold i.i.d. fields.
+  spec_.field = h5::has_attribute(file, "field") ? h5::read_string_attribute(file, "field") : "iid";
+  if (spec_.field != "iid" && spec_.field != "ising") {
+    throw UsageError("field is " + printable(spec_.field) + ", not iid or ising");
+  }
+  spec_.rg_map = h5::read_string_attribute(file, "rg_map");
+  const auto& maps = rg_map_names();
+  if (std::find(maps.begin(), maps.end(), spec_.rg_map) == maps.end() ||
+      (spec_.field == "iid" && spec_.rg_map != "block_sum")) {
+    throw UsageError("rg_map is " + printable(spec_.rg_map) + ", not a map of " + spec_.field +
+                     " fields");
+  }
   const std::string distribution = h5::read_string_attribute(file, "distribution");
+  if (spec_.field == "ising") {
+    if (g.dim < 2) throw UsageError("an Ising dataset of d = 1");
+    spec_.ising.beta = finite("beta");
+    if (!(spec_.ising.beta > 0)) throw UsageError("attribute beta is not positive");
+    spec_.ising.thermalize = integer_in("thermalize", 0, UINT32_MAX);
+    spec_.ising.sweeps_between = integer_in("sweeps_between", 1, UINT32_MAX);
+    if (distribution != "none") {
+      throw UsageError("an Ising dataset with distribution " + printable(distribution));
+    }
+  }
   const auto kind = field::parse_distribution(distribution);
-  if (!kind) throw UsageError("unknown distribution " + printable(distribution));
-  spec_.distribution.kind = *kind;
-  if (*kind == field::DistributionKind::kGamma) {
+  if (spec_.field == "iid" && !kind) {
+    throw UsageError("unknown distribution " + printable(distribution));
+  }
+  if (kind) spec_.distribution.kind = *kind;
+  if (spec_.field == "iid" && *kind == field::DistributionKind::kGamma) {
     spec_.distribution.gamma_shape = finite("gamma_shape");
     if (!(spec_.distribution.gamma_shape > 0)) {
       throw UsageError("attribute gamma_shape is not positive");
@@ -580,6 +669,18 @@ void DatasetReader::check_layout() {
   const hid_t file = file_.get();
   const auto& g = spec_.geometry;
   for (int level = 0; level <= g.levels; ++level) {
+    if (spec_.level_holds_spins(level)) {
+      const h5::NumericDataset spins =
+          h5::open_numeric_dataset(file, field_path(level), h5::NumberClass::kInteger, g.dim + 1);
+      if (spins.value_bytes != 1) {
+        throw UsageError(field_path(level) + " holds " + std::to_string(8 * spins.value_bytes) +
+                         "-bit integers, but a level of spins is int8");
+      }
+      if (spins.shape != level_shape(spec_, level)) {
+        throw UsageError(field_path(level) + " has the wrong shape");
+      }
+      continue;
+    }
     const h5::NumericDataset field =
         h5::open_numeric_dataset(file, field_path(level), h5::NumberClass::kFloat, g.dim + 1);
     if (static_cast<int64_t>(field.value_bytes) != dtype_bytes(spec_.dtype)) {
@@ -691,8 +792,11 @@ void DatasetReader::read_stored_floats(int level, int64_t first_sample, int64_t 
 template <typename T>
 void DatasetReader::read_stored_box(int level, int64_t first_sample, int64_t count,
                                     const lattice::Box& box, T* out) const {
-  if (dtype_bytes(spec_.dtype) != static_cast<int64_t>(sizeof(T))) {
-    throw std::logic_error("read_stored_box of the wrong type on a " + spec_.dtype + " dataset");
+  const bool spins = level >= 0 && level <= spec_.geometry.levels && spec_.level_holds_spins(level);
+  if (spins != std::is_same_v<T, int8_t> ||
+      (!spins && dtype_bytes(spec_.dtype) != static_cast<int64_t>(sizeof(T)))) {
+    throw std::logic_error("read_stored_box of the wrong type on level " + std::to_string(level) +
+                           " of a " + spec_.dtype + " dataset");
   }
   read_box_values(level, first_sample, count, box, h5::native_type<T>(), out);
 }
@@ -701,14 +805,26 @@ template void DatasetReader::read_stored_box<float>(int, int64_t, int64_t, const
                                                     float*) const;
 template void DatasetReader::read_stored_box<double>(int, int64_t, int64_t, const lattice::Box&,
                                                      double*) const;
+template void DatasetReader::read_stored_box<int8_t>(int, int64_t, int64_t, const lattice::Box&,
+                                                     int8_t*) const;
+
+DatasetReader::Autocorrelation DatasetReader::autocorrelation() const {
+  Autocorrelation tau;
+  if (spec_.field != "ising") return tau;
+  try {
+    tau.abs_magnetisation = h5::read_double_attribute(file_.get(), "tau_int_abs_m");
+    tau.energy = h5::read_double_attribute(file_.get(), "tau_int_energy");
+  } catch (const LibraryError& failure) {
+    throw UsageError("dataset '" + path_ + "': " + failure.what());
+  }
+  return tau;
+}
 
 std::string DatasetReader::derived_attribute_problem() const {
   const auto& g = spec_.geometry;
   try {
     const hid_t file = file_.get();
-    if (h5::read_string_attribute(file, "rg_map") != "block_sum") {
-      return "attribute rg_map is not 'block_sum'";
-    }
+    // rg_map itself was checked on opening (a map of the file's field).
     const double scale = std::pow(static_cast<double>(g.block_side), -spec_.scaling_dimension);
     if (h5::read_double_attribute(file, "block_map_scale") != scale) {
       return "attribute block_map_scale is not b^(-scaling_dimension)";

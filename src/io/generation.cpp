@@ -93,7 +93,11 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
     : world_(world),
       settings_(settings),
       source_(source),
-      group_(world.split(world.rank() / decomposition.lattice_ranks, world.rank())) {
+      group_(world.split(world.rank() / decomposition.lattice_ranks, world.rank())),
+      grid_(decomposition.grid) {
+  if (settings.spec.field == "ising" && (decomposition.groups != 1 || resume)) {
+    throw std::logic_error("an Ising dataset is one chain on every rank, written from the start");
+  }
   const DatasetSpec& spec = settings.spec;
   const double open_start = wall_seconds();
   // Ranks that own whole samples, or slabs of whole rows, write one contiguous piece of the file
@@ -133,6 +137,17 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
 }
 
 void DatasetGeneration::write_pending() {
+  if (settings_.spec.field == "ising") {
+    ising_summary_ = lattice::generate_ising(world_, grid_, settings_.spec, *writer_,
+                                             source_.reader, source_.samples, !settings_.quiet);
+    const lattice::IsingRunSummary& summary = *ising_summary_;
+    times_.random = summary.update_seconds;
+    times_.coarse = summary.map_seconds;
+    times_.write = summary.write_seconds;
+    writer_->write_autocorrelation(summary.tau_abs_magnetisation, summary.tau_energy,
+                                   summary.series_length);
+    return;
+  }
   if (settings_.spec.dtype == "float64") {
     write_pending_as<double>();
   } else {
@@ -227,14 +242,8 @@ void DatasetGeneration::write_pending_as() {
       // own failed (a full disk): a rank that stopped early would leave the others waiting. The
       // failures are then agreed on, and samples are marked complete only where every rank of
       // the group wrote every tile of them (a failure ends the run before its last tile).
-      std::string error;
-      const auto attempt = [&error](auto&& work) {
-        try {
-          work();
-        } catch (const std::exception& failure) {
-          if (error.empty()) error = failure.what();
-        }
-      };
+      FirstFailure writes;
+      const auto attempt = [&writes](auto&& work) { writes.attempt(work); };
       for (int level = 0; level <= levels; ++level) {
         attempt([&] {
           writer_->write(level, step.run.first, count, boxes[static_cast<size_t>(level)],
@@ -242,7 +251,7 @@ void DatasetGeneration::write_pending_as() {
         });
       }
       attempt([&] { fail_if_injected("generate: write", world.rank()); });
-      const bool group_failed = group.any(!error.empty());
+      const bool group_failed = group.any(writes.failed());
       // The run's checksums: every rank of the group holds its boxes' share.
       std::string source_problem;
       if (step.ends_run) {
@@ -261,7 +270,8 @@ void DatasetGeneration::write_pending_as() {
       attempt([&] {
         writer_->mark_complete(group, step.run.first, marks ? step.run.count : 0, run_checksums);
       });
-      world.raise_if_any(error.empty() ? source_problem : write_failure(settings_.output, error));
+      world.raise_if_any(writes.failed() ? write_failure(settings_.output, writes.message())
+                                         : source_problem);
     }
     times_.write += wall_seconds() - start;
     done_by_all += plan.samples_in_step(index);

@@ -51,6 +51,26 @@ inline void require(bool condition, const std::string& message) {
   if (!condition) throw UsageError(message);
 }
 
+/// Work that every rank must attempt in full even after a part failed (collective writes: a rank
+/// that stopped early would leave the others waiting): each attempt's exception is caught and the
+/// first message kept, for the ranks to agree on afterwards (Comm::raise_if_any).
+class FirstFailure {
+ public:
+  template <typename Work>
+  void attempt(Work&& work) {
+    try {
+      work();
+    } catch (const std::exception& failure) {
+      if (message_.empty()) message_ = failure.what();
+    }
+  }
+  bool failed() const { return !message_.empty(); }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
 /// "file.cpp:123" for messages.
 std::string source_location(const char* file, int line);
 

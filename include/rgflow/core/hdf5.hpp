@@ -156,5 +156,9 @@ template <>
 inline hid_t native_type<uint8_t>() {
   return H5T_NATIVE_UINT8;
 }
+template <>
+inline hid_t native_type<int8_t>() {
+  return H5T_NATIVE_INT8;
+}
 
 }  // namespace rgflow::h5

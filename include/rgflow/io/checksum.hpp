@@ -23,8 +23,9 @@ uint64_t checksum_key(int level, int64_t sample);
 /// box as generate and the reader hold them) of
 ///   mix64(bits(value) XOR (key + g * 0x9e3779b97f4a7c15)),
 /// g the site's global row-major index in the level and bits(value) the value's IEEE bits as an
-/// unsigned integer (a float's 32 bits zero-extended): the stored little-endian bytes. T is float
-/// or double. A change of any one value always changes the sum (mix64 is a bijection).
+/// unsigned integer (a float's 32 bits, an int8 spin's 8 bits, zero-extended): the stored
+/// little-endian bytes. T is float, double or int8_t (levels of spins). A change of any one value
+/// always changes the sum (mix64 is a bijection).
 template <typename T>
 uint64_t box_checksum(const T* values, const lattice::Box& box, int64_t side, uint64_t key);
 

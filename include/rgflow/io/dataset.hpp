@@ -2,6 +2,7 @@
 // collectively with parallel HDF5 and read back by the later stages and the tests.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,20 +23,40 @@ constexpr const char* kChecksumAlgorithm =
     "sum mod 2^64 over sites g of mix64(bits XOR (key + g * 0x9e3779b97f4a7c15)), "
     "key = mix64(level * 2^56 + sample), mix64 = splitmix64 finaliser, bits = stored value";
 
+/// The Markov chain of an Ising dataset (field "ising"; docs/science.md section 8): checkerboard
+/// heat-bath sweeps at coupling beta from a cold start, `thermalize` sweeps before sample 0 and
+/// `sweeps_between` sweeps before each later sample.
+struct IsingChainSpec {
+  double beta = 0;
+  int64_t thermalize = 0;
+  int64_t sweeps_between = 0;
+};
+
 /// Everything that determines a dataset's contents, plus provenance.
 struct DatasetSpec {
   lattice::Geometry geometry;
   int64_t samples = 0;
   uint64_t seed = 0;
-  field::Distribution distribution;
-  double scaling_dimension = 1.0;  // Delta in y = b^(-Delta) sum x
-  std::string dtype = "float32";   // float32 or float64
-  std::string command_line;        // provenance only
-  std::string created;             // provenance only (UTC, ISO 8601)
+  std::string field = "iid";         // iid (values of `distribution`) or ising (spins)
+  field::Distribution distribution;  // field iid
+  IsingChainSpec ising;              // field ising
+  std::string rg_map = "block_sum";  // block_sum; for ising also majority or decimation
+  double scaling_dimension = 1.0;    // Delta in y = b^(-Delta) sum x (rg_map block_sum)
+  std::string dtype = "float32";     // float32 or float64: the type of every level not of spins
+  std::string command_line;          // provenance only
+  std::string created;               // provenance only (UTC, ISO 8601)
 
   /// A description of the first field that determines contents and differs, or "" if none does.
   std::string difference(const DatasetSpec& other) const;
+  /// Whether `level` holds spins, stored as int8 (+1 or -1): level 0 of an Ising dataset and every
+  /// level of its majority or decimation map. Every other level holds floats of `dtype`.
+  bool level_holds_spins(int level) const;
+  /// Bytes per stored value of `level`: 1 for spins, else dtype_bytes(dtype).
+  int64_t level_value_bytes(int level) const;
 };
+
+/// The block-spin maps an Ising dataset may use (block_sum is the only map of i.i.d. fields).
+const std::vector<std::string>& rg_map_names();
 
 /// Bytes per value of `dtype`.
 int64_t dtype_bytes(const std::string& dtype);
@@ -74,6 +95,11 @@ class DatasetWriter {
   /// in collective mode; in independent mode only on `group`, so groups never wait for each other.
   void mark_complete(const Comm& group, int64_t first_sample, int64_t count,
                      const std::vector<uint64_t>& checksums);
+
+  /// Records the integrated autocorrelation times of |m| and of the energy measured on the chain
+  /// of an Ising run (attributes tau_int_abs_m, tau_int_energy and the method); NaN for "not
+  /// measured". Collective; every rank passes the same values.
+  void write_autocorrelation(double abs_magnetisation, double energy, int64_t series_length);
 
   /// Sets the file's `complete` attribute and closes it.
   void finish();
@@ -114,6 +140,8 @@ class DatasetReader {
   const DatasetSpec& spec() const { return spec_; }
   const std::string& path() const { return path_; }
   bool complete() const { return complete_; }
+  /// Levels of spins (int8) are read by every reader below as the numbers +1 and -1 of the
+  /// requested type, so train and analyze use them as they use float levels.
   /// Samples [first_sample, first_sample + count) of `level`, all sites, as double; shape
   /// count x L_k^d. A NaN or infinite value is a UsageError naming the level, sample and site, and
   /// so is a read HDF5 fails (a damaged file).
@@ -125,9 +153,10 @@ class DatasetReader {
   void read_stored_floats(int level, int64_t first_sample, int64_t count,
                           std::vector<float>& out) const;
   /// Samples [first_sample, first_sample + count) of `level` on `box` (level sites) into `out`
-  /// (count x box.extent, row-major), as stored: T must be the dtype's type (float for float32,
-  /// double for float64; std::logic_error otherwise). Values are not checked (a copy or a
-  /// verification takes the bytes as they are); a failed read is a UsageError.
+  /// (count x box.extent, row-major), as stored: T must be the level's stored type (int8_t for a
+  /// level of spins, else float for float32 and double for float64; std::logic_error otherwise).
+  /// Values are not checked (a copy or a verification takes the bytes as they are); a failed read
+  /// is a UsageError.
   template <typename T>
   void read_stored_box(int level, int64_t first_sample, int64_t count, const lattice::Box& box,
                        T* out) const;
@@ -136,6 +165,13 @@ class DatasetReader {
   /// The first attribute that disagrees with what the others imply (rg_map, block_map_scale,
   /// each level's level, L_k and scale_factor), or "" when all agree.
   std::string derived_attribute_problem() const;
+  /// The integrated autocorrelation times an Ising dataset stores (NaN when not measured, e.g. a
+  /// chain of one sample, and for i.i.d. fields).
+  struct Autocorrelation {
+    double abs_magnetisation = NAN;
+    double energy = NAN;
+  };
+  Autocorrelation autocorrelation() const;
   /// Whether the file holds /checksums (files of rgflow 0.1.0 do not).
   bool has_checksums() const { return has_checksums_; }
   /// /checksums for samples [first_sample, first_sample + count): (levels + 1) x count,

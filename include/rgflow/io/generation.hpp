@@ -5,6 +5,7 @@
 // options and the report are app/generate.cpp.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/lattice/generation_plan.hpp"
+#include "rgflow/lattice/ising_generation.hpp"
 
 namespace rgflow::io {
 
@@ -81,8 +83,13 @@ class DatasetGeneration {
   /// Collective over `world` (every write step; the completion marks over each sample group, or
   /// over `world` in collective mode): generates, or copies, every pending sample and writes it.
   /// A failed write on any rank ends every rank with one UsageError; the samples marked complete
-  /// before it stay for -resume.
+  /// before it stay for -resume. An Ising dataset (spec.field "ising", one sample group: every
+  /// rank on the one chain, not resumable) is written by lattice::generate_ising, its tau_int
+  /// stored in the file.
   void write_pending();
+
+  /// The Ising chain's summary after write_pending (Ising datasets only).
+  const std::optional<lattice::IsingRunSummary>& ising_summary() const { return ising_summary_; }
 
   /// Collective over `world`: closes the file, flushing it (a full disk may show only here).
   void finish();
@@ -101,7 +108,9 @@ class DatasetGeneration {
   std::optional<DatasetWriter> writer_;
   int64_t pending_ = 0;
   lattice::GenerationPlan plan_;
+  std::array<int, lattice::kMaxDim> grid_;
   GenerationTimes times_;
+  std::optional<lattice::IsingRunSummary> ising_summary_;
 };
 
 }  // namespace rgflow::io

@@ -1,0 +1,75 @@
+// One Ising Markov chain on a lattice split over the ranks of a communicator: the thin
+// communication layer around the pure kernels of field/ising.hpp. Rank r of the process grid owns
+// owned_box(geometry, grid, r) (whole top-level blocks, as generate splits every lattice) with a
+// halo of one site; before each colour's update the halo is refreshed from the neighbouring boxes
+// by MPI_Sendrecv along each axis of the grid (a box alone along an axis copies its own opposite
+// face: periodic). Every random number is keyed by (seed, sample, sweep, colour, global site)
+// inside the kernels, so the chain's configurations are the same bits for any rank count and grid.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "rgflow/core/mpi.hpp"
+#include "rgflow/field/ising.hpp"
+#include "rgflow/lattice/geometry.hpp"
+
+namespace rgflow::lattice {
+
+/// The interior face (layer 1 or extent, `upper`) of a padded box along `axis`, the other axes'
+/// interior only (nearest-neighbour updates read no edge or corner of the halo), packed in
+/// row-major order; and its inverse into the halo layer (0 or extent + 1). Pure functions: the
+/// sender's face and the receiver's halo have the same shape, since boxes of one grid row share
+/// their ranges along the other axes.
+int64_t face_sites(const field::IsingBox& box, int axis);
+void pack_face(const field::IsingBox& box, const int8_t* padded, int axis, bool upper, int8_t* out);
+void unpack_halo(const field::IsingBox& box, int8_t* padded, int axis, bool upper,
+                 const int8_t* in);
+
+/// The lattice rank of the neighbour of `lattice_rank` one step up (+1) or down (-1) along `axis`
+/// of `grid`, periodic; ranks numbered with the last axis fastest (as owned_box).
+int grid_neighbour(const std::array<int, kMaxDim>& grid, int lattice_rank, int axis, int step);
+
+/// Per-site observables of one configuration of the whole lattice.
+struct IsingMeasurement {
+  double abs_magnetisation = 0;  // |sum s| / N
+  double energy = 0;             // -(sum over bonds of s_i s_j) / N (J = 1)
+};
+
+class IsingChain {
+ public:
+  /// Collective on `comm`, whose size must be the product of `grid`. Starts cold (every spin +1).
+  /// std::invalid_argument for a lattice the kernels refuse (d not 2 or 3, odd side).
+  IsingChain(const Comm& comm, const Geometry& geometry, const std::array<int, kMaxDim>& grid,
+             double beta, uint64_t seed);
+
+  /// This rank's box (level-0 sites) as the kernels and as the dataset layer name it.
+  const field::IsingBox& ising_box() const { return box_; }
+  const Box& box() const { return owned_; }
+
+  /// One checkerboard sweep keyed by (sample, sweep): halo exchange, colour 0, exchange, colour 1.
+  /// Collective.
+  void sweep(uint32_t sample, uint32_t sweep);
+  /// |m| and the energy per site of the current configuration. Collective.
+  IsingMeasurement measure();
+  /// This rank's spins, unpadded (box().size() values, row-major), and their replacement (a chain
+  /// continued from a stored configuration).
+  void copy_spins(int8_t* out) const;
+  void set_spins(const int8_t* spins);
+
+ private:
+  /// Refreshes the halo from the neighbouring boxes. Collective.
+  void exchange_halo();
+
+  const Comm* comm_;
+  std::array<int, kMaxDim> grid_;
+  Box owned_;
+  field::IsingBox box_;
+  field::HeatBathTable table_;
+  uint64_t seed_;
+  std::vector<int8_t> padded_;
+  std::vector<int8_t> send_, receive_;
+};
+
+}  // namespace rgflow::lattice

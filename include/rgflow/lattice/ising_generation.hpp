@@ -1,0 +1,58 @@
+// generate -field ising: one Markov chain (lattice/ising_chain.hpp) over every rank, its samples
+// and their block-spin levels written to a dataset. Sample s is the configuration after the sweeps
+// keyed by sample s: `thermalize` sweeps from a cold start for s = 0, `sweeps_between` sweeps from
+// sample s - 1 for s > 0. Levels of spins are int8; levels after block_sum are floats of the dtype.
+// Every value is a pure function of the spec: the same bits for any rank count and grid.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "rgflow/core/mpi.hpp"
+#include "rgflow/io/dataset.hpp"
+#include "rgflow/lattice/geometry.hpp"
+
+namespace rgflow::lattice {
+
+struct IsingRunSummary {
+  /// tau_int of |m| and of the energy per site over the sweeps between samples of this run, in
+  /// sweeps (NaN when the run made fewer than 2 such sweeps), and that series' length.
+  double tau_abs_magnetisation = 0;
+  double tau_energy = 0;
+  int64_t series_length = 0;
+  double update_seconds = 0, map_seconds = 0, write_seconds = 0;
+};
+
+/// Level `level` (>= 1) of one sample on the box above `fine_box` (level - 1 sites, global
+/// coordinates) from the level below: the spec's rg_map of `fine_spins` where the level holds
+/// spins (into `coarse_spins`), else the block sum (scale b^(-Delta)) of `fine_values`, or of
+/// `fine_spins` widened to T when the level below holds spins (into `coarse_values`). The pointers
+/// a level does not use may be null. Pure: generate computes every level so, and info -verify
+/// recomputes each level from the one below as stored.
+template <typename T>
+void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values);
+
+/// Block-spin levels 1..K of one sample from its level 0 on this rank's box (level-0 sites):
+/// `spins[k]` holds the box of level k where spec.level_holds_spins(k), `values[k]` (T = float or
+/// double, the dtype) elsewhere; both sized by the caller. Majority ties are keyed by (seed,
+/// sample, k) as field::majority_map describes; block_sum widens spins to T first. Pure.
+template <typename T>
+void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
+                  std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values);
+
+/// Bytes a rank holding `box` (level-0 sites) needs for the chain and one sample's levels.
+int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box);
+
+/// Writes samples [first_new, spec.samples) with `writer` (collective on `comm`, every rank
+/// splitting the lattice over `grid`), marking each complete with its checksums. When
+/// `first_new` > 0 the chain continues from level 0 of sample first_new - 1 of `source` (an
+/// extension's complete file, whose samples [0, first_new) are first copied as stored and checked
+/// against its checksums). Collective; errors are agreed on, so every rank throws alike.
+IsingRunSummary generate_ising(const Comm& comm, const std::array<int, kMaxDim>& grid,
+                               const io::DatasetSpec& spec, io::DatasetWriter& writer,
+                               const io::DatasetReader* source, int64_t first_new, bool progress);
+
+}  // namespace rgflow::lattice

@@ -1,0 +1,225 @@
+#include "rgflow/lattice/ising_generation.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rgflow/coarse/block_map.hpp"
+#include "rgflow/core/error.hpp"
+#include "rgflow/core/progress.hpp"
+#include "rgflow/field/ising.hpp"
+#include "rgflow/io/checksum.hpp"
+#include "rgflow/lattice/ising_chain.hpp"
+
+namespace rgflow::lattice {
+namespace {
+
+field::IsingBox ising_box_of(const Box& box, int64_t side) {
+  field::IsingBox ising;
+  ising.dim = box.dim;
+  ising.side = side;
+  for (int a = 0; a < box.dim; ++a) {
+    ising.origin[static_cast<size_t>(a)] = box.begin[static_cast<size_t>(a)];
+    ising.extent[static_cast<size_t>(a)] = box.extent[static_cast<size_t>(a)];
+  }
+  return ising;
+}
+
+double tau_or_nan(const std::vector<double>& series) {
+  return series.size() < 2 ? NAN : field::integrated_autocorrelation_time(series);
+}
+
+// One sample's values of every level on this rank's boxes: spins or floats per level.
+template <typename T>
+struct SampleLevels {
+  std::vector<std::vector<int8_t>> spins;
+  std::vector<std::vector<T>> values;
+
+  SampleLevels(const io::DatasetSpec& spec, const std::vector<Box>& boxes) {
+    for (int level = 0; level <= spec.geometry.levels; ++level) {
+      const size_t size = static_cast<size_t>(boxes[static_cast<size_t>(level)].size());
+      spins.emplace_back(spec.level_holds_spins(level) ? size : 0);
+      values.emplace_back(spec.level_holds_spins(level) ? 0 : size);
+    }
+  }
+};
+
+template <typename T>
+IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid,
+                          const io::DatasetSpec& spec, io::DatasetWriter& writer,
+                          const io::DatasetReader* source, int64_t first_new, bool show_progress) {
+  const Geometry& geometry = spec.geometry;
+  const int levels = geometry.levels;
+  IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, chain.box());
+  SampleLevels<T> sample_levels(spec, boxes);
+  IsingRunSummary summary;
+  Progress progress("generate", static_cast<double>(spec.samples), "samples",
+                    show_progress && comm.rank() == 0);
+
+  // Writes one sample's levels, its checksums and its completion mark; `expected`, when not
+  // empty, holds the checksums the sample must have (a copied one). Every rank makes every write
+  // call even after one failed, then the failures are agreed on (see generate's i.i.d. loop).
+  auto write_sample = [&](int64_t sample, const std::vector<uint64_t>& expected) {
+    FirstFailure writes;
+    const auto attempt = [&writes](auto&& work) { writes.attempt(work); };
+    std::vector<uint64_t> sums(static_cast<size_t>(levels + 1), 0);
+    for (int level = 0; level <= levels; ++level) {
+      const Box& box = boxes[static_cast<size_t>(level)];
+      const uint64_t key = io::checksum_key(level, sample);
+      const int64_t side = geometry.level_side(level);
+      if (spec.level_holds_spins(level)) {
+        const int8_t* data = sample_levels.spins[static_cast<size_t>(level)].data();
+        sums[static_cast<size_t>(level)] = io::box_checksum(data, box, side, key);
+        attempt([&] { writer.write(level, sample, 1, box, data); });
+      } else {
+        const T* data = sample_levels.values[static_cast<size_t>(level)].data();
+        sums[static_cast<size_t>(level)] = io::box_checksum(data, box, side, key);
+        attempt([&] { writer.write(level, sample, 1, box, data); });
+      }
+    }
+    comm.sum(sums);
+    std::string mismatch;
+    if (!expected.empty() && sums != expected) {
+      mismatch = "the dataset to extend is damaged: sample " + std::to_string(sample) +
+                 " does not match its checksums (rgflow info -verify names every check)";
+    }
+    const bool failed = comm.any(writes.failed()) || !mismatch.empty();
+    attempt([&] { writer.mark_complete(comm, sample, comm.rank() == 0 && !failed ? 1 : 0, sums); });
+    comm.raise_if_any(mismatch.empty() ? writes.message() : mismatch);
+  };
+
+  // An extension: the existing samples as stored, then the chain from the last one.
+  if (first_new > 0) {
+    if (source == nullptr) throw std::logic_error("generate_ising: samples to copy but no source");
+    for (int64_t sample = 0; sample < first_new; ++sample) {
+      std::string error;
+      try {
+        for (int level = 0; level <= levels; ++level) {
+          const Box& box = boxes[static_cast<size_t>(level)];
+          if (spec.level_holds_spins(level)) {
+            source->read_stored_box(level, sample, 1, box,
+                                    sample_levels.spins[static_cast<size_t>(level)].data());
+          } else {
+            source->read_stored_box(level, sample, 1, box,
+                                    sample_levels.values[static_cast<size_t>(level)].data());
+          }
+        }
+      } catch (const std::exception& failure) {
+        error = failure.what();
+      }
+      comm.raise_if_any(error);
+      const std::vector<uint64_t> expected =
+          source->has_checksums() ? source->read_checksums(sample, 1) : std::vector<uint64_t>{};
+      const double start = wall_seconds();
+      write_sample(sample, expected);
+      summary.write_seconds += wall_seconds() - start;
+      progress.update(static_cast<double>(sample + 1));
+    }
+    chain.set_spins(sample_levels.spins[0].data());
+  }
+
+  std::vector<double> abs_magnetisation, energy;
+  for (int64_t sample = first_new; sample < spec.samples; ++sample) {
+    double start = wall_seconds();
+    const uint32_t key = static_cast<uint32_t>(sample);
+    if (sample == 0) {
+      for (int64_t sweep = 0; sweep < spec.ising.thermalize; ++sweep) {
+        chain.sweep(key, static_cast<uint32_t>(sweep));
+      }
+    } else {
+      for (int64_t sweep = 0; sweep < spec.ising.sweeps_between; ++sweep) {
+        chain.sweep(key, static_cast<uint32_t>(sweep));
+        const IsingMeasurement measured = chain.measure();
+        abs_magnetisation.push_back(measured.abs_magnetisation);
+        energy.push_back(measured.energy);
+      }
+    }
+    chain.copy_spins(sample_levels.spins[0].data());
+    summary.update_seconds += wall_seconds() - start;
+    start = wall_seconds();
+    ising_levels<T>(spec, chain.box(), key, sample_levels.spins, sample_levels.values);
+    summary.map_seconds += wall_seconds() - start;
+    start = wall_seconds();
+    write_sample(sample, {});
+    summary.write_seconds += wall_seconds() - start;
+    progress.update(static_cast<double>(sample + 1));
+  }
+  progress.finish();
+  summary.tau_abs_magnetisation = tau_or_nan(abs_magnetisation);
+  summary.tau_energy = tau_or_nan(energy);
+  summary.series_length = static_cast<int64_t>(energy.size());
+  return summary;
+}
+
+}  // namespace
+
+template <typename T>
+void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values) {
+  const Geometry& geometry = spec.geometry;
+  if (spec.level_holds_spins(level)) {
+    const field::IsingBox input = ising_box_of(fine_box, geometry.level_side(level - 1));
+    if (spec.rg_map == "majority") {
+      field::majority_map(fine_spins, input, geometry.block_side, spec.seed, sample,
+                          static_cast<uint32_t>(level), coarse_spins);
+    } else {
+      field::decimation_map(fine_spins, input, geometry.block_side, coarse_spins);
+    }
+    return;
+  }
+  const double scale = coarse::block_map_scale(geometry.block_side, spec.scaling_dimension);
+  std::vector<T> widened;
+  if (spec.level_holds_spins(level - 1)) {
+    widened.assign(fine_spins, fine_spins + fine_box.size());
+    fine_values = widened.data();
+  }
+  coarse::block_sum_map(fine_values, geometry.dim, fine_box.extent, geometry.block_side, scale,
+                        coarse_values);
+}
+
+template <typename T>
+void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
+                  std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
+  for (int level = 1; level <= spec.geometry.levels; ++level) {
+    const size_t fine = static_cast<size_t>(level - 1), coarse = static_cast<size_t>(level);
+    ising_level<T>(spec, boxes[fine], level, sample, spins[fine].data(), values[fine].data(),
+                   spins[coarse].data(), values[coarse].data());
+  }
+}
+
+template void ising_level<float>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
+                                 const float*, int8_t*, float*);
+template void ising_level<double>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
+                                  const double*, int8_t*, double*);
+template void ising_levels<float>(const io::DatasetSpec&, const Box&, uint32_t,
+                                  std::vector<std::vector<int8_t>>&,
+                                  std::vector<std::vector<float>>&);
+template void ising_levels<double>(const io::DatasetSpec&, const Box&, uint32_t,
+                                   std::vector<std::vector<int8_t>>&,
+                                   std::vector<std::vector<double>>&);
+
+int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box) {
+  int64_t bytes = 0;
+  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
+  for (int level = 0; level <= spec.geometry.levels; ++level) {
+    bytes += boxes[static_cast<size_t>(level)].size() * spec.level_value_bytes(level);
+  }
+  int64_t padded = 1;
+  for (int a = 0; a < box.dim; ++a) padded *= box.extent[static_cast<size_t>(a)] + 2;
+  // The padded spins, every level of one sample, and the widened copy block_sum may take.
+  return bytes + padded + box.size() * io::dtype_bytes(spec.dtype);
+}
+
+IsingRunSummary generate_ising(const Comm& comm, const std::array<int, kMaxDim>& grid,
+                               const io::DatasetSpec& spec, io::DatasetWriter& writer,
+                               const io::DatasetReader* source, int64_t first_new, bool progress) {
+  return spec.dtype == "float64"
+             ? run_chain<double>(comm, grid, spec, writer, source, first_new, progress)
+             : run_chain<float>(comm, grid, spec, writer, source, first_new, progress);
+}
+
+}  // namespace rgflow::lattice

@@ -1,0 +1,192 @@
+// generate -field ising's layer (lattice/ising_generation.hpp) against independent truth: the
+// chain run whole on one process with the kernels (field::IsingLattice), the block-spin maps
+// applied to the whole lattice, the checksums of the whole levels, tau_int of the reference
+// series; and an extension that equals generating every sample at once.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "rgflow/coarse/block_map.hpp"
+#include "rgflow/field/ising.hpp"
+#include "rgflow/io/checksum.hpp"
+#include "rgflow/io/dataset.hpp"
+#include "rgflow/lattice/ising_generation.hpp"
+#include "rgflow/lattice/partition.hpp"
+
+namespace rgflow::lattice {
+namespace {
+
+std::string temporary_path(const Comm& world, const std::string& stem) {
+  std::string path;
+  if (world.rank() == 0) {
+    path = "/tmp/rgflow_mpi_ising_" + stem + "_" + std::to_string(getpid()) + ".h5";
+  }
+  return world.broadcast(path);
+}
+
+io::DatasetSpec ising_spec(int dim, int64_t side, int levels, const std::string& rg_map) {
+  io::DatasetSpec spec;
+  spec.geometry = {dim, side, 2, levels};
+  spec.samples = 4;
+  spec.seed = 5;
+  spec.field = "ising";
+  spec.rg_map = rg_map;
+  spec.ising = {dim == 2 ? 0.4406868 : 0.2216546, 3, 2};
+  spec.scaling_dimension = dim / 2.0;
+  return spec;
+}
+
+// The chain of `spec` on one whole lattice: level 0 of every sample and the series of |m| and
+// the energy per site after every sweep between samples.
+struct ReferenceChain {
+  std::vector<std::vector<int8_t>> samples;
+  std::vector<double> abs_magnetisation, energy;
+};
+
+ReferenceChain reference_chain(const io::DatasetSpec& spec) {
+  const auto& g = spec.geometry;
+  field::IsingLattice whole(g.dim, g.side);
+  whole.set_all(1);
+  const field::HeatBathTable table = field::heat_bath_table(g.dim, spec.ising.beta);
+  const double sites = static_cast<double>(g.level_sites(0));
+  ReferenceChain chain;
+  for (int64_t s = 0; s < spec.samples; ++s) {
+    const int64_t sweeps = s == 0 ? spec.ising.thermalize : spec.ising.sweeps_between;
+    for (int64_t sweep = 0; sweep < sweeps; ++sweep) {
+      whole.heat_bath_sweep(table, spec.seed, static_cast<uint32_t>(s),
+                            static_cast<uint32_t>(sweep));
+      if (s > 0) {
+        chain.abs_magnetisation.push_back(std::abs(static_cast<double>(whole.magnetisation_sum())) /
+                                          sites);
+        chain.energy.push_back(-static_cast<double>(whole.bond_sum()) / sites);
+      }
+    }
+    chain.samples.push_back(whole.spins());
+  }
+  return chain;
+}
+
+// Generates `spec` into `path` on every rank (the grid choose_process_grid picks), optionally
+// extending `source` from `first_new` samples.
+IsingRunSummary generate(const Comm& world, const io::DatasetSpec& spec, const std::string& path,
+                         const io::DatasetReader* source = nullptr, int64_t first_new = 0) {
+  const auto grid =
+      choose_process_grid(spec.geometry.dim, spec.geometry.top_blocks_per_axis(), world.size());
+  if (!grid) throw std::logic_error("no grid");
+  io::DatasetWriter writer = io::DatasetWriter::create(world, path, spec, true);
+  const IsingRunSummary summary =
+      generate_ising(world, *grid, spec, writer, source, first_new, false);
+  writer.write_autocorrelation(summary.tau_abs_magnetisation, summary.tau_energy,
+                               summary.series_length);
+  writer.finish();
+  world.barrier();
+  return summary;
+}
+
+std::vector<double> widened(const std::vector<int8_t>& spins) {
+  return std::vector<double>(spins.begin(), spins.end());
+}
+
+TEST(IsingGeneration, MajorityLevelsAreTheWholeLatticeChainAndItsMaps2D) {
+  const Comm world(MPI_COMM_WORLD);
+  const io::DatasetSpec spec = ising_spec(2, 16, 2, "majority");
+  const std::string path = temporary_path(world, "majority");
+  const IsingRunSummary summary = generate(world, spec, path);
+  const ReferenceChain reference = reference_chain(spec);
+  EXPECT_EQ(summary.series_length, (spec.samples - 1) * spec.ising.sweeps_between);
+  EXPECT_EQ(summary.tau_energy, field::integrated_autocorrelation_time(reference.energy));
+  EXPECT_EQ(summary.tau_abs_magnetisation,
+            field::integrated_autocorrelation_time(reference.abs_magnetisation));
+  {
+    const io::DatasetReader reader(path);
+    EXPECT_EQ(reader.spec().difference(spec), "");
+    EXPECT_TRUE(reader.spec().level_holds_spins(2));
+    EXPECT_EQ(reader.autocorrelation().energy, summary.tau_energy);
+    const std::vector<uint64_t> checksums = reader.read_checksums(0, spec.samples);
+    for (int64_t s = 0; s < spec.samples; ++s) {
+      std::vector<int8_t> level = reference.samples[static_cast<size_t>(s)];
+      for (int k = 0; k <= spec.geometry.levels; ++k) {
+        const int64_t side = spec.geometry.level_side(k);
+        if (k > 0) {
+          std::vector<int8_t> coarse(static_cast<size_t>(spec.geometry.level_sites(k)));
+          field::majority_map(level.data(), field::IsingBox::whole(2, side * 2), 2, spec.seed,
+                              static_cast<uint32_t>(s), static_cast<uint32_t>(k), coarse.data());
+          level = coarse;
+        }
+        // The spins as the train and analyze readers hand them out: the numbers +1 and -1.
+        EXPECT_EQ(reader.read(k, s, 1), widened(level)) << "level " << k << " sample " << s;
+        const Box whole = full_box(2, side);
+        EXPECT_EQ(checksums[static_cast<size_t>(k * spec.samples + s)],
+                  io::box_checksum(level.data(), whole, side, io::checksum_key(k, s)));
+        std::vector<int8_t> stored(level.size());
+        reader.read_stored_box(k, s, 1, whole, stored.data());
+        EXPECT_EQ(stored, level);
+      }
+    }
+  }
+  world.barrier();
+  if (world.rank() == 0) std::remove(path.c_str());
+}
+
+TEST(IsingGeneration, BlockSumLevelsAreFloatsOfTheSpins3D) {
+  const Comm world(MPI_COMM_WORLD);
+  const io::DatasetSpec spec = ising_spec(3, 8, 1, "block_sum");
+  const std::string path = temporary_path(world, "block_sum");
+  generate(world, spec, path);
+  const ReferenceChain reference = reference_chain(spec);
+  {
+    const io::DatasetReader reader(path);
+    EXPECT_TRUE(reader.spec().level_holds_spins(0));
+    EXPECT_FALSE(reader.spec().level_holds_spins(1));
+    const Box whole1 = full_box(3, 4);
+    std::vector<float> stored(static_cast<size_t>(whole1.size()));
+    for (int64_t s = 0; s < spec.samples; ++s) {
+      EXPECT_EQ(reader.read(0, s, 1), widened(reference.samples[static_cast<size_t>(s)]));
+      const std::vector<float> spins(reference.samples[static_cast<size_t>(s)].begin(),
+                                     reference.samples[static_cast<size_t>(s)].end());
+      std::vector<float> expected(stored.size());
+      coarse::block_sum_map(spins.data(), 3, {8, 8, 8}, 2,
+                            coarse::block_map_scale(2, spec.scaling_dimension), expected.data());
+      reader.read_stored_box(1, s, 1, whole1, stored.data());
+      EXPECT_EQ(stored, expected) << "sample " << s;
+    }
+    // A level's stored type is the only one read_stored_box takes.
+    std::vector<int8_t> spins(static_cast<size_t>(whole1.size()));
+    EXPECT_THROW(reader.read_stored_box(1, 0, 1, whole1, spins.data()), std::logic_error);
+    EXPECT_THROW(reader.read_stored_box(0, 0, 1, full_box(3, 8), stored.data()), std::logic_error);
+  }
+  world.barrier();
+  if (world.rank() == 0) std::remove(path.c_str());
+}
+
+TEST(IsingGeneration, AnExtensionContinuesTheChainBitForBit) {
+  const Comm world(MPI_COMM_WORLD);
+  io::DatasetSpec spec = ising_spec(2, 8, 1, "decimation");
+  const std::string at_once = temporary_path(world, "at_once"),
+                    part = temporary_path(world, "part"), grown = temporary_path(world, "grown");
+  generate(world, spec, at_once);
+  io::DatasetSpec first = spec;
+  first.samples = 2;
+  generate(world, first, part);
+  {
+    const io::DatasetReader source(part);
+    generate(world, spec, grown, &source, 2);
+  }
+  {
+    const io::DatasetReader expected(at_once), actual(grown);
+    for (int k = 0; k <= 1; ++k) {
+      EXPECT_EQ(actual.read(k, 0, spec.samples), expected.read(k, 0, spec.samples));
+    }
+    EXPECT_EQ(actual.read_checksums(0, spec.samples), expected.read_checksums(0, spec.samples));
+  }
+  world.barrier();
+  if (world.rank() == 0) {
+    for (const auto& path : {at_once, part, grown}) std::remove(path.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace rgflow::lattice
