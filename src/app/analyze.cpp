@@ -126,7 +126,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
   std::vector<io::TrainedModel> models;
   analysis::JackknifeGroups groups_kind = analysis::JackknifeGroups::kSamples;
-  int64_t read_rows = 0;  // top-level block rows of the data read at once
+  int64_t read_rows = 0;    // top-level block rows of the data read at once
+  int64_t spin_pieces = 0;  // pieces per sample of the spin sums; 0: the data are not spins
   const io::ReadBudget budget{config.memory_budget_bytes, config.budget_option};
   {
     LogStageGuard stage(log_stage("Analyze: inputs"));
@@ -141,6 +142,9 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
         eval_readers.push_back(io::open_test_set(path, *reader));
       }
       read_rows = io::rows_per_read(*reader, !models.empty(), budget);
+      std::vector<int> level_inputs;
+      for (const auto& model : models) level_inputs.push_back(model.level_input);
+      spin_pieces = io::spin_sum_pieces(*reader, groups_kind, config.groups, level_inputs, budget);
       for (const auto& eval : eval_readers) io::rows_per_read(*eval, true, budget);
     });
   }
@@ -164,8 +168,20 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       return analysis::GroupedMoments::of_kind(groups_kind, levels, config.groups, config.order,
                                                g.level_side(g.levels), spec.samples);
     };
-    // Every model's kernels (float32 where model and data both are) and learned-flow table.
-    const analysis::PassModels pass_models(sources, spec.dtype, g.levels, grouped);
+    // Spin sums of the data's levels and of every learned flow (fields of spins only).
+    std::function<analysis::SpinSumTable(int)> spin_table;
+    if (spin_pieces > 0) {
+      spin_table = [&](int first_level) {
+        return analysis::SpinSumTable::of_levels(g, first_level, spec.samples, spin_pieces);
+      };
+    }
+    std::unique_ptr<analysis::SpinSumTable> data_spins;
+    if (spin_table) data_spins = std::make_unique<analysis::SpinSumTable>(spin_table(0));
+    const std::vector<double> exact_spins =
+        analysis::ising_exact_observables(g.dim, spec.ising.beta);
+    // Every model's kernels (float32 where model and data both are), learned-flow table and
+    // learned levels' spin sums.
+    const analysis::PassModels pass_models(sources, spec.dtype, g.levels, grouped, spin_table);
     // The generalisation table's cells (model x test set) and their slots.
     std::vector<analysis::PassSource> test_sets;
     std::vector<analysis::GeneralisationData> planned_tests;
@@ -186,9 +202,14 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       analysis::GroupedMoments data_moments = grouped(g.levels + 1);
       times.run(world, "analyze: cumulants", [&] {
         analysis::data_pass(data, data_moments, pass_models, results.plan, tile_sums, read_rows,
-                            world.rank(), world.size());
+                            world.rank(), world.size(), data_spins.get());
       });
       world.sum(data_moments.buffer());
+      if (data_spins) {
+        world.sum(data_spins->buffer());
+        results.spins = data_spins->flow(config.groups, exact_spins);
+        results.beta = spec.ising.beta;
+      }
       results.flow =
           analysis::cumulant_flow(data_moments.by_level(), static_cast<double>(g.sites_per_block()),
                                   static_cast<double>(g.block_side), spec.scaling_dimension, exact);
@@ -212,11 +233,17 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       LogStageGuard stage(log_stage("Analyze: flows"));
       for (size_t m = 0; m < models.size(); ++m) {
         if (pass_models.flow_table(m)) world.sum(pass_models.flow_table(m)->buffer());
+        if (pass_models.spin_table(m)) world.sum(pass_models.spin_table(m)->buffer());
       }
       times.run(world, "analyze: flows", [&] {
         for (size_t m = 0; m < models.size(); ++m) {
           results.learned_flows.push_back(analysis::learned_flow(
               pass_models.flow_table(m), models[m].level_input, g, spec.scaling_dimension, exact));
+          if (const auto* spins = pass_models.spin_table(m)) {
+            // Exact values apply to the flow's row 0 when it is the data's level 0.
+            results.learned_flows.back().spins = spins->flow(
+                config.groups, models[m].level_input == 0 ? exact_spins : std::vector<double>{});
+          }
         }
       });
     }

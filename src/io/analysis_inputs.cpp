@@ -38,7 +38,10 @@ std::unique_ptr<DatasetReader> open_test_set(const std::string& path, const Data
 int64_t rows_per_read(const DatasetReader& reader, bool models, const ReadBudget& budget) {
   const auto& g = reader.spec().geometry;
   const int64_t value_bytes = dtype_bytes(reader.spec().dtype);
-  const int64_t rows = analysis::rows_per_read(g, value_bytes, models, budget.bytes);
+  // The spin observables of Ising data read one top-level block row more after each read.
+  const int64_t next_row =
+      reader.spec().field == "ising" ? analysis::pass_bytes(g, 1, value_bytes, false) : 0;
+  const int64_t rows = analysis::rows_per_read(g, value_bytes, models, budget.bytes - next_row);
   if (rows > 0) return rows;
   const int64_t tile_rows = analysis::canonical_rows(g);
   throw UsageError(
@@ -48,6 +51,24 @@ int64_t rows_per_read(const DatasetReader& reader, bool models, const ReadBudget
       ", all levels, " + reader.spec().dtype + (models ? ", and the models' work space" : "") +
       "): it needs " + mib_text(analysis::pass_bytes(g, tile_rows, value_bytes, models)) +
       "; raise it");
+}
+
+int64_t spin_sum_pieces(const DatasetReader& reader, analysis::JackknifeGroups kind, int64_t groups,
+                        const std::vector<int>& level_inputs, const ReadBudget& budget) {
+  const auto& spec = reader.spec();
+  if (spec.field != "ising") return 0;
+  const auto& g = spec.geometry;
+  const int64_t pieces = kind == analysis::JackknifeGroups::kSpace ? groups : 1;
+  int64_t bytes = analysis::SpinSumTable::bytes(g, 0, spec.samples, pieces);
+  for (int k : level_inputs) {
+    if (k < g.levels) bytes += analysis::SpinSumTable::bytes(g, k, spec.samples, pieces);
+  }
+  if (bytes > budget.bytes) {
+    throw UsageError("option " + budget.option + ": " + mib_text(budget.bytes) +
+                     " cannot hold the spin sums of the " + std::to_string(spec.samples) +
+                     " samples of '" + reader.path() + "' (" + mib_text(bytes) + "); raise it");
+  }
+  return pieces;
 }
 
 template <typename Value>

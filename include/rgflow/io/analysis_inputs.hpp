@@ -38,6 +38,13 @@ struct ReadBudget {
 /// no file access (the reader's spec is read already).
 int64_t rows_per_read(const DatasetReader& reader, bool models, const ReadBudget& budget);
 
+/// Pieces per sample of the spin sums of `reader`'s levels (analysis::SpinSumTable): `groups`
+/// with space jackknife groups, else 1; 0 when its field is not ising (no spin observables).
+/// UsageError, one line, when the tables of the data and of the learned flows of models with
+/// levels `level_inputs` exceed `budget`. Local.
+int64_t spin_sum_pieces(const DatasetReader& reader, analysis::JackknifeGroups kind, int64_t groups,
+                        const std::vector<int>& level_inputs, const ReadBudget& budget);
+
 /// A SlabReader of `reader` (which must outlive it): one sample's values of a level on a run of
 /// top-level block rows, by hyperslab, as stored (float32 data stay float). Each call is a serial
 /// HDF5 read of the reader's file, local.
