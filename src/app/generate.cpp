@@ -162,10 +162,6 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
     }
     only_with("distribution", "-field iid");
     if (spec.rg_map != "block_sum") only_with("scaling_dimension", "-rg_map block_sum");
-    if (config.resume) {
-      throw UsageError("option " + options.full_name("resume") +
-                       ": an Ising chain cannot be resumed; start over with -force");
-    }
   } else {
     for (const char* name : {"beta", "thermalize", "sweeps_between"}) {
       only_with(name, "-field ising");

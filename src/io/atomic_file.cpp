@@ -194,6 +194,11 @@ std::string check_on_root(const std::string& final_path, const std::string& opti
     }
   }
   if (exists(partial)) {
+    if (resume && !force && resumable == Resumable::kNo) {
+      return "a partial output '" + partial +
+             "' from an interrupted run exists and this output cannot be resumed (use -force to "
+             "start over)";
+    }
     if (resume && !force) {
       *state = OutputState::kResume;
     } else if (force) {

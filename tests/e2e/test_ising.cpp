@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,30 @@ TEST(IsingGenerate, ExtendContinuesTheChainBitForBit) {
   EXPECT_EQ(table(at_once, "/checksums"), table(grown, "/checksums"));
   result = run_rgflow(2, "info -verify -data " + grown);
   EXPECT_EQ(result.status, 0) << result.err;
+}
+
+// `rgflow run` passes -resume to every generate stage: a fresh or complete Ising output takes it
+// as any output does, while the partial file of an interrupted chain (which holds no chain state
+// to continue from) is refused in one line and left as it is.
+TEST(IsingGenerate, ResumeStartsFreshKeepsCompleteAndRefusesAPartialChain) {
+  TempFolder folder;
+  const std::string output = folder.file("chain.h5");
+  const std::string common =
+      "generate -quiet -resume -field ising -d 2 -L 8 -b 2 -levels 1 -samples 2 -thermalize 4 "
+      "-sweeps_between 2 -seed 3 -beta 0.3 -o " +
+      output;
+  auto result = run_rgflow(2, common);
+  ASSERT_EQ(result.status, 0) << result.err;
+  result = run_rgflow(2, "info -verify -data " + output);
+  EXPECT_EQ(result.status, 0) << result.err;
+  result = run_rgflow(2, common);
+  EXPECT_EQ(result.status, 0) << result.err;
+  const std::string partial = output + ".partial";
+  ASSERT_EQ(std::rename(output.c_str(), partial.c_str()), 0);
+  result = run_rgflow(2, common);
+  expect_one_line_failure(result, "cannot be resumed (use -force to start over)", "-resume");
+  EXPECT_FALSE(file_exists(output));
+  EXPECT_TRUE(file_exists(partial));
 }
 
 TEST(IsingBadInput, EachIsRefusedCleanlyWithoutOutput) {
