@@ -19,9 +19,9 @@
 
 #include "ising_bench.hpp"
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/field/cluster_merge.hpp"
 #include "rgflow/field/ising.hpp"
 #include "rgflow/field/ising_cluster.hpp"
-#include "rgflow/lattice/cluster_merge.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace {
@@ -47,8 +47,8 @@ int run(int argc, char** argv) {
     return 1;
   }
   const rgflow::lattice::Geometry geometry{dim, side, 2, 0};
-  const rgflow::field::IsingBox box = rgflow::lattice::ising_box_of(
-      rgflow::lattice::owned_box(geometry, *grid, world.rank()), side);
+  const rgflow::field::IsingBox box =
+      rgflow::field::ising_box_of(rgflow::lattice::owned_box(geometry, *grid, world.rank()), side);
   rgflow::field::IsingLattice whole(dim, side);
   rgflow::field::BoxClusters clusters;
   uint32_t sweep = 20;
@@ -68,7 +68,7 @@ int run(int argc, char** argv) {
     for (int k = 0; k < 10; ++k) {
       world.barrier();
       const double w0 = MPI_Wtime();
-      all = rgflow::lattice::gather_cluster_links(world, clusters.links);
+      all = rgflow::field::gather_cluster_links(world, clusters.links);
       fastest = std::min(fastest, MPI_Wtime() - w0);
     }
     const double r0 = cpu_seconds();

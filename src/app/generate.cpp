@@ -8,7 +8,7 @@
 // blocks sized by the memory budget, so memory is bounded whatever the lattice's size. The plan
 // is lattice/generation_plan.hpp (a pure function of sizes, the same on every rank); the writing
 // is io/generation.hpp; this file reads the options and reports. An Ising dataset is one Markov
-// chain over every rank (lattice/ising_generation.hpp): one sample group, the lattice split as
+// chain over every rank (io/ising_generation.hpp): one sample group, the lattice split as
 // above, with halo exchange.
 #include <cinttypes>
 #include <cmath>
@@ -197,8 +197,7 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
 
 // The chain's tau_int (stdout unless quiet) and, whatever quiet says, a warning on stderr when
 // samples are closer than 2 tau_int.
-void report_ising(const lattice::IsingRunSummary& summary, const io::DatasetSpec& spec,
-                  bool quiet) {
+void report_ising(const io::IsingRunSummary& summary, const io::DatasetSpec& spec, bool quiet) {
   if (!quiet) {
     std::printf(
         "rgflow generate: tau_int |m| %.3g sweeps, energy %.3g sweeps (over %lld sweeps "
@@ -252,7 +251,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const lattice::Decomposition& decomposition = choice.decomposition;
   if (ising) {
     const int64_t box_bytes =
-        lattice::ising_box_bytes(spec, lattice::owned_box(geometry, decomposition.grid, 0));
+        io::ising_box_bytes(spec, lattice::owned_box(geometry, decomposition.grid, 0));
     if (box_bytes > settings.memory_budget_bytes) {
       throw UsageError("option " + options.full_name(config.budget_option) + ": " +
                        mib_text(settings.memory_budget_bytes) +

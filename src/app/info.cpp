@@ -18,7 +18,7 @@
 #include "rgflow/core/options.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/lattice/ising_generation.hpp"
+#include "rgflow/io/ising_generation.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::app {
@@ -49,7 +49,7 @@ bool same_bits(T a, T b) {
 // Checks samples [first, end) of `reader` in increasing order and returns the first problem:
 // a non-finite value (a spin not +1 or -1), a coarse value that is not the map of the level below
 // as stored (recomputed with generate's kernels, coarse::block_sum_map or, for Ising datasets,
-// lattice::ising_level with the file's rg_map, from the stored values, so equality is exact), or
+// io::ising_level with the file's rg_map, from the stored values, so equality is exact), or
 // a checksum that does not match the stored bytes. Samples are read in slabs of
 // whole top-level block rows (a block never crosses one, so each slab's levels are complete).
 template <typename T>
@@ -106,9 +106,8 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
             if (!value_problem[k].empty()) continue;
             if (level > 0) {
               recomputed_spins.resize(spins[k].size());
-              lattice::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
-                                      spins[k - 1].data(), nullptr, recomputed_spins.data(),
-                                      nullptr);
+              io::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
+                                 spins[k - 1].data(), nullptr, recomputed_spins.data(), nullptr);
             }
             for (size_t i = 0; i < spins[k].size(); ++i) {
               const int8_t spin = spins[k][i];
@@ -133,9 +132,9 @@ Problem verify_samples(const io::DatasetReader& reader, int64_t first, int64_t e
           if (!value_problem[k].empty()) continue;  // the first one of the level is kept
           if (level > 0 && ising) {
             recomputed.resize(values[k].size());
-            lattice::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
-                                    spins[k - 1].data(), values[k - 1].data(), nullptr,
-                                    recomputed.data());
+            io::ising_level<T>(spec, boxes[k - 1], level, static_cast<uint32_t>(sample),
+                               spins[k - 1].data(), values[k - 1].data(), nullptr,
+                               recomputed.data());
           } else if (level > 0) {
             recomputed.resize(values[k].size());
             coarse::block_sum_map(values[k - 1].data(), g.dim, boxes[k - 1].extent, g.block_side,

@@ -138,9 +138,9 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
 
 void DatasetGeneration::write_pending() {
   if (settings_.spec.field == "ising") {
-    ising_summary_ = lattice::generate_ising(world_, grid_, settings_.spec, *writer_,
-                                             source_.reader, source_.samples, !settings_.quiet);
-    const lattice::IsingRunSummary& summary = *ising_summary_;
+    ising_summary_ = io::generate_ising(world_, grid_, settings_.spec, *writer_, source_.reader,
+                                        source_.samples, !settings_.quiet);
+    const io::IsingRunSummary& summary = *ising_summary_;
     times_.random = summary.update_seconds;
     times_.coarse = summary.map_seconds;
     times_.write = summary.write_seconds;

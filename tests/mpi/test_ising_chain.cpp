@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "rgflow/lattice/ising_chain.hpp"
+#include "rgflow/field/ising_chain.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::lattice {
@@ -40,7 +40,7 @@ void expect_chain_matches_whole_lattice(int dim, int64_t side, double beta) {
   whole.set_all(1);
   const field::HeatBathTable table = field::heat_bath_table(dim, beta);
   std::vector<std::vector<int8_t>> reference;
-  std::vector<IsingMeasurement> measured;
+  std::vector<field::IsingMeasurement> measured;
   const int sweeps = 6;
   for (int sweep = 0; sweep < sweeps; ++sweep) {
     whole.heat_bath_sweep(table, seed, /*sample=*/3, static_cast<uint32_t>(sweep));
@@ -50,7 +50,7 @@ void expect_chain_matches_whole_lattice(int dim, int64_t side, double beta) {
                         -static_cast<double>(whole.bond_sum()) / sites});
   }
   for (const auto& grid : grids) {
-    IsingChain chain(world, geometry, grid, beta, seed);
+    field::IsingChain chain(world, geometry, grid, beta, seed);
     const field::IsingBox& box = chain.ising_box();
     std::vector<int8_t> mine(static_cast<size_t>(box.interior_sites()));
     std::vector<int8_t> expected(static_cast<size_t>(box.padded_sites()));
@@ -74,7 +74,7 @@ void expect_chain_matches_whole_lattice(int dim, int64_t side, double beta) {
       }
       EXPECT_EQ(mismatches, 0) << "d=" << dim << " grid " << grid[0] << "x" << grid[1] << "x"
                                << grid[2] << " sweep " << sweep;
-      const IsingMeasurement m = chain.measure();
+      const field::IsingMeasurement m = chain.measure();
       EXPECT_EQ(m.abs_magnetisation, measured[static_cast<size_t>(sweep)].abs_magnetisation);
       EXPECT_EQ(m.energy, measured[static_cast<size_t>(sweep)].energy);
     }
@@ -94,7 +94,7 @@ TEST(IsingChain, SetSpinsThenCopySpinsGivesThemBack) {
   const Geometry geometry{2, 12, 2, 1};
   const auto grid = choose_process_grid(2, geometry.top_blocks_per_axis(), world.size());
   ASSERT_TRUE(grid.has_value());
-  IsingChain chain(world, geometry, *grid, 0.3, 1);
+  field::IsingChain chain(world, geometry, *grid, 0.3, 1);
   std::vector<int8_t> spins(static_cast<size_t>(chain.box().size()));
   for (size_t i = 0; i < spins.size(); ++i) spins[i] = (i * 7 + world.rank()) % 3 == 0 ? 1 : -1;
   chain.set_spins(spins.data());

@@ -1,4 +1,4 @@
-// The distributed Swendsen-Wang sweep (lattice/cluster_merge) against the same sweep of the whole
+// The distributed Swendsen-Wang sweep (field/cluster_merge) against the same sweep of the whole
 // lattice on one rank: the same spins on every decomposition of the ranks (every grid of the rank
 // count, d = 2 and 3), and a failure on one rank ending every rank.
 #include <gtest/gtest.h>
@@ -8,9 +8,9 @@
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/mpi.hpp"
+#include "rgflow/field/cluster_merge.hpp"
 #include "rgflow/field/ising.hpp"
 #include "rgflow/field/ising_cluster.hpp"
-#include "rgflow/lattice/cluster_merge.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::lattice {
@@ -55,7 +55,8 @@ TEST(SwendsenWangMpi, SameSpinsOnEveryDecomposition) {
     const double beta = dim == 2 ? field::beta_critical_2d() : field::beta_critical_3d();
     const Geometry geometry{dim, side, 2, 0};  // top-level blocks of one site
     for (const auto& grid : every_grid(dim, world.size())) {
-      const field::IsingBox box = ising_box_of(owned_box(geometry, grid, world.rank()), side);
+      const field::IsingBox box =
+          field::ising_box_of(owned_box(geometry, grid, world.rank()), side);
       field::IsingLattice whole(dim, side);
       whole.randomise(seed, sample);
       std::vector<int8_t> lattice = whole.spins();
@@ -65,7 +66,7 @@ TEST(SwendsenWangMpi, SameSpinsOnEveryDecomposition) {
       for (uint32_t sweep = 0; sweep < 5; ++sweep) {
         field::swendsen_wang_sweep(whole, beta, seed, sample, sweep, whole_clusters);
         field::load_box(lattice.data(), box, padded.data());
-        swendsen_wang_sweep(world, box, padded.data(), beta, seed, sample, sweep, clusters);
+        field::swendsen_wang_sweep(world, box, padded.data(), beta, seed, sample, sweep, clusters);
         links += world.sum(static_cast<long long>(clusters.links.size()));
         lattice = assemble(world, box, padded, whole.box().interior_sites());
         ASSERT_EQ(lattice, whole.spins()) << "d " << dim << " grid " << grid[0] << "x" << grid[1]
@@ -85,7 +86,7 @@ TEST(SwendsenWangMpi, GatherKeepsEveryRanksLinksInRankOrder) {
   for (int k = 0; k < world.rank(); ++k) {  // rank r holds r links
     mine.push_back({static_cast<uint64_t>(world.rank()), static_cast<uint64_t>(k)});
   }
-  const std::vector<field::ClusterLink> all = gather_cluster_links(world, mine);
+  const std::vector<field::ClusterLink> all = field::gather_cluster_links(world, mine);
   std::vector<field::ClusterLink> expected;
   for (int r = 0; r < world.size(); ++r) {
     for (int k = 0; k < r; ++k)
@@ -103,7 +104,8 @@ TEST(SwendsenWangMpi, ABoxTooLargeOnOneRankEndsEveryRank) {
     padded.assign(static_cast<size_t>(box.padded_sites()), int8_t{1});
   }
   field::BoxClusters clusters;
-  EXPECT_THROW(swendsen_wang_sweep(world, box, padded.data(), 0.4, 1, 0, 0, clusters), UsageError);
+  EXPECT_THROW(field::swendsen_wang_sweep(world, box, padded.data(), 0.4, 1, 0, 0, clusters),
+               UsageError);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// generate -field ising's layer (lattice/ising_generation.hpp) against independent truth: the
+// generate -field ising's layer (io/ising_generation.hpp) against independent truth: the
 // chain run whole on one process with the kernels (field::IsingLattice), the block-spin maps
 // applied to the whole lattice, the checksums of the whole levels, tau_int of the reference
 // series; and an extension that equals generating every sample at once.
@@ -13,7 +13,7 @@
 #include "rgflow/field/ising.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/lattice/ising_generation.hpp"
+#include "rgflow/io/ising_generation.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::lattice {
@@ -71,14 +71,15 @@ ReferenceChain reference_chain(const io::DatasetSpec& spec) {
 
 // Generates `spec` into `path` on every rank (the grid choose_process_grid picks), optionally
 // extending `source` from `first_new` samples.
-IsingRunSummary generate(const Comm& world, const io::DatasetSpec& spec, const std::string& path,
-                         const io::DatasetReader* source = nullptr, int64_t first_new = 0) {
+io::IsingRunSummary generate(const Comm& world, const io::DatasetSpec& spec,
+                             const std::string& path, const io::DatasetReader* source = nullptr,
+                             int64_t first_new = 0) {
   const auto grid =
       choose_process_grid(spec.geometry.dim, spec.geometry.top_blocks_per_axis(), world.size());
   if (!grid) throw std::logic_error("no grid");
   io::DatasetWriter writer = io::DatasetWriter::create(world, path, spec, true);
-  const IsingRunSummary summary =
-      generate_ising(world, *grid, spec, writer, source, first_new, false);
+  const io::IsingRunSummary summary =
+      io::generate_ising(world, *grid, spec, writer, source, first_new, false);
   writer.write_autocorrelation(summary.tau_abs_magnetisation, summary.tau_energy,
                                summary.series_length);
   writer.finish();
@@ -94,7 +95,7 @@ TEST(IsingGeneration, MajorityLevelsAreTheWholeLatticeChainAndItsMaps2D) {
   const Comm world(MPI_COMM_WORLD);
   const io::DatasetSpec spec = ising_spec(2, 16, 2, "majority");
   const std::string path = temporary_path(world, "majority");
-  const IsingRunSummary summary = generate(world, spec, path);
+  const io::IsingRunSummary summary = generate(world, spec, path);
   const ReferenceChain reference = reference_chain(spec);
   EXPECT_EQ(summary.series_length, (spec.samples - 1) * spec.ising.sweeps_between);
   EXPECT_EQ(summary.tau_energy, field::integrated_autocorrelation_time(reference.energy));

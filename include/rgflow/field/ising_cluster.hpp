@@ -18,19 +18,19 @@
 //      key, same spins) and gives the link (its local cluster's label, that same site): the two
 //      clusters meet at the site.
 //   2. The links of every box of the lattice are gathered (one rank: its own; many ranks:
-//      lattice::gather_cluster_links, an allgather) and ClusterRoots joins them: every local
+//      field::gather_cluster_links, an allgather) and ClusterRoots joins them: every local
 //      cluster's root is the smallest global site of the whole cluster, whatever the split.
 //   3. flip_box_clusters flips the interior sites of the clusters whose coin says so.
 // swendsen_wang_sweep does the three with a callback for step 2. The distributed sweep on a
-// lattice communicator is lattice::swendsen_wang_sweep (include/rgflow/lattice/cluster_merge.hpp):
+// lattice communicator is field::swendsen_wang_sweep (include/rgflow/field/cluster_merge.hpp):
 // a caller that holds one box per rank, halo filled, calls it once per sweep on every rank of the
 // lattice's communicator and refreshes the halo afterwards, e.g.
 //
-//   const field::IsingBox box = lattice::ising_box_of(owned_box(geometry, grid, rank), side);
+//   const field::IsingBox box = field::ising_box_of(owned_box(geometry, grid, rank), side);
 //   field::BoxClusters clusters;  // kept across sweeps: no reallocation
 //   for (uint32_t sweep = ...) {
 //     /* halo exchange into padded */
-//     lattice::swendsen_wang_sweep(lattice_comm, box, padded, beta, seed, sample, sweep, clusters);
+//     field::swendsen_wang_sweep(lattice_comm, box, padded, beta, seed, sample, sweep, clusters);
 //   }
 //
 // Heat-bath sweeps (stream kHeatBath) may be interleaved under the same sweep numbers; Wolff

@@ -14,8 +14,8 @@
 
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/io/ising_generation.hpp"
 #include "rgflow/lattice/generation_plan.hpp"
-#include "rgflow/lattice/ising_generation.hpp"
 
 namespace rgflow::io {
 
@@ -84,12 +84,12 @@ class DatasetGeneration {
   /// over `world` in collective mode): generates, or copies, every pending sample and writes it.
   /// A failed write on any rank ends every rank with one UsageError; the samples marked complete
   /// before it stay for -resume. An Ising dataset (spec.field "ising", one sample group: every
-  /// rank on the one chain, not resumable) is written by lattice::generate_ising, its tau_int
+  /// rank on the one chain, not resumable) is written by io::generate_ising, its tau_int
   /// stored in the file.
   void write_pending();
 
   /// The Ising chain's summary after write_pending (Ising datasets only).
-  const std::optional<lattice::IsingRunSummary>& ising_summary() const { return ising_summary_; }
+  const std::optional<io::IsingRunSummary>& ising_summary() const { return ising_summary_; }
 
   /// Collective over `world`: closes the file, flushing it (a full disk may show only here).
   void finish();
@@ -110,7 +110,7 @@ class DatasetGeneration {
   lattice::GenerationPlan plan_;
   std::array<int, lattice::kMaxDim> grid_;
   GenerationTimes times_;
-  std::optional<lattice::IsingRunSummary> ising_summary_;
+  std::optional<io::IsingRunSummary> ising_summary_;
 };
 
 }  // namespace rgflow::io

@@ -1,10 +1,11 @@
 // One Ising Markov chain on a lattice split over the ranks of a communicator: the thin
 // communication layer around the pure kernels of field/ising.hpp. Rank r of the process grid owns
-// owned_box(geometry, grid, r) (whole top-level blocks, as generate splits every lattice) with a
-// halo of one site; before each colour's update the halo is refreshed from the neighbouring boxes
-// by MPI_Sendrecv along each axis of the grid (a box alone along an axis copies its own opposite
-// face: periodic). Every random number is keyed by (seed, sample, sweep, colour, global site)
-// inside the kernels, so the chain's configurations are the same bits for any rank count and grid.
+// lattice::owned_box(geometry, grid, r) (whole top-level blocks, as generate splits every lattice)
+// with a halo of one site; before each colour's update the halo is refreshed from the neighbouring
+// boxes by MPI_Sendrecv along each axis of the grid (a box alone along an axis copies its own
+// opposite face: periodic). Every random number is keyed by (seed, sample, sweep, colour, global
+// site) inside the kernels, so the chain's configurations are the same bits for any rank count and
+// grid.
 #pragma once
 
 #include <array>
@@ -15,7 +16,7 @@
 #include "rgflow/field/ising.hpp"
 #include "rgflow/lattice/geometry.hpp"
 
-namespace rgflow::lattice {
+namespace rgflow::field {
 
 /// The interior face (layer 1 or extent, `upper`) of a padded box along `axis`, the other axes'
 /// interior only (nearest-neighbour updates read no edge or corner of the halo), packed in
@@ -28,8 +29,9 @@ void unpack_halo(const field::IsingBox& box, int8_t* padded, int axis, bool uppe
                  const int8_t* in);
 
 /// The lattice rank of the neighbour of `lattice_rank` one step up (+1) or down (-1) along `axis`
-/// of `grid`, periodic; ranks numbered with the last axis fastest (as owned_box).
-int grid_neighbour(const std::array<int, kMaxDim>& grid, int lattice_rank, int axis, int step);
+/// of `grid`, periodic; ranks numbered with the last axis fastest (as lattice::owned_box).
+int grid_neighbour(const std::array<int, lattice::kMaxDim>& grid, int lattice_rank, int axis,
+                   int step);
 
 /// Per-site observables of one configuration of the whole lattice.
 struct IsingMeasurement {
@@ -41,12 +43,12 @@ class IsingChain {
  public:
   /// Collective on `comm`, whose size must be the product of `grid`. Starts cold (every spin +1).
   /// std::invalid_argument for a lattice the kernels refuse (d not 2 or 3, odd side).
-  IsingChain(const Comm& comm, const Geometry& geometry, const std::array<int, kMaxDim>& grid,
-             double beta, uint64_t seed);
+  IsingChain(const Comm& comm, const lattice::Geometry& geometry,
+             const std::array<int, lattice::kMaxDim>& grid, double beta, uint64_t seed);
 
   /// This rank's box (level-0 sites) as the kernels and as the dataset layer name it.
   const field::IsingBox& ising_box() const { return box_; }
-  const Box& box() const { return owned_; }
+  const lattice::Box& box() const { return owned_; }
 
   /// One checkerboard sweep keyed by (sample, sweep): halo exchange, colour 0, exchange, colour 1.
   /// Collective.
@@ -63,8 +65,8 @@ class IsingChain {
   void exchange_halo();
 
   const Comm* comm_;
-  std::array<int, kMaxDim> grid_;
-  Box owned_;
+  std::array<int, lattice::kMaxDim> grid_;
+  lattice::Box owned_;
   field::IsingBox box_;
   field::HeatBathTable table_;
   uint64_t seed_;
@@ -72,4 +74,4 @@ class IsingChain {
   std::vector<int8_t> send_, receive_;
 };
 
-}  // namespace rgflow::lattice
+}  // namespace rgflow::field

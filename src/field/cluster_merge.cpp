@@ -1,11 +1,11 @@
-#include "rgflow/lattice/cluster_merge.hpp"
+#include "rgflow/field/cluster_merge.hpp"
 
 #include <limits>
 #include <string>
 
-namespace rgflow::lattice {
+namespace rgflow::field {
 
-field::IsingBox ising_box_of(const Box& box, int64_t side) {
+field::IsingBox ising_box_of(const lattice::Box& box, int64_t side) {
   field::IsingBox ising;
   ising.dim = box.dim;
   ising.side = side;
@@ -51,4 +51,4 @@ void swendsen_wang_sweep(const Comm& lattice_comm, const field::IsingBox& box, i
   field::flip_box_clusters(box, padded, clusters, roots, seed, sample, sweep);
 }
 
-}  // namespace rgflow::lattice
+}  // namespace rgflow::field

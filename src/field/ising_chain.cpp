@@ -1,4 +1,4 @@
-#include "rgflow/lattice/ising_chain.hpp"
+#include "rgflow/field/ising_chain.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -9,7 +9,7 @@
 
 #include "rgflow/lattice/partition.hpp"
 
-namespace rgflow::lattice {
+namespace rgflow::field {
 namespace {
 
 // Calls visit(offset) for every site of the layer `layer` along `axis` of the padded box, the
@@ -53,10 +53,11 @@ void unpack_halo(const field::IsingBox& box, int8_t* padded, int axis, bool uppe
   for_each_layer_site(box, axis, layer, [&](int64_t offset) { padded[offset] = *in++; });
 }
 
-int grid_neighbour(const std::array<int, kMaxDim>& grid, int lattice_rank, int axis, int step) {
-  std::array<int, kMaxDim> coordinate{};
+int grid_neighbour(const std::array<int, lattice::kMaxDim>& grid, int lattice_rank, int axis,
+                   int step) {
+  std::array<int, lattice::kMaxDim> coordinate{};
   int remaining = lattice_rank;
-  for (int a = kMaxDim - 1; a >= 0; --a) {
+  for (int a = lattice::kMaxDim - 1; a >= 0; --a) {
     coordinate[static_cast<size_t>(a)] = remaining % grid[static_cast<size_t>(a)];
     remaining /= grid[static_cast<size_t>(a)];
   }
@@ -64,22 +65,22 @@ int grid_neighbour(const std::array<int, kMaxDim>& grid, int lattice_rank, int a
   coordinate[static_cast<size_t>(axis)] =
       ((coordinate[static_cast<size_t>(axis)] + step) % n + n) % n;
   int rank = 0;
-  for (int a = 0; a < kMaxDim; ++a) {
+  for (int a = 0; a < lattice::kMaxDim; ++a) {
     rank = rank * grid[static_cast<size_t>(a)] + coordinate[static_cast<size_t>(a)];
   }
   return rank;
 }
 
-IsingChain::IsingChain(const Comm& comm, const Geometry& geometry,
-                       const std::array<int, kMaxDim>& grid, double beta, uint64_t seed)
+IsingChain::IsingChain(const Comm& comm, const lattice::Geometry& geometry,
+                       const std::array<int, lattice::kMaxDim>& grid, double beta, uint64_t seed)
     : comm_(&comm), grid_(grid), seed_(seed) {
   if (grid[0] * grid[1] * grid[2] != comm.size()) {
     throw std::logic_error("IsingChain: the process grid does not match the communicator");
   }
-  owned_ = owned_box(geometry, grid, comm.rank());
+  owned_ = lattice::owned_box(geometry, grid, comm.rank());
   box_.dim = geometry.dim;
   box_.side = geometry.side;
-  for (int a = 0; a < kMaxDim; ++a) {
+  for (int a = 0; a < lattice::kMaxDim; ++a) {
     box_.origin[static_cast<size_t>(a)] =
         a < geometry.dim ? owned_.begin[static_cast<size_t>(a)] : 0;
     box_.extent[static_cast<size_t>(a)] =
@@ -151,4 +152,4 @@ void IsingChain::set_spins(const int8_t* spins) {
   }
 }
 
-}  // namespace rgflow::lattice
+}  // namespace rgflow::field

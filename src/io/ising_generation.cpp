@@ -1,4 +1,4 @@
-#include "rgflow/lattice/ising_generation.hpp"
+#include "rgflow/io/ising_generation.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -9,13 +9,13 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/progress.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/field/ising_chain.hpp"
 #include "rgflow/io/checksum.hpp"
-#include "rgflow/lattice/ising_chain.hpp"
 
-namespace rgflow::lattice {
+namespace rgflow::io {
 namespace {
 
-field::IsingBox ising_box_of(const Box& box, int64_t side) {
+field::IsingBox ising_box_of(const lattice::Box& box, int64_t side) {
   field::IsingBox ising;
   ising.dim = box.dim;
   ising.side = side;
@@ -36,7 +36,7 @@ struct SampleLevels {
   std::vector<std::vector<int8_t>> spins;
   std::vector<std::vector<T>> values;
 
-  SampleLevels(const io::DatasetSpec& spec, const std::vector<Box>& boxes) {
+  SampleLevels(const io::DatasetSpec& spec, const std::vector<lattice::Box>& boxes) {
     for (int level = 0; level <= spec.geometry.levels; ++level) {
       const size_t size = static_cast<size_t>(boxes[static_cast<size_t>(level)].size());
       spins.emplace_back(spec.level_holds_spins(level) ? size : 0);
@@ -46,13 +46,13 @@ struct SampleLevels {
 };
 
 template <typename T>
-IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid,
+IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
                           const io::DatasetSpec& spec, io::DatasetWriter& writer,
                           const io::DatasetReader* source, int64_t first_new, bool show_progress) {
-  const Geometry& geometry = spec.geometry;
+  const lattice::Geometry& geometry = spec.geometry;
   const int levels = geometry.levels;
-  IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
-  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, chain.box());
+  field::IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
+  const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, chain.box());
   SampleLevels<T> sample_levels(spec, boxes);
   IsingRunSummary summary;
   Progress progress("generate", static_cast<double>(spec.samples), "samples",
@@ -66,7 +66,7 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
     const auto attempt = [&writes](auto&& work) { writes.attempt(work); };
     std::vector<uint64_t> sums(static_cast<size_t>(levels + 1), 0);
     for (int level = 0; level <= levels; ++level) {
-      const Box& box = boxes[static_cast<size_t>(level)];
+      const lattice::Box& box = boxes[static_cast<size_t>(level)];
       const uint64_t key = io::checksum_key(level, sample);
       const int64_t side = geometry.level_side(level);
       if (spec.level_holds_spins(level)) {
@@ -97,7 +97,7 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
       std::string error;
       try {
         for (int level = 0; level <= levels; ++level) {
-          const Box& box = boxes[static_cast<size_t>(level)];
+          const lattice::Box& box = boxes[static_cast<size_t>(level)];
           if (spec.level_holds_spins(level)) {
             source->read_stored_box(level, sample, 1, box,
                                     sample_levels.spins[static_cast<size_t>(level)].data());
@@ -131,7 +131,7 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
     } else {
       for (int64_t sweep = 0; sweep < spec.ising.sweeps_between; ++sweep) {
         chain.sweep(key, static_cast<uint32_t>(sweep));
-        const IsingMeasurement measured = chain.measure();
+        const field::IsingMeasurement measured = chain.measure();
         abs_magnetisation.push_back(measured.abs_magnetisation);
         energy.push_back(measured.energy);
       }
@@ -156,10 +156,10 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, kMaxDim>& grid
 }  // namespace
 
 template <typename T>
-void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, uint32_t sample,
-                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
-                 T* coarse_values) {
-  const Geometry& geometry = spec.geometry;
+void ising_level(const io::DatasetSpec& spec, const lattice::Box& fine_box, int level,
+                 uint32_t sample, const int8_t* fine_spins, const T* fine_values,
+                 int8_t* coarse_spins, T* coarse_values) {
+  const lattice::Geometry& geometry = spec.geometry;
   if (spec.level_holds_spins(level)) {
     const field::IsingBox input = ising_box_of(fine_box, geometry.level_side(level - 1));
     if (spec.rg_map == "majority") {
@@ -181,9 +181,9 @@ void ising_level(const io::DatasetSpec& spec, const Box& fine_box, int level, ui
 }
 
 template <typename T>
-void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
+void ising_levels(const io::DatasetSpec& spec, const lattice::Box& box, uint32_t sample,
                   std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
-  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
+  const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, box);
   for (int level = 1; level <= spec.geometry.levels; ++level) {
     const size_t fine = static_cast<size_t>(level - 1), coarse = static_cast<size_t>(level);
     ising_level<T>(spec, boxes[fine], level, sample, spins[fine].data(), values[fine].data(),
@@ -191,20 +191,20 @@ void ising_levels(const io::DatasetSpec& spec, const Box& box, uint32_t sample,
   }
 }
 
-template void ising_level<float>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
-                                 const float*, int8_t*, float*);
-template void ising_level<double>(const io::DatasetSpec&, const Box&, int, uint32_t, const int8_t*,
-                                  const double*, int8_t*, double*);
-template void ising_levels<float>(const io::DatasetSpec&, const Box&, uint32_t,
+template void ising_level<float>(const io::DatasetSpec&, const lattice::Box&, int, uint32_t,
+                                 const int8_t*, const float*, int8_t*, float*);
+template void ising_level<double>(const io::DatasetSpec&, const lattice::Box&, int, uint32_t,
+                                  const int8_t*, const double*, int8_t*, double*);
+template void ising_levels<float>(const io::DatasetSpec&, const lattice::Box&, uint32_t,
                                   std::vector<std::vector<int8_t>>&,
                                   std::vector<std::vector<float>>&);
-template void ising_levels<double>(const io::DatasetSpec&, const Box&, uint32_t,
+template void ising_levels<double>(const io::DatasetSpec&, const lattice::Box&, uint32_t,
                                    std::vector<std::vector<int8_t>>&,
                                    std::vector<std::vector<double>>&);
 
-int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box) {
+int64_t ising_box_bytes(const io::DatasetSpec& spec, const lattice::Box& box) {
   int64_t bytes = 0;
-  const std::vector<Box> boxes = boxes_at_levels(spec.geometry, box);
+  const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, box);
   for (int level = 0; level <= spec.geometry.levels; ++level) {
     bytes += boxes[static_cast<size_t>(level)].size() * spec.level_value_bytes(level);
   }
@@ -214,7 +214,7 @@ int64_t ising_box_bytes(const io::DatasetSpec& spec, const Box& box) {
   return bytes + padded + box.size() * io::dtype_bytes(spec.dtype);
 }
 
-IsingRunSummary generate_ising(const Comm& comm, const std::array<int, kMaxDim>& grid,
+IsingRunSummary generate_ising(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
                                const io::DatasetSpec& spec, io::DatasetWriter& writer,
                                const io::DatasetReader* source, int64_t first_new, bool progress) {
   return spec.dtype == "float64"
@@ -222,4 +222,4 @@ IsingRunSummary generate_ising(const Comm& comm, const std::array<int, kMaxDim>&
              : run_chain<float>(comm, grid, spec, writer, source, first_new, progress);
 }
 
-}  // namespace rgflow::lattice
+}  // namespace rgflow::io

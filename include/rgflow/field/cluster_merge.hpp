@@ -14,10 +14,10 @@
 #include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/lattice/geometry.hpp"
 
-namespace rgflow::lattice {
+namespace rgflow::field {
 
 /// The Ising box of a partition box (owned_box) on a lattice of side `side`.
-field::IsingBox ising_box_of(const Box& box, int64_t side);
+field::IsingBox ising_box_of(const lattice::Box& box, int64_t side);
 
 /// Collective over `lattice_comm`: the links of every rank, in rank order, on every rank.
 /// LibraryError on every rank when they exceed what one allgather carries (2^31 - 1 words).
@@ -32,4 +32,4 @@ void swendsen_wang_sweep(const Comm& lattice_comm, const field::IsingBox& box, i
                          double beta, uint64_t seed, uint32_t sample, uint32_t sweep,
                          field::BoxClusters& clusters);
 
-}  // namespace rgflow::lattice
+}  // namespace rgflow::field
