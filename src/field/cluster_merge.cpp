@@ -5,8 +5,8 @@
 
 namespace rgflow::field {
 
-field::IsingBox ising_box_of(const lattice::Box& box, int64_t side) {
-  field::IsingBox ising;
+IsingBox ising_box_of(const lattice::Box& box, int64_t side) {
+  IsingBox ising;
   ising.dim = box.dim;
   ising.side = side;
   ising.origin = box.begin;
@@ -14,9 +14,9 @@ field::IsingBox ising_box_of(const lattice::Box& box, int64_t side) {
   return ising;
 }
 
-std::vector<field::ClusterLink> gather_cluster_links(const Comm& lattice_comm,
-                                                     const std::vector<field::ClusterLink>& local) {
-  static_assert(sizeof(field::ClusterLink) == 2 * sizeof(uint64_t), "links travel as 2 words");
+std::vector<ClusterLink> gather_cluster_links(const Comm& lattice_comm,
+                                              const std::vector<ClusterLink>& local) {
+  static_assert(sizeof(ClusterLink) == 2 * sizeof(uint64_t), "links travel as 2 words");
   const int ranks = lattice_comm.size();
   const int64_t local_words = 2 * static_cast<int64_t>(local.size());
   std::vector<int64_t> words(static_cast<size_t>(ranks));
@@ -35,20 +35,19 @@ std::vector<field::ClusterLink> gather_cluster_links(const Comm& lattice_comm,
     offsets[r] = offset;
     offset += counts[r];
   }
-  std::vector<field::ClusterLink> all(static_cast<size_t>(total / 2));
+  std::vector<ClusterLink> all(static_cast<size_t>(total / 2));
   RGFLOW_MPI(MPI_Allgatherv(local.data(), static_cast<int>(local_words), MPI_UINT64_T, all.data(),
                             counts.data(), offsets.data(), MPI_UINT64_T, lattice_comm.get()));
   return all;
 }
 
-void swendsen_wang_sweep(const Comm& lattice_comm, const field::IsingBox& box, int8_t* padded,
-                         double beta, uint64_t seed, uint32_t sample, uint32_t sweep,
-                         field::BoxClusters& clusters) {
+void swendsen_wang_sweep(const Comm& lattice_comm, const IsingBox& box, int8_t* padded, double beta,
+                         uint64_t seed, uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
   lattice_comm.local_phase("cluster labelling", [&] {
-    field::label_box_clusters(box, padded, beta, seed, sample, sweep, clusters);
+    label_box_clusters(box, padded, beta, seed, sample, sweep, clusters);
   });
-  const field::ClusterRoots roots(gather_cluster_links(lattice_comm, clusters.links));
-  field::flip_box_clusters(box, padded, clusters, roots, seed, sample, sweep);
+  const ClusterRoots roots(gather_cluster_links(lattice_comm, clusters.links));
+  flip_box_clusters(box, padded, clusters, roots, seed, sample, sweep);
 }
 
 }  // namespace rgflow::field

@@ -16,7 +16,7 @@ namespace {
 // other axes over their interior, in row-major order. A 2D box is a 3D one with a leading axis of
 // extent 1 (as the kernels hold it).
 template <typename Visit>
-void for_each_layer_site(const field::IsingBox& box, int axis, int64_t layer, Visit visit) {
+void for_each_layer_site(const IsingBox& box, int axis, int64_t layer, Visit visit) {
   const int shift = 3 - box.dim;
   int64_t padded[3], low[3], high[3];
   for (int k = 0; k < 3; ++k) {
@@ -37,18 +37,16 @@ void for_each_layer_site(const field::IsingBox& box, int axis, int64_t layer, Vi
 
 }  // namespace
 
-int64_t face_sites(const field::IsingBox& box, int axis) {
+int64_t face_sites(const IsingBox& box, int axis) {
   return box.interior_sites() / box.extent[static_cast<size_t>(axis)];
 }
 
-void pack_face(const field::IsingBox& box, const int8_t* padded, int axis, bool upper,
-               int8_t* out) {
+void pack_face(const IsingBox& box, const int8_t* padded, int axis, bool upper, int8_t* out) {
   const int64_t layer = upper ? box.extent[static_cast<size_t>(axis)] : 1;
   for_each_layer_site(box, axis, layer, [&](int64_t offset) { *out++ = padded[offset]; });
 }
 
-void unpack_halo(const field::IsingBox& box, int8_t* padded, int axis, bool upper,
-                 const int8_t* in) {
+void unpack_halo(const IsingBox& box, int8_t* padded, int axis, bool upper, const int8_t* in) {
   const int64_t layer = upper ? box.extent[static_cast<size_t>(axis)] + 1 : 0;
   for_each_layer_site(box, axis, layer, [&](int64_t offset) { padded[offset] = *in++; });
 }
@@ -86,8 +84,8 @@ IsingChain::IsingChain(const Comm& comm, const lattice::Geometry& geometry,
     box_.extent[static_cast<size_t>(a)] =
         a < geometry.dim ? owned_.extent[static_cast<size_t>(a)] : 1;
   }
-  field::check_box(box_);
-  table_ = field::heat_bath_table(geometry.dim, beta);
+  check_box(box_);
+  table_ = heat_bath_table(geometry.dim, beta);
   padded_.assign(static_cast<size_t>(box_.padded_sites()), int8_t{1});
   int64_t largest_face = 0;
   for (int a = 0; a < geometry.dim; ++a) largest_face = std::max(largest_face, face_sites(box_, a));
@@ -122,14 +120,14 @@ void IsingChain::exchange_halo() {
 void IsingChain::sweep(uint32_t sample, uint32_t sweep) {
   for (int colour = 0; colour < 2; ++colour) {
     exchange_halo();
-    field::heat_bath_colour(box_, padded_.data(), table_, seed_, sample, sweep, colour);
+    heat_bath_colour(box_, padded_.data(), table_, seed_, sample, sweep, colour);
   }
 }
 
 IsingMeasurement IsingChain::measure() {
   exchange_halo();
-  std::vector<double> sums{static_cast<double>(field::box_magnetisation_sum(box_, padded_.data())),
-                           static_cast<double>(field::box_bond_sum(box_, padded_.data()))};
+  std::vector<double> sums{static_cast<double>(box_magnetisation_sum(box_, padded_.data())),
+                           static_cast<double>(box_bond_sum(box_, padded_.data()))};
   // Integer sums below 2^53 add exactly in double, so the result is the same on any rank count.
   comm_->sum(sums);
   const double sites = static_cast<double>(box_.side) * static_cast<double>(box_.side) *

@@ -36,7 +36,7 @@ struct SampleLevels {
   std::vector<std::vector<int8_t>> spins;
   std::vector<std::vector<T>> values;
 
-  SampleLevels(const io::DatasetSpec& spec, const std::vector<lattice::Box>& boxes) {
+  SampleLevels(const DatasetSpec& spec, const std::vector<lattice::Box>& boxes) {
     for (int level = 0; level <= spec.geometry.levels; ++level) {
       const size_t size = static_cast<size_t>(boxes[static_cast<size_t>(level)].size());
       spins.emplace_back(spec.level_holds_spins(level) ? size : 0);
@@ -47,8 +47,8 @@ struct SampleLevels {
 
 template <typename T>
 IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
-                          const io::DatasetSpec& spec, io::DatasetWriter& writer,
-                          const io::DatasetReader* source, int64_t first_new, bool show_progress) {
+                          const DatasetSpec& spec, DatasetWriter& writer,
+                          const DatasetReader* source, int64_t first_new, bool show_progress) {
   const lattice::Geometry& geometry = spec.geometry;
   const int levels = geometry.levels;
   field::IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
@@ -67,15 +67,15 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxD
     std::vector<uint64_t> sums(static_cast<size_t>(levels + 1), 0);
     for (int level = 0; level <= levels; ++level) {
       const lattice::Box& box = boxes[static_cast<size_t>(level)];
-      const uint64_t key = io::checksum_key(level, sample);
+      const uint64_t key = checksum_key(level, sample);
       const int64_t side = geometry.level_side(level);
       if (spec.level_holds_spins(level)) {
         const int8_t* data = sample_levels.spins[static_cast<size_t>(level)].data();
-        sums[static_cast<size_t>(level)] = io::box_checksum(data, box, side, key);
+        sums[static_cast<size_t>(level)] = box_checksum(data, box, side, key);
         attempt([&] { writer.write(level, sample, 1, box, data); });
       } else {
         const T* data = sample_levels.values[static_cast<size_t>(level)].data();
-        sums[static_cast<size_t>(level)] = io::box_checksum(data, box, side, key);
+        sums[static_cast<size_t>(level)] = box_checksum(data, box, side, key);
         attempt([&] { writer.write(level, sample, 1, box, data); });
       }
     }
@@ -156,9 +156,9 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxD
 }  // namespace
 
 template <typename T>
-void ising_level(const io::DatasetSpec& spec, const lattice::Box& fine_box, int level,
-                 uint32_t sample, const int8_t* fine_spins, const T* fine_values,
-                 int8_t* coarse_spins, T* coarse_values) {
+void ising_level(const DatasetSpec& spec, const lattice::Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values) {
   const lattice::Geometry& geometry = spec.geometry;
   if (spec.level_holds_spins(level)) {
     const field::IsingBox input = ising_box_of(fine_box, geometry.level_side(level - 1));
@@ -181,7 +181,7 @@ void ising_level(const io::DatasetSpec& spec, const lattice::Box& fine_box, int 
 }
 
 template <typename T>
-void ising_levels(const io::DatasetSpec& spec, const lattice::Box& box, uint32_t sample,
+void ising_levels(const DatasetSpec& spec, const lattice::Box& box, uint32_t sample,
                   std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values) {
   const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, box);
   for (int level = 1; level <= spec.geometry.levels; ++level) {
@@ -191,18 +191,18 @@ void ising_levels(const io::DatasetSpec& spec, const lattice::Box& box, uint32_t
   }
 }
 
-template void ising_level<float>(const io::DatasetSpec&, const lattice::Box&, int, uint32_t,
+template void ising_level<float>(const DatasetSpec&, const lattice::Box&, int, uint32_t,
                                  const int8_t*, const float*, int8_t*, float*);
-template void ising_level<double>(const io::DatasetSpec&, const lattice::Box&, int, uint32_t,
+template void ising_level<double>(const DatasetSpec&, const lattice::Box&, int, uint32_t,
                                   const int8_t*, const double*, int8_t*, double*);
-template void ising_levels<float>(const io::DatasetSpec&, const lattice::Box&, uint32_t,
+template void ising_levels<float>(const DatasetSpec&, const lattice::Box&, uint32_t,
                                   std::vector<std::vector<int8_t>>&,
                                   std::vector<std::vector<float>>&);
-template void ising_levels<double>(const io::DatasetSpec&, const lattice::Box&, uint32_t,
+template void ising_levels<double>(const DatasetSpec&, const lattice::Box&, uint32_t,
                                    std::vector<std::vector<int8_t>>&,
                                    std::vector<std::vector<double>>&);
 
-int64_t ising_box_bytes(const io::DatasetSpec& spec, const lattice::Box& box) {
+int64_t ising_box_bytes(const DatasetSpec& spec, const lattice::Box& box) {
   int64_t bytes = 0;
   const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, box);
   for (int level = 0; level <= spec.geometry.levels; ++level) {
@@ -211,12 +211,12 @@ int64_t ising_box_bytes(const io::DatasetSpec& spec, const lattice::Box& box) {
   int64_t padded = 1;
   for (int a = 0; a < box.dim; ++a) padded *= box.extent[static_cast<size_t>(a)] + 2;
   // The padded spins, every level of one sample, and the widened copy block_sum may take.
-  return bytes + padded + box.size() * io::dtype_bytes(spec.dtype);
+  return bytes + padded + box.size() * dtype_bytes(spec.dtype);
 }
 
 IsingRunSummary generate_ising(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
-                               const io::DatasetSpec& spec, io::DatasetWriter& writer,
-                               const io::DatasetReader* source, int64_t first_new, bool progress) {
+                               const DatasetSpec& spec, DatasetWriter& writer,
+                               const DatasetReader* source, int64_t first_new, bool progress) {
   return spec.dtype == "float64"
              ? run_chain<double>(comm, grid, spec, writer, source, first_new, progress)
              : run_chain<float>(comm, grid, spec, writer, source, first_new, progress);

@@ -17,19 +17,18 @@
 namespace rgflow::field {
 
 /// The Ising box of a partition box (owned_box) on a lattice of side `side`.
-field::IsingBox ising_box_of(const lattice::Box& box, int64_t side);
+IsingBox ising_box_of(const lattice::Box& box, int64_t side);
 
 /// Collective over `lattice_comm`: the links of every rank, in rank order, on every rank.
 /// LibraryError on every rank when they exceed what one allgather carries (2^31 - 1 words).
-std::vector<field::ClusterLink> gather_cluster_links(const Comm& lattice_comm,
-                                                     const std::vector<field::ClusterLink>& local);
+std::vector<ClusterLink> gather_cluster_links(const Comm& lattice_comm,
+                                              const std::vector<ClusterLink>& local);
 
 /// Collective over `lattice_comm`, the ranks that share one lattice, each holding its `box`
 /// (halo filled, as after a halo exchange) in `padded`: one Swendsen-Wang sweep of the whole
 /// lattice. The halos are stale afterwards. A failure in one rank's labelling (a box too large)
 /// ends every rank with the same UsageError.
-void swendsen_wang_sweep(const Comm& lattice_comm, const field::IsingBox& box, int8_t* padded,
-                         double beta, uint64_t seed, uint32_t sample, uint32_t sweep,
-                         field::BoxClusters& clusters);
+void swendsen_wang_sweep(const Comm& lattice_comm, const IsingBox& box, int8_t* padded, double beta,
+                         uint64_t seed, uint32_t sample, uint32_t sweep, BoxClusters& clusters);
 
 }  // namespace rgflow::field

@@ -23,10 +23,9 @@ namespace rgflow::field {
 /// row-major order; and its inverse into the halo layer (0 or extent + 1). Pure functions: the
 /// sender's face and the receiver's halo have the same shape, since boxes of one grid row share
 /// their ranges along the other axes.
-int64_t face_sites(const field::IsingBox& box, int axis);
-void pack_face(const field::IsingBox& box, const int8_t* padded, int axis, bool upper, int8_t* out);
-void unpack_halo(const field::IsingBox& box, int8_t* padded, int axis, bool upper,
-                 const int8_t* in);
+int64_t face_sites(const IsingBox& box, int axis);
+void pack_face(const IsingBox& box, const int8_t* padded, int axis, bool upper, int8_t* out);
+void unpack_halo(const IsingBox& box, int8_t* padded, int axis, bool upper, const int8_t* in);
 
 /// The lattice rank of the neighbour of `lattice_rank` one step up (+1) or down (-1) along `axis`
 /// of `grid`, periodic; ranks numbered with the last axis fastest (as lattice::owned_box).
@@ -47,7 +46,7 @@ class IsingChain {
              const std::array<int, lattice::kMaxDim>& grid, double beta, uint64_t seed);
 
   /// This rank's box (level-0 sites) as the kernels and as the dataset layer name it.
-  const field::IsingBox& ising_box() const { return box_; }
+  const IsingBox& ising_box() const { return box_; }
   const lattice::Box& box() const { return owned_; }
 
   /// One checkerboard sweep keyed by (sample, sweep): halo exchange, colour 0, exchange, colour 1.
@@ -67,8 +66,8 @@ class IsingChain {
   const Comm* comm_;
   std::array<int, lattice::kMaxDim> grid_;
   lattice::Box owned_;
-  field::IsingBox box_;
-  field::HeatBathTable table_;
+  IsingBox box_;
+  HeatBathTable table_;
   uint64_t seed_;
   std::vector<int8_t> padded_;
   std::vector<int8_t> send_, receive_;

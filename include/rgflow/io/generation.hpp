@@ -89,7 +89,7 @@ class DatasetGeneration {
   void write_pending();
 
   /// The Ising chain's summary after write_pending (Ising datasets only).
-  const std::optional<io::IsingRunSummary>& ising_summary() const { return ising_summary_; }
+  const std::optional<IsingRunSummary>& ising_summary() const { return ising_summary_; }
 
   /// Collective over `world`: closes the file, flushing it (a full disk may show only here).
   void finish();
@@ -110,7 +110,7 @@ class DatasetGeneration {
   lattice::GenerationPlan plan_;
   std::array<int, lattice::kMaxDim> grid_;
   GenerationTimes times_;
-  std::optional<io::IsingRunSummary> ising_summary_;
+  std::optional<IsingRunSummary> ising_summary_;
 };
 
 }  // namespace rgflow::io

@@ -31,20 +31,20 @@ struct IsingRunSummary {
 /// a level does not use may be null. Pure: generate computes every level so, and info -verify
 /// recomputes each level from the one below as stored.
 template <typename T>
-void ising_level(const io::DatasetSpec& spec, const lattice::Box& fine_box, int level,
-                 uint32_t sample, const int8_t* fine_spins, const T* fine_values,
-                 int8_t* coarse_spins, T* coarse_values);
+void ising_level(const DatasetSpec& spec, const lattice::Box& fine_box, int level, uint32_t sample,
+                 const int8_t* fine_spins, const T* fine_values, int8_t* coarse_spins,
+                 T* coarse_values);
 
 /// Block-spin levels 1..K of one sample from its level 0 on this rank's box (level-0 sites):
 /// `spins[k]` holds the box of level k where spec.level_holds_spins(k), `values[k]` (T = float or
 /// double, the dtype) elsewhere; both sized by the caller. Majority ties are keyed by (seed,
 /// sample, k) as field::majority_map describes; block_sum widens spins to T first. Pure.
 template <typename T>
-void ising_levels(const io::DatasetSpec& spec, const lattice::Box& box, uint32_t sample,
+void ising_levels(const DatasetSpec& spec, const lattice::Box& box, uint32_t sample,
                   std::vector<std::vector<int8_t>>& spins, std::vector<std::vector<T>>& values);
 
 /// Bytes a rank holding `box` (level-0 sites) needs for the chain and one sample's levels.
-int64_t ising_box_bytes(const io::DatasetSpec& spec, const lattice::Box& box);
+int64_t ising_box_bytes(const DatasetSpec& spec, const lattice::Box& box);
 
 /// Writes samples [first_new, spec.samples) with `writer` (collective on `comm`, every rank
 /// splitting the lattice over `grid`), marking each complete with its checksums. When
@@ -52,7 +52,7 @@ int64_t ising_box_bytes(const io::DatasetSpec& spec, const lattice::Box& box);
 /// extension's complete file, whose samples [0, first_new) are first copied as stored and checked
 /// against its checksums). Collective; errors are agreed on, so every rank throws alike.
 IsingRunSummary generate_ising(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
-                               const io::DatasetSpec& spec, io::DatasetWriter& writer,
-                               const io::DatasetReader* source, int64_t first_new, bool progress);
+                               const DatasetSpec& spec, DatasetWriter& writer,
+                               const DatasetReader* source, int64_t first_new, bool progress);
 
 }  // namespace rgflow::io
