@@ -9,8 +9,11 @@ per rank (the stages' summary lines), the bytes the stage reads and writes (from
 geometry) and rank 0's seconds of computation, file I/O and communication where the stage reports
 them (generate: random + coarse, write; analyze: CPU seconds; train: steps minus all-reduce and,
 when its windows are streamed during the steps, load; load; all-reduce), which
-scripts/scaling_model.py projects to larger machines. Repeats give medians. Output: scaling.csv
-and scaling.png in --out.
+scripts/scaling_model.py projects to larger machines. Each point runs --repeats times,
+interleaved (every point once, then every point again, ...), and the CSV holds the medians. Each
+run's datasets are deleted after it (--keep-outputs keeps them: the sweep's largest are GBs).
+Output: scaling.csv and scaling.png in --out (the figure needs matplotlib; python3-matplotlib on
+Debian, for the python3 that has it).
 
   strong  fixed lattice (--strong-L), P in --ranks        efficiency T(1) / (P T(P))
   weak    sites per rank fixed: L = L1 P^(1/2), rounded to a multiple of the top-level block
@@ -21,11 +24,19 @@ On a machine with fewer cores than ranks the figures are for correctness, not sp
 says so in its CSV (column `oversubscribed`).
 
   python3 scripts/scaling_study.py --out runs/scaling --modes strong,weak,sweep --repeats 3
+
+To re-measure some points of an earlier study, run them to a directory of their own and merge:
+a later CSV's rows replace the earlier ones of the same mode, stage, P and L, efficiencies are
+recomputed against the merged P = 1 rows, and the figure is drawn from the result (--note adds a
+line under it, e.g. the machine and its load):
+
+  python3 scripts/scaling_study.py --out docs --merge docs/scaling.csv runs/sweep/scaling.csv
 """
 import argparse
 import csv
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -96,9 +107,8 @@ def breakdown(stage, text):
     return (steps - reduce - (load if streamed else 0.0), load, reduce)
 
 
-def measure(args, mode, ranks, side, samples):
-    outdir = os.path.join(args.out, f"{mode}_P{ranks}_L{side}")
-    runs = [run_point(args, ranks, side, samples, outdir) for _ in range(args.repeats)]
+def summarize(args, mode, ranks, side, samples, runs):
+    """The CSV rows of one point (one per stage) from its repeats: medians of each figure."""
     everything, training = lattice_bytes(side, samples, args.levels, args.block)
     io = {"generate": (0, everything), "analyze": (everything, 0), "train": (training, 0)}
     rows = []
@@ -112,7 +122,7 @@ def measure(args, mode, ranks, side, samples):
         sites = samples * side * side
         rows.append({
             "mode": mode, "stage": stage, "ranks": ranks, "L": side, "samples": samples,
-            "sites": sites, "seconds": seconds, "repeats": args.repeats,
+            "sites": sites, "seconds": seconds, "repeats": len(runs),
             "sites_per_s_per_rank": sites / seconds / ranks if seconds > 0 else float("nan"),
             "peak_rss_mib_per_rank": max(rss_values) if rss_values else "",
             "bytes_read": io[stage][0], "bytes_written": io[stage][1],
@@ -123,6 +133,25 @@ def measure(args, mode, ranks, side, samples):
         print(f"{mode:6s} {row['stage']:8s} P={ranks:<2d} L={side:<6d} {row['seconds']:8.2f} s "
               f"{row['sites_per_s_per_rank']:10.3e} sites/s/rank  RSS {row['peak_rss_mib_per_rank']} MiB",
               flush=True)
+    return rows
+
+
+def measure_all(args, points):
+    """Runs every point (mode, ranks, side, samples) --repeats times, interleaved (all points once,
+    then all again, ...) so that a change of the machine's load spreads over every point instead
+    of falling on one; each run's output directory is removed after it unless --keep-outputs."""
+    runs = {point: [] for point in points}
+    for repeat in range(args.repeats):
+        for point in points:
+            mode, ranks, side, samples = point
+            outdir = os.path.join(args.out, f"{mode}_P{ranks}_L{side}")
+            runs[point].append(run_point(args, ranks, side, samples, outdir))
+            if not args.keep_outputs:
+                shutil.rmtree(outdir, ignore_errors=True)
+            print(f"repeat {repeat + 1}/{args.repeats}: {mode} P={ranks} L={side} done", flush=True)
+    rows = []
+    for point in points:
+        rows += summarize(args, *point, runs[point])
     return rows
 
 
@@ -142,7 +171,7 @@ def add_efficiency(rows):
         r.setdefault("efficiency", "")
 
 
-def plot(rows, path):
+def plot(rows, path, note=""):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -167,16 +196,70 @@ def plot(rows, path):
         ax.set_ylabel(ylabel)
         ax.set_title(mode)
         ax.legend()
-    fig.tight_layout()
+    if note:
+        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9)
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(path, dpi=120)
     return True
+
+
+COLUMNS = ("mode", "stage", "ranks", "L", "samples", "sites", "seconds", "repeats",
+           "sites_per_s_per_rank", "peak_rss_mib_per_rank", "bytes_read", "bytes_written",
+           "compute_s", "io_s", "comm_s", "oversubscribed", "efficiency")
+INTEGER_COLUMNS = ("ranks", "L", "samples", "sites", "repeats", "peak_rss_mib_per_rank",
+                   "bytes_read", "bytes_written", "oversubscribed")
+
+
+def read_rows(path):
+    """The rows of a scaling.csv this script wrote, with numbers as numbers ('' stays '')."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != COLUMNS:
+                fail(f"{path}: not a scaling study CSV (columns {', '.join(COLUMNS)})")
+            rows = list(reader)
+    except OSError as e:
+        fail(f"{path}: {e.strerror}")
+    for row in rows:
+        for key in COLUMNS[2:]:
+            if row[key] != "":
+                row[key] = int(row[key]) if key in INTEGER_COLUMNS else float(row[key])
+    return rows
+
+
+def merge(paths):
+    """The rows of several CSVs; a later file's row replaces an earlier one of the same mode,
+    stage, P and L (in its place), so a study can re-measure some points and keep the rest."""
+    merged = {}
+    for path in paths:
+        for row in read_rows(path):
+            merged[(row["mode"], row["stage"], row["ranks"], row["L"])] = row
+    return list(merged.values())
+
+
+def write_outputs(rows, out, note):
+    """scaling.csv and scaling.png in out, each written under a temporary name and renamed."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "scaling.csv")
+    with open(path + ".tmp", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(path + ".tmp", path)
+    figure = os.path.join(out, "scaling.png")
+    drawn = plot(rows, figure + ".tmp.png", note)
+    if drawn:
+        os.replace(figure + ".tmp.png", figure)
+    print(f"wrote {path}" + (f" and {figure}" if drawn else ""))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exe", default="build/rgflow")
     parser.add_argument("--pipeline", default="pipelines/scaling.yaml")
-    parser.add_argument("--out", default="runs/scaling")
+    parser.add_argument("--out", default="runs/scaling", help="where scaling.csv and .png go")
     parser.add_argument("--modes", default="strong,weak,sweep")
     parser.add_argument("--ranks", default="1,2,4,8")
     parser.add_argument("--strong-L", type=int, default=4096)
@@ -187,10 +270,22 @@ def main():
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--levels", type=int, default=6)
     parser.add_argument("--memory-mb", type=int, default=256, help="generate's budget per rank")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each point, interleaved")
     parser.add_argument("--no-oversubscribe", dest="oversubscribe", action="store_false")
+    parser.add_argument("--keep-outputs", action="store_true",
+                        help="keep each run's datasets and results in --out (large)")
+    parser.add_argument("--merge", nargs="+", metavar="CSV",
+                        help="run nothing: merge these CSVs (later rows replace earlier rows of "
+                             "the same mode, stage, P and L), recompute the efficiencies and "
+                             "write scaling.csv and scaling.png in --out")
+    parser.add_argument("--note", default="", help="a line under the figure (machine, load)")
     parser.add_argument("extra", nargs="*", help="more rgflow run options, after --")
     args = parser.parse_args()
+    if args.merge:
+        rows = merge(args.merge)
+        add_efficiency(rows)
+        write_outputs(rows, args.out, args.note)
+        return
     args.block = 2**args.levels  # b = 2: the side of a top-level block
     if not os.access(args.exe, os.X_OK):
         fail(f"no rgflow executable at '{args.exe}' (build first, or give --exe)")
@@ -198,28 +293,28 @@ def main():
     for m in modes:
         if m not in ("strong", "weak", "sweep"):
             fail(f"--modes: unknown mode '{m}' (strong, weak, sweep)")
+    if not re.fullmatch(r"[0-9]+(,[0-9]+)*", args.ranks):
+        fail(f"--ranks: '{args.ranks}' is not a list of rank counts such as 1,2,4,8")
     ranks = [int(p) for p in args.ranks.split(",")]
-    first, last = (int(v) for v in args.sweep_exponents.split("-"))
+    exponents = re.fullmatch(r"([0-9]+)-([0-9]+)", args.sweep_exponents)
+    if not exponents:
+        fail(f"--sweep-exponents: '{args.sweep_exponents}' is not a range a-b such as 8-13")
+    first, last = int(exponents[1]), int(exponents[2])
+    if args.repeats < 1:
+        fail(f"--repeats: {args.repeats}, needs at least 1")
     os.makedirs(args.out, exist_ok=True)
-    rows = []
+    points = []
     if "strong" in modes:
-        for p in ranks:
-            rows += measure(args, "strong", p, args.strong_L, args.samples)
+        points += [("strong", p, args.strong_L, args.samples) for p in ranks]
     if "weak" in modes:
         for p in ranks:
             side = max(args.block, round(args.weak_L1 * p**0.5 / args.block) * args.block)
-            rows += measure(args, "weak", p, side, args.samples)
+            points.append(("weak", p, side, args.samples))
     if "sweep" in modes:
-        for a in range(first, last + 1):
-            rows += measure(args, "sweep", args.sweep_ranks, 2**a, args.samples)
+        points += [("sweep", args.sweep_ranks, 2**a, args.samples) for a in range(first, last + 1)]
+    rows = measure_all(args, points)
     add_efficiency(rows)
-    path = os.path.join(args.out, "scaling.csv")
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-        writer.writeheader()
-        writer.writerows(rows)
-    figure = os.path.join(args.out, "scaling.png")
-    print(f"wrote {path}" + (f" and {figure}" if plot(rows, figure) else ""))
+    write_outputs(rows, args.out, args.note)
 
 
 if __name__ == "__main__":
