@@ -11,7 +11,8 @@ them (generate: random + coarse, write; analyze: CPU seconds; train: steps minus
 when its windows are streamed during the steps, load; load; all-reduce), which
 scripts/scaling_model.py projects to larger machines. Each point runs --repeats times,
 interleaved (every point once, then every point again, ...), and the CSV holds the medians. Each
-run's datasets are deleted after it (--keep-outputs keeps them: the sweep's largest are GBs).
+run's datasets are deleted after it (--keep-outputs keeps them: the sweep's largest are GBs);
+each stage's printed lines stay in --out/logs/<mode>_P<ranks>_L<side>_r<repeat>_<stage>.log.
 Output: scaling.csv and scaling.png in --out (the figure needs matplotlib; python3-matplotlib on
 Debian, for the python3 that has it).
 
@@ -56,9 +57,10 @@ def lattice_bytes(side, samples, levels, block, dim=2, scalar=4):
     return sum(per_level), per_level[0] + per_level[1]
 
 
-def run_point(args, ranks, side, samples, outdir):
+def run_point(args, ranks, side, samples, outdir, log_prefix):
     """The pipeline's three stages, each its own `rgflow run -stage` process (so each reports its
-    own peak RSS); returns {stage: (wall seconds of the process, peak RSS MiB or None)}."""
+    own peak RSS), each one's output kept in log_prefix_STAGE.log; returns {stage: (wall seconds
+    of the process, peak RSS MiB or None, breakdown)}."""
     command = ["mpiexec", "-n", str(ranks)]
     if args.oversubscribe:
         command.append("--oversubscribe")
@@ -74,6 +76,8 @@ def run_point(args, ranks, side, samples, outdir):
         started = time.perf_counter()
         result = subprocess.run(command + ["-stage", stage], capture_output=True, text=True)
         seconds = time.perf_counter() - started
+        with open(f"{log_prefix}_{stage}.log", "w") as log:
+            log.write(result.stdout + result.stderr)
         if result.returncode != 0:
             lines = [l.strip() for l in (result.stderr + result.stdout).splitlines()
                      if l.strip() and not l.strip().startswith("---")]
@@ -145,7 +149,8 @@ def measure_all(args, points):
         for point in points:
             mode, ranks, side, samples = point
             outdir = os.path.join(args.out, f"{mode}_P{ranks}_L{side}")
-            runs[point].append(run_point(args, ranks, side, samples, outdir))
+            log_prefix = os.path.join(args.out, "logs", f"{mode}_P{ranks}_L{side}_r{repeat + 1}")
+            runs[point].append(run_point(args, ranks, side, samples, outdir, log_prefix))
             if not args.keep_outputs:
                 shutil.rmtree(outdir, ignore_errors=True)
             print(f"repeat {repeat + 1}/{args.repeats}: {mode} P={ranks} L={side} done", flush=True)
@@ -195,7 +200,8 @@ def plot(rows, path, note=""):
         ax.set_xlabel(x)
         ax.set_ylabel(ylabel)
         ax.set_title(mode)
-        ax.legend()
+        if ax.lines:  # a mode not measured leaves its panel empty
+            ax.legend()
     if note:
         fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9)
         fig.tight_layout(rect=(0, 0.05, 1, 1))
@@ -302,7 +308,7 @@ def main():
     first, last = int(exponents[1]), int(exponents[2])
     if args.repeats < 1:
         fail(f"--repeats: {args.repeats}, needs at least 1")
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
     points = []
     if "strong" in modes:
         points += [("strong", p, args.strong_L, args.samples) for p in ranks]
