@@ -228,10 +228,15 @@ def read_rows(path):
             rows = list(reader)
     except OSError as e:
         fail(f"{path}: {e.strerror}")
-    for row in rows:
+    for line, row in enumerate(rows, start=2):
         for key in COLUMNS[2:]:
-            if row[key] != "":
+            if row[key] in ("", None):
+                row[key] = ""
+                continue
+            try:
                 row[key] = int(row[key]) if key in INTEGER_COLUMNS else float(row[key])
+            except ValueError:
+                fail(f"{path}, line {line}: {key} '{row[key]}' is not a number")
     return rows
 
 
