@@ -3,10 +3,10 @@
 // flows, propagation and symmetry metrics: kernels without MPI or files, and shared_work for the
 // steps shared out by model), the files in io/ (analysis_inputs: the datasets and model.h5 files
 // opened and checked; results_file: results.h5, its CSV tables and the printed summary). Work is
-// shared out by jackknife slot, piece or model; each slot's numbers are made by one rank and
-// summed over ranks with zeros elsewhere, so results are bit-identical for any rank count and
-// memory budget. Every rank-local phase runs inside Comm::local_phase (PhaseTimes), so a failure
-// on any rank ends every rank with one line; each step is a PETSc log stage for -log_view.
+// shared out by chunk of a jackknife slot, piece or model; each chunk's numbers are made by one
+// rank and summed over ranks with zeros elsewhere, so results are bit-identical for any rank count
+// and memory budget. Every rank-local phase runs inside Comm::local_phase (PhaseTimes), so a
+// failure on any rank ends every rank with one line; each step is a PETSc log stage for -log_view.
 #include <unistd.h>
 
 #include <cstdint>
