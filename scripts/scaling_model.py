@@ -10,9 +10,10 @@ assumptions are options, printed with the result):
   generate  T = c_gen S L^d / P_busy + bytes / B_io + steps x allreduce(P, 8 B)
             P_busy = min(P, S x top-level blocks): the ranks that own a box of some sample
   analyze   T = max(c_an, c_mem) S L^d / P_busy + bytes / B_io + allreduce(P, slots x 8 B)
-            P_busy = min(P, jackknife slots): a slot (a sample group, or a (sample, space group))
-            is read and summed by one rank, so more ranks than slots idle (--analyze-over tiles:
-            P_busy = min(P, canonical tiles), what sharing tiles instead of slots would give)
+            P_busy = min(P, chunks): each jackknife slot (a sample group, or a (sample, space
+            group)) is cut into chunks of at least 2^22 sites of whole canonical tiles, each read
+            and summed by one rank (--analyze-over slots: P_busy = min(P, slots), as before the
+            chunks; tiles: min(P, canonical tiles), the limit of one tile per rank)
             c_mem = bytes of every level per site / (memory bandwidth per node / ranks per node)
   train     T = steps x (c_train batch / P + allreduce(P, 4 B x parameters)) + window / B_io
   allreduce(P, n) = 2 ceil(log2 P) alpha + 2 n / beta  (recursive doubling latency, and the
@@ -92,11 +93,24 @@ def project(args, costs, ranks, nodes, samples, side, batch):
     groups = args.groups if samples >= args.groups else min(args.groups, top_rows)
     slots = groups if samples >= args.groups else samples * groups
     row_sites = top_side * side ** (d - 1)
-    tiles = samples * top_rows // max(1, 2**18 // row_sites)  # canonical tiles of every sample
-    busy = min(ranks, slots if args.analyze_over == "slots" else tiles)
+    tile_rows = max(1, 2**18 // row_sites)  # top-level block rows of a canonical tile
+    tiles = samples * math.ceil(top_rows / tile_rows)  # canonical tiles of every sample
+    # Chunks: a slot's tiles (space groups: a sample's rows of the group) in runs of at least
+    # 2^22 sites; samples smaller than a chunk in runs of whole samples (data_pass.hpp).
+    slot_rows = top_rows // groups if samples < args.groups else top_rows
+    tiles_per_chunk = math.ceil(args.chunk_sites / (tile_rows * row_sites))
+    if slot_rows * row_sites >= args.chunk_sites:
+        units = samples * (groups if samples < args.groups else 1)
+        chunks = units * math.ceil(math.ceil(slot_rows / tile_rows) / tiles_per_chunk)
+    else:
+        per_chunk = math.ceil(args.chunk_sites / (slot_rows * row_sites))
+        chunks = slots if samples < args.groups else groups * math.ceil(samples / groups / per_chunk)
+    pieces = {"slots": slots, "chunks": chunks, "tiles": tiles}[args.analyze_over]
+    busy = min(ranks, pieces)
     parts = {"compute": max(costs["analyze"][0], memory_cost) * sites / busy,
              "io": data_bytes / io_bandwidth,
-             "comm": 3 * allreduce(ranks, 8 * slots * (levels + 1) * (args.order + 1), alpha, beta)}
+             "comm": 3 * allreduce(ranks, 8 * pieces * (levels + 1) * (args.order + 1), alpha,
+                                   beta)}
     result["analyze"] = parts
 
     window = min(args.window_pairs, samples * (side // b) ** d) * 4 * (b**d + 1)
@@ -119,9 +133,11 @@ def main():
     parser.add_argument("--levels", type=int, default=8)
     parser.add_argument("--order", type=int, default=8)
     parser.add_argument("--groups", type=int, default=16, help="analyze's -groups")
-    parser.add_argument("--analyze-over", choices=("slots", "tiles"), default="slots",
-                        help="analyze's unit of work: jackknife slots (now), or canonical tiles "
-                             "(a possible change: partial moments per tile merged in tile order)")
+    parser.add_argument("--analyze-over", choices=("chunks", "slots", "tiles"), default="chunks",
+                        help="analyze's unit of work: chunks of jackknife slots (now), whole "
+                             "slots (before the chunks), or single canonical tiles")
+    parser.add_argument("--chunk-sites", type=int, default=2**22,
+                        help="analyze's chunk, level-0 sites (analysis::kChunkSites)")
     parser.add_argument("--weak-sites-per-rank", type=float, default=2**24,
                         help="weak scaling: level-0 sites per rank")
     parser.add_argument("--train-steps", type=int, default=200)

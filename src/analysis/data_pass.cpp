@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <limits>
+#include <queue>
 #include <stdexcept>
 #include <type_traits>
 
@@ -41,6 +43,103 @@ std::vector<RowRange> sample_tiles(const lattice::Geometry& geometry, JackknifeG
     for (const auto& tile : canonical_tiles(geometry, {rows[0], rows[1]})) tiles.push_back(tile);
   }
   return tiles;
+}
+
+PassChunks::PassChunks(const lattice::Geometry& geometry, int64_t samples, JackknifeGroups kind,
+                       int64_t groups, int64_t chunk_sites)
+    : geometry_(geometry),
+      samples_(samples),
+      kind_(kind),
+      groups_(groups),
+      tiles_(sample_tiles(geometry, kind, groups)) {
+  const bool space = kind == JackknifeGroups::kSpace;
+  const int64_t row_sites = block_row_sites(geometry, 0);
+  auto tile_sites = [&](size_t t) { return tiles_[t].rows() * row_sites; };
+  // The tiles of each group (space groups; else one run of every tile) and their cuts: runs of
+  // at least chunk_sites sites, or the whole run when it is smaller.
+  std::vector<std::array<size_t, 2>> runs;
+  if (space) {
+    size_t t = 0;
+    for (int64_t group = 0; group < groups; ++group) {
+      const int64_t end = group_rows(geometry.top_blocks_per_axis(), groups, group)[1];
+      const size_t first = t;
+      while (t < tiles_.size() && tiles_[t].end <= end) ++t;
+      runs.push_back({first, t});
+    }
+  } else {
+    runs.push_back({0, tiles_.size()});
+  }
+  std::vector<std::vector<std::array<size_t, 2>>> cuts(runs.size());  // [run]: tile ranges
+  std::vector<int64_t> run_sites(runs.size(), 0);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    int64_t held = 0;
+    size_t first = runs[r][0];
+    for (size_t t = runs[r][0]; t < runs[r][1]; ++t) {
+      held += tile_sites(t);
+      run_sites[r] += tile_sites(t);
+      if (held >= chunk_sites || t + 1 == runs[r][1]) {
+        cuts[r].push_back({first, t + 1});
+        first = t + 1;
+        held = 0;
+      }
+    }
+  }
+  // A sample's pieces in a SpinSumTable: its cuts, run after run.
+  spin_pieces_ = 0;
+  std::vector<int64_t> first_spin_piece;
+  for (const auto& c : cuts) {
+    first_spin_piece.push_back(spin_pieces_);
+    spin_pieces_ += static_cast<int64_t>(c.size());
+  }
+  auto add = [&](int64_t group, int64_t first_sample, int64_t end_sample, size_t run, size_t cut) {
+    const auto tiles = cuts[run][cut];
+    int64_t sites = 0;
+    for (size_t t = tiles[0]; t < tiles[1]; ++t) sites += tile_sites(t);
+    const int64_t piece =
+        chunks_.empty() || chunks_.back().group != group ? 0 : chunks_.back().piece + 1;
+    chunks_.push_back({group, piece, first_sample, end_sample, tiles[0], tiles[1],
+                       first_spin_piece[run] + static_cast<int64_t>(cut),
+                       sites * (end_sample - first_sample)});
+  };
+  for (int64_t group = 0; group < groups; ++group) {
+    const size_t run = space ? static_cast<size_t>(group) : 0;
+    const auto range =
+        space ? std::array<int64_t, 2>{0, samples} : group_samples(samples, groups, group);
+    if (cuts[run].size() == 1 && !space) {
+      // Samples smaller than a chunk: runs of whole samples.
+      const int64_t per_chunk = std::max<int64_t>(
+          1, (chunk_sites + run_sites[run] - 1) / std::max<int64_t>(1, run_sites[run]));
+      for (int64_t first = range[0]; first < range[1]; first += per_chunk) {
+        add(group, first, std::min(range[1], first + per_chunk), run, 0);
+      }
+      continue;
+    }
+    for (int64_t sample = range[0]; sample < range[1]; ++sample) {
+      for (size_t cut = 0; cut < cuts[run].size(); ++cut) add(group, sample, sample + 1, run, cut);
+    }
+  }
+}
+
+GroupedMoments PassChunks::table(int levels, int order) const {
+  std::vector<int64_t> pieces(static_cast<size_t>(groups_), 0);
+  for (const auto& chunk : chunks_) ++pieces[static_cast<size_t>(chunk.group)];
+  return GroupedMoments(kind_, levels, order, geometry_.top_blocks_per_axis(), pieces);
+}
+
+std::vector<int> PassChunks::owners(int ranks) const {
+  // (sites so far, rank): the least loaded rank on top, the lowest of equals.
+  std::priority_queue<std::pair<int64_t, int>, std::vector<std::pair<int64_t, int>>, std::greater<>>
+      load;
+  for (int rank = 0; rank < ranks; ++rank) load.push({0, rank});
+  std::vector<int> owner;
+  owner.reserve(chunks_.size());
+  for (const auto& chunk : chunks_) {
+    auto [sites, rank] = load.top();
+    load.pop();
+    owner.push_back(rank);
+    load.push({sites + chunk.sites, rank});
+  }
+  return owner;
 }
 
 int64_t pass_bytes(const lattice::Geometry& geometry, int64_t rows, int64_t value_bytes,
@@ -233,26 +332,12 @@ int64_t site_rows(const lattice::Geometry& g, int level, RowRange tile) {
 }  // namespace
 
 template <typename Value>
-void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data,
-               std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
-               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read,
-               SpinSumTable* spins) {
+void data_pass(const PassChunks& chunks, GroupedMoments& data, std::vector<PassModel>& models,
+               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
+               int ranks, const SlabReader<Value>& read, SpinSumTable* spins) {
+  const lattice::Geometry& g = chunks.geometry();
   const int levels = g.levels + 1;
-  const bool space = data.kind() == JackknifeGroups::kSpace;
-  const int64_t groups = data.groups();
-  const std::vector<RowRange> tiles = sample_tiles(g, data.kind(), groups);
-  // The first tile of each group (space groups) or of the sample.
-  std::vector<size_t> group_tiles{0};
-  if (space) {
-    for (int64_t group = 0; group < groups; ++group) {
-      const int64_t end = group_rows(g.top_blocks_per_axis(), groups, group)[1];
-      size_t t = group_tiles.back();
-      while (t < tiles.size() && tiles[t].end <= end) ++t;
-      group_tiles.push_back(t);
-    }
-  } else {
-    group_tiles.push_back(tiles.size());
-  }
+  const std::vector<RowRange>& tiles = chunks.tiles();
   ReadRows<Value> buffer;
   buffer.levels.resize(static_cast<size_t>(levels));
   // Spin sums: the top-level block row after a read's last tile at every level, and a learned
@@ -261,15 +346,12 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
   for (const auto& model : models) need_next_rows = need_next_rows || model.spins != nullptr;
   std::vector<std::vector<Value>> next_rows(static_cast<size_t>(levels));
   std::vector<std::vector<double>> learned_next;
-  const int64_t units = space ? samples * groups : groups;
-  for (int64_t unit = rank; unit < units; unit += ranks) {
-    const int64_t group = space ? unit % groups : unit;
-    const int64_t piece = space ? unit / groups : 0;
-    const int64_t spin_piece = space ? group : 0;  // a sample's pieces in a SpinSumTable
-    const auto sample_range =
-        space ? std::array<int64_t, 2>{piece, piece + 1} : group_samples(samples, groups, group);
-    const size_t first_tile = group_tiles[space ? static_cast<size_t>(group) : 0];
-    const size_t end_tile = group_tiles[space ? static_cast<size_t>(group) + 1 : 1];
+  const std::vector<int> owners = chunks.owners(ranks);
+  for (size_t c = 0; c < chunks.chunks().size(); ++c) {
+    if (owners[c] != rank) continue;
+    const PassChunk& chunk = chunks.chunks()[c];
+    const int64_t spin_piece = chunk.spin_piece;
+    const size_t first_tile = chunk.first_tile, end_tile = chunk.end_tile;
     std::vector<CentralMoments> moments(static_cast<size_t>(levels), CentralMoments(data.order()));
     std::vector<std::vector<CentralMoments>> learned(models.size());
     for (size_t m = 0; m < models.size(); ++m) {
@@ -278,7 +360,7 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
                           CentralMoments(models[m].flow->order()));
       }
     }
-    for (int64_t sample = sample_range[0]; sample < sample_range[1]; ++sample) {
+    for (int64_t sample = chunk.first_sample; sample < chunk.end_sample; ++sample) {
       for (size_t first = first_tile; first < end_tile;) {
         // A read: whole tiles, as many as read_rows allows (at least one).
         size_t end = first + 1;
@@ -364,11 +446,11 @@ void data_pass(const lattice::Geometry& g, int64_t samples, GroupedMoments& data
       }
     }
     for (int level = 0; level < levels; ++level) {
-      data.store(level, group, piece, moments[static_cast<size_t>(level)]);
+      data.store(level, chunk.group, chunk.piece, moments[static_cast<size_t>(level)]);
     }
     for (size_t m = 0; m < models.size(); ++m) {
       for (size_t level = 0; level < learned[m].size(); ++level) {
-        models[m].flow->store(static_cast<int>(level), group, piece, learned[m][level]);
+        models[m].flow->store(static_cast<int>(level), chunk.group, chunk.piece, learned[m][level]);
       }
     }
   }
@@ -419,16 +501,16 @@ void test_set_pass(const lattice::Geometry& g, int64_t samples, int source,
   }
 }
 
-void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
-               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
-               int ranks, SpinSumTable* spins) {
+void data_pass(const PassSource& source, const PassChunks& chunks, GroupedMoments& data,
+               const PassModels& models, const GeneralisationPlan& plan, TileSums& sums,
+               int64_t read_rows, int rank, int ranks, SpinSumTable* spins) {
   auto pass = models.for_pass(source.dtype, true);
   if (source.dtype == "float32") {
-    data_pass<float>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
-                     ranks, source.read_float, spins);
+    data_pass<float>(chunks, data, pass, plan, sums, read_rows, rank, ranks, source.read_float,
+                     spins);
   } else {
-    data_pass<double>(source.geometry, source.samples, data, pass, plan, sums, read_rows, rank,
-                      ranks, source.read_double, spins);
+    data_pass<double>(chunks, data, pass, plan, sums, read_rows, rank, ranks, source.read_double,
+                      spins);
   }
 }
 
@@ -444,12 +526,12 @@ void test_set_pass(const PassSource& source, int index, const PassModels& models
   }
 }
 
-template void data_pass<float>(const lattice::Geometry&, int64_t, GroupedMoments&,
-                               std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
-                               int64_t, int, int, const SlabReader<float>&, SpinSumTable*);
-template void data_pass<double>(const lattice::Geometry&, int64_t, GroupedMoments&,
-                                std::vector<PassModel>&, const GeneralisationPlan&, TileSums&,
-                                int64_t, int, int, const SlabReader<double>&, SpinSumTable*);
+template void data_pass<float>(const PassChunks&, GroupedMoments&, std::vector<PassModel>&,
+                               const GeneralisationPlan&, TileSums&, int64_t, int, int,
+                               const SlabReader<float>&, SpinSumTable*);
+template void data_pass<double>(const PassChunks&, GroupedMoments&, std::vector<PassModel>&,
+                                const GeneralisationPlan&, TileSums&, int64_t, int, int,
+                                const SlabReader<double>&, SpinSumTable*);
 template void test_set_pass<float>(const lattice::Geometry&, int64_t, int, std::vector<PassModel>&,
                                    const GeneralisationPlan&, TileSums&, int, int,
                                    const SlabReader<float>&);

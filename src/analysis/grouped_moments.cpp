@@ -43,57 +43,51 @@ JackknifeGroups choose_jackknife_groups(const std::string& mode, int64_t groups,
 }
 
 GroupedMoments::GroupedMoments(int levels, int64_t groups, int order)
-    : kind_(JackknifeGroups::kSamples),
-      levels_(levels),
-      groups_(groups),
-      order_(order),
-      width_(CentralMoments(order).to_buffer().size()),
-      buffer_(static_cast<size_t>(levels) * static_cast<size_t>(groups) * width_, 0.0) {}
+    : GroupedMoments(JackknifeGroups::kSamples, levels, order, 0,
+                     std::vector<int64_t>(static_cast<size_t>(groups), 1)) {}
 
 GroupedMoments::GroupedMoments(int levels, int64_t groups, int order, int64_t top_side,
                                int64_t samples)
-    : kind_(JackknifeGroups::kSpace),
-      levels_(levels),
-      groups_(groups),
-      order_(order),
-      top_side_(top_side),
-      pieces_(samples),
-      width_(CentralMoments(order).to_buffer().size()) {
+    : GroupedMoments(JackknifeGroups::kSpace, levels, order, top_side,
+                     std::vector<int64_t>(static_cast<size_t>(groups), samples)) {
   if (top_side < groups) {
     throw std::invalid_argument("space jackknife groups: more groups than top-level rows");
   }
-  buffer_.assign(static_cast<size_t>(levels) * static_cast<size_t>(groups) *
-                     static_cast<size_t>(samples) * width_,
-                 0.0);
+}
+
+GroupedMoments::GroupedMoments(JackknifeGroups kind, int levels, int order, int64_t top_side,
+                               const std::vector<int64_t>& pieces)
+    : kind_(kind),
+      levels_(levels),
+      groups_(static_cast<int64_t>(pieces.size())),
+      order_(order),
+      top_side_(top_side),
+      first_piece_{0},
+      width_(CentralMoments(order).to_buffer().size()) {
+  for (const int64_t count : pieces) {
+    first_piece_.push_back(first_piece_.back() + static_cast<size_t>(count));
+  }
+  buffer_.assign(static_cast<size_t>(levels) * first_piece_.back() * width_, 0.0);
 }
 
 void GroupedMoments::set(int level, int64_t group, int64_t piece, const CentralMoments& moments) {
   const auto flat = moments.to_buffer();
-  const size_t slot =
-      (static_cast<size_t>(level) * static_cast<size_t>(groups_) + static_cast<size_t>(group)) *
-          static_cast<size_t>(pieces_) +
-      static_cast<size_t>(piece);
+  const size_t slot = static_cast<size_t>(level) * first_piece_.back() +
+                      first_piece_[static_cast<size_t>(group)] + static_cast<size_t>(piece);
   std::copy(flat.begin(), flat.end(), buffer_.begin() + static_cast<long>(slot * width_));
 }
 
 std::vector<std::vector<CentralMoments>> GroupedMoments::by_level() const {
   std::vector<std::vector<CentralMoments>> moments(static_cast<size_t>(levels_));
   for (int level = 0; level < levels_; ++level) {
-    for (int64_t group = 0; group < groups_; ++group) {
+    for (size_t group = 0; group + 1 < first_piece_.size(); ++group) {
+      // Merging into an empty accumulator copies the first piece exactly (merge_state).
       CentralMoments merged(order_);
-      for (int64_t piece = 0; piece < pieces_; ++piece) {
-        const size_t slot = (static_cast<size_t>(level) * static_cast<size_t>(groups_) +
-                             static_cast<size_t>(group)) *
-                                static_cast<size_t>(pieces_) +
-                            static_cast<size_t>(piece);
+      for (size_t piece = first_piece_[group]; piece < first_piece_[group + 1]; ++piece) {
+        const size_t slot = static_cast<size_t>(level) * first_piece_.back() + piece;
         const auto begin = buffer_.begin() + static_cast<long>(slot * width_);
-        const CentralMoments part = CentralMoments::from_buffer(
-            std::vector<double>(begin, begin + static_cast<long>(width_)));
-        if (pieces_ == 1) {
-          merged = part;
-        } else {
-          merged.merge(part);
-        }
+        merged.merge(CentralMoments::from_buffer(
+            std::vector<double>(begin, begin + static_cast<long>(width_))));
       }
       moments[static_cast<size_t>(level)].push_back(merged);
     }

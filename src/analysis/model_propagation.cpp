@@ -150,7 +150,8 @@ void ModelPropagation::prepare_monte_carlo() {
   buffer_.assign(static_cast<size_t>(groups_) * offsets_.back(), 0.0);
 }
 
-void ModelPropagation::fill_owned_groups(int rank, int ranks, const RowsReader& read) {
+void ModelPropagation::fill_owned_groups(int rank, int ranks, const RowsReader& read,
+                                         int64_t first_owner) {
   if (skipped()) return;
   const auto& g = data_.geometry;
   const size_t layers = chain_.layers.size();
@@ -171,7 +172,8 @@ void ModelPropagation::fill_owned_groups(int rank, int ranks, const RowsReader& 
   const int64_t block_rows = g.level_side(level_) / g.block_side;
   const int64_t top_side = g.level_side(g.levels);
   const int64_t per_block_row = per_sample / block_rows;
-  for (int64_t group = rank; group < groups_; group += ranks) {
+  for (int64_t group = 0; group < groups_; ++group) {
+    if ((first_owner + group) % ranks != rank) continue;
     const bool space = data_.space_groups;
     const auto range = space ? std::array<int64_t, 2>{0, data_.samples}
                              : group_samples(data_.samples, groups_, group);

@@ -32,16 +32,24 @@ std::vector<PropagationReport> propagate_models(const Comm& world, PhaseTimes& t
   times.run(world, "analyze: propagation", [&] {
     for (auto& run : runs) run->prepare_monte_carlo();
   });
-  std::vector<PropagationReport> reports;
-  for (size_t m = 0; m < models.size(); ++m) {
-    times.run(world, "analyze: monte carlo", [&] {
+  // Every model's Monte Carlo groups at once, (model, group) units dealt out over the ranks in
+  // turn, so that more ranks than groups all work when there are several models.
+  times.run(world, "analyze: monte carlo", [&] {
+    int64_t first_owner = 0;
+    for (size_t m = 0; m < models.size(); ++m) {
+      if (runs[m]->skipped()) continue;
       const int level = models[m].level_input;
       runs[m]->fill_owned_groups(
           world.rank(), world.size(),
           [&](int64_t sample, int64_t first_row, int64_t rows, std::vector<double>& field) {
             read(level, sample, {first_row, first_row + rows}, field);
-          });
-    });
+          },
+          first_owner);
+      first_owner = (first_owner + groups) % world.size();
+    }
+  });
+  std::vector<PropagationReport> reports;
+  for (size_t m = 0; m < models.size(); ++m) {
     if (!runs[m]->skipped()) world.sum(runs[m]->buffer());
     times.run(world, "analyze: mc estimates", [&] { reports.push_back(runs[m]->finish()); });
   }

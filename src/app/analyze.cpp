@@ -3,10 +3,10 @@
 // flows, propagation and symmetry metrics: kernels without MPI or files, and shared_work for the
 // steps shared out by model), the files in io/ (analysis_inputs: the datasets and model.h5 files
 // opened and checked; results_file: results.h5, its CSV tables and the printed summary). Work is
-// shared out by jackknife slot, piece or model; each slot's numbers are made by one rank and
-// summed over ranks with zeros elsewhere, so results are bit-identical for any rank count and
-// memory budget. Every rank-local phase runs inside Comm::local_phase (PhaseTimes), so a failure
-// on any rank ends every rank with one line; each step is a PETSc log stage for -log_view.
+// shared out by chunk of a jackknife slot, piece or model; each chunk's numbers are made by one
+// rank and summed over ranks with zeros elsewhere, so results are bit-identical for any rank count
+// and memory budget. Every rank-local phase runs inside Comm::local_phase (PhaseTimes), so a
+// failure on any rank ends every rank with one line; each step is a PETSc log stage for -log_view.
 #include <unistd.h>
 
 #include <cstdint>
@@ -151,6 +151,7 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
   const auto& spec = reader->spec();
   const auto& g = spec.geometry;
   const analysis::PassSource data = io::pass_source(*reader);
+  const analysis::PassChunks chunks(g, spec.samples, groups_kind, config.groups);
   io::prepare_output(world, config.output, config.output_option, config.force, false);
   try {
     io::AnalysisResults results;
@@ -163,11 +164,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
                          model.has_provenance && io::same_file(model.dataset_path, config.data),
                          model.training_samples});
     }
-    // One table of (level, group) moments, grouped as decided above.
-    auto grouped = [&](int levels) {
-      return analysis::GroupedMoments::of_kind(groups_kind, levels, config.groups, config.order,
-                                               g.level_side(g.levels), spec.samples);
-    };
+    // One table of (level, group) moments, grouped as decided above, a slot per chunk.
+    auto grouped = [&](int levels) { return chunks.table(levels, config.order); };
     // Spin sums of the data's levels and of every learned flow (fields of spins only).
     std::function<analysis::SpinSumTable(int)> spin_table;
     if (spin_pieces > 0) {
@@ -201,8 +199,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       LogStageGuard stage(log_stage("Analyze: data pass"));
       analysis::GroupedMoments data_moments = grouped(g.levels + 1);
       times.run(world, "analyze: cumulants", [&] {
-        analysis::data_pass(data, data_moments, pass_models, results.plan, tile_sums, read_rows,
-                            world.rank(), world.size(), data_spins.get());
+        analysis::data_pass(data, chunks, data_moments, pass_models, results.plan, tile_sums,
+                            read_rows, world.rank(), world.size(), data_spins.get());
       });
       world.sum(data_moments.buffer());
       if (data_spins) {

@@ -58,7 +58,7 @@ int64_t spin_sum_pieces(const DatasetReader& reader, analysis::JackknifeGroups k
   const auto& spec = reader.spec();
   if (spec.field != "ising") return 0;
   const auto& g = spec.geometry;
-  const int64_t pieces = kind == analysis::JackknifeGroups::kSpace ? groups : 1;
+  const int64_t pieces = analysis::PassChunks(g, spec.samples, kind, groups).spin_pieces();
   int64_t bytes = analysis::SpinSumTable::bytes(g, 0, spec.samples, pieces);
   for (int k : level_inputs) {
     if (k < g.levels) bytes += analysis::SpinSumTable::bytes(g, k, spec.samples, pieces);

@@ -4,6 +4,7 @@
 // the propagation driver's jackknife.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -366,6 +367,20 @@ TEST(Propagation, MonteCarloOfTheExactLinearMapMatchesItsOwnCumulantsAndJackknif
   two_b.fill_owned_groups(1, 2, read_rows);
   for (size_t i = 0; i < two_a.buffer().size(); ++i) two_a.buffer()[i] += two_b.buffer()[i];
   EXPECT_EQ(two_a.buffer(), one.buffer());
+  // Four ranks, the groups dealt from rank 2 on (as after an earlier model's groups): ranks 2, 3
+  // and 0 own one group each, rank 1 none; the same sums.
+  std::vector<double> four(one.buffer().size(), 0.0);
+  for (int rank = 0; rank < 4; ++rank) {
+    ModelPropagation part(net, 0, data, options, groups);
+    part.set_prediction(0, two_a.prediction_bytes(0));
+    part.prepare_monte_carlo();
+    part.fill_owned_groups(rank, 4, read_rows, 2);
+    const bool owns =
+        std::any_of(part.buffer().begin(), part.buffer().end(), [](double v) { return v != 0; });
+    EXPECT_EQ(owns, rank != 1) << rank;
+    for (size_t i = 0; i < four.size(); ++i) four[i] += part.buffer()[i];
+  }
+  EXPECT_EQ(four, one.buffer());
   const PropagationReport report = one.finish();
   EXPECT_EQ(report.blocks, 6 * 64);
   // Direct: the outputs of each group, cumulants of all and with each group left out.

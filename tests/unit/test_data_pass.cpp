@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
+#include <tuple>
 
 #include "nn_test_util.hpp"
 #include "rgflow/analysis/data_pass.hpp"
@@ -99,25 +101,23 @@ TEST(DataPass, CanonicalTilesAndTheBudget) {
   EXPECT_EQ(canonical_rows(lattice::Geometry{3, 256, 2, 3}), 1);
 }
 
-// Runs the data pass of `data` on `ranks` simulated ranks reading `read_rows` rows at once and
-// returns every buffer (data moments, flow tables, tile sums, then with `spins` the spin sums of
-// the data and of each flow) concatenated, summed over ranks.
+// Runs the data pass of `data` on `ranks` simulated ranks reading `read_rows` rows at once, in
+// chunks of `chunk_sites` sites, and returns every buffer (data moments, flow tables, tile sums,
+// then with `spins` the spin sums of the data and of each flow) concatenated, summed over ranks.
 template <typename Value>
 std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups kind, int64_t groups,
                              std::vector<nn::Network<double>>& networks, int ranks,
-                             int64_t read_rows, bool spins = false) {
+                             int64_t read_rows, bool spins = false,
+                             int64_t chunk_sites = kChunkSites) {
   const auto& g = data.g;
-  auto table = [&](int levels) {
-    return kind == JackknifeGroups::kSamples
-               ? GroupedMoments(levels, groups, 6)
-               : GroupedMoments(levels, groups, 6, g.level_side(g.levels), data.samples);
-  };
+  const PassChunks chunks(g, data.samples, kind, groups, chunk_sites);
+  auto table = [&](int levels) { return chunks.table(levels, 6); };
   std::vector<GeneralisationModel> planned;
   for (size_t m = 0; m < networks.size(); ++m) {
     planned.push_back({"m" + std::to_string(m), static_cast<int>(m % 2), true, 1});
   }
   const auto plan = plan_generalisation(planned, {"data", g.levels, data.samples}, {});
-  const int64_t pieces = kind == JackknifeGroups::kSpace ? groups : 1;
+  const int64_t pieces = chunks.spin_pieces();
   auto spin_table = [&](int first_level) {
     std::vector<int64_t> sites;
     for (int level = first_level; level <= g.levels; ++level) sites.push_back(g.level_sites(level));
@@ -142,8 +142,8 @@ std::vector<double> run_pass(const MemoryDataset<Value>& data, JackknifeGroups k
       }
     }
     TileSums sums(plan, {static_cast<int64_t>(sample_tiles(g, kind, groups).size())});
-    data_pass<Value>(g, data.samples, moments, models, plan, sums, read_rows, rank, ranks,
-                     data.reader(), spins ? spin_tables.front().get() : nullptr);
+    data_pass<Value>(chunks, moments, models, plan, sums, read_rows, rank, ranks, data.reader(),
+                     spins ? spin_tables.front().get() : nullptr);
     std::vector<double> all = moments.buffer();
     for (auto& flow : flows) all.insert(all.end(), flow->buffer().begin(), flow->buffer().end());
     all.insert(all.end(), sums.buffer().begin(), sums.buffer().end());
@@ -184,6 +184,148 @@ TEST(DataPass, BitIdenticalForAnyRankCountAndRowsReadAtOnce) {
             << jackknife_groups_name(kind) << ", " << ranks << " ranks, " << rows << " rows";
       }
     }
+  }
+}
+
+// Chunks: every (sample, tile) of a group in exactly one chunk, in sample then tile order, at
+// least chunk_sites sites each but the last of a run; one chunk per slot when the slots are
+// small (today's layout), several when they are not; every rank works when there are at least
+// as many chunks as ranks, even with more ranks than jackknife slots.
+TEST(DataPass, ChunksCoverEverySlotInOrderAndShareItOverRanks) {
+  const lattice::Geometry g{2, 1024, 2, 3};  // 4 tiles of 2^18 sites per sample
+  const int64_t tile = kCanonicalTileSites;
+  struct Case {
+    JackknifeGroups kind;
+    int64_t samples, groups, chunk_sites, chunks, spin_pieces;
+  };
+  for (const Case& c : {
+           Case{JackknifeGroups::kSamples, 6, 3, kChunkSites, 3, 1},  // 2 samples (2^21) a group
+           Case{JackknifeGroups::kSamples, 6, 3, 2 * tile, 12, 2},    // 2 chunks a sample
+           Case{JackknifeGroups::kSamples, 6, 3, 3 * tile, 12, 2},    // 3 tiles, then 1
+           Case{JackknifeGroups::kSpace, 2, 2, kChunkSites, 4, 2},    // a (sample, group) each
+           Case{JackknifeGroups::kSpace, 2, 2, tile, 8, 4},           // 2 tiles a group
+           Case{JackknifeGroups::kSpace, 2, 3, tile, 12, 6},          // groups of 43/43/42 rows
+       }) {
+    const PassChunks chunks(g, c.samples, c.kind, c.groups, c.chunk_sites);
+    const std::string what = jackknife_groups_name(c.kind) + " x" + std::to_string(c.groups) +
+                             ", chunks of " + std::to_string(c.chunk_sites);
+    ASSERT_EQ(static_cast<int64_t>(chunks.chunks().size()), c.chunks) << what;
+    EXPECT_EQ(chunks.spin_pieces(), c.spin_pieces) << what;
+    // Walk the chunks: within a group consecutive pieces, (sample, tile) in order.
+    std::vector<std::vector<int64_t>> seen(static_cast<size_t>(c.samples),
+                                           std::vector<int64_t>(chunks.tiles().size(), 0));
+    int64_t sites = 0;
+    for (size_t i = 0; i < chunks.chunks().size(); ++i) {
+      const PassChunk& chunk = chunks.chunks()[i];
+      const bool first_of_group = i == 0 || chunks.chunks()[i - 1].group != chunk.group;
+      EXPECT_EQ(chunk.piece, first_of_group ? 0 : chunks.chunks()[i - 1].piece + 1) << what;
+      int64_t chunk_sites = 0;
+      for (int64_t n = chunk.first_sample; n < chunk.end_sample; ++n) {
+        for (size_t t = chunk.first_tile; t < chunk.end_tile; ++t) {
+          ++seen[static_cast<size_t>(n)][t];
+          chunk_sites += chunks.tiles()[t].rows() * block_row_sites(g, 0);
+        }
+      }
+      EXPECT_EQ(chunk.sites, chunk_sites) << what;
+      // Only the last chunk of a group, or of a sample cut alone, may be short.
+      const bool last = i + 1 == chunks.chunks().size() ||
+                        chunks.chunks()[i + 1].group != chunk.group ||
+                        (chunk.end_sample == chunk.first_sample + 1 &&
+                         chunks.chunks()[i + 1].first_sample != chunk.first_sample);
+      if (!last) {
+        EXPECT_GE(chunk.sites, c.chunk_sites) << what;
+      }
+      sites += chunk.sites;
+    }
+    EXPECT_EQ(sites, c.samples * g.level_sites(0)) << what;
+    // Each (sample, tile) once over all groups (space groups: each group its own tiles).
+    for (const auto& sample : seen) {
+      for (const int64_t count : sample) EXPECT_EQ(count, 1) << what;
+    }
+    // Sharing: 5 ranks, more than the jackknife slots of the split cases; each chunk owned once.
+    for (int ranks = 1; ranks <= 5; ++ranks) {
+      const auto owners = chunks.owners(ranks);
+      ASSERT_EQ(owners.size(), chunks.chunks().size());
+      std::vector<int64_t> per_rank(static_cast<size_t>(ranks), 0), load = per_rank;
+      int64_t largest = 0;
+      for (size_t i = 0; i < owners.size(); ++i) {
+        ++per_rank[static_cast<size_t>(owners[i])];
+        load[static_cast<size_t>(owners[i])] += chunks.chunks()[i].sites;
+        largest = std::max(largest, chunks.chunks()[i].sites);
+      }
+      for (int r = 0; r < ranks; ++r) {
+        if (c.chunks >= ranks) {
+          EXPECT_GE(per_rank[static_cast<size_t>(r)], 1) << what << " r" << r;
+        }
+        // Each chunk to the least loaded rank: no rank above the mean by more than one chunk.
+        EXPECT_LE(load[static_cast<size_t>(r)], sites / ranks + largest) << what << " r" << r;
+      }
+    }
+  }
+  // The quickstart's data (d = 2, L = 256, 256 samples, 16 groups): one chunk per group.
+  EXPECT_EQ(PassChunks(lattice::Geometry{2, 256, 2, 6}, 256, JackknifeGroups::kSamples, 16)
+                .chunks()
+                .size(),
+            16u);
+}
+
+// Slots cut into several chunks (sample groups: 2 + 1 samples of 4 tiles, chunks of 1 or 3
+// tiles; space groups: 2 groups of 2 tiles per sample, chunks of one tile; small samples: runs
+// of 2 samples): the same bits on 1-5 ranks and reading one tile to every tile at once; and the
+// cumulants of the merged chunks equal the one-chunk ones up to rounding.
+TEST(DataPass, ChunkedSlotsAreBitIdenticalForAnyRankCountAndBudget) {
+  const MemoryDataset<float> data(lattice::Geometry{2, 1024, 2, 3}, 3, 13);
+  auto networks = two_networks();
+  networks.pop_back();  // the MLP on level 0 (the GNN adds time, not cases)
+  const int64_t tile = kCanonicalTileSites;
+  for (const auto& [kind, groups, chunk_sites] :
+       {std::tuple{JackknifeGroups::kSamples, int64_t{2}, tile},
+        std::tuple{JackknifeGroups::kSamples, int64_t{2}, 3 * tile},
+        std::tuple{JackknifeGroups::kSpace, int64_t{2}, tile}}) {
+    const std::string what = jackknife_groups_name(kind) + ", chunks of " +
+                             std::to_string(chunk_sites / tile) + " tile(s)";
+    const auto reference = run_pass(data, kind, groups, networks, 1, 128, true, chunk_sites);
+    for (int ranks = 1; ranks <= 5; ++ranks) {
+      for (const int64_t rows : {int64_t{32}, ranks == 3 ? int64_t{64} : 0, int64_t{128}}) {
+        if (rows == 0) continue;  // two tiles a read on 3 ranks only
+        EXPECT_TRUE(same_bits(
+            run_pass(data, kind, groups, networks, ranks, rows, true, chunk_sites), reference))
+            << what << ", " << ranks << " ranks, " << rows << " rows";
+      }
+    }
+    // The data's cumulants from the chunks against one chunk per slot: other add() splits.
+    const PassChunks chunked(data.g, data.samples, kind, groups, chunk_sites),
+        whole(data.g, data.samples, kind, groups);
+    ASSERT_GT(chunked.chunks().size(), whole.chunks().size());
+    GroupedMoments a = chunked.table(data.g.levels + 1, 6), b = whole.table(data.g.levels + 1, 6);
+    std::copy(reference.begin(), reference.begin() + static_cast<long>(a.buffer().size()),
+              a.buffer().begin());
+    const auto one_chunk = run_pass(data, kind, groups, networks, 1, 128, false);
+    std::copy(one_chunk.begin(), one_chunk.begin() + static_cast<long>(b.buffer().size()),
+              b.buffer().begin());
+    const auto ma = a.by_level(), mb = b.by_level();
+    for (size_t level = 0; level < ma.size(); ++level) {
+      for (size_t group = 0; group < ma[level].size(); ++group) {
+        EXPECT_EQ(ma[level][group].count(), mb[level][group].count());
+        const auto ka = ma[level][group].cumulants(), kb = mb[level][group].cumulants();
+        for (size_t n = 0; n < ka.size(); ++n) {
+          EXPECT_NEAR(ka[n], kb[n], 1e-12 * (1 + std::fabs(kb[n])))
+              << what << " level " << level << " group " << group << " order " << n + 1;
+        }
+      }
+    }
+  }
+  // Samples smaller than a chunk: runs of 2 whole samples (6 samples, 2 groups of 3: chunks of
+  // 2 + 1 samples), the same bits on 1-5 ranks.
+  const MemoryDataset<double> small(lattice::Geometry{2, 64, 2, 3}, 6, 17);
+  ASSERT_EQ(PassChunks(small.g, 6, JackknifeGroups::kSamples, 2, 2 * 4096).chunks().size(), 4u);
+  const auto reference =
+      run_pass(small, JackknifeGroups::kSamples, 2, networks, 1, 8, true, 2 * 4096);
+  for (int ranks = 2; ranks <= 5; ++ranks) {
+    EXPECT_TRUE(
+        same_bits(run_pass(small, JackknifeGroups::kSamples, 2, networks, ranks, 8, true, 2 * 4096),
+                  reference))
+        << ranks << " ranks";
   }
 }
 
@@ -253,11 +395,15 @@ TEST(DataPass, OneTileSamplesGiveTheWholeSampleBits) {
 
 // Spin sums of the pass against each whole sample's (tile_spin_sums on the whole lattice, and
 // the learned levels made by FieldModel::coarse_grain on whole samples): exact for the data's
-// spins, equal up to rounding for the learned real values. Space groups cut each sample into 4
-// tiles (bonds across tiles and pieces on different ranks); sample groups read it whole (the
-// next row wraps to row 0).
-TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
-  const lattice::Geometry g{2, 64, 2, 3};
+// spins, equal up to rounding for the learned real values. L = 64: space groups cut each sample
+// into 4 tiles (bonds across tiles and pieces on different ranks); sample groups read it whole
+// (the next row wraps to row 0). L = 1024 in chunks of one tile: every sample in 4 pieces
+// (4 tiles, or 4 space groups of one tile), owned by 2 ranks.
+class DataPassSpins : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
+
+TEST_P(DataPassSpins, SpinSumsOfTilesAreTheWholeSamplesSums) {
+  const int64_t lattice_side = GetParam().first, chunk_sites = GetParam().second;
+  const lattice::Geometry g{2, lattice_side, 2, 3};
   MemoryDataset<double> data(g, 3, 8);
   for (auto& sample : data.fields) {
     for (auto& level : sample) {
@@ -300,9 +446,11 @@ TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
   }
   for (const auto& [kind, groups] :
        {std::pair{JackknifeGroups::kSamples, int64_t{3}}, {JackknifeGroups::kSpace, int64_t{4}}}) {
-    const int64_t pieces = kind == JackknifeGroups::kSpace ? groups : 1;
-    const auto pass = run_pass(data, kind, groups, networks, 2, 1, true);
-    const auto without = run_pass(data, kind, groups, networks, 2, 1);
+    const int64_t pieces = PassChunks(g, data.samples, kind, groups, chunk_sites).spin_pieces();
+    // Space groups: one tile per group at either side; sample groups: 4 tiles at L = 1024.
+    EXPECT_EQ(pieces, kind == JackknifeGroups::kSpace ? groups : lattice_side == 64 ? 1 : 4);
+    const auto pass = run_pass(data, kind, groups, networks, 2, 1, true, chunk_sites);
+    const auto without = run_pass(data, kind, groups, networks, 2, 1, false, chunk_sites);
     // The spin tables follow the other buffers: data, then each model's flow.
     size_t offset = without.size();
     auto next_table = [&](int first_level) {
@@ -322,6 +470,9 @@ TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
             << jackknife_groups_name(kind) << " level " << level << " observable " << o;
       }
     }
+    // Other summation orders of real values; the susceptibility N (<m^2> - <|m|>^2) multiplies
+    // their rounding by the sites N of the level (2^18 at level 1 of L = 1024).
+    const double tolerance = lattice_side == 64 ? 1e-12 : 1e-9;
     for (size_t m = 0; m < networks.size(); ++m) {
       const auto learned = next_table(static_cast<int>(m % 2)).flow(3, {});
       const auto truth = expected_flows[m].flow(3, {});
@@ -330,7 +481,7 @@ TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
         for (int o = 0; o < kSpinObservables; ++o) {
           const double want = truth.estimates[level][static_cast<size_t>(o)].value;
           EXPECT_NEAR(learned.estimates[level][static_cast<size_t>(o)].value, want,
-                      1e-12 * (1 + std::fabs(want)))
+                      tolerance * (1 + std::fabs(want)))
               << jackknife_groups_name(kind) << " model " << m << " level " << level;
         }
       }
@@ -338,6 +489,10 @@ TEST(DataPass, SpinSumsOfTilesAreTheWholeSamplesSums) {
     EXPECT_EQ(offset, pass.size());
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(DataPass, DataPassSpins,
+                         ::testing::Values(std::pair{int64_t{64}, kChunkSites},
+                                           std::pair{int64_t{1024}, kCanonicalTileSites}));
 
 TEST(DataPass, TileSumsAddTilesInOrderPerSample) {
   GeneralisationPlan plan;

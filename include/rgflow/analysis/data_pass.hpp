@@ -6,12 +6,15 @@
 // and its generalisation cells on the data); one pass over each test set does the test set's
 // generalisation cells for every model. Memory: the pieces read at once, at most the budget.
 //
-// Bit-identity: every sum depends only on the canonical tiles, never on how many are read at
-// once or on which rank reads them. A jackknife slot's CentralMoments get one add() per (sample,
-// tile, level) in sample then tile order, made by the one rank that owns the slot; a
+// Work and bit-identity: each jackknife slot's run of (sample, tile) pieces is cut into chunks
+// of consecutive pieces (PassChunks) whose size depends only on the data, never on the rank
+// count or the budget, and a chunk is the unit of work: one rank gives its CentralMoments one
+// add() per (sample, tile, level) in sample then tile order, into the chunk's own slot of the
+// table, and after the reduction each group's chunks are merged in chunk order. A
 // generalisation cell gets one squared-error sum per (sample, tile), each made by one rank, and
-// the tiles of a sample are added in tile order after the reduction. A sample of at most
-// kCanonicalTileSites sites is one tile: its sums are exactly those of a whole-sample pass.
+// the tiles of a sample are added in tile order after the reduction. A slot of at most one
+// chunk's sites is one chunk, and a sample of at most kCanonicalTileSites sites is one tile: its
+// sums are exactly those of a whole-sample pass.
 //
 // Pure kernels and planning: no MPI, no files. The caller reads pieces through a SlabReader and
 // sums the tables' buffers over ranks (each slot filled by one rank, zeros elsewhere: exact).
@@ -34,6 +37,10 @@ namespace rgflow::analysis {
 /// Level-0 sites of a canonical tile, at most (one top-level block row when a row is larger):
 /// the segment of CentralMoments::add, so that a sample of up to this many sites is one add.
 constexpr int64_t kCanonicalTileSites = int64_t{1} << 18;
+
+/// Level-0 sites of a chunk of a pass, at least (unless its jackknife slot is smaller): the unit
+/// of work shared over ranks (PassChunks). Fixed, so that the results depend only on the data.
+constexpr int64_t kChunkSites = int64_t{1} << 22;
 
 /// Work space the models need per level-0 site of one canonical tile (blocks matrix, scaled
 /// input, predictions and learned levels, in double at most), counted in the budget.
@@ -59,6 +66,58 @@ std::vector<RowRange> canonical_tiles(const lattice::Geometry& geometry, RowRang
 /// alone, in group order (a tile never crosses two groups); otherwise the whole sample.
 std::vector<RowRange> sample_tiles(const lattice::Geometry& geometry, JackknifeGroups kind,
                                    int64_t groups);
+
+/// One chunk of a pass: samples [first_sample, end_sample) x tiles [first_tile, end_tile) of
+/// sample_tiles, in sample then tile order, all in jackknife group `group`.
+struct PassChunk {
+  int64_t group = 0;
+  int64_t piece = 0;  // its slot among the group's chunks (GroupedMoments piece), in order
+  int64_t first_sample = 0, end_sample = 0;
+  size_t first_tile = 0, end_tile = 0;
+  int64_t spin_piece = 0;  // its piece of each of its samples in a SpinSumTable
+  int64_t sites = 0;       // level-0 sites
+};
+
+/// The chunks of the pass over the data: each jackknife unit (a sample group's samples, or one
+/// sample's rows of a space group) cut into chunks of consecutive (sample, tile) pieces. A unit
+/// whose samples hold fewer than `chunk_sites` level-0 sites each is cut into runs of
+/// ceil(chunk_sites / sample sites) whole samples (one chunk when the unit is smaller); a larger
+/// sample's tiles into runs of at least `chunk_sites` sites (the last one shorter), each sample
+/// alone. Every chunk but the last of a unit (or of a sample cut alone, itself of at least
+/// `chunk_sites` sites) holds at least `chunk_sites` sites, so there are at most
+/// 2 x sites / chunk_sites + units chunks (units: the sample groups, or samples x space groups),
+/// each (levels) x (order + 1) doubles in a table.
+class PassChunks {
+ public:
+  PassChunks(const lattice::Geometry& geometry, int64_t samples, JackknifeGroups kind,
+             int64_t groups, int64_t chunk_sites = kChunkSites);
+  const lattice::Geometry& geometry() const { return geometry_; }
+  int64_t samples() const { return samples_; }
+  JackknifeGroups kind() const { return kind_; }
+  int64_t groups() const { return groups_; }
+  /// Every chunk: group by group, and within a group in the order its moments are merged.
+  const std::vector<PassChunk>& chunks() const { return chunks_; }
+  /// The tiles of every sample (sample_tiles): the chunks' tile indices.
+  const std::vector<RowRange>& tiles() const { return tiles_; }
+  /// Pieces of each sample in a SpinSumTable: the chunks that hold part of one sample.
+  int64_t spin_pieces() const { return spin_pieces_; }
+  /// A table of `levels` levels with one slot per chunk (GroupedMoments, by_level merges each
+  /// group's chunks in order).
+  GroupedMoments table(int levels, int order) const;
+  /// The owner of every chunk among `ranks` ranks: in chunk order, each to the rank with the
+  /// fewest sites so far (the lowest such rank), so the first min(chunks, ranks) chunks go to
+  /// distinct ranks and every rank works while there are at least as many chunks as ranks.
+  std::vector<int> owners(int ranks) const;
+
+ private:
+  lattice::Geometry geometry_;
+  int64_t samples_;
+  JackknifeGroups kind_;
+  int64_t groups_;
+  std::vector<RowRange> tiles_;
+  std::vector<PassChunk> chunks_;
+  int64_t spin_pieces_ = 1;
+};
 
 /// Bytes a pass holds reading `rows` top-level block rows of one sample at every level
 /// (`value_bytes` each), plus, with `models`, their work space on one canonical tile.
@@ -158,24 +217,24 @@ class TileSums {
   std::vector<double> slots_;
 };
 
-/// The pass over the data (float or double values as stored): the slots of `data` (levels
-/// 0..K), of every model's flow table and of the generalisation cells on the data (source 0)
-/// that rank `rank` of `ranks` owns: a sample group's, or a (sample, space group)'s, slots are
-/// owned by one rank (slot index mod ranks). Reads at most `read_rows` rows at once (whole
-/// canonical tiles, at least one).
+/// The pass over the data (float or double values as stored) of `chunks`: the slots of `data`
+/// (levels 0..K) and of every model's flow table (both chunks.table's layout), and of the
+/// generalisation cells on the data (source 0), of the chunks that rank `rank` of `ranks` owns
+/// (PassChunks::owners). Reads at most `read_rows` rows at once (whole canonical tiles of one
+/// chunk, at least one).
 ///
 /// With `spins` (fields of spins), also each tile's spin sums (tile_spin_sums) of the data's
 /// levels into `spins` and of each model's learned levels into its table: slot (level, sample,
-/// piece), piece the space group or 0. A tile's bonds along axis 0 need the next row: inside a
-/// read it is the next tile's first row; after a read's last tile the next top-level block row
-/// (wrapping to row 0) is read too, one row more than read_rows. A learned level's next row is
-/// made by applying the model to the data's next top-level block row on its own, so the
-/// learned sums depend only on the canonical tiles, as everything else here.
+/// piece), piece the chunk's spin_piece (tables of chunks.spin_pieces() pieces). A tile's bonds
+/// along axis 0 need the next row: inside a read it is the next tile's first row; after a read's
+/// last tile the next top-level block row (wrapping to row 0) is read too, one row more than
+/// read_rows. A learned level's next row is made by applying the model to the data's next top-level
+/// block row on its own, so the learned sums depend only on the canonical tiles, as everything else
+/// here.
 template <typename Value>
-void data_pass(const lattice::Geometry& geometry, int64_t samples, GroupedMoments& data,
-               std::vector<PassModel>& models, const GeneralisationPlan& plan, TileSums& sums,
-               int64_t read_rows, int rank, int ranks, const SlabReader<Value>& read,
-               SpinSumTable* spins = nullptr);
+void data_pass(const PassChunks& chunks, GroupedMoments& data, std::vector<PassModel>& models,
+               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
+               int ranks, const SlabReader<Value>& read, SpinSumTable* spins = nullptr);
 
 /// The pass over test set `source` (1-based, as GeneralisationCell::source) of `samples`
 /// samples: the slots of every cell on it whose (sample, tile) index is rank mod ranks; reads
@@ -186,11 +245,11 @@ void test_set_pass(const lattice::Geometry& geometry, int64_t samples, int sourc
                    int rank, int ranks, const SlabReader<Value>& read);
 
 /// data_pass and test_set_pass on the values of `source` as stored (float32 data through the
-/// float32 reader, with the float32 kernels where a model has them); `spins`: the data's spin
-/// sums, or none.
-void data_pass(const PassSource& source, GroupedMoments& data, const PassModels& models,
-               const GeneralisationPlan& plan, TileSums& sums, int64_t read_rows, int rank,
-               int ranks, SpinSumTable* spins = nullptr);
+/// float32 reader, with the float32 kernels where a model has them); `chunks`: the source's;
+/// `spins`: the data's spin sums, or none.
+void data_pass(const PassSource& source, const PassChunks& chunks, GroupedMoments& data,
+               const PassModels& models, const GeneralisationPlan& plan, TileSums& sums,
+               int64_t read_rows, int rank, int ranks, SpinSumTable* spins = nullptr);
 void test_set_pass(const PassSource& source, int index, const PassModels& models,
                    const GeneralisationPlan& plan, TileSums& sums, int rank, int ranks);
 

@@ -6,6 +6,8 @@
 //   top-level block rows along axis 0, so a group covers the same region at every level; each
 //   (sample, group) is reduced by the rank that owns the sample and the samples of a group are
 //   merged in sample order.
+// A group's moments may also be kept in several slots (pieces), merged in slot order: the chunks
+// of the data pass (analysis/data_pass.hpp), which share one group's work over several ranks.
 // The table's flat buffer holds zeros in the slots a rank does not own, so an element-wise sum
 // over ranks (Comm::sum) reproduces every slot exactly and the result is bit-identical for any
 // rank count. No MPI here: the caller sums buffer() over ranks.
@@ -72,15 +74,11 @@ class GroupedMoments {
   /// Space groups over `samples` samples whose top level has `top_side` block rows along axis 0
   /// (top_side >= groups: std::invalid_argument otherwise).
   GroupedMoments(int levels, int64_t groups, int order, int64_t top_side, int64_t samples);
-
-  /// Sample groups or space groups as `kind` says (space groups: over `samples` samples whose top
-  /// level has `top_side` block rows).
-  static GroupedMoments of_kind(JackknifeGroups kind, int levels, int64_t groups, int order,
-                                int64_t top_side, int64_t samples) {
-    return kind == JackknifeGroups::kSamples
-               ? GroupedMoments(levels, groups, order)
-               : GroupedMoments(levels, groups, order, top_side, samples);
-  }
+  /// Groups of either kind with pieces[group] slots each, merged in slot order by by_level (the
+  /// data pass's chunks, PassChunks::table). fill_owned needs the layouts above: one slot per
+  /// group (sample groups) or per sample (space groups, over `top_side` top-level rows).
+  GroupedMoments(JackknifeGroups kind, int levels, int order, int64_t top_side,
+                 const std::vector<int64_t>& pieces);
 
   int levels() const { return levels_; }
   int64_t groups() const { return groups_; }
@@ -116,8 +114,8 @@ class GroupedMoments {
   }
 
   /// Puts `moments` in slot (level, group, piece) (piece: the sample for space groups, 0 for
-  /// sample groups), for a caller that reduces its own pieces (the data pass) in the order
-  /// fill_owned would.
+  /// sample groups, or the chunk of the group with PassChunks' layout), for a caller that reduces
+  /// its own pieces (the data pass).
   void store(int level, int64_t group, int64_t piece, const CentralMoments& moments) {
     set(level, group, piece, moments);
   }
@@ -125,8 +123,8 @@ class GroupedMoments {
   /// The flat table, level-major, then group, then piece (space groups: one per sample), (order +
   /// 1) values per slot (to_buffer layout).
   std::vector<double>& buffer() { return buffer_; }
-  /// moments[level][group], as cumulant_flow takes them (space groups: the samples of each group
-  /// merged in sample order).
+  /// moments[level][group], as cumulant_flow takes them: each group's pieces merged in piece
+  /// order (space groups: the samples of each group in sample order).
   std::vector<std::vector<CentralMoments>> by_level() const;
 
  private:
@@ -138,7 +136,7 @@ class GroupedMoments {
   int64_t groups_;
   int order_;
   int64_t top_side_ = 0;
-  int64_t pieces_ = 1;  // slots per (level, group)
+  std::vector<size_t> first_piece_;  // [group]: its first slot within a level; [groups]: slots
   size_t width_;
   std::vector<double> buffer_;
 };

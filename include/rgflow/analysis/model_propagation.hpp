@@ -92,7 +92,9 @@ class ModelPropagation {
   /// Tuple sums of the jackknife groups owned by `rank` of `ranks` into buffer(), taking up to
   /// ceil(blocks / groups) blocks from the first samples of each group (space groups: from the
   /// group's slab of the first samples); reads only the top-level block rows that hold them.
-  void fill_owned_groups(int rank, int ranks, const RowsReader& read);
+  /// Group g is owned by rank (first_owner + g) mod ranks: the models of an analysis start
+  /// where the previous one's groups ended, so more ranks than groups all work.
+  void fill_owned_groups(int rank, int ranks, const RowsReader& read, int64_t first_owner = 0);
   /// Per group: the block count, then the tuple sums of every layer; zero where not owned.
   std::vector<double>& buffer() { return buffer_; }
   /// The report, from buffer() summed over ranks.

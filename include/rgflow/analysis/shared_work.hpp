@@ -19,8 +19,9 @@ namespace rgflow::analysis {
 
 /// Collective over `world`: the propagation report of every model (ModelPropagation, in model
 /// order), its predictions shared out over the ranks (share_predictions) and broadcast, its
-/// Monte Carlo groups filled by their owners from `read` (the data's slabs as double) and summed
-/// over ranks. Phases "analyze: propagation", "analyze: monte carlo", "analyze: mc estimates".
+/// Monte Carlo groups filled by their owners from `read` (the data's slabs as double; the
+/// (model, group) units of all models dealt out over the ranks in turn) and summed over ranks.
+/// Phases "analyze: propagation", "analyze: monte carlo", "analyze: mc estimates".
 std::vector<PropagationReport> propagate_models(const Comm& world, PhaseTimes& times,
                                                 const std::vector<PassModels::Source>& models,
                                                 const PropagationData& data,

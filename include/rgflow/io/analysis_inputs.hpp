@@ -38,8 +38,9 @@ struct ReadBudget {
 /// no file access (the reader's spec is read already).
 int64_t rows_per_read(const DatasetReader& reader, bool models, const ReadBudget& budget);
 
-/// Pieces per sample of the spin sums of `reader`'s levels (analysis::SpinSumTable): `groups`
-/// with space jackknife groups, else 1; 0 when its field is not ising (no spin observables).
+/// Pieces per sample of the spin sums of `reader`'s levels (analysis::SpinSumTable): the data
+/// pass's chunks that hold part of one sample (analysis::PassChunks::spin_pieces); 0 when its
+/// field is not ising (no spin observables).
 /// UsageError, one line, when the tables of the data and of the learned flows of models with
 /// levels `level_inputs` exceed `budget`. Local.
 int64_t spin_sum_pieces(const DatasetReader& reader, analysis::JackknifeGroups kind, int64_t groups,
