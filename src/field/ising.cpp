@@ -97,6 +97,17 @@ BoxRow box_row(const Geometry& g, int8_t* padded, int64_t z, int64_t y, int colo
           static_cast<uint64_t>(colour + gz + gy) & 1};
 }
 
+// The rows (z, y) one update visits: layers [first_layer, end_layer) of the box's slowest axis
+// (z in 3D, y in 2D, whose geometry has a single z), the other axis whole.
+struct RowSpan {
+  int64_t z_begin, z_end, y_begin, y_end;
+};
+
+RowSpan layer_rows(const Geometry& g, int64_t first_layer, int64_t end_layer) {
+  if (g.dim == 3) return {first_layer, end_layer, 0, g.extent[1]};
+  return {0, 1, first_layer, end_layer};
+}
+
 // Half-word q of a keyed stream: bits 16 (q % 2) .. 16 (q % 2) + 15 of word q / 2 (lane q / 2 % 4
 // of counter q / 8).
 uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint32_t c2, uint32_t c3) {
@@ -270,7 +281,8 @@ RGFLOW_TARGET_AVX2 inline void update_chunk(const ColourUpdate& u, const ChunkCo
 
 template <int Dim>
 RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
-                                              const ColourUpdate& u, int colour) {
+                                              const ColourUpdate& u, int colour,
+                                              const RowSpan& rows) {
   const int64_t nx = g.extent[2];
   alignas(16) uint8_t leading_bytes[16] = {};
   for (int k = 0; k <= 2 * Dim; ++k) {
@@ -296,8 +308,8 @@ RGFLOW_TARGET_AVX2 void heat_bath_colour_avx2(const Geometry& g, int8_t* padded,
   c.sy = g.stride[1];
   c.sz = g.stride[0];
   const __m256i lane_groups = _mm256_setr_epi64x(0, 2, 1, 3);
-  for (int64_t z = 0; z < g.extent[0]; ++z) {
-    for (int64_t y = 0; y < g.extent[1]; ++y) {
+  for (int64_t z = rows.z_begin; z < rows.z_end; ++z) {
+    for (int64_t y = rows.y_begin; y < rows.y_end; ++y) {
       const BoxRow r = box_row(g, padded, z, y, colour);
       const uint64_t row_start = r.start, row_end = row_start + static_cast<uint64_t>(nx);
       const uint64_t site_parity = r.site_parity;
@@ -344,7 +356,14 @@ void select_heat_bath_kernel(HeatBathKernel kernel) {
 
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour) {
+  heat_bath_colour_layers(box, padded, table, seed, sample, sweep, colour, 0, box.extent[0]);
+}
+
+void heat_bath_colour_layers(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
+                             uint64_t seed, uint32_t sample, uint32_t sweep, int colour,
+                             int64_t first_layer, int64_t end_layer) {
   const Geometry g = geometry_of(box);
+  const RowSpan rows = layer_rows(g, first_layer, end_layer);
   ColourUpdate u;
   u.key = philox_key(seed);
   u.sample = sample;
@@ -358,9 +377,9 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
 #if RGFLOW_HAVE_AVX2_KERNELS
   if (!portable_selected && cpu_has_avx2()) {
     if (g.dim == 3) {
-      heat_bath_colour_avx2<3>(g, padded, u, colour);
+      heat_bath_colour_avx2<3>(g, padded, u, colour, rows);
     } else {
-      heat_bath_colour_avx2<2>(g, padded, u, colour);
+      heat_bath_colour_avx2<2>(g, padded, u, colour, rows);
     }
     return;
   }
@@ -371,8 +390,8 @@ void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& 
   std::vector<uint32_t> site_lead(static_cast<size_t>(16 * max_groups));
   std::vector<int8_t> next(static_cast<size_t>(nx));
   const int64_t sz = g.stride[0], sy = g.stride[1];
-  for (int64_t z = 0; z < g.extent[0]; ++z) {
-    for (int64_t y = 0; y < g.extent[1]; ++y) {
+  for (int64_t z = rows.z_begin; z < rows.z_end; ++z) {
+    for (int64_t y = rows.y_begin; y < rows.y_end; ++y) {
       const BoxRow r = box_row(g, padded, z, y, colour);
       const uint64_t row_start = r.start;
       const uint64_t first_group = row_start >> 4;

@@ -87,40 +87,91 @@ IsingChain::IsingChain(const Comm& comm, const lattice::Geometry& geometry,
   check_box(box_);
   table_ = heat_bath_table(geometry.dim, beta);
   padded_.assign(static_cast<size_t>(box_.padded_sites()), int8_t{1});
-  int64_t largest_face = 0;
-  for (int a = 0; a < geometry.dim; ++a) largest_face = std::max(largest_face, face_sites(box_, a));
-  if (largest_face > INT_MAX) {
-    throw std::invalid_argument("Ising lattice: a box face of " + std::to_string(largest_face) +
-                                " sites is beyond one MPI message");
+  for (int a = 0; a < geometry.dim; ++a) {
+    const int64_t face = face_sites(box_, a);
+    if (face > INT_MAX) {
+      throw std::invalid_argument("Ising lattice: a box face of " + std::to_string(face) +
+                                  " sites is beyond one MPI message");
+    }
+    for (int upper = 0; upper < 2; ++upper) {
+      send_[static_cast<size_t>(2 * a + upper)].resize(static_cast<size_t>(face));
+      receive_[static_cast<size_t>(2 * a + upper)].resize(static_cast<size_t>(face));
+    }
   }
-  send_.resize(static_cast<size_t>(largest_face));
-  receive_.resize(static_cast<size_t>(largest_face));
+  requests_.reserve(static_cast<size_t>(4 * geometry.dim));
 }
 
-void IsingChain::exchange_halo() {
+void IsingChain::start_halo_exchange() {
   const MPI_Comm comm = comm_->get();
+  requests_.clear();
   for (int axis = 0; axis < box_.dim; ++axis) {
+    for (const bool upper : {false, true}) {
+      const size_t face = static_cast<size_t>(2 * axis + (upper ? 1 : 0));
+      pack_face(box_, padded_.data(), axis, upper, send_[face].data());
+    }
+    if (grid_[static_cast<size_t>(axis)] == 1) {
+      // Alone along the axis: our upper face is our lower halo and the other way round.
+      unpack_halo(box_, padded_.data(), axis, false, send_[2 * axis + 1].data());
+      unpack_halo(box_, padded_.data(), axis, true, send_[2 * axis].data());
+      continue;
+    }
     const int count = static_cast<int>(face_sites(box_, axis));
     const int lower = grid_neighbour(grid_, comm_->rank(), axis, -1);
     const int upper = grid_neighbour(grid_, comm_->rank(), axis, +1);
-    // Our lowest layer becomes the lower neighbour's upper halo while the upper neighbour's
-    // lowest layer fills ours; then the mirror image. Alone along the axis, both are ourselves.
-    for (const bool send_upper : {false, true}) {
-      const int destination = send_upper ? upper : lower;
-      const int source = send_upper ? lower : upper;
-      const int tag = 2 * axis + (send_upper ? 1 : 0);
-      pack_face(box_, padded_.data(), axis, send_upper, send_.data());
-      RGFLOW_MPI(MPI_Sendrecv(send_.data(), count, MPI_INT8_T, destination, tag, receive_.data(),
-                              count, MPI_INT8_T, source, tag, comm, MPI_STATUS_IGNORE));
-      unpack_halo(box_, padded_.data(), axis, !send_upper, receive_.data());
+    // Our lowest layer becomes the lower neighbour's upper halo (tag 2 axis) and our highest the
+    // upper neighbour's lower halo (tag 2 axis + 1); the tags keep the two apart when both
+    // neighbours are one rank (two boxes along the axis).
+    for (const bool to_upper : {false, true}) {
+      const size_t face = static_cast<size_t>(2 * axis + (to_upper ? 1 : 0));
+      const int tag = static_cast<int>(face);
+      requests_.emplace_back();
+      RGFLOW_MPI(MPI_Irecv(receive_[face].data(), count, MPI_INT8_T, to_upper ? lower : upper, tag,
+                           comm, &requests_.back()));
+      requests_.emplace_back();
+      RGFLOW_MPI(MPI_Isend(send_[face].data(), count, MPI_INT8_T, to_upper ? upper : lower, tag,
+                           comm, &requests_.back()));
     }
   }
 }
 
+void IsingChain::finish_halo_exchange() {
+  if (requests_.empty()) return;
+  RGFLOW_MPI(
+      MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE));
+  requests_.clear();
+  for (int axis = 0; axis < box_.dim; ++axis) {
+    if (grid_[static_cast<size_t>(axis)] == 1) continue;
+    // receive_[2 axis] came from the upper neighbour's lowest layer: our upper halo.
+    unpack_halo(box_, padded_.data(), axis, true, receive_[2 * axis].data());
+    unpack_halo(box_, padded_.data(), axis, false, receive_[2 * axis + 1].data());
+  }
+}
+
+void IsingChain::exchange_halo() {
+  start_halo_exchange();
+  finish_halo_exchange();
+}
+
 void IsingChain::sweep(uint32_t sample, uint32_t sweep) {
+  // The overlap needs layers that read no halo in flight: only axis 0 may be exchanged.
+  bool overlap = overlap_;
+  for (int axis = 1; axis < box_.dim; ++axis) overlap = overlap && grid_[axis] == 1;
+  const int64_t layers = box_.extent[0];
   for (int colour = 0; colour < 2; ++colour) {
-    exchange_halo();
-    heat_bath_colour(box_, padded_.data(), table_, seed_, sample, sweep, colour);
+    if (!overlap) {
+      exchange_halo();
+      heat_bath_colour(box_, padded_.data(), table_, seed_, sample, sweep, colour);
+      continue;
+    }
+    start_halo_exchange();
+    heat_bath_colour_layers(box_, padded_.data(), table_, seed_, sample, sweep, colour, 1,
+                            std::max<int64_t>(1, layers - 1));
+    finish_halo_exchange();
+    heat_bath_colour_layers(box_, padded_.data(), table_, seed_, sample, sweep, colour, 0, 1);
+    if (layers > 1) {
+      heat_bath_colour_layers(box_, padded_.data(), table_, seed_, sample, sweep, colour,
+                              layers - 1, layers);
+    }
   }
 }
 

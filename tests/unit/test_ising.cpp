@@ -31,20 +31,6 @@ TEST(IsingExact, CriticalCouplings) {
   EXPECT_THROW(binder_critical(4), std::invalid_argument);
 }
 
-// K(k) by composite Simpson on the integral of its definition, substituting theta = pi/2 (1 - t^2)
-// near the end is unnecessary for k <= 0.99: plain Simpson with many panels suffices.
-double elliptic_k_simpson(double k) {
-  const int panels = 20000;
-  const double h = (M_PI / 2) / panels;
-  double sum = 0;
-  for (int i = 0; i <= panels; ++i) {
-    const double s = std::sin(i * h);
-    const double f = 1.0 / std::sqrt(1.0 - k * k * s * s);
-    sum += f * (i == 0 || i == panels ? 1 : (i % 2 ? 4 : 2));
-  }
-  return sum * h / 3;
-}
-
 TEST(IsingExact, EllipticKByAgmMatchesQuadratureAndKnownValues) {
   EXPECT_NEAR(elliptic_k(0), M_PI / 2, 1e-15);
   EXPECT_NEAR(elliptic_k(1 / std::sqrt(2.0)), 1.8540746773013719,

@@ -74,6 +74,14 @@ HeatBathTable heat_bath_table(int dim, double beta);
 /// The box must pass check_box (not checked again here: this is the inner loop of a run).
 void heat_bath_colour(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
                       uint64_t seed, uint32_t sample, uint32_t sweep, int colour);
+/// heat_bath_colour on the layers first_layer <= x_0 < end_layer of the box's slowest axis only
+/// (interior coordinates from 0; 0 <= first_layer <= end_layer <= extent[0], not checked). Each
+/// site gets the bits the whole update gives it (the update is keyed by site), so a colour may be
+/// updated in pieces: the layers that read no halo along axis 0 while that halo is in flight, then
+/// the first and last layer (field::IsingChain).
+void heat_bath_colour_layers(const IsingBox& box, int8_t* padded, const HeatBathTable& table,
+                             uint64_t seed, uint32_t sample, uint32_t sweep, int colour,
+                             int64_t first_layer, int64_t end_layer);
 
 /// The kernels heat_bath_colour can run: AVX2 (x86-64 CPUs that have it, detected at run time
 /// whatever the build's -march) and portable (plain C++ the compiler vectorises). They give the

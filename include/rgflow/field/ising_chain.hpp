@@ -1,11 +1,14 @@
 // One Ising Markov chain on a lattice split over the ranks of a communicator: the thin
 // communication layer around the pure kernels of field/ising.hpp. Rank r of the process grid owns
 // lattice::owned_box(geometry, grid, r) (whole top-level blocks, as generate splits every lattice)
-// with a halo of one site; before each colour's update the halo is refreshed from the neighbouring
-// boxes by MPI_Sendrecv along each axis of the grid (a box alone along an axis copies its own
-// opposite face: periodic). Every random number is keyed by (seed, sample, sweep, colour, global
-// site) inside the kernels, so the chain's configurations are the same bits for any rank count and
-// grid.
+// with a halo of one site; before each colour's update the halo is refreshed: along an axis the
+// grid does not split, the box copies its own opposite faces (periodic); along the others it
+// exchanges faces with its neighbours by nonblocking sends and receives. When only the slowest
+// axis is split (slabs, what lattice::choose_process_grid gives first), each colour's update
+// overlaps that exchange: the layers that read no halo along axis 0 are updated while the faces
+// are in flight, the first and last layer after they arrive. Every random number is keyed by
+// (seed, sample, sweep, colour, global site) inside the kernels, so the chain's configurations are
+// the same bits for any rank count, grid and update order.
 #pragma once
 
 #include <array>
@@ -49,9 +52,14 @@ class IsingChain {
   const IsingBox& ising_box() const { return box_; }
   const lattice::Box& box() const { return owned_; }
 
-  /// One checkerboard sweep keyed by (sample, sweep): halo exchange, colour 0, exchange, colour 1.
+  /// One checkerboard sweep keyed by (sample, sweep): halo exchange, colour 0, exchange, colour 1
+  /// (each exchange overlapped with the colour's interior layers where the grid allows).
   /// Collective.
   void sweep(uint32_t sample, uint32_t sweep);
+  /// Whether sweeps overlap the exchange with the interior update (default on; same bits either
+  /// way). Off: exchange, then the whole colour, as before the overlap; for the benchmark that
+  /// measures what the overlap gains (docs/performance.md).
+  void set_halo_overlap(bool on) { overlap_ = on; }
   /// |m| and the energy per site of the current configuration. Collective.
   IsingMeasurement measure();
   /// This rank's spins, unpadded (box().size() values, row-major), and their replacement (a chain
@@ -60,8 +68,12 @@ class IsingChain {
   void set_spins(const int8_t* spins);
 
  private:
-  /// Refreshes the halo from the neighbouring boxes. Collective.
+  /// Refreshes the halo from the neighbouring boxes: start, then finish. Collective.
   void exchange_halo();
+  /// Copies the periodic faces of the axes the grid does not split and posts the sends and
+  /// receives of the others; finish waits for them and unpacks the received faces into the halo.
+  void start_halo_exchange();
+  void finish_halo_exchange();
 
   const Comm* comm_;
   std::array<int, lattice::kMaxDim> grid_;
@@ -69,8 +81,11 @@ class IsingChain {
   IsingBox box_;
   HeatBathTable table_;
   uint64_t seed_;
+  bool overlap_ = true;
   std::vector<int8_t> padded_;
-  std::vector<int8_t> send_, receive_;
+  // Per axis and side (index 2 axis + upper): the face sent and the face received.
+  std::array<std::vector<int8_t>, 2 * lattice::kMaxDim> send_, receive_;
+  std::vector<MPI_Request> requests_;
 };
 
 }  // namespace rgflow::field
