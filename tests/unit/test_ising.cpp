@@ -264,6 +264,40 @@ TEST(IsingKernel, BoxBySweepIsBitIdenticalToWholeLatticeSweep) {
   }
 }
 
+// A colour updated layer range by layer range (the distributed chain's interior layers, then its
+// first and last) equals the whole update, with either kernel, on boxes with odd origins and rows
+// of whole AVX2 chunks and tails.
+TEST(IsingKernel, ColourInLayerPiecesEqualsTheWholeColour) {
+  const uint64_t seed = 5;
+  for (HeatBathKernel kernel : {HeatBathKernel::kAvx2, HeatBathKernel::kPortable}) {
+    if (!heat_bath_kernel_available(kernel)) continue;
+    select_heat_bath_kernel(kernel);
+    for (const IsingBox& box :
+         {IsingBox{2, 200, {3, 5, 0}, {7, 150, 1}}, IsingBox{3, 80, {1, 2, 3}, {5, 4, 70}},
+          IsingBox{2, 200, {10, 0, 0}, {2, 200, 1}}}) {
+      const HeatBathTable table = heat_bath_table(box.dim, box.dim == 2 ? 0.44 : 0.22);
+      IsingLattice whole(box.dim, box.side);
+      whole.randomise(seed, 1);
+      const std::vector<int8_t> lattice = whole.spins();
+      std::vector<int8_t> at_once(static_cast<size_t>(box.padded_sites()));
+      load_box(lattice.data(), box, at_once.data());
+      std::vector<int8_t> in_pieces = at_once;
+      const int64_t layers = box.extent[0];
+      for (int colour = 0; colour < 2; ++colour) {
+        heat_bath_colour(box, at_once.data(), table, seed, 1, 4, colour);
+        heat_bath_colour_layers(box, in_pieces.data(), table, seed, 1, 4, colour, 1, layers - 1);
+        heat_bath_colour_layers(box, in_pieces.data(), table, seed, 1, 4, colour, layers - 1,
+                                layers);
+        heat_bath_colour_layers(box, in_pieces.data(), table, seed, 1, 4, colour, 0, 1);
+        EXPECT_EQ(at_once, in_pieces) << "d " << box.dim << " colour " << colour;
+      }
+    }
+  }
+  select_heat_bath_kernel(heat_bath_kernel_available(HeatBathKernel::kAvx2)
+                              ? HeatBathKernel::kAvx2
+                              : HeatBathKernel::kPortable);
+}
+
 // One colour of the documented update, site by site on the unpadded periodic lattice with Philox
 // called directly and the whole 32-bit word always formed (the kernels form the trailing half
 // only on ties): the independent truth for the kernels' vector paths. Returns how many sites were
