@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "mpi_bench.hpp"
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/field/ising.hpp"
 #include "rgflow/field/ising_chain.hpp"
@@ -26,16 +27,12 @@
 
 namespace {
 
+using rgflow::bench::median;
+
 double cpu_seconds() {
   timespec t{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 std::string json_list(const std::vector<double>& values) {
@@ -131,13 +128,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int status = 1;
-  try {
-    status = run(argc, argv);
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "error: %s\n", failure.what());
-  }
-  MPI_Finalize();
-  return status;
+  return rgflow::bench::mpi_main(argc, argv, run);
 }

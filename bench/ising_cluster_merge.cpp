@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ising_bench.hpp"
+#include "mpi_bench.hpp"
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/field/cluster_merge.hpp"
 #include "rgflow/field/ising.hpp"
@@ -26,13 +27,10 @@
 
 namespace {
 
+using rgflow::bench::median;
+
 double cpu_seconds() {
   return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 int run(int argc, char** argv) {
@@ -99,13 +97,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int status = 1;
-  try {
-    status = run(argc, argv);
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "error: %s\n", failure.what());
-  }
-  MPI_Finalize();
-  return status;
+  return rgflow::bench::mpi_main(argc, argv, run);
 }
