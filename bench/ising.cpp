@@ -8,8 +8,6 @@
 // and takes medians.
 //
 //   build/bench/rgflow_bench_ising [-stream_mb 512] 2:1024:20 3:128:10 2:8192:2
-#include <time.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ising_bench.hpp"
 #include "rgflow/field/ising.hpp"
 #include "stream.hpp"
 
@@ -25,11 +24,7 @@ namespace {
 
 using rgflow::field::HeatBathKernel;
 
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
+using rgflow::bench::cpu_seconds;
 
 struct Workload {
   int dim = 2;

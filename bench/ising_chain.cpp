@@ -9,7 +9,6 @@
 //
 //   mpiexec -n 2 build/bench/rgflow_bench_ising_chain [side 4096] [sweeps 10] [blocks 5]
 #include <mpi.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ising_bench.hpp"
 #include "mpi_bench.hpp"
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/field/ising.hpp"
@@ -29,11 +29,7 @@ namespace {
 
 using rgflow::bench::median;
 
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
+using rgflow::bench::cpu_seconds;
 
 std::string json_list(const std::vector<double>& values) {
   std::string text = "[";
