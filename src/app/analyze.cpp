@@ -257,8 +257,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
       LogStageGuard stage(log_stage("Analyze: symmetry"));
       results.symmetry = analysis::measure_symmetry(world, times, sources, data, spec.seed);
       for (size_t k = 0; k < models.size(); ++k) {
-        results.symmetry[k].order_history = models[k].order_parameter;
-        results.symmetry[k].history_epochs = models[k].history_epoch;
+        results.symmetry[k].order_history = models[k].history.order_parameter_table();
+        results.symmetry[k].history_epochs = models[k].history.epoch;
       }
     }
     {

@@ -1,7 +1,4 @@
 #include "rgflow/io/model_file.hpp"
-#include "rgflow/core/text.hpp"
-
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
@@ -14,6 +11,7 @@
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/hdf5.hpp"
+#include "rgflow/core/text.hpp"
 
 namespace rgflow::io {
 namespace {
@@ -43,24 +41,21 @@ std::string quoted(const std::string& value) {
   return "'" + text + "'";
 }
 
-[[noreturn]] void malformed(const std::string& path, const std::string& problem) {
-  throw UsageError("'" + path + "' is a malformed rgflow model: " + problem);
-}
-
 // Opens `name` below `location` and checks that it is an object of `type` (a group where a group
 // belongs, a dataset where a dataset belongs), so a wrong file gives a UsageError, not an HDF5
 // failure deep inside a read.
 h5::Hid open_object(hid_t location, const std::string& name, H5I_type_t type,
                     const std::string& shown_name, const std::string& path) {
   const char* kind = type == H5I_GROUP ? "group" : "dataset";
-  if (!h5::link_exists(location, name)) malformed(path, shown_name + " is missing");
+  if (!h5::link_exists(location, name)) refuse_malformed_model(path, shown_name + " is missing");
   h5::Hid object;
   try {
     object = h5::Hid(RGFLOW_H5(H5Oopen(location, name.c_str(), H5P_DEFAULT)), H5Oclose);
   } catch (const LibraryError&) {
-    malformed(path, shown_name + " cannot be opened as an HDF5 object");
+    refuse_malformed_model(path, shown_name + " cannot be opened as an HDF5 object");
   }
-  if (H5Iget_type(object.get()) != type) malformed(path, shown_name + " is not a " + kind);
+  if (H5Iget_type(object.get()) != type)
+    refuse_malformed_model(path, shown_name + " is not a " + kind);
   return object;
 }
 
@@ -92,7 +87,7 @@ class AttributeReader {
     try {
       return h5::read_string_attribute(group_, name);
     } catch (const UsageError&) {
-      malformed(path_, "attribute '" + name + "' is not a fixed-length text");
+      refuse_malformed_model(path_, "attribute '" + name + "' is not a fixed-length text");
     }
   }
 
@@ -101,7 +96,7 @@ class AttributeReader {
     try {
       return h5::read_int_attribute(group_, name);
     } catch (const UsageError&) {
-      malformed(path_, "attribute '" + name + "' is not an integer");
+      refuse_malformed_model(path_, "attribute '" + name + "' is not an integer");
     }
   }
 
@@ -109,7 +104,8 @@ class AttributeReader {
   int small_integer(const std::string& name) const {
     const int64_t value = integer(name);
     if (value < INT_MIN || value > INT_MAX) {
-      malformed(path_, "attribute '" + name + "' is " + std::to_string(value) + ", out of range");
+      refuse_malformed_model(
+          path_, "attribute '" + name + "' is " + std::to_string(value) + ", out of range");
     }
     return static_cast<int>(value);
   }
@@ -118,7 +114,8 @@ class AttributeReader {
   bool flag(const std::string& name) const {
     const int64_t value = integer(name);
     if (value != 0 && value != 1) {
-      malformed(path_, "attribute '" + name + "' is " + std::to_string(value) + ", not 0 or 1");
+      refuse_malformed_model(
+          path_, "attribute '" + name + "' is " + std::to_string(value) + ", not 0 or 1");
     }
     return value == 1;
   }
@@ -128,28 +125,26 @@ class AttributeReader {
   T choice(const std::string& name, Parser parse) const {
     const std::string value = text(name);
     const std::optional<T> parsed = parse(value);
-    if (!parsed) malformed(path_, "unknown " + name + " " + quoted(value));
+    if (!parsed) refuse_malformed_model(path_, "unknown " + name + " " + quoted(value));
     return *parsed;
   }
 
-  /// Comma-separated positive widths, e.g. "64,64"; nothing else (no spaces, signs or suffixes).
+  /// Comma-separated positive widths, e.g. "64,64"; nothing else (no spaces, signs, suffixes or
+  /// empty items).
   std::vector<int> widths(const std::string& name) const {
     const std::string value = text(name);
     std::vector<int> result;
-    size_t begin = 0;
-    while (true) {
-      const size_t end = std::min(value.find(',', begin), value.size());
+    for (const std::string& item : split_list(value)) {
       int width = 0;
-      const char* first = value.data() + begin;
-      const char* last = value.data() + end;
-      const auto [stop, error] = std::from_chars(first, last, width);
-      if (first == last || *first == '-' || error != std::errc() || stop != last) {
-        malformed(path_, "attribute '" + name + "' is " + quoted(value) +
-                             ", not comma-separated widths such as '64,64'");
-      }
+      const char* last = item.data() + item.size();
+      const auto [stop, error] = std::from_chars(item.data(), last, width);
+      if (item.empty() || item[0] == '-' || error != std::errc() || stop != last) break;
       result.push_back(width);
-      if (end == value.size()) break;
-      begin = end + 1;
+    }
+    // One width per item, and an item after every comma ("64," and "" have too few).
+    if (static_cast<size_t>(std::count(value.begin(), value.end(), ',')) + 1 != result.size()) {
+      refuse_malformed_model(path_, "attribute '" + name + "' is " + quoted(value) +
+                                        ", not comma-separated widths such as '64,64'");
     }
     return result;
   }
@@ -157,7 +152,7 @@ class AttributeReader {
  private:
   void require_present(const std::string& name) const {
     if (!h5::has_attribute(group_, name))
-      malformed(path_, "/model has no attribute '" + name + "'");
+      refuse_malformed_model(path_, "/model has no attribute '" + name + "'");
   }
 
   hid_t group_;
@@ -184,6 +179,10 @@ std::string weight_meaning(const nn::ModelSpec& spec, int layer, int layers) {
 }
 
 }  // namespace
+
+void refuse_malformed_model(const std::string& path, const std::string& problem) {
+  throw UsageError("'" + path + "' is a malformed rgflow model: " + problem);
+}
 
 template <typename Scalar>
 void write_model(hid_t file, const nn::Network<Scalar>& net) {
@@ -288,7 +287,7 @@ nn::ModelSpec read_model_spec(hid_t file, const std::string& path) {
   spec.orbit_group = attributes.text("orbit_group");
   if (spec.orbit_group != "point" && spec.orbit_group != "reflections" &&
       spec.orbit_group != "full") {
-    malformed(path, "unknown orbit_group " + quoted(spec.orbit_group));
+    refuse_malformed_model(path, "unknown orbit_group " + quoted(spec.orbit_group));
   }
   spec.strategy = attributes.choice<nn::Strategy>("strategy", nn::parse_strategy);
   spec.bias = attributes.flag("bias");
@@ -299,19 +298,25 @@ nn::ModelSpec read_model_spec(hid_t file, const std::string& path) {
   spec.seed = static_cast<uint64_t>(attributes.integer("seed"));
   // validate() includes the size limit: a spec that passes can be built.
   const std::string problem = spec.validate();
-  if (!problem.empty()) malformed(path, problem);
+  if (!problem.empty()) refuse_malformed_model(path, problem);
   return spec;
+}
+
+std::string read_model_scalar(hid_t file, const std::string& path) {
+  const h5::Hid group = open_object(file, "/model", H5I_GROUP, "/model", path);
+  const std::string scalar = AttributeReader(group.get(), path).text("scalar");
+  if (scalar != "float32" && scalar != "float64") {
+    refuse_malformed_model(path, "unknown scalar " + quoted(scalar));
+  }
+  return scalar;
 }
 
 template <typename Scalar>
 nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert) {
   const nn::ModelSpec spec = read_model_spec(file, path);
+  const std::string scalar = read_model_scalar(file, path);
   const h5::Hid group = open_object(file, "/model", H5I_GROUP, "/model", path);
   const AttributeReader attributes(group.get(), path);
-
-  const std::string scalar = attributes.text("scalar");
-  if (scalar != "float32" && scalar != "float64")
-    malformed(path, "unknown scalar " + quoted(scalar));
   // float32 -> double is exact; every other mismatch would round or is refused on request.
   const bool widening = convert && scalar == "float32" && std::is_same_v<Scalar, double>;
   if (scalar != scalar_name<Scalar>() && !widening) {
@@ -325,7 +330,8 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
     const h5::Hid type = h5::datatype_id(H5Dget_type(dataset.get()));
     const size_t bytes = scalar == "float32" ? 4 : 8;
     if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != bytes) {
-      malformed(path, "/model/parameters is not stored as " + scalar + " (attribute scalar)");
+      refuse_malformed_model(
+          path, "/model/parameters is not stored as " + scalar + " (attribute scalar)");
     }
   }
   const h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
@@ -340,11 +346,13 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
                                    ", hidden " + join_list(spec.hidden) + ", tying " +
                                    nn::tying_name(spec.tying) + ") has " + std::to_string(implied);
   if (recorded != implied) {
-    malformed(path, "parameter_count is " + std::to_string(recorded) + " but " + architecture);
+    refuse_malformed_model(
+        path, "parameter_count is " + std::to_string(recorded) + " but " + architecture);
   }
   if (dims != 1 || stored != implied) {
-    malformed(path, "/model/parameters holds " + std::to_string(stored) + " values in " +
-                        std::to_string(dims) + " dimension(s); " + architecture + " in 1");
+    refuse_malformed_model(path, "/model/parameters holds " + std::to_string(stored) +
+                                     " values in " + std::to_string(dims) + " dimension(s); " +
+                                     architecture + " in 1");
   }
   nn::Network<Scalar> net(spec);
   if (net.parameter_count() != implied) {
@@ -357,109 +365,11 @@ nn::Network<Scalar> read_model(hid_t file, const std::string& path, bool convert
                     net.parameters()));
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i) {
     if (!std::isfinite(net.parameters()[i])) {
-      malformed(path, "parameter " + std::to_string(i) + " of /model/parameters is not finite");
+      refuse_malformed_model(
+          path, "parameter " + std::to_string(i) + " of /model/parameters is not finite");
     }
   }
   return net;
-}
-
-namespace {
-
-// A 1-D or 2-D float dataset read whole as double; UsageError naming the file and object.
-std::vector<double> read_float_table(hid_t file, const std::string& name, const std::string& path,
-                                     int64_t* columns) {
-  const h5::Hid dataset = open_object(file, name, H5I_DATASET, name, path);
-  const h5::Hid type = h5::datatype_id(H5Dget_type(dataset.get()));
-  if (H5Tget_class(type.get()) != H5T_FLOAT) malformed(path, name + " is not a float dataset");
-  const h5::Hid space = h5::dataspace_id(H5Dget_space(dataset.get()));
-  const int dims = RGFLOW_H5(H5Sget_simple_extent_ndims(space.get()));
-  if (dims < 1 || dims > 2) {
-    malformed(path, name + " has " + std::to_string(dims) + " dimensions, not 1 or 2");
-  }
-  hsize_t shape[2] = {0, 1};
-  RGFLOW_H5(H5Sget_simple_extent_dims(space.get(), shape, nullptr));
-  *columns = dims == 2 ? static_cast<int64_t>(shape[1]) : 1;
-  std::vector<double> values(static_cast<size_t>(shape[0] * (dims == 2 ? shape[1] : 1)));
-  if (!values.empty()) {
-    RGFLOW_H5(
-        H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
-  }
-  return values;
-}
-
-}  // namespace
-
-TrainedModel read_trained_model(const std::string& path) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) throw UsageError("model '" + path + "' does not exist");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
-  const h5::Hid file = h5::open_read_only(path, " as a model");
-  TrainedModel model(path, read_model<double>(file.get(), path, true));
-  {
-    const h5::Hid group = open_object(file.get(), "/model", H5I_GROUP, "/model", path);
-    model.scalar = AttributeReader(group.get(), path).text("scalar");
-  }
-  const hid_t root = file.get();
-  auto text = [&](const char* name) {
-    try {
-      return h5::read_string_attribute(root, name);
-    } catch (const UsageError&) {
-      malformed(path, "root attribute '" + std::string(name) + "' is not a fixed-length text");
-    }
-  };
-  auto integer = [&](const char* name) {
-    try {
-      return h5::read_int_attribute(root, name);
-    } catch (const UsageError&) {
-      malformed(path, "root attribute '" + std::string(name) + "' is not an integer");
-    }
-  };
-  const char* provenance[] = {"dataset_path", "training_samples", "validation_samples",
-                              "level_input", "level_target"};
-  int present = 0;
-  for (const char* name : provenance) present += h5::has_attribute(root, name) ? 1 : 0;
-  if (present != 0 && present != 5) {
-    for (const char* name : provenance) {
-      if (!h5::has_attribute(root, name))
-        malformed(path, "root attribute '" + std::string(name) + "' is missing");
-    }
-  }
-  if (present == 5) {
-    model.has_provenance = true;
-    model.dataset_path = text("dataset_path");
-    model.training_samples = integer("training_samples");
-    model.validation_samples = integer("validation_samples");
-    const int64_t input = integer("level_input"), target = integer("level_target");
-    if (input < 0 || input > 62 || target != input + 1 || model.training_samples < 0 ||
-        model.validation_samples < 0) {
-      malformed(path, "level_input " + std::to_string(input) + ", level_target " +
-                          std::to_string(target) + ", training_samples " +
-                          std::to_string(model.training_samples) + " and validation_samples " +
-                          std::to_string(model.validation_samples) + " do not fit together");
-    }
-    model.level_input = static_cast<int>(input);
-    model.level_target = static_cast<int>(target);
-  }
-  if (h5::link_exists(root, "/history")) {
-    open_object(root, "/history", H5I_GROUP, "/history", path);
-    int64_t columns = 0;
-    if (h5::link_exists(root, "/history/epoch")) {
-      model.history_epoch = read_float_table(root, "/history/epoch", path, &columns);
-      if (columns != 1) malformed(path, "/history/epoch is not 1-D");
-    }
-    if (h5::link_exists(root, "/history/order_parameter")) {
-      model.order_parameter =
-          read_float_table(root, "/history/order_parameter", path, &model.order_parameter_columns);
-      if (model.order_parameter.size() !=
-          model.history_epoch.size() * static_cast<size_t>(model.order_parameter_columns)) {
-        malformed(path, "/history/order_parameter has " +
-                            std::to_string(model.order_parameter.size()) + " values for " +
-                            std::to_string(model.history_epoch.size()) + " records of " +
-                            "/history/epoch");
-      }
-    }
-  }
-  return model;
 }
 
 template void write_model<float>(hid_t, const nn::Network<float>&);

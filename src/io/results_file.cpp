@@ -107,8 +107,7 @@ void write_flow_tables(hid_t g, const analysis::CumulantFlow& flow, int first_le
 
 void write_spin_observables(hid_t location, const analysis::SpinObservableFlow& flow,
                             int first_level, const std::string& description) {
-  h5::Hid group =
-      h5::group_id(H5Gcreate2(location, "spin_observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  h5::Hid group = h5::create_group(location, "spin_observables");
   const hid_t g = group.get();
   h5::write_attribute(g, "description", description);
   h5::write_attribute(

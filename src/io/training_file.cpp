@@ -31,20 +31,20 @@ void write_vector(hid_t group, const std::string& name, const std::vector<T>& va
   h5::attach_coordinates(dataset.get(), {axis});
 }
 
-// The 1-D float dataset `name` of `group`, checked (object type, datatype, shape; at most
+// The 1-D float dataset `name` of `location`, checked (object type, datatype, shape; at most
 // `max_values` values, checked before allocating) and converted to T. With `exact`, its values
 // must be stored as T is (the optimiser state is written in the model's precision). UsageError
 // naming it otherwise.
 template <typename T>
-std::vector<T> read_vector(hid_t group, const std::string& name, int64_t max_values,
+std::vector<T> read_vector(hid_t location, const std::string& name, int64_t max_values,
                            bool exact = false) {
-  if (exact &&
-      h5::open_numeric_dataset(group, name, h5::NumberClass::kFloat, 1).value_bytes != sizeof(T)) {
+  if (exact && h5::open_numeric_dataset(location, name, h5::NumberClass::kFloat, 1).value_bytes !=
+                   sizeof(T)) {
     throw UsageError(name + " is not stored as " + (sizeof(T) == 4 ? "float32" : "float64") +
                      " like the model");
   }
   const std::vector<double> values =
-      h5::read_numeric_dataset(group, name, h5::NumberClass::kFloat, 1, max_values);
+      h5::read_numeric_dataset(location, name, h5::NumberClass::kFloat, 1, max_values);
   return std::vector<T>(values.begin(), values.end());
 }
 
@@ -106,9 +106,7 @@ void write_history(hid_t f, const TrainingHistory& h) {
                record.get());
   write_vector(history.get(), "learning_rate", h.learning_rate, "learning rate of the last step",
                record.get());
-  std::vector<double> order;
-  for (const auto& record_values : h.order_parameter)
-    order.insert(order.end(), record_values.begin(), record_values.end());
+  const std::vector<double> order = h.order_parameter_table();
   {
     h5::Hid space = h5::simple_space(
         {static_cast<hsize_t>(h.order_parameter.size()), static_cast<hsize_t>(layers)});
@@ -183,6 +181,7 @@ void write_checkpoint(hid_t f, const CheckpointState<Scalar>& s, int64_t paramet
 // as the bytes of a file. HDF5 never writes to disk here: a library whose write failed keeps the
 // file half-open, and its clean-up at exit then crashes (exit 139 after the clean message), so
 // the disk is written by replace_file_atomically, whose every failure is an ordinary error.
+// `name` only names the image in HDF5's messages: no file of that name is made.
 template <typename Scalar>
 std::vector<unsigned char> training_file_image(const std::string& name,
                                                const nn::Network<Scalar>& network,
@@ -205,51 +204,173 @@ std::vector<unsigned char> training_file_image(const std::string& name,
   return image;
 }
 
-TrainingHistory read_history(hid_t g, int64_t max_records, size_t hidden_layers) {
+// Opens the group `name` of `file`: UsageError naming it when it is missing or not a group.
+h5::Hid open_group(hid_t file, const std::string& name) {
+  const std::string kind = h5::object_kind(file, name);
+  if (kind == "missing") throw UsageError(name + " is missing");
+  if (kind != "a group") throw UsageError(name + " is " + kind + ", not a group");
+  return h5::group_id(H5Gopen2(file, name.c_str(), H5P_DEFAULT));
+}
+
+// The root provenance attributes: all of them, or (unless `required`) none.
+template <typename Scalar>
+void read_provenance(hid_t root, bool required, StoredModel<Scalar>& model) {
+  const char* names[] = {"dataset_path", "training_samples", "validation_samples", "level_input",
+                         "level_target"};
+  bool any = false;
+  for (const char* name : names) any |= h5::has_attribute(root, name);
+  if (!any && !required) return;
+  for (const char* name : names) {
+    if (!h5::has_attribute(root, name)) {
+      throw UsageError("root attribute '" + std::string(name) + "' is missing");
+    }
+  }
+  auto integer = [root](const char* name) {
+    try {
+      return h5::read_int_attribute(root, name);
+    } catch (const UsageError&) {
+      throw UsageError("root attribute '" + std::string(name) + "' is not an integer");
+    }
+  };
+  try {
+    model.dataset_path = h5::read_string_attribute(root, "dataset_path");
+  } catch (const UsageError&) {
+    throw UsageError("root attribute 'dataset_path' is not a fixed-length text");
+  }
+  model.has_provenance = true;
+  model.training_samples = integer("training_samples");
+  model.validation_samples = integer("validation_samples");
+  const int64_t input = integer("level_input"), target = integer("level_target");
+  if (input < 0 || input > 62 || target != input + 1 || model.training_samples < 0 ||
+      model.validation_samples < 0) {
+    throw UsageError("level_input " + std::to_string(input) + ", level_target " +
+                     std::to_string(target) + ", training_samples " +
+                     std::to_string(model.training_samples) + " and validation_samples " +
+                     std::to_string(model.validation_samples) + " do not fit together");
+  }
+  model.level_input = static_cast<int>(input);
+  model.level_target = static_cast<int>(target);
+}
+
+// /checkpoint, its sizes checked against `expected` and the model's `parameters`.
+template <typename Scalar>
+CheckpointState<Scalar> read_checkpoint(hid_t f, const CheckpointShape& expected,
+                                        int64_t parameters) {
+  const h5::Hid checkpoint = open_group(f, "/checkpoint");
+  const hid_t c = checkpoint.get();
+  auto count = [c](const char* name) {
+    const int64_t value = h5::read_int_attribute(c, name);
+    if (value < 0) {
+      throw UsageError("/checkpoint attribute '" + std::string(name) + "' is negative (" +
+                       std::to_string(value) + ")");
+    }
+    return value;
+  };
+  auto real = [c](const char* name, bool infinity_allowed) {
+    const double value = h5::read_double_attribute(c, name);
+    if (std::isnan(value) || (!infinity_allowed && std::isinf(value))) {
+      throw UsageError("/checkpoint attribute '" + std::string(name) + "' is not finite");
+    }
+    return value;
+  };
+  CheckpointState<Scalar> s;
+  // The moments must have exactly the sizes this optimiser keeps (none for SGD's second).
+  s.first_moment = read_vector<Scalar>(f, "/checkpoint/first_moment", parameters, true);
+  s.second_moment = read_vector<Scalar>(f, "/checkpoint/second_moment", parameters, true);
+  s.best_parameters = read_vector<Scalar>(f, "/checkpoint/best_parameters", parameters, true);
+  if (s.first_moment.size() != expected.first_moment ||
+      s.second_moment.size() != expected.second_moment ||
+      (!s.best_parameters.empty() && s.best_parameters.size() != static_cast<size_t>(parameters))) {
+    throw UsageError("the optimiser state has " + std::to_string(s.first_moment.size()) + " and " +
+                     std::to_string(s.second_moment.size()) + " values and best_parameters " +
+                     std::to_string(s.best_parameters.size()) + ", for a model of " +
+                     std::to_string(parameters) + " parameters");
+  }
+  if (!all_finite(s.first_moment) || !all_finite(s.second_moment) ||
+      !all_finite(s.best_parameters)) {
+    throw UsageError("the optimiser state or best_parameters hold NaN or infinite values");
+  }
+  s.optimizer_steps = count("optimizer_steps");
+  s.epoch = count("epoch");
+  s.step_in_epoch = count("step_in_epoch");
+  s.global_step = count("global_step");
+  s.epochs_since_best = count("epochs_since_best");
+  const int64_t finished = count("finished");
+  if (finished > 1) throw UsageError("/checkpoint attribute 'finished' is not 0 or 1");
+  s.finished = finished != 0;
+  s.window_pairs = h5::has_attribute(c, "window_pairs") ? count("window_pairs") : 0;
+  s.epoch_loss = real("epoch_loss", false);
+  s.epoch_penalty = real("epoch_penalty", false);
+  s.best_val = real("best_val", true);
+  return s;
+}
+
+// /history/tuning.
+PenaltyTuning read_tuning(hid_t f) {
+  const h5::Hid tuning = open_group(f, "/history/tuning");
+  PenaltyTuning t;
+  t.types = split_list(h5::read_string_attribute(tuning.get(), "types"));
+  t.tolerance = h5::read_double_attribute(tuning.get(), "tolerance");
+  t.epochs = h5::read_int_attribute(tuning.get(), "epochs_per_trial");
+  constexpr int64_t kMaxTuningValues = int64_t{1} << 20;
+  t.candidates = read_vector<double>(f, "/history/tuning/candidates", kMaxTuningValues);
+  t.val_loss = read_vector<double>(f, "/history/tuning/val_loss", kMaxTuningValues);
+  t.chosen = read_vector<double>(f, "/history/tuning/chosen", kMaxTuningValues);
+  if (t.types.empty() || t.chosen.size() != t.types.size() ||
+      t.val_loss.size() != t.types.size() * t.candidates.size()) {
+    throw UsageError("/history/tuning sizes do not fit together");
+  }
+  if (!all_finite(t.chosen) || !std::isfinite(t.tolerance)) {
+    throw UsageError("/history/tuning holds NaN or infinite strengths");
+  }
+  return t;
+}
+
+// /history: with `every_column`, all of it (at most `max_records` records, checked before
+// allocating); otherwise, when present, /history/epoch and /history/order_parameter alone.
+// order_parameter is records x `hidden_layers` (0 x 0 without records).
+TrainingHistory read_history(hid_t f, bool every_column, int64_t max_records,
+                             size_t hidden_layers) {
   TrainingHistory h;
-  h.epoch = read_vector<double>(g, "epoch", max_records);
-  h.step = read_vector<double>(g, "step", max_records);
-  h.train_loss = read_vector<double>(g, "train_loss", max_records);
-  h.val_loss = read_vector<double>(g, "val_loss", max_records);
-  h.penalty = read_vector<double>(g, "penalty", max_records);
-  h.learning_rate = read_vector<double>(g, "learning_rate", max_records);
+  if (!every_column && !h5::link_exists(f, "/history")) return h;
+  open_group(f, "/history");
+  auto column = [&](const char* name, std::vector<double>& values) {
+    const std::string path = std::string("/history/") + name;
+    if (every_column || h5::link_exists(f, path))
+      values = read_vector<double>(f, path, max_records);
+  };
+  column("epoch", h.epoch);
   const size_t records = h.epoch.size();
-  for (const auto* column : {&h.step, &h.train_loss, &h.val_loss, &h.penalty, &h.learning_rate}) {
-    if (column->size() != records) throw UsageError("the /history datasets have different lengths");
-  }
-  std::vector<hsize_t> shape;
-  const std::vector<double> order = h5::read_numeric_dataset(
-      g, "order_parameter", h5::NumberClass::kFloat, 2, max_records * int64_t{1024}, &shape);
-  if (shape[0] != records || (records > 0 && shape[1] != hidden_layers)) {
-    throw UsageError("/history/order_parameter is " + std::to_string(shape[0]) + " x " +
-                     std::to_string(shape[1]) + ", not " + std::to_string(records) + " records x " +
-                     std::to_string(hidden_layers) + " hidden layers");
-  }
-  const size_t layers = static_cast<size_t>(shape[1]);
-  for (size_t r = 0; r < records; ++r) {
-    h.order_parameter.emplace_back(order.begin() + static_cast<long>(r * layers),
-                                   order.begin() + static_cast<long>((r + 1) * layers));
-  }
-  if (h5::link_exists(g, "tuning")) {
-    if (h5::object_kind(g, "tuning") != "a group")
-      throw UsageError("/history/tuning is not a group");
-    h5::Hid tuning = h5::group_id(H5Gopen2(g, "tuning", H5P_DEFAULT));
-    PenaltyTuning& t = h.tuning;
-    t.types = split_list(h5::read_string_attribute(tuning.get(), "types"));
-    t.tolerance = h5::read_double_attribute(tuning.get(), "tolerance");
-    t.epochs = h5::read_int_attribute(tuning.get(), "epochs_per_trial");
-    constexpr int64_t kMaxTuningValues = int64_t{1} << 20;
-    t.candidates = read_vector<double>(tuning.get(), "candidates", kMaxTuningValues);
-    t.val_loss = read_vector<double>(tuning.get(), "val_loss", kMaxTuningValues);
-    t.chosen = read_vector<double>(tuning.get(), "chosen", kMaxTuningValues);
-    if (t.types.empty() || t.chosen.size() != t.types.size() ||
-        t.val_loss.size() != t.types.size() * t.candidates.size()) {
-      throw UsageError("/history/tuning sizes do not fit together");
-    }
-    if (!all_finite(t.chosen) || !std::isfinite(t.tolerance)) {
-      throw UsageError("/history/tuning holds NaN or infinite strengths");
+  if (every_column) {
+    column("step", h.step);
+    column("train_loss", h.train_loss);
+    column("val_loss", h.val_loss);
+    column("penalty", h.penalty);
+    column("learning_rate", h.learning_rate);
+    for (const auto* values : {&h.step, &h.train_loss, &h.val_loss, &h.penalty, &h.learning_rate}) {
+      if (values->size() != records) {
+        throw UsageError("the /history datasets have different lengths");
+      }
     }
   }
+  const char* order_path = "/history/order_parameter";
+  if (every_column || h5::link_exists(f, order_path)) {
+    const std::vector<hsize_t> shape =
+        h5::open_numeric_dataset(f, order_path, h5::NumberClass::kFloat, 2).shape;
+    const size_t layers = records > 0 ? hidden_layers : 0;
+    if (shape[0] != records || shape[1] != layers) {
+      throw UsageError(std::string(order_path) + " is " + std::to_string(shape[0]) + " x " +
+                       std::to_string(shape[1]) + ", not " + std::to_string(records) +
+                       " records (/history/epoch) x " + std::to_string(layers) + " hidden layers");
+    }
+    const std::vector<double> order = h5::read_numeric_dataset(
+        f, order_path, h5::NumberClass::kFloat, 2, static_cast<int64_t>(records * layers));
+    for (size_t r = 0; r < records; ++r) {
+      h.order_parameter.emplace_back(order.begin() + static_cast<long>(r * layers),
+                                     order.begin() + static_cast<long>((r + 1) * layers));
+    }
+  }
+  if (every_column && h5::link_exists(f, "/history/tuning")) h.tuning = read_tuning(f);
   return h;
 }
 
@@ -312,84 +433,68 @@ void write_training_file(const std::string& path, const nn::Network<Scalar>& net
                          const CheckpointState<Scalar>& checkpoint) {
   // Every HDF5 object is closed before the disk is touched.
   replace_file_atomically(
-      path, training_file_image(path + ".tmp", network, provenance, history, checkpoint),
+      path, training_file_image(path + " (in memory)", network, provenance, history, checkpoint),
       "train: write file");
 }
 
+std::vector<double> TrainingHistory::order_parameter_table() const {
+  std::vector<double> table;
+  for (const auto& record : order_parameter)
+    table.insert(table.end(), record.begin(), record.end());
+  return table;
+}
+
+namespace {
+
+h5::Hid open_model_file(const std::string& path, const std::string& purpose) {
+  const std::string problem = input_file_problem(path);
+  if (!problem.empty()) throw UsageError("model '" + path + "' " + problem);
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
+  return h5::open_read_only(path, purpose);
+}
+
+}  // namespace
+
 TrainingFileReader::TrainingFileReader(const std::string& path, const std::string& purpose)
-    : path_(path), file_(h5::open_read_only(path, purpose)) {}
+    : path_(path), file_(open_model_file(path, purpose)) {}
 
 StoredTraining TrainingFileReader::options() const {
   return read_stored_options(file_.get(), path_);
 }
 
 template <typename Scalar>
-ResumePoint<Scalar> TrainingFileReader::resume_point(const CheckpointShape& expected) const {
+StoredModel<Scalar> TrainingFileReader::read(const ModelFileNeeds& needs) const {
   const hid_t f = file_.get();
   // Everything is checked as it is read (object types, datatypes, shapes, sizes against the
-  // architecture, ranges, finite values): a damaged checkpoint is one line, never a crash, a
-  // library error or an out-of-range position in the data.
-  ResumePoint<Scalar> point(read_model<Scalar>(f, path_));
-  const int64_t parameters = point.network.parameter_count();
-  if (parameters != expected.parameters) {
-    throw UsageError("it holds a model of another architecture");
-  }
-  for (const char* group : {"/checkpoint", "/history"}) {
-    const std::string kind = h5::object_kind(f, group);
-    if (kind != "a group") throw UsageError(std::string(group) + " is " + kind + ", not a group");
-  }
-  h5::Hid checkpoint = h5::group_id(H5Gopen2(f, "/checkpoint", H5P_DEFAULT));
-  const hid_t c = checkpoint.get();
-  auto count = [c](const char* name) {
-    const int64_t value = h5::read_int_attribute(c, name);
-    if (value < 0) {
-      throw UsageError("/checkpoint attribute '" + std::string(name) + "' is negative (" +
-                       std::to_string(value) + ")");
+  // architecture, ranges, finite values): a damaged file is one line, never a crash, a library
+  // error or an out-of-range position in the data. /model's refusals name the file already.
+  StoredModel<Scalar> model(path_, read_model<Scalar>(f, path_, !needs.resume));
+  model.scalar = read_model_scalar(f, path_);
+  try {
+    const int64_t parameters = model.network.parameter_count();
+    if (needs.resume && parameters != needs.checkpoint.parameters) {
+      throw UsageError("/model holds a model of " + std::to_string(parameters) +
+                       " parameters, another architecture than this run's (" +
+                       std::to_string(needs.checkpoint.parameters) + ")");
     }
-    return value;
-  };
-  auto real = [c](const char* name, bool infinity_allowed) {
-    const double value = h5::read_double_attribute(c, name);
-    if (std::isnan(value) || (!infinity_allowed && std::isinf(value))) {
-      throw UsageError("/checkpoint attribute '" + std::string(name) + "' is not finite");
+    read_provenance(f, needs.resume, model);
+    // One record per epoch (and one for a last partial epoch): bounded by the steps taken.
+    int64_t max_records = int64_t{1} << 24;
+    if (needs.resume) {
+      model.checkpoint = read_checkpoint<Scalar>(f, needs.checkpoint, parameters);
+      max_records = std::min<int64_t>(model.checkpoint.global_step, max_records) + 1;
     }
-    return value;
-  };
-  CheckpointState<Scalar>& s = point.checkpoint;
-  // The moments must have exactly the sizes this optimiser keeps (none for SGD's second).
-  s.first_moment = read_vector<Scalar>(c, "first_moment", parameters, true);
-  s.second_moment = read_vector<Scalar>(c, "second_moment", parameters, true);
-  s.best_parameters = read_vector<Scalar>(c, "best_parameters", parameters, true);
-  if (s.first_moment.size() != expected.first_moment ||
-      s.second_moment.size() != expected.second_moment ||
-      (!s.best_parameters.empty() && s.best_parameters.size() != static_cast<size_t>(parameters))) {
-    throw UsageError("the optimiser state has " + std::to_string(s.first_moment.size()) + " and " +
-                     std::to_string(s.second_moment.size()) + " values and best_parameters " +
-                     std::to_string(s.best_parameters.size()) + ", for a model of " +
-                     std::to_string(parameters) + " parameters");
+    model.history = read_history(f, needs.resume, max_records, model.network.spec().hidden.size());
+  } catch (const UsageError& failure) {
+    refuse_malformed_model(path_, failure.what());
+  } catch (const LibraryError& failure) {
+    refuse_malformed_model(path_, failure.what());
   }
-  if (!all_finite(s.first_moment) || !all_finite(s.second_moment) ||
-      !all_finite(s.best_parameters)) {
-    throw UsageError("the optimiser state or best_parameters hold NaN or infinite values");
-  }
-  s.optimizer_steps = count("optimizer_steps");
-  s.epoch = count("epoch");
-  s.step_in_epoch = count("step_in_epoch");
-  s.global_step = count("global_step");
-  s.epochs_since_best = count("epochs_since_best");
-  const int64_t finished = count("finished");
-  if (finished > 1) throw UsageError("/checkpoint attribute 'finished' is not 0 or 1");
-  s.finished = finished != 0;
-  s.window_pairs = h5::has_attribute(c, "window_pairs") ? count("window_pairs") : 0;
-  s.epoch_loss = real("epoch_loss", false);
-  s.epoch_penalty = real("epoch_penalty", false);
-  s.best_val = real("best_val", true);
+  return model;
+}
 
-  h5::Hid history = h5::group_id(H5Gopen2(f, "/history", H5P_DEFAULT));
-  // One record per epoch (and one for a last partial epoch): bounded by the steps taken.
-  const int64_t max_records = std::min<int64_t>(s.global_step, int64_t{1} << 24) + 1;
-  point.history = read_history(history.get(), max_records, point.network.spec().hidden.size());
-  return point;
+TrainedModel read_trained_model(const std::string& path) {
+  return TrainingFileReader(path, " as a model").read<double>(ModelFileNeeds::analysis());
 }
 
 template void write_training_file<float>(const std::string&, const nn::Network<float>&,
@@ -398,7 +503,7 @@ template void write_training_file<float>(const std::string&, const nn::Network<f
 template void write_training_file<double>(const std::string&, const nn::Network<double>&,
                                           const TrainingProvenance&, const TrainingHistory&,
                                           const CheckpointState<double>&);
-template ResumePoint<float> TrainingFileReader::resume_point<float>(const CheckpointShape&) const;
-template ResumePoint<double> TrainingFileReader::resume_point<double>(const CheckpointShape&) const;
+template StoredModel<float> TrainingFileReader::read<float>(const ModelFileNeeds&) const;
+template StoredModel<double> TrainingFileReader::read<double>(const ModelFileNeeds&) const;
 
 }  // namespace rgflow::io

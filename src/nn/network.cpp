@@ -211,13 +211,12 @@ std::string ModelSpec::validate() const {
   const double bytes = memory_bytes();
   const double entries = effective_entries();
   if (entries > static_cast<double>(INT_MAX) || bytes > kMaxMemoryBytes) {
-    std::string widths;
-    for (int width : hidden) widths += (widths.empty() ? "" : ",") + std::to_string(width);
     char amount[96];
     std::snprintf(amount, sizeof amount, "%.3g weights need about %.3g GiB per rank", entries,
                   bytes / (1024.0 * 1024 * 1024));
     return "the network (block " + std::to_string(block.side) + "^" + std::to_string(block.dim) +
-           ", hidden " + widths + ") is too large: " + amount + ", more than the limit of " +
+           ", hidden " + join_list(hidden) + ") is too large: " + amount +
+           ", more than the limit of " +
            std::to_string(static_cast<int>(kMaxMemoryBytes / (1024.0 * 1024 * 1024))) + " GiB";
   }
   if (kind == ModelKind::kGnn && (tying == Tying::kInputs || tying == Tying::kOrbits)) {

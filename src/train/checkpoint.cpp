@@ -69,7 +69,7 @@ void read_training_file(const std::string& path, const Provenance* provenance,
     const io::CheckpointShape expected{model.network().parameter_count(),
                                        optimizer.first_moment().size(),
                                        optimizer.second_moment().size()};
-    io::ResumePoint<Scalar> stored = file.resume_point<Scalar>(expected);
+    io::StoredModel<Scalar> stored = file.read<Scalar>(io::ModelFileNeeds::resumption(expected));
     // The position counts steps in an order of windows: only the same windows continue it.
     const io::CheckpointState<Scalar>& position = stored.checkpoint;
     if (provenance != nullptr && provenance->window_pairs > 0 && !position.finished &&

@@ -218,14 +218,6 @@ std::string difference(const TrainingOptions& options, const DataIdentity& data,
   return "";
 }
 
-void write_training_options(hid_t file, const TrainingOptions& options) {
-  io::write_stored_options(file, options.fields());
-}
-
-StoredTraining read_training_options(hid_t file, const std::string& path) {
-  return io::read_stored_options(file, path);
-}
-
 std::string difference_from_file(const std::string& path, const TrainingOptions& options,
                                  const DataIdentity& data) {
   return difference(options, data, io::TrainingFileReader(path, "").options());

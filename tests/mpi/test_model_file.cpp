@@ -18,6 +18,7 @@
 #include "rgflow/core/hdf5.hpp"
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/io/model_file.hpp"
+#include "rgflow/io/training_file.hpp"
 #include "temporary_file.hpp"
 
 namespace rgflow::io {
@@ -479,12 +480,23 @@ TEST(ModelFile, TrainedModelReadsProvenanceAndHistoryAndRefusesMalformedObjects)
   EXPECT_EQ(model.validation_samples, 10);
   EXPECT_EQ(model.level_input, 2);
   EXPECT_EQ(model.level_target, 3);
-  EXPECT_EQ(model.history_epoch, (std::vector<double>{1, 2, 3}));
-  EXPECT_EQ(model.order_parameter_columns, 2);
-  // Stored as float32: read back as the float32 values, widened exactly.
+  EXPECT_EQ(model.history.epoch, (std::vector<double>{1, 2, 3}));
+  // Stored as float32: read back as the float32 values, widened exactly, one row per record.
   std::vector<double> stored;
   for (double v : {0.5, 0.25, 0.4, 0.2, 0.3, 0.1}) stored.push_back(static_cast<float>(v));
-  EXPECT_EQ(model.order_parameter, stored);
+  ASSERT_EQ(model.history.order_parameter.size(), 3u);
+  EXPECT_EQ(model.history.order_parameter[1], (std::vector<double>{stored[2], stored[3]}));
+  EXPECT_EQ(model.history.order_parameter_table(), stored);
+  // What analysis does not need is not read; a resume needs all of it.
+  EXPECT_TRUE(model.history.step.empty());
+  try {
+    TrainingFileReader(temporary.path(), " to resume")
+        .read<float>(ModelFileNeeds::resumption({net.parameter_count(), 0, 0}));
+    ADD_FAILURE() << "a file without /checkpoint was read for a resume";
+  } catch (const UsageError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "'" + temporary.path() + "' is a malformed rgflow model: /checkpoint is missing");
+  }
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i) {
     EXPECT_EQ(model.network.parameters()[i], static_cast<double>(net.parameters()[i]));
   }
@@ -506,21 +518,21 @@ TEST(ModelFile, TrainedModelReadsProvenanceAndHistoryAndRefusesMalformedObjects)
          h5::Hid g =
              h5::group_id(H5Gcreate2(f, "/history/epoch", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
        },
-       "/history/epoch is not a dataset"},
+       "/history/epoch is a group, not a dataset"},
       {[](hid_t f) {
          RGFLOW_H5(H5Ldelete(f, "/history/epoch", H5P_DEFAULT));
          h5::Hid space = h5::simple_space({3});
          h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/epoch", H5T_STD_I32LE, space.get(),
                                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
        },
-       "/history/epoch is not a float dataset"},
+       "/history/epoch holds integers, not floating-point numbers"},
       {[](hid_t f) {
          RGFLOW_H5(H5Ldelete(f, "/history/epoch", H5P_DEFAULT));
          h5::Hid space = h5::simple_space({2});
          h5::Hid d = h5::dataset_id(H5Dcreate2(f, "/history/epoch", H5T_IEEE_F64LE, space.get(),
                                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
        },
-       "/history/order_parameter has 6 values for 2 records"},
+       "/history/order_parameter is 3 x 2, not 2 records (/history/epoch) x 2 hidden layers"},
   };
   for (const auto& [damage, expected] : cases) {
     write(damage);

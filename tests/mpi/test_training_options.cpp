@@ -25,7 +25,7 @@ const DataIdentity kData{7, "uniform", 16, 24};
 // A model file's options and data identity, as checkpoint.cpp writes them.
 void write_file(const std::string& path, const TrainingOptions& options, const DataIdentity& data) {
   h5::Hid file = h5::file_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  write_training_options(file.get(), options);
+  io::write_stored_options(file.get(), options.fields());
   h5::write_attribute(file.get(), "dataset_seed", static_cast<int64_t>(data.seed));
   h5::write_attribute(file.get(), "dataset_distribution", data.distribution);
   h5::write_attribute(file.get(), "dataset_L", data.side);
@@ -50,7 +50,7 @@ TEST(TrainingOptions, ReadBackEqualAndEveryFieldStored) {
   write_file(temporary.path(), options, kData);
   EXPECT_EQ(difference_from_file(temporary.path(), options, kData), "");
   const h5::Hid file = h5::open_read_only(temporary.path());
-  const StoredTraining stored = read_training_options(file.get(), temporary.path());
+  const StoredTraining stored = io::read_stored_options(file.get(), temporary.path());
   EXPECT_EQ(stored.options.size(), options.fields().size());
   EXPECT_EQ(stored.data.seed, 7u);
   EXPECT_EQ(stored.data.distribution, "uniform");

@@ -16,6 +16,7 @@
 #include "rgflow/field/generator.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/io/model_file.hpp"
+#include "rgflow/io/training_file.hpp"
 #include "rgflow/nn/network.hpp"
 
 namespace {
@@ -208,8 +209,9 @@ TEST(GoldenModel, SpecProvenanceAndHistoryAsTrained) {
   EXPECT_EQ(model.validation_samples, kSamples - kTrainingSamples);
   EXPECT_EQ(model.level_input, 0);
   EXPECT_EQ(model.level_target, 1);
-  EXPECT_EQ(model.history_epoch, (std::vector<double>{1, 2}));  // -epochs 2
-  EXPECT_EQ(model.order_parameter_columns, 1);                  // one hidden layer
+  EXPECT_EQ(model.history.epoch, (std::vector<double>{1, 2}));  // -epochs 2
+  ASSERT_EQ(model.history.order_parameter.size(), 2u);
+  EXPECT_EQ(model.history.order_parameter[0].size(), 1u);  // one hidden layer
 
   const rgflow::h5::Hid file = rgflow::h5::open_read_only(kModelPath);
   EXPECT_EQ(rgflow::h5::read_string_attribute(file.get(), "format"), "rgflow trained model");

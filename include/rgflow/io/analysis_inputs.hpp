@@ -9,7 +9,7 @@
 
 #include "rgflow/analysis/data_pass.hpp"
 #include "rgflow/io/dataset.hpp"
-#include "rgflow/io/model_file.hpp"
+#include "rgflow/io/training_file.hpp"
 
 namespace rgflow::io {
 

@@ -22,7 +22,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "rgflow/nn/network.hpp"
@@ -56,31 +55,12 @@ template <typename Scalar>
 nn::Network<Scalar> read_model(hid_t file, const std::string& path_for_messages,
                                bool convert = false);
 
-/// Everything `rgflow analyze` and other readers need from a model.h5 written by `rgflow train`
-/// (docs/schema.md): the network, the provenance attributes and the /history records.
-struct TrainedModel {
-  TrainedModel(std::string file_path, nn::Network<double> net)
-      : path(std::move(file_path)), network(std::move(net)) {}
-  std::string path;
-  std::string scalar;            // "float32" or "float64": the stored parameters' type
-  nn::Network<double> network;   // widened exactly when stored as float32
-  bool has_provenance = false;   // false for a bare /model file (no train attributes)
-  std::string dataset_path;      // provenance: the training dataset
-  int64_t training_samples = 0;  // samples [0, training_samples) were trained on
-  int64_t validation_samples = 0;
-  int level_input = 0, level_target = 1;
-  std::vector<double> history_epoch;    // /history/epoch, one per record (empty: no /history)
-  std::vector<double> order_parameter;  // /history/order_parameter, records x hidden layers
-  int64_t order_parameter_columns = 0;
-};
+/// The stored parameters' type: "float32" or "float64" (/model attribute scalar). UsageError (as
+/// read_model_spec) when /model or the attribute is missing or malformed. Reads only.
+std::string read_model_scalar(hid_t file, const std::string& path_for_messages);
 
-/// Reads the whole model file: /model (read_model<double> with widening), the provenance
-/// attributes when present (all of dataset_path, training_samples, validation_samples,
-/// level_input, level_target, or none), and /history/epoch and /history/order_parameter when
-/// /history exists. UsageError, one line naming `path` and the object, when the file is missing
-/// or not HDF5, an object has the wrong type (a group where a dataset belongs) or datatype (not a
-/// float, a text where an integer belongs), or shapes disagree. Serial read: any number of
-/// processes may call it on the same file at once.
-TrainedModel read_trained_model(const std::string& path);
+/// Throws UsageError "'<path>' is a malformed rgflow model: <problem>": the one form in which the
+/// readers of model.h5 (this one and io/training_file.hpp) refuse an object of the file.
+[[noreturn]] void refuse_malformed_model(const std::string& path, const std::string& problem);
 
 }  // namespace rgflow::io

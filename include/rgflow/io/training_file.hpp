@@ -1,14 +1,17 @@
 // model.h5 as `rgflow train` writes it (docs/schema.md): /model (io/model_file.hpp), the root
 // provenance attributes, /options, /history and /checkpoint (the optimiser state and the position
 // in the data, for an exact resume). The same layout serves as the checkpoint (complete = 0) and
-// as the final output (complete = 1). Every HDF5 call on a training file is in this module;
-// train/checkpoint.cpp maps the trainer's state to and from the plain structs below.
+// as the final output (complete = 1). Every HDF5 call on a training file is in this module and
+// io/model_file: one writer (write_training_file, committed by io/atomic_file) and one reader
+// (TrainingFileReader, for analyze as for a resume); train/checkpoint.cpp maps the
+// trainer's state to and from the plain structs below.
 #pragma once
 
 #include <hdf5.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -61,6 +64,9 @@ struct TrainingHistory {
   std::vector<double> epoch, step, train_loss, val_loss, penalty, learning_rate;
   std::vector<std::vector<double>> order_parameter;  // per record, per hidden layer
   PenaltyTuning tuning;                              // empty unless strengths were tuned
+
+  /// order_parameter as stored: records x hidden layers, row-major.
+  std::vector<double> order_parameter_table() const;
 };
 
 /// The root attributes of a training file: where the model came from and how far it got.
@@ -117,34 +123,68 @@ struct CheckpointShape {
   size_t second_moment = 0;
 };
 
-/// A training file read back for a resume: all of it checked against a CheckpointShape.
-template <typename Scalar>
-struct ResumePoint {
-  explicit ResumePoint(nn::Network<Scalar> net) : network(std::move(net)) {}
-  nn::Network<Scalar> network;
-  CheckpointState<Scalar> checkpoint;
-  TrainingHistory history;
+/// What a reader of model.h5 needs from it (TrainingFileReader::read).
+struct ModelFileNeeds {
+  bool resume = false;
+  CheckpointShape checkpoint;  // with `resume`: the sizes of the run's model and optimiser
+
+  /// analyze (and library users): the network (float32 widened exactly to double), the provenance
+  /// attributes when present (all five or none), /history/epoch and /history/order_parameter
+  /// when present; the rest of /history and /checkpoint are not read.
+  static ModelFileNeeds analysis() { return {}; }
+  /// `train -resume`: the network stored as the run's scalar and of its parameter count, the
+  /// provenance attributes, /checkpoint (of the sizes of `checkpoint`) and every /history column
+  /// (and /history/tuning when present), all required.
+  static ModelFileNeeds resumption(const CheckpointShape& checkpoint) { return {true, checkpoint}; }
 };
 
-/// Reads a training file for a resume. Serial HDF5, read-only: every rank may read the same file
-/// at once, and each calls it for itself.
+/// model.h5 read back: what the reader's ModelFileNeeds asked for, every object, datatype,
+/// shape, size and range checked.
+template <typename Scalar>
+struct StoredModel {
+  StoredModel(std::string file_path, nn::Network<Scalar> net)
+      : path(std::move(file_path)), network(std::move(net)) {}
+  std::string path;
+  std::string scalar;            // "float32" or "float64": the stored parameters' type
+  nn::Network<Scalar> network;   // bit for bit as stored (widened exactly when asked to)
+  bool has_provenance = false;   // false for a bare /model file (no train attributes)
+  std::string dataset_path;      // provenance: the training dataset
+  int64_t training_samples = 0;  // samples [0, training_samples) were trained on
+  int64_t validation_samples = 0;
+  int level_input = 0, level_target = 1;
+  TrainingHistory history;             // analysis: epoch and order_parameter only
+  CheckpointState<Scalar> checkpoint;  // resume only
+};
+
+/// A model as analyze reads it (ModelFileNeeds::analysis()).
+using TrainedModel = StoredModel<double>;
+
+/// Reads model.h5, the one reader of the file (docs/schema.md). Serial HDF5, read-only: any number
+/// of processes may read the same file at once, and each calls it for itself.
 class TrainingFileReader {
  public:
-  /// Opens `path` read-only; UsageError "cannot open '<path>'<purpose>: ..." when HDF5 cannot.
+  /// Opens `path` read-only. UsageError, one line, when it does not exist ("model '<path>' does
+  /// not exist"), is not HDF5, or HDF5 cannot open it ("cannot open '<path>'<purpose>: ...").
   TrainingFileReader(const std::string& path, const std::string& purpose);
 
   /// /options and the data identity (read_stored_options).
   StoredTraining options() const;
 
-  /// The network, the checkpoint and the history, every object, datatype, shape, size and range
-  /// checked (against `expected` where it sets the sizes): UsageError with the problem alone
-  /// (the caller says which file) otherwise. The optimiser state must be stored as Scalar.
+  /// What `needs` asks for (ModelFileNeeds). UsageError, one line naming the file and the object
+  /// ("'<path>' is a malformed rgflow model: /checkpoint attribute 'epoch' is negative (-1)"),
+  /// when a required object is missing or any object read has the wrong type, datatype, shape,
+  /// size or range; read_model's refusals for /model (with widening for analysis, none for a
+  /// resume, whose optimiser state must be stored as Scalar too).
   template <typename Scalar>
-  ResumePoint<Scalar> resume_point(const CheckpointShape& expected) const;
+  StoredModel<Scalar> read(const ModelFileNeeds& needs) const;
 
  private:
   std::string path_;
   h5::Hid file_;
 };
+
+/// The model `path` as analyze reads it: TrainingFileReader(path, " as a model")
+/// .read<double>(ModelFileNeeds::analysis()).
+TrainedModel read_trained_model(const std::string& path);
 
 }  // namespace rgflow::io

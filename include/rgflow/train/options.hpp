@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "rgflow/core/hdf5.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/io/training_file.hpp"
 #include "rgflow/nn/network.hpp"
@@ -80,16 +79,6 @@ using StoredTraining = io::StoredTraining;
 /// "-lr 0.001 (this run: 0.003)" or "the dataset's seed 7 (this run: 8)".
 std::string difference(const TrainingOptions& options, const DataIdentity& data,
                        const StoredTraining& stored);
-
-/// Writes the group /options of `file` (one attribute per field; io::write_stored_options). HDF5
-/// metadata work on `file` (serial HDF5: one process).
-void write_training_options(hid_t file, const TrainingOptions& options);
-
-/// Reads the group /options and the data identity of `file` (`path` names it in messages).
-/// UsageError, one line, if the file has no /options (written by an rgflow before options were
-/// stored: it cannot be resumed or kept, since nothing says what it was trained with) or a field
-/// is malformed (io::read_stored_options). HDF5 metadata reads (one process).
-StoredTraining read_training_options(hid_t file, const std::string& path);
 
 /// "" if the model file at `path` was trained with `options` on data `data`, else the first
 /// difference (as difference()). UsageError if it cannot be opened or has no readable options.
