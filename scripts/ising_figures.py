@@ -216,7 +216,7 @@ def draw_critical(analyses, u_star, path):
             models = list(a["flows"])
             level, value, error = binder(a["data"])
             ax.errorbar(level, value, yerr=error, color="black", ls="--", marker="o", mfc="none",
-                        capsize=2, lw=1, label="data (%s)" % a["name"])
+                        capsize=2, lw=1, zorder=5, label="data (%s)" % a["name"])
             for i, model in enumerate(models):
                 level, value, error = binder(a["flows"][model])
                 shift = 0.06 * (i + 1) - 0.03 * (len(models) + 1)
@@ -298,7 +298,7 @@ def binder_table(analyses, u_star):
 
 def generalisation_table(analyses):
     lines = []
-    for a in analyses:
+    for a in [a for members in by_block_side(analyses).values() for a in members]:
         g = a["generalisation"]
         if g is None or a["phase"] != "critical":
             continue
