@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#ifdef __BMI2__
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -102,14 +105,40 @@ void pack_flags(const uint8_t* flags, int64_t n, uint64_t* out) {
   }
 }
 
+inline uint32_t count_ones(uint64_t w) { return static_cast<uint32_t>(__builtin_popcountll(w)); }
+
+// The bits of x at the set bits of mask, packed (BMI2's pext where the build has it).
+inline uint64_t extract_bits(uint64_t x, uint64_t mask) {
+#ifdef __BMI2__
+  return _pext_u64(x, mask);
+#else
+  uint64_t out = 0;
+  for (int n = 0; mask != 0; mask &= mask - 1, ++n) out |= (x >> __builtin_ctzll(mask) & 1) << n;
+  return out;
+#endif
+}
+
+// Bits Dim i + k (i = 0 .. 63) of the Dim words at `bits`: the bonds along axis k of 64 sites
+// from bits in bond order (Dim bonds per site).
+template <int Dim>
+inline uint64_t axis_bits(const uint64_t* bits, int k) {
+  if constexpr (Dim == 2) {
+    constexpr uint64_t kEven = 0x5555555555555555ull;
+    return extract_bits(bits[0], kEven << k) | extract_bits(bits[1], kEven << k) << 32;
+  } else {
+    // Bit j of the 192 is taken when j % 3 == k; word m starts at bit 64 m, 64 % 3 == 1.
+    constexpr uint64_t kThirds = 0x9249249249249249ull;  // bits 0, 3, .., 63
+    const uint64_t m0 = kThirds << k, m1 = kThirds << (k + 2) % 3, m2 = kThirds << (k + 1) % 3;
+    return extract_bits(bits[0], m0) | extract_bits(bits[1], m1) << count_ones(m0) |
+           extract_bits(bits[2], m2) << (count_ones(m0) + count_ones(m1));
+  }
+}
+
 // Bits 0 .. b of a word (b < 64).
 inline uint64_t bits_through(int b) {
   return (uint64_t{2} << b) - 1;
 }
 
-inline uint32_t count_ones(uint64_t w) {
-  return static_cast<uint32_t>(__builtin_popcountll(w));
-}
 
 // Bit i of the result: the xor of bits 0 .. i of t.
 inline uint64_t prefix_xor(uint64_t t) {
@@ -151,6 +180,7 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
   const uint8_t any = threshold == 0 ? 0 : 1;
   clusters.words.resize(static_cast<size_t>(4 * ((Dim * nx) / 4 + 2)));
   clusters.flags.resize(static_cast<size_t>(Dim * nx));
+  clusters.below.assign(static_cast<size_t>(Dim * rows.nw), 0);
   int64_t c[3] = {0, 0, 0};
   int64_t r = 0;
   for (c[0] = 0; c[0] < g.extent[0]; ++c[0]) {
@@ -164,21 +194,19 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
       const uint32_t* __restrict word = clusters.words.data() + (first_bond - 4 * first_group);
       const int8_t* __restrict row =
           padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + 1;
-      uint8_t* __restrict along_x = clusters.flags.data() + (Dim - 1) * nx;
-      uint8_t* __restrict along_y = clusters.flags.data() + (Dim - 2) * nx;
-      uint8_t* __restrict along_z = clusters.flags.data();
-      const int64_t sz = g.stride[0], sy = g.stride[1];
-      for (int64_t x = 0; x < nx; ++x) {
-        const int8_t spin = row[x];
-        const uint32_t* w = word + Dim * x;
-        along_x[x] = static_cast<uint8_t>((row[x + 1] == spin) & (w[Dim - 1] <= limit) & any);
-        along_y[x] = static_cast<uint8_t>((row[x + sy] == spin) & (w[Dim - 2] <= limit) & any);
-        if constexpr (Dim == 3)
-          along_z[x] = static_cast<uint8_t>((row[x + sz] == spin) & (w[0] <= limit) & any);
-      }
+      // The thresholds in bond order as bits (contiguous: vectorised), then split by axis; the
+      // spin agreements per axis as bits; the bonds where both hold.
+      uint8_t* __restrict flags = clusters.flags.data();
+      for (int64_t j = 0; j < Dim * nx; ++j) flags[j] = static_cast<uint8_t>((word[j] <= limit) & any);
+      uint64_t* below = clusters.below.data();
+      pack_flags(flags, Dim * nx, below);
+      const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
       for (int k = 0; k < Dim; ++k) {
-        pack_flags(clusters.flags.data() + k * nx, nx,
-                   clusters.bonds.data() + rows.bond_row(3 - Dim + k, r));
+        const int8_t* __restrict next = row + step[3 - Dim + k];
+        for (int64_t x = 0; x < nx; ++x) flags[x] = static_cast<uint8_t>(next[x] == row[x]);
+        uint64_t* out = clusters.bonds.data() + rows.bond_row(3 - Dim + k, r);
+        pack_flags(flags, nx, out);
+        for (int64_t w = 0; w < rows.nw; ++w) out[w] &= axis_bits<Dim>(below + Dim * w, k);
       }
     }
   }
