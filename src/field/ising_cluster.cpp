@@ -105,7 +105,9 @@ void pack_flags(const uint8_t* flags, int64_t n, uint64_t* out) {
   }
 }
 
-inline uint32_t count_ones(uint64_t w) { return static_cast<uint32_t>(__builtin_popcountll(w)); }
+inline uint32_t count_ones(uint64_t w) {
+  return static_cast<uint32_t>(__builtin_popcountll(w));
+}
 
 // The bits of x at the set bits of mask, packed (BMI2's pext where the build has it).
 inline uint64_t extract_bits(uint64_t x, uint64_t mask) {
@@ -116,6 +118,26 @@ inline uint64_t extract_bits(uint64_t x, uint64_t mask) {
   for (int n = 0; mask != 0; mask &= mask - 1, ++n) out |= (x >> __builtin_ctzll(mask) & 1) << n;
   return out;
 #endif
+}
+
+// The bits of x, low first, placed at the set bits of mask (BMI2's pdep where the build has it).
+inline uint64_t deposit_bits(uint64_t x, uint64_t mask) {
+#ifdef __BMI2__
+  return _pdep_u64(x, mask);
+#else
+  uint64_t out = 0;
+  for (; mask != 0; mask &= mask - 1, x >>= 1) out |= (x & 1) << __builtin_ctzll(mask);
+  return out;
+#endif
+}
+
+// Bits first .. first + count - 1 (count <= 64) of a bit array (one spare word at its end).
+inline uint64_t bits_from(const uint64_t* bits, uint32_t first, uint32_t count) {
+  const uint64_t* word = bits + first / 64;
+  const uint32_t shift = first % 64;
+  const uint64_t low = word[0] >> shift;
+  const uint64_t high = shift == 0 ? 0 : word[1] << (64 - shift);
+  return count == 64 ? (low | high) : (low | high) & ((uint64_t{1} << count) - 1);
 }
 
 // Bits Dim i + k (i = 0 .. 63) of the Dim words at `bits`: the bonds along axis k of 64 sites
@@ -138,7 +160,6 @@ inline uint64_t axis_bits(const uint64_t* bits, int k) {
 inline uint64_t bits_through(int b) {
   return (uint64_t{2} << b) - 1;
 }
-
 
 // Bit i of the result: the xor of bits 0 .. i of t.
 inline uint64_t prefix_xor(uint64_t t) {
@@ -197,7 +218,8 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
       // The thresholds in bond order as bits (contiguous: vectorised), then split by axis; the
       // spin agreements per axis as bits; the bonds where both hold.
       uint8_t* __restrict flags = clusters.flags.data();
-      for (int64_t j = 0; j < Dim * nx; ++j) flags[j] = static_cast<uint8_t>((word[j] <= limit) & any);
+      for (int64_t j = 0; j < Dim * nx; ++j)
+        flags[j] = static_cast<uint8_t>((word[j] <= limit) & any);
       uint64_t* below = clusters.below.data();
       pack_flags(flags, Dim * nx, below);
       const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
@@ -503,55 +525,74 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
     }
     n = 0;
   };
+  // Which runs are roots, as bits in run order (compared in vector lanes, then packed).
+  const uint32_t runs = clusters.row_runs[rows.rows];
+  clusters.flags.resize(runs);
+  uint8_t* __restrict flags = clusters.flags.data();
+  for (uint32_t k = 0; k < runs; ++k) flags[k] = static_cast<uint8_t>(parent[k] == k);
+  std::vector<uint64_t>& run_bits = clusters.run_bits;
+  run_bits.assign(runs / kWordBits + 2, 0);
+  pack_flags(flags, runs, run_bits.data());
+  // Per word of a row: the root runs' bits deposited at their starts, so only roots are visited.
   const uint64_t* starts = clusters.starts.data();
-  int64_t c[3] = {0, 0, 0};
   uint32_t run = 0;
-  for (c[0] = 0; c[0] < g.extent[0]; ++c[0]) {
-    for (c[1] = 0; c[1] < g.extent[1]; ++c[1]) {
-      const uint64_t row_site = global_site(g, c);
-      for (int64_t w = 0; w < rows.nw; ++w) {
-        for (uint64_t s = *starts++; s != 0; s &= s - 1, ++run) {
-          local[n] = run;  // kept only if the run is a root: appended without a branch
-          site[n] = row_site + static_cast<uint64_t>(kWordBits * w + __builtin_ctzll(s));
-          n += parent[run] == run;
-          if (n == kChunk) toss();
-        }
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
+    const uint64_t row_site = global_site(g, c);
+    for (int64_t w = 0; w < rows.nw; ++w) {
+      const uint64_t s = *starts++;
+      const uint32_t count = count_ones(s);
+      for (uint64_t roots_here = deposit_bits(bits_from(run_bits.data(), run, count), s);
+           roots_here != 0; roots_here &= roots_here - 1) {
+        const int b = __builtin_ctzll(roots_here);
+        local[n] = run - 1 + count_ones(s & bits_through(b));
+        site[n] = row_site + static_cast<uint64_t>(kWordBits * w + b);
+        if (++n == kChunk) toss();
       }
+      run += count;
     }
   }
   if (n > 0) toss();
-  // Every run pointed at its root (parent[k] < k is already done: one pass in increasing order),
-  // the row's flip bits formed from the coins at the run starts (a bit where the coin changes,
-  // then a prefix xor) and applied 8 sites at a time.
+  // Every run pointed at its root (parent[k] < k is already done: one pass in increasing order)
+  // and given its root's coin, packed as bits in run order.
+  {
+    uint32_t* __restrict compressed = parent;
+    const uint8_t* __restrict heads = coin.data();
+    for (uint32_t k = 0; k < runs; ++k) {
+      const uint32_t root = compressed[compressed[k]];
+      compressed[k] = root;
+      flags[k] = heads[root];
+    }
+  }
+  run_bits.assign(runs / kWordBits + 2, 0);
+  pack_flags(flags, runs, run_bits.data());
+  // A row's flip bits, a word at a time: the coin changes between consecutive runs deposited at
+  // the run starts, then a prefix xor; applied 8 sites at a time.
   starts = clusters.starts.data();
   run = 0;
-  for (int64_t z = 0; z < g.extent[0]; ++z) {
-    for (int64_t y = 0; y < g.extent[1]; ++y) {
-      int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
-      uint64_t previous = 0;  // the coin of the run in progress
-      for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
-        const uint64_t entering = previous;
-        uint64_t changes = 0;
-        for (uint64_t s = *starts++; s != 0; s &= s - 1, ++run) {
-          const uint32_t root = parent[parent[run]];
-          parent[run] = root;
-          const uint64_t heads = coin[root];
-          changes |= (heads ^ previous) << __builtin_ctzll(s);
-          previous = heads;
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    int8_t* row =
+        padded + (r / rows.ny + g.halo[0]) * g.stride[0] + (r % rows.ny + 1) * g.stride[1] + 1;
+    uint64_t previous = 0;  // the coin of the run in progress
+    for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
+      const uint64_t s = *starts++;
+      const uint32_t count = count_ones(s);
+      const uint64_t heads = bits_from(run_bits.data(), run, count);
+      run += count;
+      const uint64_t changes = deposit_bits(heads ^ ((heads << 1) | previous), s);
+      const uint64_t flip = prefix_xor(changes) ^ (uint64_t{0} - previous);
+      previous = count == 0 ? previous : heads >> (count - 1) & 1;
+      const int64_t m = std::min<int64_t>(kWordBits, rows.nx - kWordBits * w);
+      if (m == kWordBits) {
+        for (int j = 0; j < 8; ++j) {
+          uint64_t eight;
+          std::memcpy(&eight, row + 8 * j, 8);
+          eight ^= kFlipBytes.mask[flip >> (8 * j) & 0xff];
+          std::memcpy(row + 8 * j, &eight, 8);
         }
-        const uint64_t flip = prefix_xor(changes) ^ (uint64_t{0} - entering);
-        const int64_t m = std::min<int64_t>(kWordBits, rows.nx - kWordBits * w);
-        if (m == kWordBits) {
-          for (int j = 0; j < 8; ++j) {
-            uint64_t eight;
-            std::memcpy(&eight, row + 8 * j, 8);
-            eight ^= kFlipBytes.mask[flip >> (8 * j) & 0xff];
-            std::memcpy(row + 8 * j, &eight, 8);
-          }
-        } else {
-          for (int64_t x = 0; x < m; ++x) {
-            row[x] = static_cast<int8_t>(row[x] ^ ((flip >> x & 1) * 0xfe));
-          }
+      } else {
+        for (int64_t x = 0; x < m; ++x) {
+          row[x] = static_cast<int8_t>(row[x] ^ ((flip >> x & 1) * 0xfe));
         }
       }
     }

@@ -75,7 +75,7 @@ struct BoxClusters {
   uint32_t local_root(uint32_t site) const;
 
   int64_t row_length = 0;
-  std::vector<uint64_t> bonds, starts, below;
+  std::vector<uint64_t> bonds, starts, below, run_bits;
   std::vector<uint32_t> row_runs, parent, words;
   std::vector<uint8_t> flags, coin;
 };
