@@ -12,7 +12,8 @@
 //   kClusterFlip << 24, sample, sweep)) is 1, r the cluster's smallest global site index.
 //
 // A sweep of one box, in three steps:
-//   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find). An
+//   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find over
+//      the runs of sites bonded along each row). An
 //      active bond that leaves the box through its upper face gives the link (local cluster's
 //      label, global site across); the box above sees the same bond entering from its halo (same
 //      key, same spins) and gives the link (its local cluster's label, that same site): the two
