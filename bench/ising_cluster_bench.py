@@ -15,22 +15,16 @@ median of the per-round ratios), with the load average at the start and end.
 import argparse
 import json
 import os
+import pathlib
 import statistics
-import subprocess
-import sys
 import tempfile
+
+from ising_bench import checked_executable, run  # the same script directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "bench", "reference", "ising_cluster.py")
 # (dim, side, numba sweeps per repeat)
 WORKLOADS = [(2, 256, 40), (2, 1024, 10), (3, 64, 10)]
-
-
-def run(command):
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(command), done.stderr))
-    return done.stdout
 
 
 def numba_ns(dim, side, sweeps, warmup):
@@ -62,11 +56,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--json")
     args = parser.parse_args()
-    if args.repeats < 1:
-        sys.exit("ising_cluster_bench.py: --repeats must be at least 1")
-    exe = os.path.join(args.build, "bench", "rgflow_bench_kernels")
-    if not os.path.exists(exe):
-        sys.exit("ising_cluster_bench.py: %s not found (build the benchmarks first)" % exe)
+    exe = checked_executable(args, "rgflow_bench_kernels", "ising_cluster_bench.py")
     load_start = os.getloadavg()
     rounds = []
     for r in range(args.repeats):
@@ -106,9 +96,9 @@ def main():
     print("\nns per site per sweep (CPU time); ratio: median of the per-round ratios; load average "
           "%.1f at the start, %.1f at the end" % (load_start[0], load_end[0]))
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump({"rounds": rounds, "summary": summary, "load_start": load_start,
-                       "load_end": load_end}, out, indent=1)
+        figures = {"rounds": rounds, "summary": summary, "load_start": load_start,
+                   "load_end": load_end}
+        pathlib.Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

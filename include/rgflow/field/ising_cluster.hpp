@@ -13,11 +13,10 @@
 //
 // A sweep of one box, in three steps:
 //   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find over
-//      the runs of sites bonded along each row). An
-//      active bond that leaves the box through its upper face gives the link (local cluster's
-//      label, global site across); the box above sees the same bond entering from its halo (same
-//      key, same spins) and gives the link (its local cluster's label, that same site): the two
-//      clusters meet at the site.
+//      the runs of sites bonded along each row). An active bond that leaves the box through its
+//      upper face gives the link (local cluster's label, global site across); the box above sees
+//      the same bond entering from its halo (same key, same spins) and gives the link (its local
+//      cluster's label, that same site): the two clusters meet at the site.
 //   2. The links of every box of the lattice are gathered (one rank: its own; many ranks:
 //      field::gather_cluster_links, an allgather) and ClusterRoots joins them: every local
 //      cluster's root is the smallest global site of the whole cluster, whatever the split.
