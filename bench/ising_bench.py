@@ -41,6 +41,17 @@ def run(command):
     return done.stdout
 
 
+def checked_executable(args, name, script):
+    """The benchmark executable `name` of args.build, after checking args.repeats; one line and
+    exit 1 (through sys.exit) otherwise."""
+    if args.repeats < 1:
+        sys.exit("%s: --repeats must be at least 1" % script)
+    exe = os.path.join(args.build, "bench", name)
+    if not os.path.exists(exe):
+        sys.exit("%s: %s not found (build the benchmarks first)" % (script, exe))
+    return exe
+
+
 def numba_ns(dim, side, sweeps):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         run(["/usr/bin/python3", REFERENCE, "--dim", str(dim), "--L", str(side), "--sweeps",
@@ -140,9 +151,7 @@ def main():
     if args.chain:
         chain_rounds(args)
         return
-    exe = os.path.join(args.build, "bench", "rgflow_bench_ising")
-    if not os.path.exists(exe):
-        sys.exit("ising_bench.py: %s not found (build the benchmarks first)" % exe)
+    exe = checked_executable(args, "rgflow_bench_ising", "ising_bench.py")
     workloads = ["2:%d:%d" % (args.L2, 2 * args.sweeps), "3:%d:%d" % (args.L3, args.sweeps),
                  "2:%d:2" % args.L_large]
     rounds = []

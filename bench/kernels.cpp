@@ -99,8 +99,10 @@ void IsingSwendsenWangSweep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * lattice.box().interior_sites());
 }
 BENCHMARK(IsingSwendsenWangSweep)
+    ->Args({2, 256})
     ->Args({2, 1024})
     ->Args({2, 4096})
+    ->Args({3, 64})
     ->Args({3, 128})
     ->Unit(benchmark::kMillisecond);
 // 4096 values spread over [-4, 4], where a network's pre-activations and a quadrature grid lie.

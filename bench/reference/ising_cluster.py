@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Reference for rgflow's Swendsen-Wang sweep, written as a researcher would with numba.
 
-A periodic L x L lattice of int8 spins at beta_c. One sweep: every bond to the right and down
-neighbour between equal spins is active with probability p = 1 - exp(-2 beta) (one numba uniform,
+A periodic L x L (--dim 2) or L x L x L (--dim 3) lattice of int8 spins at beta_c of that
+dimension. One sweep: every bond to the +1 neighbour along each axis between equal spins is active with probability p = 1 - exp(-2 beta) (one numba uniform,
 np.random.random, per bond between equal spins), clusters by union-find (path halving, the smaller
 root kept), one fair coin per cluster, the clusters whose coin is heads flipped. Single thread.
 
@@ -10,7 +10,8 @@ Timed: --sweeps sweeps after --warmup sweeps (the first also compiles), --repeat
 time of the process (time.process_time: on a shared machine wall time counts the other jobs too);
 prints ns per site per sweep (the median over repeats) and, with --json, writes the figures.
 
-    /usr/bin/python3 bench/reference/ising_cluster.py --L 1024 --sweeps 10 --repeats 5 [--json F]
+    /usr/bin/python3 bench/reference/ising_cluster.py [--dim 2] --L 1024 --sweeps 10 --repeats 5 \
+        [--json F]
 """
 import argparse
 import json
@@ -41,6 +42,20 @@ def union(parent, a, b):
 
 
 @numba.njit(cache=False)
+def flip_clusters(flat, parent, heads):
+    n = flat.shape[0]
+    clusters = 0
+    for i in range(n):
+        if parent[i] == i:
+            heads[i] = np.random.random() < 0.5
+            clusters += 1
+    for i in range(n):
+        if heads[find(parent, i)]:
+            flat[i] = -flat[i]
+    return clusters
+
+
+@numba.njit(cache=False)
 def sweep(spins, p, parent, heads):
     side = spins.shape[0]
     n = side * side
@@ -56,21 +71,35 @@ def sweep(spins, p, parent, heads):
                 union(parent, i, y * side + xr)
             if spins[yd, x] == s and np.random.random() < p:
                 union(parent, i, yd * side + x)
-    clusters = 0
+    return flip_clusters(spins.reshape(n), parent, heads)
+
+
+@numba.njit(cache=False)
+def sweep3(spins, p, parent, heads):
+    side = spins.shape[0]
+    n = side * side * side
     for i in range(n):
-        if parent[i] == i:
-            heads[i] = np.random.random() < 0.5
-            clusters += 1
-    for i in range(n):
-        if heads[find(parent, i)]:
-            y = i // side
-            x = i - y * side
-            spins[y, x] = -spins[y, x]
-    return clusters
+        parent[i] = i
+    for z in range(side):
+        zd = z + 1 if z < side - 1 else 0
+        for y in range(side):
+            yd = y + 1 if y < side - 1 else 0
+            for x in range(side):
+                xr = x + 1 if x < side - 1 else 0
+                s = spins[z, y, x]
+                i = (z * side + y) * side + x
+                if spins[z, y, xr] == s and np.random.random() < p:
+                    union(parent, i, (z * side + y) * side + xr)
+                if spins[z, yd, x] == s and np.random.random() < p:
+                    union(parent, i, (z * side + yd) * side + x)
+                if spins[zd, y, x] == s and np.random.random() < p:
+                    union(parent, i, (zd * side + y) * side + x)
+    return flip_clusters(spins.reshape(n), parent, heads)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dim", type=int, choices=(2, 3), default=2)
     parser.add_argument("--L", type=int, default=1024)
     parser.add_argument("--sweeps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
@@ -79,31 +108,34 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    beta = 0.5 * math.log(1.0 + math.sqrt(2.0))
+    d = args.dim
+    beta = 0.5 * math.log(1.0 + math.sqrt(2.0)) if d == 2 else 0.2216546
     p = 1.0 - math.exp(-2.0 * beta)
+    sites = args.L**d
     rng = np.random.default_rng(args.seed)
-    spins = np.where(rng.random((args.L, args.L)) < 0.5, 1, -1).astype(np.int8)
-    parent = np.empty(args.L * args.L, dtype=np.int64)
-    heads = np.zeros(args.L * args.L, dtype=np.bool_)
+    spins = np.where(rng.random((args.L,) * d) < 0.5, 1, -1).astype(np.int8)
+    parent = np.empty(sites, dtype=np.int64)
+    heads = np.zeros(sites, dtype=np.bool_)
+    step = sweep if d == 2 else sweep3
     numba.njit(lambda s: np.random.seed(s))(args.seed)  # seeds numba's own generator
     for _ in range(args.warmup):  # compile, then reach equilibrium (cluster sizes of beta_c)
-        sweep(spins, p, parent, heads)
+        step(spins, p, parent, heads)
 
     ns_per_site = []
     clusters = 0
     for _ in range(args.repeats):
         start = time.process_time()
         for _ in range(args.sweeps):
-            clusters = sweep(spins, p, parent, heads)
+            clusters = step(spins, p, parent, heads)
         seconds = time.process_time() - start
-        ns_per_site.append(seconds * 1e9 / (args.sweeps * args.L * args.L))
+        ns_per_site.append(seconds * 1e9 / (args.sweeps * sites))
     median = statistics.median(ns_per_site)
-    print(f"numba Swendsen-Wang, L = {args.L}: {median:.2f} ns per site per sweep (CPU) "
+    print(f"numba Swendsen-Wang, d = {d}, L = {args.L}: {median:.2f} ns per site per sweep (CPU) "
           f"(repeats {', '.join(f'{v:.2f}' for v in ns_per_site)}); "
-          f"clusters per site {clusters / args.L**2:.3f}, |m| {abs(spins.mean()):.4f}")
+          f"clusters per site {clusters / sites:.3f}, |m| {abs(spins.mean()):.4f}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"workload": {"L": args.L, "sweeps": args.sweeps, "beta": beta},
+            json.dump({"workload": {"dim": d, "L": args.L, "sweeps": args.sweeps, "beta": beta},
                        "ns_per_site": ns_per_site, "median": median,
                        "numba": numba.__version__}, out, indent=1)
 

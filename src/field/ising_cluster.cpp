@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#ifdef __BMI2__
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -75,80 +79,289 @@ void check_cluster_box(const IsingBox& box) {
 
 namespace {
 
-// Pass 1: the bonds of the box, bit (a - first_axis) of bonds[i] set when the bond from interior
-// site i to its +1 neighbour along axis a is active. Row by row, branch-free, so it vectorises.
+constexpr int kWordBits = 64;
+
+int64_t words_per_row(int64_t nx) {
+  return (nx + kWordBits - 1) / kWordBits;
+}
+
+// Sites 0 .. n-1 of the 0/1 flags as bits, 64 per word (8 bytes to 8 bits by one multiply: the
+// products of flag j land on bit 56 + j, with no carry into the top byte).
+void pack_flags(const uint8_t* flags, int64_t n, uint64_t* out) {
+  for (int64_t w = 0; w < words_per_row(n); ++w) {
+    const uint8_t* f = flags + kWordBits * w;
+    const int64_t m = std::min<int64_t>(kWordBits, n - kWordBits * w);
+    uint64_t bits = 0;
+    if (m == kWordBits) {
+      for (int j = 0; j < 8; ++j) {
+        uint64_t eight;
+        std::memcpy(&eight, f + 8 * j, 8);
+        bits |= ((eight * 0x0102040810204080ull) >> 56) << (8 * j);
+      }
+    } else {
+      for (int64_t j = 0; j < m; ++j) bits |= uint64_t{f[j]} << j;
+    }
+    out[w] = bits;
+  }
+}
+
+inline uint32_t count_ones(uint64_t w) {
+  return static_cast<uint32_t>(__builtin_popcountll(w));
+}
+
+// The bits of x at the set bits of mask, packed (BMI2's pext where the build has it).
+inline uint64_t extract_bits(uint64_t x, uint64_t mask) {
+#ifdef __BMI2__
+  return _pext_u64(x, mask);
+#else
+  uint64_t out = 0;
+  for (int n = 0; mask != 0; mask &= mask - 1, ++n) out |= (x >> __builtin_ctzll(mask) & 1) << n;
+  return out;
+#endif
+}
+
+// The bits of x, low first, placed at the set bits of mask (BMI2's pdep where the build has it).
+inline uint64_t deposit_bits(uint64_t x, uint64_t mask) {
+#ifdef __BMI2__
+  return _pdep_u64(x, mask);
+#else
+  uint64_t out = 0;
+  for (; mask != 0; mask &= mask - 1, x >>= 1) out |= (x & 1) << __builtin_ctzll(mask);
+  return out;
+#endif
+}
+
+// Bits first .. first + count - 1 (count <= 64) of a bit array (one spare word at its end).
+inline uint64_t bits_from(const uint64_t* bits, uint32_t first, uint32_t count) {
+  const uint64_t* word = bits + first / 64;
+  const uint32_t shift = first % 64;
+  const uint64_t low = word[0] >> shift;
+  const uint64_t high = shift == 0 ? 0 : word[1] << (64 - shift);
+  return count == 64 ? (low | high) : (low | high) & ((uint64_t{1} << count) - 1);
+}
+
+// Bits Dim i + k (i = 0 .. 63) of the Dim words at `bits`: the bonds along axis k of 64 sites
+// from bits in bond order (Dim bonds per site).
 template <int Dim>
-void draw_bonds(const Geometry& g, const int8_t* padded, uint64_t threshold, PhiloxKey key,
-                uint32_t sample, uint32_t sweep, uint8_t* bonds) {
-  const int64_t nx = g.extent[2];
+inline uint64_t axis_bits(const uint64_t* bits, int k) {
+  if constexpr (Dim == 2) {
+    constexpr uint64_t kEven = 0x5555555555555555ull;
+    return extract_bits(bits[0], kEven << k) | extract_bits(bits[1], kEven << k) << 32;
+  } else {
+    // Bit j of the 192 is taken when j % 3 == k; word m starts at bit 64 m, 64 % 3 == 1.
+    constexpr uint64_t kThirds = 0x9249249249249249ull;  // bits 0, 3, .., 63
+    const uint64_t m0 = kThirds << k, m1 = kThirds << (k + 2) % 3, m2 = kThirds << (k + 1) % 3;
+    return extract_bits(bits[0], m0) | extract_bits(bits[1], m1) << count_ones(m0) |
+           extract_bits(bits[2], m2) << (count_ones(m0) + count_ones(m1));
+  }
+}
+
+// Bits 0 .. b of a word (b < 64).
+inline uint64_t bits_through(int b) {
+  return (uint64_t{2} << b) - 1;
+}
+
+// Bit i of the result: the xor of bits 0 .. i of t.
+inline uint64_t prefix_xor(uint64_t t) {
+  t ^= t << 1;
+  t ^= t << 2;
+  t ^= t << 4;
+  t ^= t << 8;
+  t ^= t << 16;
+  t ^= t << 32;
+  return t;
+}
+
+// The row-major box as rows along axis 2 (the last): row r = z ny + y, each of nx sites in nw
+// words of bits. Bond bits of used axis k (k = a - first axis) of row r: bonds + (k rows + r) nw.
+struct Rows {
+  int64_t nx, ny, nz, nw, rows;
+  int first_axis;
+  explicit Rows(const Geometry& g)
+      : nx(g.extent[2]),
+        ny(g.extent[1]),
+        nz(g.extent[0]),
+        nw(words_per_row(g.extent[2])),
+        rows(g.extent[0] * g.extent[1]),
+        first_axis(3 - g.dim) {}
+  size_t bond_row(int axis, int64_t r) const {
+    return static_cast<size_t>(((axis - first_axis) * rows + r) * nw);
+  }
+};
+
+// Pass 1: the bonds of the box as bits, bit x of row r of axis a set when the bond from site x
+// of row r to its +1 neighbour along axis a is active. Row by row: the row's Philox words, the
+// flags compared without branches (vectorised), then packed.
+template <int Dim>
+void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint64_t threshold,
+                PhiloxKey key, uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
+  const int64_t nx = rows.nx;
   // w < threshold as w <= threshold - 1 in 32 bits (threshold is at most 2^32); none when 0.
   const uint32_t limit = threshold == 0 ? 0 : static_cast<uint32_t>(threshold - 1);
-  const uint8_t any = threshold == 0 ? 0 : 0xff;
-  std::vector<uint32_t> words(static_cast<size_t>(4 * ((Dim * nx) / 4 + 2)));
+  const uint8_t any = threshold == 0 ? 0 : 1;
+  clusters.words.resize(static_cast<size_t>(4 * ((Dim * nx) / 4 + 2)));
+  clusters.flags.resize(static_cast<size_t>(Dim * nx));
+  clusters.below.assign(static_cast<size_t>(Dim * rows.nw), 0);
   int64_t c[3] = {0, 0, 0};
+  int64_t r = 0;
   for (c[0] = 0; c[0] < g.extent[0]; ++c[0]) {
-    for (c[1] = 0; c[1] < g.extent[1]; ++c[1]) {
+    for (c[1] = 0; c[1] < g.extent[1]; ++c[1], ++r) {
       const uint64_t first_bond = Dim * global_site(g, c);
       const uint64_t first_group = first_bond / 4;
       const uint64_t last_group = (first_bond + Dim * static_cast<uint64_t>(nx) - 1) / 4;
       philox_row(key, first_group, static_cast<int64_t>(last_group - first_group + 1),
-                 IsingStream::kClusterBond, sample, sweep, words.data());
+                 IsingStream::kClusterBond, sample, sweep, clusters.words.data());
       // word[Dim x + k]: the bond from site x of the row along used axis k (k = Dim - 1 fastest).
-      const uint32_t* __restrict word = words.data() + (first_bond - 4 * first_group);
+      const uint32_t* __restrict word = clusters.words.data() + (first_bond - 4 * first_group);
       const int8_t* __restrict row =
           padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + 1;
-      uint8_t* __restrict out = bonds + (c[0] * g.extent[1] + c[1]) * nx;
-      const int64_t sz = g.stride[0], sy = g.stride[1];
-      for (int64_t x = 0; x < nx; ++x) {
-        const int8_t spin = row[x];
-        const uint32_t* w = word + Dim * x;
-        uint8_t bits =
-            static_cast<uint8_t>(((row[x + 1] == spin) & (w[Dim - 1] <= limit)) << (Dim - 1));
-        bits |= static_cast<uint8_t>(((row[x + sy] == spin) & (w[Dim - 2] <= limit)) << (Dim - 2));
-        if constexpr (Dim == 3)
-          bits |= static_cast<uint8_t>((row[x + sz] == spin) & (w[0] <= limit));
-        out[x] = bits & any;
+      // The thresholds in bond order as bits (contiguous: vectorised), then split by axis; the
+      // spin agreements per axis as bits; the bonds where both hold.
+      uint8_t* __restrict flags = clusters.flags.data();
+      for (int64_t j = 0; j < Dim * nx; ++j)
+        flags[j] = static_cast<uint8_t>((word[j] <= limit) & any);
+      uint64_t* below = clusters.below.data();
+      pack_flags(flags, Dim * nx, below);
+      const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
+      for (int k = 0; k < Dim; ++k) {
+        const int8_t* __restrict next = row + step[3 - Dim + k];
+        for (int64_t x = 0; x < nx; ++x) flags[x] = static_cast<uint8_t>(next[x] == row[x]);
+        uint64_t* out = clusters.bonds.data() + rows.bond_row(3 - Dim + k, r);
+        pack_flags(flags, nx, out);
+        for (int64_t w = 0; w < rows.nw; ++w) out[w] &= axis_bits<Dim>(below + Dim * w, k);
       }
     }
   }
 }
 
-// Pass 2: raster labelling (Hoshen-Kopelman with union-find): each site takes the root of its
-// lower neighbours joined to it by a bond inside the box, joining their clusters when they
-// differ; roots are the smallest index of their cluster.
-template <int Dim>
-void label_lower_bonds(const Geometry& g, const uint8_t* bonds, uint32_t* parent) {
-  const int64_t nx = g.extent[2];
-  const uint32_t sy = static_cast<uint32_t>(nx);
-  const uint32_t sz = static_cast<uint32_t>(g.extent[1] * nx);
-  // Joins the cluster of root r with that of `lower` (a site of an earlier row) when `bonded`,
-  // returning the joint root. Written so the bond decides through selects, not branches: the
-  // bonds are coin flips no predictor learns, and a mispredicted branch costs more than the rest.
-  auto join = [parent](uint32_t r, bool bonded, uint32_t lower) {
-    const uint32_t n = find_root(parent, bonded ? parent[lower] : r);
-    const uint32_t low = n < r ? n : r, high = n < r ? r : n;
-    parent[high] = low;
-    return low;
-  };
-  uint32_t i = 0;
-  for (int64_t z = 0; z < g.extent[0]; ++z) {
-    for (int64_t y = 0; y < g.extent[1]; ++y) {
-      const bool has_y = y > 0, has_z = Dim == 3 && z > 0;
-      uint32_t left_root = 0;  // the root given to site i - 1, still a root
-      for (int64_t x = 0; x < nx; ++x, ++i) {
-        parent[i] = i;
-        uint32_t r = (x > 0) & (bonds[x > 0 ? i - 1 : i] >> (Dim - 1) & 1) ? left_root : i;
-        const uint32_t up = has_y ? i - sy : i;  // i itself when there is no row above
-        r = join(r, has_y & (bonds[up] >> (Dim - 2) & 1), up);
-        if constexpr (Dim == 3) {
-          const uint32_t back = has_z ? i - sz : i;
-          r = join(r, has_z & (bonds[back] & 1), back);
-        }
-        parent[i] = r;
-        left_root = r;
-      }
+// Joins the runs of row `to` with those of row `from` through the bonds from each site of `from`
+// to the same site of `to` (bits `across`). A bond at x + 1 is skipped when the bond at x exists
+// and both rows join x to x + 1 along the row: the runs are already joined. The root of the run
+// of `to` being joined is kept in a register: while its bonds are taken in order, only these
+// unions change it.
+void join_rows(const Rows& rows, BoxClusters& clusters, int64_t from, int64_t to,
+               const uint64_t* across) {
+  const uint64_t* along = clusters.bonds.data() + rows.bond_row(2, 0);
+  const uint64_t* along_from = along + from * rows.nw;
+  const uint64_t* along_to = along + to * rows.nw;
+  const uint64_t* starts_from = clusters.starts.data() + from * rows.nw;
+  const uint64_t* starts_to = clusters.starts.data() + to * rows.nw;
+  uint32_t* parent = clusters.parent.data();
+  uint32_t base_from = clusters.row_runs[from], base_to = clusters.row_runs[to];
+  uint32_t run = std::numeric_limits<uint32_t>::max(), root = 0;
+  uint64_t carry = 0;
+  for (int64_t w = 0; w < rows.nw; ++w) {
+    const uint64_t joined_before = across[w] & along_from[w] & along_to[w];
+    uint64_t useful = across[w] & ~((joined_before << 1) | carry);
+    carry = joined_before >> 63;
+    // Base - 1 plus the starts up to and including the bit: the run that holds the site.
+    const uint32_t before_from = base_from - 1, before_to = base_to - 1;
+    while (useful != 0) {
+      const int b = __builtin_ctzll(useful);
+      useful &= useful - 1;
+      const uint64_t through = bits_through(b);
+      const uint32_t run_to = before_to + count_ones(starts_to[w] & through);
+      const uint32_t run_from = before_from + count_ones(starts_from[w] & through);
+      // Two hops reach the root almost always; the loops below are the rare deeper paths. No
+      // branch on the bonds themselves: they are coin flips no predictor learns.
+      const uint32_t start_to = parent[parent[run_to]];
+      root = run_to == run ? root : start_to;
+      run = run_to;
+      root = find_root(parent, root);
+      uint32_t other = parent[parent[run_from]];
+      if (parent[other] != other) other = find_root(parent, run_from);
+      parent[run_from] = other;
+      const uint32_t low = other < root ? other : root, high = other < root ? root : other;
+      parent[high] = low;
+      root = low;
+    }
+    base_from += count_ones(starts_from[w]);
+    base_to += count_ones(starts_to[w]);
+  }
+}
+
+// Pass 2: the runs of every row and their union-find: each row's runs joined to those of the row
+// before along y (and z), the periodic wraps of axes the box spans joined last.
+void label_runs(const Geometry& g, const Rows& rows, BoxClusters& clusters) {
+  const int64_t nw = rows.nw;
+  const uint64_t last_word =
+      rows.nx % kWordBits == 0 ? ~uint64_t{0} : (uint64_t{1} << (rows.nx % kWordBits)) - 1;
+  const uint64_t* along = clusters.bonds.data() + rows.bond_row(2, 0);
+  uint32_t* parent = clusters.parent.data();
+  const bool spans_x = rows.nx == g.global[2];
+  uint32_t runs = 0;
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    clusters.row_runs[r] = runs;
+    uint64_t carry = 0;  // a bond along the row from the last site of the previous word
+    for (int64_t w = 0; w < nw; ++w) {
+      const uint64_t bonded = along[r * nw + w];
+      uint64_t starts = ~((bonded << 1) | carry);
+      carry = bonded >> 63;
+      if (w == nw - 1) starts &= last_word;
+      clusters.starts[r * nw + w] = starts;
+      runs += count_ones(starts);
+    }
+    std::iota(parent + clusters.row_runs[r], parent + runs, clusters.row_runs[r]);
+    const int64_t y = r % rows.ny, z = r / rows.ny;
+    if (y > 0) join_rows(rows, clusters, r - 1, r, clusters.bonds.data() + rows.bond_row(1, r - 1));
+    if (g.dim == 3 && z > 0) {
+      join_rows(rows, clusters, r - rows.ny, r,
+                clusters.bonds.data() + rows.bond_row(0, r - rows.ny));
+    }
+    if (spans_x && (along[r * nw + (rows.nx - 1) / kWordBits] >> ((rows.nx - 1) % kWordBits) & 1)) {
+      unite(parent, clusters.row_runs[r], runs - 1);
     }
   }
+  clusters.row_runs[rows.rows] = runs;
+  if (rows.ny == g.global[1]) {
+    for (int64_t z = 0; z < rows.nz; ++z) {
+      const int64_t last = z * rows.ny + rows.ny - 1;
+      join_rows(rows, clusters, last, z * rows.ny, clusters.bonds.data() + rows.bond_row(1, last));
+    }
+  }
+  if (g.dim == 3 && rows.nz == g.global[0]) {
+    for (int64_t y = 0; y < rows.ny; ++y) {
+      const int64_t last = (rows.nz - 1) * rows.ny + y;
+      join_rows(rows, clusters, last, y, clusters.bonds.data() + rows.bond_row(0, last));
+    }
+  }
+}
+
+// The run that holds box site `site`.
+uint32_t run_of_site(const BoxClusters& clusters, uint32_t site) {
+  const int64_t nx = clusters.row_length, nw = words_per_row(nx);
+  const int64_t r = site / nx, x = site % nx;
+  const uint64_t* starts = clusters.starts.data() + r * nw;
+  uint32_t run = clusters.row_runs[r] - 1;
+  for (int64_t w = 0; w < x / kWordBits; ++w) run += count_ones(starts[w]);
+  return run + count_ones(starts[x / kWordBits] & bits_through(static_cast<int>(x % kWordBits)));
+}
+
+// The box site where run `run` starts.
+uint32_t first_site_of_run(const BoxClusters& clusters, uint32_t run) {
+  const int64_t nx = clusters.row_length, nw = words_per_row(nx);
+  const int64_t r = std::upper_bound(clusters.row_runs.begin(), clusters.row_runs.end(), run) -
+                    clusters.row_runs.begin() - 1;
+  uint32_t skip = run - clusters.row_runs[r];
+  const uint64_t* starts = clusters.starts.data() + r * nw;
+  int64_t w = 0;
+  while (count_ones(starts[w]) <= skip) skip -= count_ones(starts[w++]);
+  uint64_t word = starts[w];
+  for (; skip > 0; --skip) word &= word - 1;
+  return static_cast<uint32_t>(r * nx + w * kWordBits + __builtin_ctzll(word));
+}
+
+// The root of `run` without compressing paths.
+uint32_t root_of_run(const BoxClusters& clusters, uint32_t run) {
+  while (clusters.parent[run] != run) run = clusters.parent[run];
+  return run;
+}
+
+bool bond_active(const BoxClusters& clusters, const Rows& rows, int axis, uint32_t site) {
+  const int64_t r = site / rows.nx, x = site % rows.nx;
+  return clusters.bonds[rows.bond_row(axis, r) + static_cast<size_t>(x / kWordBits)] >>
+             (x % kWordBits) &
+         1;
 }
 
 // Calls visit(c, i) for every interior site on layer `layer` of axis a (c: box coordinates,
@@ -168,47 +381,65 @@ void for_each_on_layer(const Geometry& g, int a, int64_t layer, Visit&& visit) {
   }
 }
 
+// The 8 flip masks of a byte of flip bits: byte j is 0xfe when bit j is set (-s = s ^ 0xfe for
+// s = +-1).
+struct FlipBytes {
+  uint64_t mask[256];
+  constexpr FlipBytes() : mask() {
+    for (int bits = 0; bits < 256; ++bits) {
+      uint64_t m = 0;
+      for (int j = 0; j < 8; ++j) m |= static_cast<uint64_t>((bits >> j & 1) * 0xfe) << (8 * j);
+      mask[bits] = m;
+    }
+  }
+};
+constexpr FlipBytes kFlipBytes;
+
 }  // namespace
+
+uint32_t BoxClusters::local_root(uint32_t site) const {
+  return first_site_of_run(*this, root_of_run(*this, run_of_site(*this, site)));
+}
 
 void label_box_clusters(const IsingBox& box, const int8_t* padded, double beta, uint64_t seed,
                         uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
   check_cluster_box(box);
   const Geometry g = geometry_of(box);
+  const Rows rows(g);
   const PhiloxKey key = philox_key(seed);
   const uint64_t threshold = word_threshold(1.0 - std::exp(-2.0 * beta));
-  const int first_axis = 3 - g.dim;
   const size_t sites = static_cast<size_t>(box.interior_sites());
-  std::vector<uint8_t>& bonds = clusters.scratch;
-  bonds.resize(sites);
-  std::vector<uint32_t>& parent = clusters.parent;
-  parent.resize(sites);
-  uint32_t* p = parent.data();
+  clusters.row_length = rows.nx;
+  clusters.bonds.resize(static_cast<size_t>(g.dim * rows.rows * rows.nw));
+  clusters.starts.resize(static_cast<size_t>(rows.rows * rows.nw));
+  clusters.row_runs.resize(static_cast<size_t>(rows.rows + 1));
+  clusters.parent.resize(sites);
   if (g.dim == 3) {
-    draw_bonds<3>(g, padded, threshold, key, sample, sweep, bonds.data());
-    label_lower_bonds<3>(g, bonds.data(), p);
+    draw_bonds<3>(g, rows, padded, threshold, key, sample, sweep, clusters);
   } else {
-    draw_bonds<2>(g, padded, threshold, key, sample, sweep, bonds.data());
-    label_lower_bonds<2>(g, bonds.data(), p);
+    draw_bonds<2>(g, rows, padded, threshold, key, sample, sweep, clusters);
   }
-  // The bonds of the last layer along each axis: inside the box through the periodic wrap when
-  // the box spans the axis, else across to another box (a link, once the labels are known). The
+  label_runs(g, rows, clusters);
+  // The bonds of the last layer along an axis the box does not span cross to another box (a
+  // link, once the labels are known); the wraps of spanned axes were joined in label_runs. The
   // bonds entering the first layer from the halo belong to the box below, which draws the same
   // word and links its cluster to the site entered: this box links that site to its own
   // cluster, so the two clusters meet at the site.
-  std::vector<std::pair<uint32_t, uint64_t>> crossing;  // (local site, global site)
-  const int64_t local_stride[3] = {g.extent[1] * g.extent[2], g.extent[2], 1};
-  for (int a = first_axis; a < 3; ++a) {
-    const int bit = a - first_axis;
-    const bool spans = g.extent[a] == g.global[a];
+  std::vector<ClusterLink>& links = clusters.links;
+  links.clear();
+  auto link = [&](uint32_t local, uint64_t across) {
+    links.push_back({global_of_local(g, local), across});
+  };
+  uint32_t* parent = clusters.parent.data();
+  auto local_root = [&](uint32_t site) {
+    return first_site_of_run(clusters, find_root(parent, run_of_site(clusters, site)));
+  };
+  for (int a = rows.first_axis; a < 3; ++a) {
+    if (g.extent[a] == g.global[a]) continue;
+    const int bit = a - rows.first_axis;
     for_each_on_layer(g, a, g.extent[a] - 1, [&](const int64_t* c, uint32_t i) {
-      if (!(bonds[i] >> bit & 1)) return;
-      if (spans) {
-        unite(p, i, i - static_cast<uint32_t>((g.extent[a] - 1) * local_stride[a]));
-      } else {
-        crossing.emplace_back(i, global_neighbour(g, c, a, 1));
-      }
+      if (bond_active(clusters, rows, a, i)) link(local_root(i), global_neighbour(g, c, a, 1));
     });
-    if (spans) continue;
     for_each_on_layer(g, a, 0, [&](const int64_t* c, uint32_t i) {
       const int8_t* site =
           padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + c[2] + 1;
@@ -216,18 +447,12 @@ void label_box_clusters(const IsingBox& box, const int8_t* padded, double beta, 
       const uint64_t bond =
           static_cast<uint64_t>(g.dim) * global_neighbour(g, c, a, -1) + static_cast<uint64_t>(bit);
       if (stream_word(key, bond, IsingStream::kClusterBond, sample, sweep) < threshold) {
-        crossing.emplace_back(i, global_site(g, c));
+        link(local_root(i), global_site(g, c));
       }
     });
   }
-  clusters.links.clear();
-  clusters.links.reserve(crossing.size());
-  for (const auto& [local, across] : crossing) {
-    clusters.links.push_back({global_of_local(g, find_root(p, local)), across});
-  }
-  std::sort(clusters.links.begin(), clusters.links.end());
-  clusters.links.erase(std::unique(clusters.links.begin(), clusters.links.end()),
-                       clusters.links.end());
+  std::sort(links.begin(), links.end());
+  links.erase(std::unique(links.begin(), links.end()), links.end());
 }
 
 ClusterRoots::ClusterRoots(const std::vector<ClusterLink>& links) {
@@ -262,11 +487,12 @@ uint64_t ClusterRoots::root(uint64_t label) const {
 void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& clusters,
                        const ClusterRoots& roots, uint64_t seed, uint32_t sample, uint32_t sweep) {
   const Geometry g = geometry_of(box);
+  const Rows rows(g);
   const PhiloxKey key = philox_key(seed);
   uint32_t* parent = clusters.parent.data();
-  std::vector<uint8_t>& coin = clusters.scratch;  // the bonds are no longer needed
+  std::vector<uint8_t>& coin = clusters.coin;
   coin.resize(clusters.parent.size());
-  // The coins of the local roots, 64 Philox calls at a time (vectorised).
+  // The coins of the root runs, 64 Philox calls at a time (vectorised).
   constexpr int kChunk = 64;
   uint32_t local[kChunk], lane[kChunk], x0[kChunk], x1[kChunk], x2[kChunk], x3[kChunk];
   uint64_t site[kChunk];
@@ -293,36 +519,81 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
     }
     philox4x32_10_batch(x0, x1, x2, x3, n, key);
     for (int k = 0; k < n; ++k) {
-      const uint32_t w = lane[k] == 0 ? x0[k] : lane[k] == 1 ? x1[k] : lane[k] == 2 ? x2[k] : x3[k];
+      const uint32_t words[4] = {x0[k], x1[k], x2[k], x3[k]};
+      const uint32_t w = words[lane[k]];
       coin[local[k]] = static_cast<uint8_t>(w >> 31);
     }
     n = 0;
   };
-  int64_t c[3] = {0, 0, 0};
-  uint32_t i = 0;
-  for (c[0] = 0; c[0] < g.extent[0]; ++c[0]) {
-    for (c[1] = 0; c[1] < g.extent[1]; ++c[1]) {
-      const uint64_t row_site = global_site(g, c);
-      for (int64_t x = 0; x < g.extent[2]; ++x, ++i) {
-        local[n] = i;  // kept only if i is a root: appended without a branch
-        site[n] = row_site + static_cast<uint64_t>(x);
-        n += parent[i] == i;
-        if (n == kChunk) toss();
+  // Which runs are roots, as bits in run order (compared in vector lanes, then packed).
+  const uint32_t runs = clusters.row_runs[rows.rows];
+  clusters.flags.resize(runs);
+  uint8_t* __restrict flags = clusters.flags.data();
+  for (uint32_t k = 0; k < runs; ++k) flags[k] = static_cast<uint8_t>(parent[k] == k);
+  std::vector<uint64_t>& run_bits = clusters.run_bits;
+  run_bits.assign(runs / kWordBits + 2, 0);
+  pack_flags(flags, runs, run_bits.data());
+  // Per word of a row: the root runs' bits deposited at their starts, so only roots are visited.
+  const uint64_t* starts = clusters.starts.data();
+  uint32_t run = 0;
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
+    const uint64_t row_site = global_site(g, c);
+    for (int64_t w = 0; w < rows.nw; ++w) {
+      const uint64_t s = *starts++;
+      const uint32_t count = count_ones(s);
+      for (uint64_t roots_here = deposit_bits(bits_from(run_bits.data(), run, count), s);
+           roots_here != 0; roots_here &= roots_here - 1) {
+        const int b = __builtin_ctzll(roots_here);
+        local[n] = run - 1 + count_ones(s & bits_through(b));
+        site[n] = row_site + static_cast<uint64_t>(kWordBits * w + b);
+        if (++n == kChunk) toss();
       }
+      run += count;
     }
   }
   if (n > 0) toss();
-  // Every site pointed at its root (parent[i] < i is already done: one pass in increasing order)
-  // and flipped with it.
-  i = 0;
-  for (int64_t z = 0; z < g.extent[0]; ++z) {
-    for (int64_t y = 0; y < g.extent[1]; ++y) {
-      int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
-      for (int64_t x = 0; x < g.extent[2]; ++x, ++i) {
-        const uint32_t root = parent[parent[i]];
-        parent[i] = root;
-        // -s = s ^ 0xfe for s = +-1: flipped without a branch.
-        row[x] = static_cast<int8_t>(row[x] ^ (coin[root] * 0xfe));
+  // Every run pointed at its root (parent[k] < k is already done: one pass in increasing order)
+  // and given its root's coin, packed as bits in run order.
+  {
+    uint32_t* __restrict compressed = parent;
+    const uint8_t* __restrict heads = coin.data();
+    for (uint32_t k = 0; k < runs; ++k) {
+      const uint32_t root = compressed[compressed[k]];
+      compressed[k] = root;
+      flags[k] = heads[root];
+    }
+  }
+  run_bits.assign(runs / kWordBits + 2, 0);
+  pack_flags(flags, runs, run_bits.data());
+  // A row's flip bits, a word at a time: the coin changes between consecutive runs deposited at
+  // the run starts, then a prefix xor; applied 8 sites at a time.
+  starts = clusters.starts.data();
+  run = 0;
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    int8_t* row =
+        padded + (r / rows.ny + g.halo[0]) * g.stride[0] + (r % rows.ny + 1) * g.stride[1] + 1;
+    uint64_t previous = 0;  // the coin of the run in progress
+    for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
+      const uint64_t s = *starts++;
+      const uint32_t count = count_ones(s);
+      const uint64_t heads = bits_from(run_bits.data(), run, count);
+      run += count;
+      const uint64_t changes = deposit_bits(heads ^ ((heads << 1) | previous), s);
+      const uint64_t flip = prefix_xor(changes) ^ (uint64_t{0} - previous);
+      previous = count == 0 ? previous : heads >> (count - 1) & 1;
+      const int64_t m = std::min<int64_t>(kWordBits, rows.nx - kWordBits * w);
+      if (m == kWordBits) {
+        for (int j = 0; j < 8; ++j) {
+          uint64_t eight;
+          std::memcpy(&eight, row + 8 * j, 8);
+          eight ^= kFlipBytes.mask[flip >> (8 * j) & 0xff];
+          std::memcpy(row + 8 * j, &eight, 8);
+        }
+      } else {
+        for (int64_t x = 0; x < m; ++x) {
+          row[x] = static_cast<int8_t>(row[x] ^ ((flip >> x & 1) * 0xfe));
+        }
       }
     }
   }

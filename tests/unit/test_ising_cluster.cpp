@@ -99,7 +99,10 @@ TEST(IsingSwendsenWang, SweepFollowsTheDocumentedBondsClustersAndCoins) {
     int64_t side;
     double beta;
   };
-  for (const Case& test : {Case{2, 10, 0.44}, Case{2, 6, 0.2}, Case{3, 4, 0.22}, Case{3, 2, 0.3}}) {
+  // Rows of several 64-bit words (130, 128: whole words and a partial last one) as well as short
+  // ones: the runs and flip bits carry across words.
+  for (const Case& test : {Case{2, 10, 0.44}, Case{2, 6, 0.2}, Case{3, 4, 0.22}, Case{3, 2, 0.3},
+                           Case{2, 130, 0.4407}, Case{2, 128, 0.5}, Case{3, 66, 0.2217}}) {
     IsingLattice lattice(test.dim, test.side);
     lattice.randomise(21, 2);
     BoxClusters clusters;
@@ -114,7 +117,9 @@ TEST(IsingSwendsenWang, SweepFollowsTheDocumentedBondsClustersAndCoins) {
       // The whole lattice is one box: local roots are the clusters' smallest sites, no links.
       EXPECT_TRUE(clusters.links.empty());
       for (size_t g = 0; g < cluster_min.size(); ++g) {
-        ASSERT_EQ(clusters.parent[g], static_cast<uint32_t>(cluster_min[g])) << g;
+        ASSERT_EQ(clusters.local_root(static_cast<uint32_t>(g)),
+                  static_cast<uint32_t>(cluster_min[g]))
+            << g;
         clusters_total += cluster_min[g] == static_cast<int64_t>(g);
         flipped_total += before[g] != expected[g];
       }
@@ -153,6 +158,7 @@ TEST(IsingSwendsenWang, BoxByBoxIsBitIdenticalToWholeLatticeSweep) {
   std::vector<BoxSplit> splits = box_splits();
   splits.push_back({2, 4, {{0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}}});  // 16 single sites
   splits.push_back({3, 2, {{0, 1, 2}, {0, 2}, {0, 1, 2}}});      // side 2: both neighbours across
+  splits.push_back({2, 140, {{0, 60, 140}, {0, 67, 140}}});      // rows of several 64-bit words
   const uint64_t seed = 5;
   const uint32_t sample = 1;
   for (const BoxSplit& split : splits) {

@@ -12,11 +12,11 @@
 //   kClusterFlip << 24, sample, sweep)) is 1, r the cluster's smallest global site index.
 //
 // A sweep of one box, in three steps:
-//   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find). An
-//      active bond that leaves the box through its upper face gives the link (local cluster's
-//      label, global site across); the box above sees the same bond entering from its halo (same
-//      key, same spins) and gives the link (its local cluster's label, that same site): the two
-//      clusters meet at the site.
+//   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find over
+//      the runs of sites bonded along each row). An active bond that leaves the box through its
+//      upper face gives the link (local cluster's label, global site across); the box above sees
+//      the same bond entering from its halo (same key, same spins) and gives the link (its local
+//      cluster's label, that same site): the two clusters meet at the site.
 //   2. The links of every box of the lattice are gathered (one rank: its own; many ranks:
 //      field::gather_cluster_links, an allgather) and ClusterRoots joins them: every local
 //      cluster's root is the smallest global site of the whole cluster, whatever the split.
@@ -60,15 +60,24 @@ struct ClusterLink {
   }
 };
 
-/// The clusters of one box: parent[i] for interior site i (row-major over the box) leads, after
-/// label_box_clusters, through smaller and smaller indices to the root of i's local cluster, its
-/// first site (the one with the smallest global index: box order is global order), and is that
-/// root after flip_box_clusters; `links` are the boundary links, each once, sorted. `scratch` (the
-/// bonds, then the coins) is workspace. Reused from sweep to sweep, so nothing is reallocated.
+/// The clusters of one box, labelled by runs: a run is a maximal stretch of sites of one row
+/// (axis d-1) joined by bonds along the row; runs are numbered in box order, and the clusters are
+/// a union-find over runs in which every root is the smallest run of its cluster, so its first
+/// site is the cluster's smallest (box order is global order). `links` are the boundary links,
+/// each once, sorted. The rest is the kernels' workspace, reused from sweep to sweep, so nothing
+/// is reallocated: bond bits per axis and row, run-start bits per row, each row's first run, the
+/// runs' parents and coins, a row's Philox words and bond flags.
 struct BoxClusters {
-  std::vector<uint32_t> parent;
   std::vector<ClusterLink> links;
-  std::vector<uint8_t> scratch;
+
+  /// The box index of the smallest site of the local cluster of interior site `site` (box index,
+  /// row-major), after label_box_clusters (and after flip_box_clusters, until the next labelling).
+  uint32_t local_root(uint32_t site) const;
+
+  int64_t row_length = 0;
+  std::vector<uint64_t> bonds, starts, below, run_bits;
+  std::vector<uint32_t> row_runs, parent, words;
+  std::vector<uint8_t> flags, coin;
 };
 
 /// Throws std::invalid_argument (one line) when `box` fails check_box or holds more than
