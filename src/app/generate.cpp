@@ -72,12 +72,17 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
       "beta", 0,
       "-field ising: coupling beta > 0 (J = 1; beta_c 0.4406868 in 2D, 0.2216546 in 3D)");
   spec.ising.thermalize = options.get_int(
-      "thermalize", 1000, "-field ising: heat-bath sweeps from the cold start before sample 0", 0,
+      "thermalize", 1000, "-field ising: sweeps from the cold start before sample 0", 0,
       UINT32_MAX);
   spec.ising.sweeps_between = options.get_int(
       "sweeps_between", 10,
       "-field ising: sweeps between consecutive samples (a warning when below 2 tau_int)", 1,
       UINT32_MAX);
+  spec.ising.update = options.get_choice(
+      "update", "swendsen_wang", io::ising_update_names(),
+      "-field ising: the chain's sweep: swendsen_wang (cluster update, the default: near beta_c "
+      "its tau_int is about 1000x shorter in sweeps), heat_bath (checkerboard) or "
+      "swendsen_wang_heat_bath (one of each per sweep)");
   spec.rg_map = options.get_choice(
       "rg_map", "block_sum", io::rg_map_names(),
       "block-spin map: block_sum (b^(-Delta) times the block sum), majority (sign of the block "
@@ -163,7 +168,7 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
     only_with("distribution", "-field iid");
     if (spec.rg_map != "block_sum") only_with("scaling_dimension", "-rg_map block_sum");
   } else {
-    for (const char* name : {"beta", "thermalize", "sweeps_between"}) {
+    for (const char* name : {"beta", "thermalize", "sweeps_between", "update"}) {
       only_with(name, "-field ising");
     }
     if (spec.rg_map != "block_sum") {
@@ -266,7 +271,7 @@ int run_generate(const Comm& world, const Invocation& invocation) {
           ? io::prepare_extension(world, output, options.full_name("o"), config.force,
                                   config.resume)
           : io::prepare_output(world, output, options.full_name("o"), config.force, config.resume,
-                               ising ? io::Resumable::kNo : io::Resumable::kYes);
+                               io::Resumable::kYes);
   // An extension reads the existing output and copies its samples into the grown partial file.
   io::Extension extension;
   if (extending) {

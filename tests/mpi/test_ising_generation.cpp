@@ -11,6 +11,7 @@
 
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/io/ising_generation.hpp"
@@ -52,12 +53,20 @@ ReferenceChain reference_chain(const io::DatasetSpec& spec) {
   whole.set_all(1);
   const field::HeatBathTable table = field::heat_bath_table(g.dim, spec.ising.beta);
   const double sites = static_cast<double>(g.level_sites(0));
+  field::BoxClusters clusters;
   ReferenceChain chain;
   for (int64_t s = 0; s < spec.samples; ++s) {
     const int64_t sweeps = s == 0 ? spec.ising.thermalize : spec.ising.sweeps_between;
     for (int64_t sweep = 0; sweep < sweeps; ++sweep) {
-      whole.heat_bath_sweep(table, spec.seed, static_cast<uint32_t>(s),
-                            static_cast<uint32_t>(sweep));
+      const auto sample_key = static_cast<uint32_t>(s), sweep_key = static_cast<uint32_t>(sweep);
+      // The update as the dataset's update_description says: Swendsen-Wang, then heat-bath.
+      if (spec.ising.update != "heat_bath") {
+        field::swendsen_wang_sweep(whole, spec.ising.beta, spec.seed, sample_key, sweep_key,
+                                   clusters);
+      }
+      if (spec.ising.update != "swendsen_wang") {
+        whole.heat_bath_sweep(table, spec.seed, sample_key, sweep_key);
+      }
       if (s > 0) {
         chain.abs_magnetisation.push_back(std::abs(static_cast<double>(whole.magnetisation_sum())) /
                                           sites);
@@ -79,7 +88,7 @@ io::IsingRunSummary generate(const Comm& world, const io::DatasetSpec& spec,
   if (!grid) throw std::logic_error("no grid");
   io::DatasetWriter writer = io::DatasetWriter::create(world, path, spec, true);
   const io::IsingRunSummary summary =
-      io::generate_ising(world, *grid, spec, writer, source, first_new, false);
+      io::generate_ising(world, *grid, spec, writer, {0, source, first_new}, {});
   writer.write_autocorrelation(summary.tau_abs_magnetisation, summary.tau_energy,
                                summary.series_length);
   writer.finish();
@@ -130,6 +139,33 @@ TEST(IsingGeneration, MajorityLevelsAreTheWholeLatticeChainAndItsMaps2D) {
   }
   world.barrier();
   if (world.rank() == 0) std::remove(path.c_str());
+}
+
+// The cluster updates on every process grid of the rank count: level 0 of every sample is the
+// whole-lattice chain's, d = 2 and 3, and tau_int is that of the reference series.
+TEST(IsingGeneration, ClusterUpdatesAreTheWholeLatticeChain) {
+  const Comm world(MPI_COMM_WORLD);
+  for (const int dim : {2, 3}) {
+    for (const std::string update : {"swendsen_wang", "swendsen_wang_heat_bath"}) {
+      io::DatasetSpec spec = ising_spec(dim, dim == 2 ? 16 : 8, 1, "decimation");
+      spec.ising.update = update;
+      const std::string path = temporary_path(world, "cluster");
+      const io::IsingRunSummary summary = generate(world, spec, path);
+      const ReferenceChain reference = reference_chain(spec);
+      EXPECT_EQ(summary.tau_abs_magnetisation,
+                field::integrated_autocorrelation_time(reference.abs_magnetisation));
+      {
+        const io::DatasetReader reader(path);
+        EXPECT_EQ(reader.spec().ising.update, update);
+        for (int64_t s = 0; s < spec.samples; ++s) {
+          EXPECT_EQ(reader.read(0, s, 1), widened(reference.samples[static_cast<size_t>(s)]))
+              << update << " d = " << dim << " sample " << s;
+        }
+      }
+      world.barrier();
+      if (world.rank() == 0) std::remove(path.c_str());
+    }
+  }
 }
 
 TEST(IsingGeneration, BlockSumLevelsAreFloatsOfTheSpins3D) {
