@@ -72,8 +72,8 @@ std::vector<int8_t> chain_state(const Comm& comm, const DatasetSpec& spec,
 }
 
 // One sweep of `update` keyed by (sample, sweep): the Swendsen-Wang part first.
-void update_sweep(field::IsingChain& chain, field::BoxClusters& clusters,
-                  const std::string& update, uint32_t sample, uint32_t sweep) {
+void update_sweep(field::IsingChain& chain, field::BoxClusters& clusters, const std::string& update,
+                  uint32_t sample, uint32_t sweep) {
   if (update != "heat_bath") chain.swendsen_wang_sweep(sample, sweep, clusters);
   if (update != "swendsen_wang") chain.sweep(sample, sweep);
 }

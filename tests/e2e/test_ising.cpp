@@ -1,7 +1,8 @@
 // rgflow generate -field ising end to end (docs/science.md section 8): the same bits on any rank
-// count and decomposition for every update (Swendsen-Wang, the default; heat-bath; both), every level the stored rg_map of the level below (info -verify), the
-// energy per site against Onsager, extension continuing the chain, tau_int stored with a warning
-// when samples are too close, and every bad input refused cleanly.
+// count and decomposition for every update (Swendsen-Wang, the default; heat-bath; both), every
+// level the stored rg_map of the level below (info -verify), the energy per site against Onsager,
+// extension continuing the chain, tau_int stored with a warning when samples are too close, and
+// every bad input refused cleanly.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
@@ -201,10 +202,11 @@ TEST(IsingGenerate, ResumeContinuesAnInterruptedChainBitForBit) {
         const io::DatasetReader partial(output + ".partial");
         EXPECT_EQ(partial.completed_samples(), (std::vector<uint8_t>{1, 1, 0, 0, 0, 0}));
       }
-      result = run_rgflow(2, "generate -quiet -field ising -d 2 -L 16 -b 2 -levels 2 -rg_map "
-                             "majority -samples 6 -thermalize 10 -sweeps_between 3 -seed 9 -beta " +
-                                 kBetaCritical + " -update swendsen_wang_heat_bath -resume -o " +
-                                 output);
+      result =
+          run_rgflow(2,
+                     "generate -quiet -field ising -d 2 -L 16 -b 2 -levels 2 -rg_map "
+                     "majority -samples 6 -thermalize 10 -sweeps_between 3 -seed 9 -beta " +
+                         kBetaCritical + " -update swendsen_wang_heat_bath -resume -o " + output);
       expect_one_line_failure(result, "-update", "another update");
       result = run_rgflow(3 - ranks, common + " -resume -o " + output);
       ASSERT_EQ(result.status, 0) << result.err;

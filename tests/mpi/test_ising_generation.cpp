@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/io/generation_report.hpp"
 #include "rgflow/io/ising_generation.hpp"
 #include "rgflow/lattice/partition.hpp"
 
@@ -227,3 +229,49 @@ TEST(IsingGeneration, AnExtensionContinuesTheChainBitForBit) {
 
 }  // namespace
 }  // namespace rgflow::lattice
+
+namespace rgflow::io {
+namespace {
+
+// generate's report and option checks (io/generation_report.hpp): pure functions, checked here
+// against hand-made cases.
+TEST(GenerationReport, TauWarningOnlyWhenSamplesAreCloserThanTwoTauInt) {
+  IsingRunSummary summary;
+  summary.tau_abs_magnetisation = 4.5;
+  summary.tau_energy = 6;
+  IsingChainSpec chain{0.44, 100, 12, "swendsen_wang"};
+  EXPECT_EQ(ising_tau_warning(summary, chain), "");  // 12 = 2 tau_int of the energy
+  chain.sweeps_between = 11;
+  const std::string warning = ising_tau_warning(summary, chain);
+  EXPECT_NE(warning.find("-sweeps_between 11 < 2 tau_int = 12 sweeps (of the energy)"),
+            std::string::npos)
+      << warning;
+  summary.tau_abs_magnetisation = summary.tau_energy = NAN;  // one sample: nothing measured
+  EXPECT_EQ(ising_tau_warning(summary, chain), "");
+}
+
+TEST(GenerationReport, FieldOptionsProblemNamesTheFirstOptionAtFault) {
+  DatasetSpec spec;
+  spec.geometry = {2, 16, 2, 1};
+  spec.field = "ising";
+  spec.ising.beta = 0.3;
+  const auto given = [](std::vector<std::string> names) {
+    return [names](const char* name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
+  };
+  EXPECT_TRUE(field_options_problem(spec, given({"beta", "update"})).ok());
+  EXPECT_EQ(field_options_problem(spec, given({})).parameter, "beta");
+  EXPECT_EQ(field_options_problem(spec, given({"beta", "distribution"})).parameter, "distribution");
+  spec.geometry.side = 18;
+  spec.geometry.block_side = 3;
+  EXPECT_TRUE(field_options_problem(spec, given({"beta"})).ok());
+  spec.geometry.side = 9;
+  EXPECT_EQ(field_options_problem(spec, given({"beta"})).parameter, "L");
+  spec.field = "iid";
+  EXPECT_EQ(field_options_problem(spec, given({"update"})).reason, "applies only to -field ising");
+  EXPECT_TRUE(field_options_problem(spec, given({})).ok());
+}
+
+}  // namespace
+}  // namespace rgflow::io
