@@ -159,6 +159,7 @@ TEST(IsingGenerate, WarnsWhenSamplesAreCloserThanTwoTauInt) {
   EXPECT_EQ(result.err.find("warning"), std::string::npos) << result.err;
 }
 
+// An extension continues the chain from the last stored sample; so does its resumption.
 TEST(IsingGenerate, ExtendContinuesTheChainBitForBit) {
   TempFolder folder;
   const std::string common =
@@ -176,6 +177,16 @@ TEST(IsingGenerate, ExtendContinuesTheChainBitForBit) {
   EXPECT_EQ(table(at_once, "/checksums"), table(grown, "/checksums"));
   result = run_rgflow(2, "info -verify -data " + grown);
   EXPECT_EQ(result.status, 0) << result.err;
+  // An extension killed after its first generated samples, resumed: the same file.
+  const std::string interrupted = folder.file("interrupted.h5");
+  result = run_rgflow(1, common + " -samples 2 -o " + interrupted);
+  ASSERT_EQ(result.status, 0) << result.err;
+  result = run_rgflow(2, common + " -extend 6 -test_stop_after_chunks 2 -o " + interrupted);
+  ASSERT_NE(result.status, 0) << "the test hook should have ended the run";
+  result = run_rgflow(1, common + " -extend 6 -resume -o " + interrupted);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(same_fields(at_once, interrupted));
+  EXPECT_EQ(table(at_once, "/checksums"), table(interrupted, "/checksums"));
 }
 
 // A chain killed after some samples (the test hook ends the run as a kill would) and resumed
