@@ -27,11 +27,13 @@ struct GenerateConfig {
   std::string budget_option;              // the option that set the memory budget
 };
 
-// `problem` as one UsageError naming its option.
+// `problem` as one UsageError naming its option ("option -x: reason", or "option -x applies
+// only to ..." for an option given where it has no meaning).
 void throw_if(const lattice::PlanProblem& problem, const OptionReader& options) {
-  if (!problem.ok()) {
-    throw UsageError("option " + options.full_name(problem.parameter) + ": " + problem.reason);
-  }
+  if (problem.ok()) return;
+  const bool misplaced = problem.reason.rfind("applies only to ", 0) == 0;
+  throw UsageError("option " + options.full_name(problem.parameter) + (misplaced ? " " : ": ") +
+                   problem.reason);
 }
 
 // Reads and checks every option of `rgflow generate` (UsageError naming the first bad one),

@@ -14,7 +14,8 @@ namespace rgflow::io {
 /// The first option of `spec` that is fine alone but not with the others (an Ising option without
 /// -field ising, an Ising lattice of d = 1 or of odd side, beta missing or not positive, a gamma
 /// distribution without a positive shape, a scaling dimension not positive, ...), as (option name
-/// without dash, reason); ok() when there is none. `given(name)` says whether the option was given.
+/// without dash, reason); ok() when there is none. An option given where it has no meaning has
+/// the reason "applies only to ...". `given(name)` says whether the option was given.
 lattice::PlanProblem field_options_problem(const DatasetSpec& spec,
                                            const std::function<bool(const char*)>& given);
 
