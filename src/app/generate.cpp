@@ -1,17 +1,8 @@
 // rgflow generate: i.i.d. lattice fields or Ising configurations and every coarse-grained level,
-// written collectively to one HDF5 dataset.
-//
-// Ranks form sample groups of `lattice_ranks` consecutive ranks. Groups share out the samples;
-// inside a group the lattice is split into boxes of whole top-level blocks, so each rank generates
-// its own sites of each sample (the values depend only on seed, sample and global site) and
-// coarse-grains them without communication. A rank walks its box in tiles of whole top-level
-// blocks sized by the memory budget, so memory is bounded whatever the lattice's size. The plan
-// is lattice/generation_plan.hpp (a pure function of sizes, the same on every rank); the writing
-// is io/generation.hpp; this file reads the options and reports. An Ising dataset is one Markov
-// chain over every rank (io/ising_generation.hpp): one sample group, the lattice split as
-// above, with halo exchange.
-#include <cinttypes>
-#include <cmath>
+// written collectively to one HDF5 dataset. This file reads the options, calls the layers and
+// reports: the decomposition and the plan are lattice/ (pure functions of sizes, the same on every
+// rank), the writing io/generation.hpp (an Ising chain over every rank: io/ising_generation.hpp),
+// the checks of option combinations and the report lines io/generation_report.hpp.
 #include <cstdio>
 #include <optional>
 
@@ -19,9 +10,8 @@
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/progress.hpp"
-#include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
-#include "rgflow/io/generation.hpp"
+#include "rgflow/io/generation_report.hpp"
 
 namespace rgflow::app {
 namespace {
@@ -37,11 +27,13 @@ struct GenerateConfig {
   std::string budget_option;              // the option that set the memory budget
 };
 
-// `problem` as one UsageError naming its option.
+// `problem` as one UsageError naming its option ("option -x: reason", or "option -x applies
+// only to ..." for an option given where it has no meaning).
 void throw_if(const lattice::PlanProblem& problem, const OptionReader& options) {
-  if (!problem.ok()) {
-    throw UsageError("option " + options.full_name(problem.parameter) + ": " + problem.reason);
-  }
+  if (problem.ok()) return;
+  const bool misplaced = problem.reason.rfind("applies only to ", 0) == 0;
+  throw UsageError("option " + options.full_name(problem.parameter) + (misplaced ? " " : ": ") +
+                   problem.reason);
 }
 
 // Reads and checks every option of `rgflow generate` (UsageError naming the first bad one),
@@ -67,17 +59,22 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
       options.get_real("gamma_shape", 0, "shape a > 0 of -distribution gamma");
   spec.field = options.get_choice("field", "iid", {"iid", "ising"},
                                   "the fine field: iid (values of -distribution) or ising (spins "
-                                  "of a heat-bath chain at -beta)");
+                                  "of a Markov chain at -beta, -update)");
   spec.ising.beta = options.get_real(
       "beta", 0,
       "-field ising: coupling beta > 0 (J = 1; beta_c 0.4406868 in 2D, 0.2216546 in 3D)");
-  spec.ising.thermalize = options.get_int(
-      "thermalize", 1000, "-field ising: heat-bath sweeps from the cold start before sample 0", 0,
-      UINT32_MAX);
+  spec.ising.thermalize =
+      options.get_int("thermalize", 1000,
+                      "-field ising: sweeps from the cold start before sample 0", 0, UINT32_MAX);
   spec.ising.sweeps_between = options.get_int(
       "sweeps_between", 10,
       "-field ising: sweeps between consecutive samples (a warning when below 2 tau_int)", 1,
       UINT32_MAX);
+  spec.ising.update = options.get_choice(
+      "update", "swendsen_wang", io::ising_update_names(),
+      "-field ising: the chain's sweep: swendsen_wang (cluster update, the default: near beta_c "
+      "its tau_int is about 1000x shorter in sweeps), heat_bath (checkerboard) or "
+      "swendsen_wang_heat_bath (one of each per sweep)");
   spec.rg_map = options.get_choice(
       "rg_map", "block_sum", io::rg_map_names(),
       "block-spin map: block_sum (b^(-Delta) times the block sum), majority (sign of the block "
@@ -134,58 +131,10 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
   if (config.extend_to > 0) spec.samples = config.extend_to;
 
   // Values that are fine alone but not together.
-  const bool ising = spec.field == "ising";
-  const auto only_with = [&](const char* name, const std::string& condition) {
-    if (options.given(name)) {
-      throw UsageError("option " + options.full_name(name) + " applies only to " + condition);
-    }
-  };
-  if (ising) {
-    if (spec.geometry.dim == 1) {
-      throw UsageError("option " + options.full_name("field") +
-                       ": -field ising: d = 1 has no phase transition; use -d 2 or 3");
-    }
-    if (!options.given("beta")) {
-      throw UsageError("option " + options.full_name("beta") +
-                       ": -field ising needs a coupling beta > 0");
-    }
-    if (!(spec.ising.beta > 0) || !std::isfinite(spec.ising.beta)) {
-      throw UsageError("option " + options.full_name("beta") +
-                       ": must be positive and finite (got " + std::to_string(spec.ising.beta) +
-                       ")");
-    }
-    if (spec.geometry.side % 2 != 0) {
-      throw UsageError("option " + options.full_name("L") + ": " +
-                       std::to_string(spec.geometry.side) +
-                       " is odd; -field ising needs an even side (a checkerboard on a periodic "
-                       "lattice)");
-    }
-    only_with("distribution", "-field iid");
-    if (spec.rg_map != "block_sum") only_with("scaling_dimension", "-rg_map block_sum");
-  } else {
-    for (const char* name : {"beta", "thermalize", "sweeps_between"}) {
-      only_with(name, "-field ising");
-    }
-    if (spec.rg_map != "block_sum") {
-      throw UsageError("option " + options.full_name("rg_map") + ": " + spec.rg_map +
-                       " applies only to -field ising (i.i.d. fields use block_sum)");
-    }
-  }
-  if (spec.distribution.kind == field::DistributionKind::kGamma) {
-    if (!options.given("gamma_shape") || !(gamma_shape > 0)) {
-      throw UsageError("option " + options.full_name("gamma_shape") +
-                       ": -distribution gamma needs a positive shape (got " +
-                       (options.given("gamma_shape") ? std::to_string(gamma_shape) : "none") + ")");
-    }
-    spec.distribution.gamma_shape = gamma_shape;
-  } else if (options.given("gamma_shape")) {
-    throw UsageError("option " + options.full_name("gamma_shape") +
-                     " applies only to -distribution gamma");
-  }
+  spec.distribution.gamma_shape = gamma_shape;
+  throw_if(io::field_options_problem(spec, [&](const char* name) { return options.given(name); }),
+           options);
   throw_if(lattice::geometry_problem(spec.geometry, spec.samples), options);
-  if (!(spec.scaling_dimension > 0)) {
-    throw UsageError("option " + options.full_name("scaling_dimension") + ": must be positive");
-  }
   config.budget_option = test_budget > 0   ? "test_memory_bytes"
                          : old_budget_name ? "chunk_mb"
                                            : "memory_mb";
@@ -193,29 +142,6 @@ GenerateConfig read_config(OptionReader& options, const std::string& command_lin
                                    settings.memory_budget_bytes, config.budget_option),
            options);
   return config;
-}
-
-// The chain's tau_int (stdout unless quiet) and, whatever quiet says, a warning on stderr when
-// samples are closer than 2 tau_int.
-void report_ising(const io::IsingRunSummary& summary, const io::DatasetSpec& spec, bool quiet) {
-  if (!quiet) {
-    std::printf(
-        "rgflow generate: tau_int |m| %.3g sweeps, energy %.3g sweeps (over %lld sweeps "
-        "between samples)\n",
-        summary.tau_abs_magnetisation, summary.tau_energy,
-        static_cast<long long>(summary.series_length));
-  }
-  const double tau = std::fmax(summary.tau_abs_magnetisation, summary.tau_energy);
-  const double between = static_cast<double>(spec.ising.sweeps_between);
-  if (between < 2 * tau) {
-    std::fprintf(stderr,
-                 "rgflow generate: warning: -sweeps_between %lld < 2 tau_int = %.3g sweeps (of "
-                 "%s): consecutive samples are correlated; errors that treat them as independent "
-                 "are too small by about sqrt(2 tau_int / M)\n",
-                 static_cast<long long>(spec.ising.sweeps_between), 2 * tau,
-                 summary.tau_abs_magnetisation >= summary.tau_energy ? "|m|" : "the energy");
-    std::fflush(stderr);
-  }
 }
 
 }  // namespace
@@ -233,40 +159,21 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   if (invocation.validate_only) return 0;
   const io::GenerationSettings& settings = config.settings;
   const auto& spec = settings.spec;
-  const auto& geometry = spec.geometry;
   const std::string& output = settings.output;
 
-  // Decomposition, decided from sizes alone (identical on every rank, before any collective). An
-  // Ising chain is one sample group: every rank holds a box of the one lattice.
+  // Decomposition, decided from sizes alone (identical on every rank, before any collective).
   const bool ising = spec.field == "ising";
-  if (ising && config.lattice_ranks != 0 && config.lattice_ranks != world.size()) {
-    throw UsageError("option " + options.full_name("lattice_ranks") +
-                     ": -field ising splits one lattice over every rank; give " +
-                     std::to_string(world.size()) + " or leave it out");
-  }
-  const int lattice_ranks = ising ? world.size() : config.lattice_ranks;
-  const lattice::DecompositionChoice choice =
-      lattice::choose_decomposition(geometry, world.size(), spec.samples, lattice_ranks);
-  throw_if(lattice::decomposition_problem(choice, geometry, world.size(), lattice_ranks), options);
-  const lattice::Decomposition& decomposition = choice.decomposition;
-  if (ising) {
-    const int64_t box_bytes =
-        io::ising_box_bytes(spec, lattice::owned_box(geometry, decomposition.grid, 0));
-    if (box_bytes > settings.memory_budget_bytes) {
-      throw UsageError("option " + options.full_name(config.budget_option) + ": " +
-                       mib_text(settings.memory_budget_bytes) +
-                       " cannot hold a rank's box of the Ising lattice (" + mib_text(box_bytes) +
-                       " with every level): raise it or use more ranks");
-    }
-  }
+  const io::GenerationDecomposition chosen = io::generation_decomposition(
+      spec, world.size(), config.lattice_ranks, settings.memory_budget_bytes, config.budget_option);
+  throw_if(chosen.problem, options);
+  const lattice::Decomposition& decomposition = chosen.decomposition;
 
   const bool extending = config.extend_to > 0;
   const io::OutputState state =
-      extending
-          ? io::prepare_extension(world, output, options.full_name("o"), config.force,
-                                  config.resume)
-          : io::prepare_output(world, output, options.full_name("o"), config.force, config.resume,
-                               ising ? io::Resumable::kNo : io::Resumable::kYes);
+      extending ? io::prepare_extension(world, output, options.full_name("o"), config.force,
+                                        config.resume)
+                : io::prepare_output(world, output, options.full_name("o"), config.force,
+                                     config.resume, io::Resumable::kYes);
   // An extension reads the existing output and copies its samples into the grown partial file.
   io::Extension extension;
   if (extending) {
@@ -291,39 +198,16 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const double start = wall_seconds();
   io::DatasetGeneration generation(world, settings, decomposition,
                                    state == io::OutputState::kResume, extension.source);
-  const lattice::GenerationPlan& plan = generation.plan();
-  if (world.rank() == 0 && !settings.quiet && ising) {
-    const auto& grid = decomposition.grid;
-    std::printf(
-        "rgflow generate: Ising chain at beta %.10g on %d rank(s) (grid %dx%dx%d), %lld "
-        "thermalisation sweeps, %lld sweeps between samples, rg_map %s%s\n",
-        spec.ising.beta, world.size(), grid[0], grid[1], grid[2],
-        static_cast<long long>(spec.ising.thermalize),
-        static_cast<long long>(spec.ising.sweeps_between), spec.rg_map.c_str(),
-        extending ? (", extending " + std::to_string(extension.source.samples) + " -> " +
-                     std::to_string(spec.samples) + " samples")
-                        .c_str()
-                  : "");
-    std::fflush(stdout);
-  } else if (world.rank() == 0 && !settings.quiet) {
-    const auto& grid = decomposition.grid;
-    std::string note;
+  if (world.rank() == 0 && !settings.quiet) {
+    const lattice::GenerationPlan& plan = generation.plan();
+    io::RunDescription run{world.size(), decomposition, plan.samples_per_chunk, plan.tiles_per_run,
+                           settings.memory_budget_bytes};
     if (extending) {
-      note = ", extending " + std::to_string(extension.source.samples) + " -> " +
-             std::to_string(spec.samples) + " samples (existing ones copied" +
-             (extension.reader->has_checksums() ? " and checked against their checksums)"
-                                                : "; the file had no checksums)");
+      run.extended_from = extension.source.samples;
+      run.source_has_checksums = extension.reader->has_checksums();
     }
-    if (state == io::OutputState::kResume) {
-      note += ", resuming: " + std::to_string(generation.pending()) + " samples left";
-    }
-    std::printf(
-        "rgflow generate: %d rank(s) = %d sample group(s) x %d lattice rank(s) (grid %dx%dx%d), "
-        "%" PRId64 " sample(s) per chunk, %" PRId64
-        " tile(s) per sample, memory budget %s/rank%s\n",
-        world.size(), decomposition.groups, decomposition.lattice_ranks, grid[0], grid[1], grid[2],
-        plan.samples_per_chunk, plan.tiles_per_run, mib_text(settings.memory_budget_bytes).c_str(),
-        note.c_str());
+    if (state == io::OutputState::kResume) run.left = generation.pending();
+    std::printf("%s\n", io::start_line(spec, run).c_str());
     std::fflush(stdout);
   }
 
@@ -333,34 +217,23 @@ int run_generate(const Comm& world, const Invocation& invocation) {
   const double commit_start = wall_seconds();
   extension.reader.reset();
   io::commit_output(world, output);
-  const io::GenerationTimes& times = generation.times();
-  const double close_seconds = times.close + (wall_seconds() - commit_start);
+  io::GenerationTimes times = generation.times();
+  times.close += wall_seconds() - commit_start;
   const double seconds = wall_seconds() - start;
   const double peak_rss = peak_rss_mib(world);
-
-  if (world.rank() == 0 && ising) {
-    report_ising(*generation.ising_summary(), spec, settings.quiet);
-    if (!settings.quiet) {
-      std::printf(
-          "rgflow generate: %lld samples in %.2f s, peak RSS %.0f MiB/rank [rank 0: "
-          "open %.2f s, sweeps %.2f s, maps %.2f s, write %.2f s, close %.2f s] -> %s\n",
-          static_cast<long long>(spec.samples), seconds, peak_rss, times.open, times.random,
-          times.coarse, times.write, close_seconds, output.c_str());
-    }
-  } else if (world.rank() == 0 && !settings.quiet) {
-    const double samples = static_cast<double>(generation.pending());
-    const double sites = samples * static_cast<double>(geometry.level_sites(0));
-    const double bytes = samples * static_cast<double>(lattice::box_bytes_all_levels(
-                                       geometry, lattice::full_box(geometry.dim, geometry.side),
-                                       io::dtype_bytes(spec.dtype)));
-    std::printf(
-        "rgflow generate: %.4g sites (%lld samples, levels 0-%d), %.3g GB in %.2f s: %.3g "
-        "sites/s, %.0f MB/s, peak RSS %.0f MiB/rank [rank 0: open %.2f s, random %.2f s, coarse "
-        "%.2f s, write %.2f s, close %.2f s] -> %s\n",
-        sites, static_cast<long long>(generation.pending()), geometry.levels, bytes / 1e9, seconds,
-        sites / seconds, bytes / seconds / 1e6, peak_rss, times.open, times.random, times.coarse,
-        times.write, close_seconds, output.c_str());
+  if (world.rank() != 0) return 0;
+  if (ising && !settings.quiet) {
+    std::printf("%s\n", io::ising_tau_line(*generation.ising_summary()).c_str());
   }
+  if (!settings.quiet) {
+    std::printf(
+        "%s\n",
+        io::summary_line(spec, generation.pending(), seconds, peak_rss, times, output).c_str());
+  }
+  // Whatever -quiet says: correlated samples are worth a warning.
+  const std::string warning =
+      ising ? io::ising_tau_warning(*generation.ising_summary(), spec.ising) : "";
+  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "rgflow/field/cluster_merge.hpp"
 #include "rgflow/lattice/partition.hpp"
 
 namespace rgflow::field {
@@ -199,6 +200,12 @@ void IsingChain::set_spins(const int8_t* spins) {
     for_each_layer_site(box_, 0, layer,
                         [&](int64_t offset) { padded_[static_cast<size_t>(offset)] = *spins++; });
   }
+}
+
+void IsingChain::swendsen_wang_sweep(uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
+  exchange_halo();
+  field::swendsen_wang_sweep(*comm_, box_, padded_.data(), table_.beta, seed_, sample, sweep,
+                             clusters);
 }
 
 }  // namespace rgflow::field

@@ -39,7 +39,8 @@ hid_t file_type(const DatasetSpec& spec, int level) {
 constexpr const char* kTauMethod =
     "integrated autocorrelation time tau_int = 1/2 + sum_{t=1}^{W} rho(t) of the series of |m| "
     "and of the energy per site measured after every sweep between samples (sweeps 1.. of the "
-    "chain after sample 0, of the run that wrote the file), Sokal's self-consistent window: the "
+    "chain after sample 0, of the run that wrote the file: after -resume or -extend, of that "
+    "run's sweeps), Sokal's self-consistent window: the "
     "smallest W >= 5 tau_int(W); in sweeps";
 
 // File shape of one level: (samples, L_k, ..., L_k).
@@ -114,8 +115,8 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
     write_attribute(file, "beta", spec.ising.beta);
     write_attribute(file, "thermalize", spec.ising.thermalize);
     write_attribute(file, "sweeps_between", spec.ising.sweeps_between);
-    write_attribute(file, "update",
-                    std::string("checkerboard heat-bath (colour 0 then 1), cold start (all +1)"));
+    write_attribute(file, "update", spec.ising.update);
+    write_attribute(file, "update_description", ising_update_description(spec.ising.update));
     write_attribute(file, "tau_int_abs_m", static_cast<double>(NAN));
     write_attribute(file, "tau_int_energy", static_cast<double>(NAN));
     write_attribute(file, "tau_int_series_length", int64_t{0});
@@ -138,8 +139,13 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
                   ising ? std::string("philox4x32-10; key (seed lo, seed hi); site g of sweep t "
                                       "before sample s takes the 16-bit half (g/2) mod 2 of lane "
                                       "(g/4) mod 4 of counter (g/16 lo, g/16 hi | 1 << 24, s, "
-                                      "2 t + colour), and on a tie the same half with tag 6 "
-                                      "(docs/science.md section 8.1)")
+                                      "2 t + colour), and on a tie the same half with tag 6; "
+                                      "Swendsen-Wang: bond q = d g + axis active when lane q mod "
+                                      "4 of counter (q/4 lo, q/4 hi | 3 << 24, s, t) is below "
+                                      "the threshold of 1 - exp(-2 beta), a cluster flipped when "
+                                      "the top bit of lane r mod 4 of (r/4 lo, r/4 hi | 7 << 24, "
+                                      "s, t) is 1, r its smallest site (docs/science.md section "
+                                      "8.1)")
                         : std::string("philox4x32-10; key (seed lo, seed hi); counter "
                                       "(site/4 lo, site/4 hi, sample, 0); site takes word "
                                       "site mod 4"));
@@ -304,6 +310,9 @@ std::string DatasetSpec::difference(const DatasetSpec& other) const {
     if (ising.sweeps_between != other.ising.sweeps_between) {
       return differs("-sweeps_between", ising.sweeps_between, other.ising.sweeps_between);
     }
+    if (ising.update != other.ising.update) {
+      return differs("-update", ising.update, other.ising.update);
+    }
   } else if (distribution.kind != other.distribution.kind) {
     return differs("-distribution", distribution.name(), other.distribution.name());
   }
@@ -324,6 +333,19 @@ bool DatasetSpec::level_holds_spins(int level) const {
 
 int64_t DatasetSpec::level_value_bytes(int level) const {
   return level_holds_spins(level) ? 1 : dtype_bytes(dtype);
+}
+
+const std::vector<std::string>& ising_update_names() {
+  static const std::vector<std::string> names{"heat_bath", "swendsen_wang",
+                                              "swendsen_wang_heat_bath"};
+  return names;
+}
+
+std::string ising_update_description(const std::string& update) {
+  const std::string start = ", cold start (all +1)";
+  if (update == "heat_bath") return "checkerboard heat-bath (colour 0 then 1)" + start;
+  if (update == "swendsen_wang") return "Swendsen-Wang (bonds, clusters, fair flips)" + start;
+  return "one Swendsen-Wang sweep, then one checkerboard heat-bath sweep, per sweep" + start;
 }
 
 const std::vector<std::string>& rg_map_names() {
@@ -437,6 +459,38 @@ void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const 
   }
   RGFLOW_H5(H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(),
                      transfer_.get(), data));
+}
+
+void DatasetWriter::read_spins(int64_t sample, const lattice::Box& box, int8_t* out) const {
+  if (!spec_.level_holds_spins(0)) throw std::logic_error("read_spins: level 0 holds no spins");
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(levels_.at(0).get()));
+  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
+  for (int axis = 0; axis < box.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
+    extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
+  }
+  h5::Hid memory_space = h5::simple_space(extent);
+  if (box.size() > 0) {
+    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                  extent.data(), nullptr));
+  } else {
+    RGFLOW_H5(H5Sselect_none(file_space.get()));
+    RGFLOW_H5(H5Sselect_none(memory_space.get()));
+  }
+  RGFLOW_H5(H5Dread(levels_.at(0).get(), H5T_NATIVE_INT8, memory_space.get(), file_space.get(),
+                    collective_transfer_.get(), out));
+}
+
+uint64_t DatasetWriter::stored_checksum(int level, int64_t sample) const {
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(checksums_.get()));
+  const hsize_t start[2] = {static_cast<hsize_t>(level), static_cast<hsize_t>(sample)};
+  const hsize_t one[2] = {1, 1};
+  RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, one, nullptr));
+  h5::Hid memory_space = h5::simple_space({1});
+  uint64_t checksum = 0;
+  RGFLOW_H5(H5Dread(checksums_.get(), H5T_NATIVE_UINT64, memory_space.get(), file_space.get(),
+                    collective_transfer_.get(), &checksum));
+  return checksum;
 }
 
 void DatasetWriter::mark_complete(const Comm& group, int64_t first_sample, int64_t count,
@@ -640,6 +694,16 @@ void DatasetReader::read_spec() {
     if (!(spec_.ising.beta > 0)) throw UsageError("attribute beta is not positive");
     spec_.ising.thermalize = integer_in("thermalize", 0, UINT32_MAX);
     spec_.ising.sweeps_between = integer_in("sweeps_between", 1, UINT32_MAX);
+    // Files before -update stored a description of their (heat-bath) update here.
+    const std::string update = h5::read_string_attribute(file, "update");
+    const auto& updates = ising_update_names();
+    if (update.rfind("checkerboard heat-bath", 0) == 0) {
+      spec_.ising.update = "heat_bath";
+    } else if (std::find(updates.begin(), updates.end(), update) != updates.end()) {
+      spec_.ising.update = update;
+    } else {
+      throw UsageError("update is " + printable(update) + ", not an Ising update");
+    }
     if (distribution != "none") {
       throw UsageError("an Ising dataset with distribution " + printable(distribution));
     }

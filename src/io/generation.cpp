@@ -95,8 +95,8 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
       source_(source),
       group_(world.split(world.rank() / decomposition.lattice_ranks, world.rank())),
       grid_(decomposition.grid) {
-  if (settings.spec.field == "ising" && (decomposition.groups != 1 || resume)) {
-    throw std::logic_error("an Ising dataset is one chain on every rank, written from the start");
+  if (settings.spec.field == "ising" && decomposition.groups != 1) {
+    throw std::logic_error("an Ising dataset is one chain on every rank");
   }
   const DatasetSpec& spec = settings.spec;
   const double open_start = wall_seconds();
@@ -129,6 +129,7 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
   times_.open = wall_seconds() - open_start;
   const std::vector<int64_t> pending = lattice::pending_samples(done);
   pending_ = static_cast<int64_t>(pending.size());
+  first_pending_ = pending.empty() ? spec.samples : pending.front();
   // Which samples each group writes, in which tiles each rank walks its box.
   std::optional<lattice::GenerationPlan> plan = lattice::plan_generation(
       spec.geometry, decomposition, pending, dtype_bytes(spec.dtype), settings.memory_budget_bytes);
@@ -138,9 +139,12 @@ DatasetGeneration::DatasetGeneration(const Comm& world, const GenerationSettings
 
 void DatasetGeneration::write_pending() {
   if (settings_.spec.field == "ising") {
-    ising_summary_ = io::generate_ising(world_, grid_, settings_.spec, *writer_, source_.reader,
-                                        source_.samples, !settings_.quiet);
-    const io::IsingRunSummary& summary = *ising_summary_;
+    // The chain continues after the last sample before the first pending one (samples are
+    // marked complete in order, so the pending ones are the chain's tail).
+    const IsingRunStart start{first_pending_, source_.reader, source_.samples};
+    ising_summary_ = generate_ising(world_, grid_, settings_.spec, *writer_, start,
+                                    {!settings_.quiet, settings_.stop_after_steps});
+    const IsingRunSummary& summary = *ising_summary_;
     times_.random = summary.update_seconds;
     times_.coarse = summary.map_seconds;
     times_.write = summary.write_seconds;

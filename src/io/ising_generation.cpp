@@ -1,5 +1,6 @@
 #include "rgflow/io/ising_generation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -45,18 +46,52 @@ struct SampleLevels {
   }
 };
 
+// Level 0 of `sample` on `box` as the partial output stores it, checked against the sample's
+// stored checksum (every rank's share summed): the state a resumed chain continues from.
+// Collective; a mismatch is one UsageError on every rank.
+std::vector<int8_t> chain_state(const Comm& comm, const DatasetSpec& spec,
+                                const DatasetWriter& writer, const lattice::Box& box,
+                                int64_t sample) {
+  std::vector<int8_t> spins(static_cast<size_t>(box.size()));
+  std::string error;
+  try {
+    writer.read_spins(sample, box, spins.data());
+  } catch (const std::exception& failure) {
+    error = failure.what();
+  }
+  comm.raise_if_any(error);
+  std::vector<uint64_t> sum{
+      box_checksum(spins.data(), box, spec.geometry.side, checksum_key(0, sample))};
+  comm.sum(sum);
+  if (sum[0] != writer.stored_checksum(0, sample)) {
+    throw UsageError("the partial output is damaged: level 0 of sample " + std::to_string(sample) +
+                     ", where the chain continues, does not match its checksum (use -force to "
+                     "start over)");
+  }
+  return spins;
+}
+
+// One sweep of `update` keyed by (sample, sweep): the Swendsen-Wang part first.
+void update_sweep(field::IsingChain& chain, field::BoxClusters& clusters, const std::string& update,
+                  uint32_t sample, uint32_t sweep) {
+  if (update != "heat_bath") chain.swendsen_wang_sweep(sample, sweep, clusters);
+  if (update != "swendsen_wang") chain.sweep(sample, sweep);
+}
+
 template <typename T>
 IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
                           const DatasetSpec& spec, DatasetWriter& writer,
-                          const DatasetReader* source, int64_t first_new, bool show_progress) {
+                          const IsingRunStart& start, const IsingRunHooks& hooks) {
   const lattice::Geometry& geometry = spec.geometry;
   const int levels = geometry.levels;
   field::IsingChain chain(comm, geometry, grid, spec.ising.beta, spec.seed);
+  field::BoxClusters clusters;
   const std::vector<lattice::Box> boxes = lattice::boxes_at_levels(spec.geometry, chain.box());
   SampleLevels<T> sample_levels(spec, boxes);
   IsingRunSummary summary;
   Progress progress("generate", static_cast<double>(spec.samples), "samples",
-                    show_progress && comm.rank() == 0);
+                    hooks.progress && comm.rank() == 0);
+  const int64_t first_generated = std::max(start.first, start.copy_end);
 
   // Writes one sample's levels, its checksums and its completion mark; `expected`, when not
   // empty, holds the checksums the sample must have (a copied one). Every rank makes every write
@@ -88,63 +123,69 @@ IsingRunSummary run_chain(const Comm& comm, const std::array<int, lattice::kMaxD
     const bool failed = comm.any(writes.failed()) || !mismatch.empty();
     attempt([&] { writer.mark_complete(comm, sample, comm.rank() == 0 && !failed ? 1 : 0, sums); });
     comm.raise_if_any(mismatch.empty() ? writes.message() : mismatch);
+    progress.update(static_cast<double>(sample + 1));
   };
 
   // An extension: the existing samples as stored, then the chain from the last one.
-  if (first_new > 0) {
-    if (source == nullptr) throw std::logic_error("generate_ising: samples to copy but no source");
-    for (int64_t sample = 0; sample < first_new; ++sample) {
+  if (start.copy_end > start.first) {
+    if (start.source == nullptr) {
+      throw std::logic_error("generate_ising: samples to copy but no source");
+    }
+    for (int64_t sample = start.first; sample < start.copy_end; ++sample) {
       std::string error;
       try {
         for (int level = 0; level <= levels; ++level) {
           const lattice::Box& box = boxes[static_cast<size_t>(level)];
           if (spec.level_holds_spins(level)) {
-            source->read_stored_box(level, sample, 1, box,
-                                    sample_levels.spins[static_cast<size_t>(level)].data());
+            start.source->read_stored_box(level, sample, 1, box,
+                                          sample_levels.spins[static_cast<size_t>(level)].data());
           } else {
-            source->read_stored_box(level, sample, 1, box,
-                                    sample_levels.values[static_cast<size_t>(level)].data());
+            start.source->read_stored_box(level, sample, 1, box,
+                                          sample_levels.values[static_cast<size_t>(level)].data());
           }
         }
       } catch (const std::exception& failure) {
         error = failure.what();
       }
       comm.raise_if_any(error);
-      const std::vector<uint64_t> expected =
-          source->has_checksums() ? source->read_checksums(sample, 1) : std::vector<uint64_t>{};
-      const double start = wall_seconds();
+      const std::vector<uint64_t> expected = start.source->has_checksums()
+                                                 ? start.source->read_checksums(sample, 1)
+                                                 : std::vector<uint64_t>{};
+      const double write_start = wall_seconds();
       write_sample(sample, expected);
-      summary.write_seconds += wall_seconds() - start;
-      progress.update(static_cast<double>(sample + 1));
+      summary.write_seconds += wall_seconds() - write_start;
     }
     chain.set_spins(sample_levels.spins[0].data());
+  } else if (first_generated > 0 && first_generated < spec.samples) {
+    // A resumed run: the chain's state after sample first - 1 is that sample's level 0.
+    chain.set_spins(chain_state(comm, spec, writer, chain.box(), first_generated - 1).data());
   }
+  progress.update(static_cast<double>(first_generated));
 
   std::vector<double> abs_magnetisation, energy;
-  for (int64_t sample = first_new; sample < spec.samples; ++sample) {
-    double start = wall_seconds();
+  for (int64_t sample = first_generated; sample < spec.samples; ++sample) {
+    double phase_start = wall_seconds();
     const uint32_t key = static_cast<uint32_t>(sample);
-    if (sample == 0) {
-      for (int64_t sweep = 0; sweep < spec.ising.thermalize; ++sweep) {
-        chain.sweep(key, static_cast<uint32_t>(sweep));
-      }
-    } else {
-      for (int64_t sweep = 0; sweep < spec.ising.sweeps_between; ++sweep) {
-        chain.sweep(key, static_cast<uint32_t>(sweep));
+    const int64_t sweeps = sample == 0 ? spec.ising.thermalize : spec.ising.sweeps_between;
+    for (int64_t sweep = 0; sweep < sweeps; ++sweep) {
+      update_sweep(chain, clusters, spec.ising.update, key, static_cast<uint32_t>(sweep));
+      if (sample > 0) {
         const field::IsingMeasurement measured = chain.measure();
         abs_magnetisation.push_back(measured.abs_magnetisation);
         energy.push_back(measured.energy);
       }
     }
     chain.copy_spins(sample_levels.spins[0].data());
-    summary.update_seconds += wall_seconds() - start;
-    start = wall_seconds();
+    summary.update_seconds += wall_seconds() - phase_start;
+    phase_start = wall_seconds();
     ising_levels<T>(spec, chain.box(), key, sample_levels.spins, sample_levels.values);
-    summary.map_seconds += wall_seconds() - start;
-    start = wall_seconds();
+    summary.map_seconds += wall_seconds() - phase_start;
+    phase_start = wall_seconds();
     write_sample(sample, {});
-    summary.write_seconds += wall_seconds() - start;
-    progress.update(static_cast<double>(sample + 1));
+    summary.write_seconds += wall_seconds() - phase_start;
+    if (hooks.stop_after_samples > 0 && sample + 1 - first_generated >= hooks.stop_after_samples) {
+      end_as_if_killed(comm);  // testing hook
+    }
   }
   progress.finish();
   summary.tau_abs_magnetisation = tau_or_nan(abs_magnetisation);
@@ -216,10 +257,9 @@ int64_t ising_box_bytes(const DatasetSpec& spec, const lattice::Box& box) {
 
 IsingRunSummary generate_ising(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
                                const DatasetSpec& spec, DatasetWriter& writer,
-                               const DatasetReader* source, int64_t first_new, bool progress) {
-  return spec.dtype == "float64"
-             ? run_chain<double>(comm, grid, spec, writer, source, first_new, progress)
-             : run_chain<float>(comm, grid, spec, writer, source, first_new, progress);
+                               const IsingRunStart& start, const IsingRunHooks& hooks) {
+  return spec.dtype == "float64" ? run_chain<double>(comm, grid, spec, writer, start, hooks)
+                                 : run_chain<float>(comm, grid, spec, writer, start, hooks);
 }
 
 }  // namespace rgflow::io

@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "rgflow/coarse/block_map.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/io/checksum.hpp"
 #include "rgflow/io/dataset.hpp"
+#include "rgflow/io/generation_report.hpp"
 #include "rgflow/io/ising_generation.hpp"
 #include "rgflow/lattice/partition.hpp"
 
@@ -52,12 +55,20 @@ ReferenceChain reference_chain(const io::DatasetSpec& spec) {
   whole.set_all(1);
   const field::HeatBathTable table = field::heat_bath_table(g.dim, spec.ising.beta);
   const double sites = static_cast<double>(g.level_sites(0));
+  field::BoxClusters clusters;
   ReferenceChain chain;
   for (int64_t s = 0; s < spec.samples; ++s) {
     const int64_t sweeps = s == 0 ? spec.ising.thermalize : spec.ising.sweeps_between;
     for (int64_t sweep = 0; sweep < sweeps; ++sweep) {
-      whole.heat_bath_sweep(table, spec.seed, static_cast<uint32_t>(s),
-                            static_cast<uint32_t>(sweep));
+      const auto sample_key = static_cast<uint32_t>(s), sweep_key = static_cast<uint32_t>(sweep);
+      // The update as the dataset's update_description says: Swendsen-Wang, then heat-bath.
+      if (spec.ising.update != "heat_bath") {
+        field::swendsen_wang_sweep(whole, spec.ising.beta, spec.seed, sample_key, sweep_key,
+                                   clusters);
+      }
+      if (spec.ising.update != "swendsen_wang") {
+        whole.heat_bath_sweep(table, spec.seed, sample_key, sweep_key);
+      }
       if (s > 0) {
         chain.abs_magnetisation.push_back(std::abs(static_cast<double>(whole.magnetisation_sum())) /
                                           sites);
@@ -79,7 +90,7 @@ io::IsingRunSummary generate(const Comm& world, const io::DatasetSpec& spec,
   if (!grid) throw std::logic_error("no grid");
   io::DatasetWriter writer = io::DatasetWriter::create(world, path, spec, true);
   const io::IsingRunSummary summary =
-      io::generate_ising(world, *grid, spec, writer, source, first_new, false);
+      io::generate_ising(world, *grid, spec, writer, {0, source, first_new}, {});
   writer.write_autocorrelation(summary.tau_abs_magnetisation, summary.tau_energy,
                                summary.series_length);
   writer.finish();
@@ -130,6 +141,33 @@ TEST(IsingGeneration, MajorityLevelsAreTheWholeLatticeChainAndItsMaps2D) {
   }
   world.barrier();
   if (world.rank() == 0) std::remove(path.c_str());
+}
+
+// The cluster updates on every process grid of the rank count: level 0 of every sample is the
+// whole-lattice chain's, d = 2 and 3, and tau_int is that of the reference series.
+TEST(IsingGeneration, ClusterUpdatesAreTheWholeLatticeChain) {
+  const Comm world(MPI_COMM_WORLD);
+  for (const int dim : {2, 3}) {
+    for (const std::string update : {"swendsen_wang", "swendsen_wang_heat_bath"}) {
+      io::DatasetSpec spec = ising_spec(dim, dim == 2 ? 16 : 8, 1, "decimation");
+      spec.ising.update = update;
+      const std::string path = temporary_path(world, "cluster");
+      const io::IsingRunSummary summary = generate(world, spec, path);
+      const ReferenceChain reference = reference_chain(spec);
+      EXPECT_EQ(summary.tau_abs_magnetisation,
+                field::integrated_autocorrelation_time(reference.abs_magnetisation));
+      {
+        const io::DatasetReader reader(path);
+        EXPECT_EQ(reader.spec().ising.update, update);
+        for (int64_t s = 0; s < spec.samples; ++s) {
+          EXPECT_EQ(reader.read(0, s, 1), widened(reference.samples[static_cast<size_t>(s)]))
+              << update << " d = " << dim << " sample " << s;
+        }
+      }
+      world.barrier();
+      if (world.rank() == 0) std::remove(path.c_str());
+    }
+  }
 }
 
 TEST(IsingGeneration, BlockSumLevelsAreFloatsOfTheSpins3D) {
@@ -191,3 +229,49 @@ TEST(IsingGeneration, AnExtensionContinuesTheChainBitForBit) {
 
 }  // namespace
 }  // namespace rgflow::lattice
+
+namespace rgflow::io {
+namespace {
+
+// generate's report and option checks (io/generation_report.hpp): pure functions, checked here
+// against hand-made cases.
+TEST(GenerationReport, TauWarningOnlyWhenSamplesAreCloserThanTwoTauInt) {
+  IsingRunSummary summary;
+  summary.tau_abs_magnetisation = 4.5;
+  summary.tau_energy = 6;
+  IsingChainSpec chain{0.44, 100, 12, "swendsen_wang"};
+  EXPECT_EQ(ising_tau_warning(summary, chain), "");  // 12 = 2 tau_int of the energy
+  chain.sweeps_between = 11;
+  const std::string warning = ising_tau_warning(summary, chain);
+  EXPECT_NE(warning.find("-sweeps_between 11 < 2 tau_int = 12 sweeps (of the energy)"),
+            std::string::npos)
+      << warning;
+  summary.tau_abs_magnetisation = summary.tau_energy = NAN;  // one sample: nothing measured
+  EXPECT_EQ(ising_tau_warning(summary, chain), "");
+}
+
+TEST(GenerationReport, FieldOptionsProblemNamesTheFirstOptionAtFault) {
+  DatasetSpec spec;
+  spec.geometry = {2, 16, 2, 1};
+  spec.field = "ising";
+  spec.ising.beta = 0.3;
+  const auto given = [](std::vector<std::string> names) {
+    return [names](const char* name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
+  };
+  EXPECT_TRUE(field_options_problem(spec, given({"beta", "update"})).ok());
+  EXPECT_EQ(field_options_problem(spec, given({})).parameter, "beta");
+  EXPECT_EQ(field_options_problem(spec, given({"beta", "distribution"})).parameter, "distribution");
+  spec.geometry.side = 18;
+  spec.geometry.block_side = 3;
+  EXPECT_TRUE(field_options_problem(spec, given({"beta"})).ok());
+  spec.geometry.side = 9;
+  EXPECT_EQ(field_options_problem(spec, given({"beta"})).parameter, "L");
+  spec.field = "iid";
+  EXPECT_EQ(field_options_problem(spec, given({"update"})).reason, "applies only to -field ising");
+  EXPECT_TRUE(field_options_problem(spec, given({})).ok());
+}
+
+}  // namespace
+}  // namespace rgflow::io

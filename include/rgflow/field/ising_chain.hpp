@@ -17,6 +17,7 @@
 
 #include "rgflow/core/mpi.hpp"
 #include "rgflow/field/ising.hpp"
+#include "rgflow/field/ising_cluster.hpp"
 #include "rgflow/lattice/geometry.hpp"
 
 namespace rgflow::field {
@@ -60,6 +61,10 @@ class IsingChain {
   /// way). Off: exchange, then the whole colour, as before the overlap; for the benchmark that
   /// measures what the overlap gains (docs/performance.md).
   void set_halo_overlap(bool on) { overlap_ = on; }
+  /// One Swendsen-Wang sweep keyed by (sample, sweep) (field/cluster_merge.hpp): halo exchange,
+  /// then the distributed sweep; `clusters` is the caller's workspace, kept across sweeps.
+  /// Collective.
+  void swendsen_wang_sweep(uint32_t sample, uint32_t sweep, BoxClusters& clusters);
   /// |m| and the energy per site of the current configuration. Collective.
   IsingMeasurement measure();
   /// This rank's spins, unpadded (box().size() values, row-major), and their replacement (a chain

@@ -23,13 +23,17 @@ constexpr const char* kChecksumAlgorithm =
     "sum mod 2^64 over sites g of mix64(bits XOR (key + g * 0x9e3779b97f4a7c15)), "
     "key = mix64(level * 2^56 + sample), mix64 = splitmix64 finaliser, bits = stored value";
 
-/// The Markov chain of an Ising dataset (field "ising"; docs/science.md section 8): checkerboard
-/// heat-bath sweeps at coupling beta from a cold start, `thermalize` sweeps before sample 0 and
-/// `sweeps_between` sweeps before each later sample.
+/// The Markov chain of an Ising dataset (field "ising"; docs/science.md section 8): sweeps of
+/// `update` at coupling beta from a cold start, `thermalize` sweeps before sample 0 and
+/// `sweeps_between` sweeps before each later sample. `update` is one of ising_update_names():
+/// heat_bath (checkerboard), swendsen_wang, or swendsen_wang_heat_bath (each sweep one
+/// Swendsen-Wang sweep, then one heat-bath sweep under the same keys). Files made before the
+/// option hold heat-bath chains.
 struct IsingChainSpec {
   double beta = 0;
   int64_t thermalize = 0;
   int64_t sweeps_between = 0;
+  std::string update = "heat_bath";
 };
 
 /// Everything that determines a dataset's contents, plus provenance.
@@ -58,6 +62,11 @@ struct DatasetSpec {
 /// The block-spin maps an Ising dataset may use (block_sum is the only map of i.i.d. fields).
 const std::vector<std::string>& rg_map_names();
 
+/// The updates of an Ising chain (IsingChainSpec::update), and what each sweep does (the
+/// dataset's update_description attribute).
+const std::vector<std::string>& ising_update_names();
+std::string ising_update_description(const std::string& update);
+
 /// Bytes per value of `dtype`.
 int64_t dtype_bytes(const std::string& dtype);
 
@@ -81,6 +90,11 @@ class DatasetWriter {
 
   /// Per sample: 1 if it has been completely written (all levels).
   std::vector<uint8_t> completed_samples() const;
+  /// The spins of level 0 of `sample` on `box` (level-0 sites; an empty box reads nothing) into
+  /// `out`, as stored, and the checksum stored for them: where a resumed Ising chain continues
+  /// from. Collective (every rank, its own box); an Ising dataset only.
+  void read_spins(int64_t sample, const lattice::Box& box, int8_t* out) const;
+  uint64_t stored_checksum(int level, int64_t sample) const;
 
   /// Writes samples [first_sample, first_sample + count) of `level` on `box` (level-k sites);
   /// `data` has shape count x box.extent. Per rank: count may be 0 (the rank still takes part).

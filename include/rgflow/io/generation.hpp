@@ -84,8 +84,8 @@ class DatasetGeneration {
   /// over `world` in collective mode): generates, or copies, every pending sample and writes it.
   /// A failed write on any rank ends every rank with one UsageError; the samples marked complete
   /// before it stay for -resume. An Ising dataset (spec.field "ising", one sample group: every
-  /// rank on the one chain, not resumable) is written by io::generate_ising, its tau_int
-  /// stored in the file.
+  /// rank on the one chain) is written by io::generate_ising, continuing after the samples
+  /// already done; its tau_int is stored in the file.
   void write_pending();
 
   /// The Ising chain's summary after write_pending (Ising datasets only).
@@ -107,6 +107,7 @@ class DatasetGeneration {
   bool collective_ = false;
   std::optional<DatasetWriter> writer_;
   int64_t pending_ = 0;
+  int64_t first_pending_ = 0;
   lattice::GenerationPlan plan_;
   std::array<int, lattice::kMaxDim> grid_;
   GenerationTimes times_;

@@ -1,7 +1,9 @@
 // generate -field ising: one Markov chain (field/ising_chain.hpp) over every rank, its samples
 // and their block-spin levels written to a dataset. Sample s is the configuration after the sweeps
 // keyed by sample s: `thermalize` sweeps from a cold start for s = 0, `sweeps_between` sweeps from
-// sample s - 1 for s > 0. Levels of spins are int8; levels after block_sum are floats of the dtype.
+// sample s - 1 for s > 0, each sweep of the spec's update (heat-bath, Swendsen-Wang or both).
+// The chain's whole state after sample s is its level 0, so a resumed run continues from the last
+// stored sample exactly. Levels of spins are int8; levels after block_sum are floats of the dtype.
 // Every value is a pure function of the spec: the same bits for any rank count and grid.
 #pragma once
 
@@ -46,13 +48,27 @@ void ising_levels(const DatasetSpec& spec, const lattice::Box& box, uint32_t sam
 /// Bytes a rank holding `box` (level-0 sites) needs for the chain and one sample's levels.
 int64_t ising_box_bytes(const DatasetSpec& spec, const lattice::Box& box);
 
-/// Writes samples [first_new, spec.samples) with `writer` (collective on `comm`, every rank
-/// splitting the lattice over `grid`), marking each complete with its checksums. When
-/// `first_new` > 0 the chain continues from level 0 of sample first_new - 1 of `source` (an
-/// extension's complete file, whose samples [0, first_new) are first copied as stored and checked
-/// against its checksums). Collective; errors are agreed on, so every rank throws alike.
+/// Where a run starts: samples [0, first) are in the output already (a resumed run); samples
+/// [first, copy_end) are copied as stored from `source` (an extension's complete file) and checked
+/// against its checksums; the chain continues from level 0 of sample max(first, copy_end) - 1 (of
+/// the source, or of the output checked against its stored checksum), or starts cold.
+struct IsingRunStart {
+  int64_t first = 0;
+  const DatasetReader* source = nullptr;
+  int64_t copy_end = 0;
+};
+
+struct IsingRunHooks {
+  bool progress = false;           // the progress line (rank 0)
+  int64_t stop_after_samples = 0;  // test hook: end as if killed after this many samples
+};
+
+/// Writes samples [start.first, spec.samples) with `writer` (collective on `comm`, every rank
+/// splitting the lattice over `grid`), marking each complete with its checksums, in order, so a
+/// partial output always holds a prefix of the chain. Collective; errors are agreed on, so every
+/// rank throws alike.
 IsingRunSummary generate_ising(const Comm& comm, const std::array<int, lattice::kMaxDim>& grid,
                                const DatasetSpec& spec, DatasetWriter& writer,
-                               const DatasetReader* source, int64_t first_new, bool progress);
+                               const IsingRunStart& start, const IsingRunHooks& hooks);
 
 }  // namespace rgflow::io
