@@ -41,7 +41,12 @@ DataPlan DataPlan::make(const io::DatasetSpec& data, int level, double val_fract
     throw UsageError("option " + option_prefix + "batch: " + std::to_string(batch) +
                      " exceeds the training split's " + std::to_string(training_pairs) + " pairs");
   }
-  const int64_t pair_bytes = (g.sites_per_block() + 1) * scalar_bytes;
+  // A pair costs its values and, in a training window, its entry of the window's epoch order,
+  // which every rank holds whole (Trainer): the budget bounds both. A validation window, counted
+  // at the same cost, holds fewer bytes than that, so it fits beside the training window's order
+  // (the training window's pairs are freed during the validation pass).
+  const int64_t pair_bytes =
+      (g.sites_per_block() + 1) * scalar_bytes + static_cast<int64_t>(sizeof(uint32_t));
   const int64_t sample_bytes = plan.pairs_per_sample * pair_bytes;
   plan.window_samples = memory_budget / sample_bytes;
   const std::string budget_name = option_prefix + budget_option;
@@ -82,8 +87,8 @@ DataPlan DataPlan::make(const io::DatasetSpec& data, int level, double val_fract
     }
     return plan;
   }
-  plan.streamed =
-      plan.training_samples > plan.window_samples || plan.validation_samples > plan.window_samples;
+  // In memory, both splits are held at once: they must fit the budget together.
+  plan.streamed = samples > plan.window_samples;
   plan.window_pairs = std::min(plan.window_samples, plan.training_samples) * plan.pairs_per_sample;
   if (plan.streamed && batch > plan.window_samples * plan.pairs_per_sample) {
     throw UsageError("option " + option_prefix + "batch: " + std::to_string(batch) +

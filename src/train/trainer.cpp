@@ -123,6 +123,8 @@ double Trainer<Scalar>::validation_loss() {
   // and their sum in window and group order, are the same for any rank count.
   double total = 0;
   std::vector<double> sums;
+  // One window's pairs at a time (DataPlan): a streamed training window is read again after.
+  train_.release();
   for (int64_t w = 0; w < validation_.windows(); ++w) {
     const PairSet<Scalar>& set = validation_.window(w);
     const uint64_t base = validation_.window_begin(w), per_group = validation_.group_pairs(w);
@@ -143,7 +145,7 @@ double Trainer<Scalar>::validation_loss() {
                              MPI_SUM, world_.get()));
     for (double s : sums) total += s;
   }
-  validation_.release();  // a streamed validation window would otherwise double the memory
+  validation_.release();  // nor a validation window beside the next training window
   return validation_.total() ? total / double(validation_.total()) : 0.0;
 }
 
@@ -160,6 +162,7 @@ StepOutcome Trainer<Scalar>::step(TrainState<Scalar>& state) {
     const uint64_t seed = train_.windows() == 1
                               ? settings_.seed
                               : settings_.seed ^ (0x9E3779B97F4A7C15ull * uint64_t(window + 1));
+    std::vector<uint32_t>().swap(order_);  // not two orders at once
     order_ = epoch_order(train_.window_size(window), seed, static_cast<uint64_t>(state.epoch));
     order_window_ = window;
   }

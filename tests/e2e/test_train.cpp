@@ -138,8 +138,8 @@ TEST_F(TrainTest, TunedPenaltyStrengthsAreRecordedAndSurviveAResume) {
 }
 
 TEST_F(TrainTest, StreamedWindowsAreReproducibleResumableAndStillLearnTheMap) {
-  // 160 samples of 1024 pairs need 3.3 MB in float32: with -memory_mb 1 the splits are read from
-  // the file in windows of 51 samples.
+  // 160 samples of 1024 pairs need 3.9 MB in float32 with their epoch order: with -memory_mb 1
+  // the splits are read from the file in windows of 42 samples.
   const std::string data = folder_->file("many.h5");
   ASSERT_EQ(
       run_rgflow(2, "generate -quiet -d 2 -L 64 -levels 2 -samples 160 -seed 4 -o " + data).status,
@@ -150,7 +150,7 @@ TEST_F(TrainTest, StreamedWindowsAreReproducibleResumableAndStillLearnTheMap) {
   const std::string one = folder_->file("stream1.h5");
   auto result = run_rgflow(1, options + " -o " + one);
   ASSERT_EQ(result.status, 0) << result.err;
-  EXPECT_NE(result.out.find("streamed from the file in windows of 51 samples"), std::string::npos)
+  EXPECT_NE(result.out.find("streamed from the file in windows of 42 samples"), std::string::npos)
       << result.out;
   const std::string two = folder_->file("stream2.h5");
   result = run_rgflow(2, options + " -quiet -o " + two);
@@ -173,7 +173,7 @@ TEST_F(TrainTest, StreamedWindowsAreReproducibleResumableAndStillLearnTheMap) {
   EXPECT_LT(history_of(linear, "val_loss").back(), 1e-8);
   // A batch larger than a window cannot be formed.
   const std::string bad = folder_->file("stream_bad.h5");
-  const std::string expected = "exceeds the 52224 pairs a window of -memory_mb holds";
+  const std::string expected = "exceeds the 43008 pairs a window of -memory_mb holds";
   expect_one_line_failure(run_rgflow(1, "train -quiet -data " + data +
                                             " -hidden 2 -batch 60000 -memory_mb 1 -o " + bad),
                           expected, expected);
@@ -181,14 +181,14 @@ TEST_F(TrainTest, StreamedWindowsAreReproducibleResumableAndStillLearnTheMap) {
 }
 
 TEST_F(TrainTest, TiledWindowsSmallerThanOneSampleAreReproducibleAndResumable) {
-  // One sample of the 64 x 64 lattice has 1024 pairs of level 0 (20 bytes each in float32).
-  // 6000 bytes hold 300 pairs: tiles of 4 rows of top-level blocks (side 4), 256 pairs, 4 per
-  // sample; 1000 bytes hold 50 pairs: tiles of half a block row, 32 pairs, 32 per sample. Half
-  // the samples train: 10 x 4 tiles of 4 batches, 160 steps per epoch.
+  // One sample of the 64 x 64 lattice has 1024 pairs of level 0 (20 bytes each in float32, and 4
+  // of epoch order). 7200 bytes hold 300 pairs: tiles of 4 rows of top-level blocks (side 4), 256
+  // pairs, 4 per sample; 1000 bytes hold 41 pairs: tiles of half a block row, 32 pairs, 32 per
+  // sample. Half the samples train: 10 x 4 tiles of 4 batches, 160 steps per epoch.
   const std::string options = "train -data " + data_ +
                               " -hidden 8 -epochs 2 -batch 64 -val_fraction 0.5 -reproducible "
                               "-strategy augment -checkpoint_every 50 -schedule cosine";
-  const std::string slabs = " -test_memory_bytes 6000";
+  const std::string slabs = " -test_memory_bytes 7200";
   const std::string one = folder_->file("tiled1.h5");
   auto result = run_rgflow(1, options + slabs + " -o " + one);
   ASSERT_EQ(result.status, 0) << result.err;
@@ -226,11 +226,11 @@ TEST_F(TrainTest, TiledWindowsSmallerThanOneSampleAreReproducibleAndResumable) {
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(parameters32_of(resumed), expected);
   EXPECT_EQ(history_of(resumed, "val_loss"), history_of(one, "val_loss"));
-  // A budget below one top-level block's pairs (4 x 4 sites: 4 pairs, 80 bytes) is refused.
+  // A budget below one top-level block's pairs (4 x 4 sites: 4 pairs, 96 bytes) is refused.
   const std::string bad = folder_->file("tiled_bad.h5");
   const std::string refusal =
       "option -test_memory_bytes: 79 bytes cannot hold the training pairs of one top-level block "
-      "(side b^K = 4, 4 pairs of level 0): they need 80 bytes; raise it";
+      "(side b^K = 4, 4 pairs of level 0): they need 96 bytes; raise it";
   expect_one_line_failure(
       run_rgflow(2, "train -quiet -data " + data_ + " -test_memory_bytes 79 -o " + bad), refusal,
       refusal);

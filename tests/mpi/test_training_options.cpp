@@ -105,7 +105,8 @@ TEST(TrainingOptions, AFileWithoutStoredOptionsIsRefusedInOneLine) {
 }
 
 // The split and windows of a 16 x 16 lattice (b = 2): level 0 has 8 x 8 = 64 pairs of 4 inputs
-// and a target per sample, 64 x 5 x 4 = 1280 bytes in float32.
+// and a target per sample, 64 x 5 x 4 = 1280 bytes in float32, and 64 x 4 bytes of epoch order:
+// 1536 bytes of the budget.
 TEST(DataPlan, SplitAndWindowsFollowFromTheSizesAndTheBudget) {
   io::DatasetSpec data;
   data.geometry = {2, 16, 2, 2};
@@ -114,12 +115,18 @@ TEST(DataPlan, SplitAndWindowsFollowFromTheSizesAndTheBudget) {
   EXPECT_EQ(plan.training_samples, 8);
   EXPECT_EQ(plan.validation_samples, 2);
   EXPECT_EQ(plan.pairs_per_sample, 64);
-  EXPECT_EQ(plan.window_samples, (1 << 20) / 1280);
+  EXPECT_EQ(plan.window_samples, (1 << 20) / 1536);
   EXPECT_FALSE(plan.streamed);
   // A budget of three samples: the 8 training samples are read in windows.
-  plan = DataPlan::make(data, 0, 0.2, 64, 3 * 1280 + 1279, 4, "-");
+  plan = DataPlan::make(data, 0, 0.2, 64, 3 * 1536 + 1535, 4, "-");
   EXPECT_EQ(plan.window_samples, 3);
   EXPECT_TRUE(plan.streamed);
+  // Each split fits a window, but not both at once: they are streamed, one window at a time.
+  plan = DataPlan::make(data, 0, 0.2, 64, 9 * 1536, 4, "-");
+  EXPECT_EQ(plan.window_samples, 9);
+  EXPECT_TRUE(plan.streamed);
+  EXPECT_EQ(plan.window_pairs, 8 * 64);
+  EXPECT_FALSE(DataPlan::make(data, 0, 0.2, 64, 10 * 1536, 4, "-").streamed);
   // Level 1 (4 x 4 sites): 16 pairs per sample; 1 % of 10 samples still holds one out.
   plan = DataPlan::make(data, 1, 0.01, 16, 1 << 20, 8, "-");
   EXPECT_EQ(plan.pairs_per_sample, 16);
@@ -138,17 +145,17 @@ TEST(DataPlan, SplitAndWindowsFollowFromTheSizesAndTheBudget) {
   EXPECT_NE(refusal(0.2, 8 * 64 + 1, 1 << 20).find("-train_m_batch: 513 exceeds"),
             std::string::npos);
   EXPECT_NE(refusal(0.2, 64, 1279).find("-train_m_memory_mb"), std::string::npos);
-  EXPECT_NE(refusal(0.2, 3 * 64 + 1, 3 * 1280).find("a window of -train_m_memory_mb holds"),
+  EXPECT_NE(refusal(0.2, 3 * 64 + 1, 3 * 1536).find("a window of -train_m_memory_mb holds"),
             std::string::npos);
 }
 
 // Below one sample the windows are tiles of whole top-level blocks (side b^K = 4 on a 16 x 16
-// lattice: 4 x 4 blocks of 4 pairs at level 0, 20 bytes a pair in float32).
+// lattice: 4 x 4 blocks of 4 pairs at level 0, 20 bytes a pair in float32 and 4 of epoch order).
 TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
   io::DatasetSpec data;
   data.geometry = {2, 16, 2, 2};
   data.samples = 10;
-  // 1279 bytes hold 63 pairs, 3 block rows of 16: the 4 block rows in the fewest tiles (2),
+  // 1279 bytes hold 53 pairs, 3 block rows of 16: the 4 block rows in the fewest tiles (2),
   // split evenly (2 + 2 rows).
   DataPlan plan = DataPlan::make(data, 0, 0.2, 16, 1279, 4, "-");
   EXPECT_TRUE(plan.tiled);
@@ -157,7 +164,7 @@ TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
   EXPECT_EQ(plan.tiling.pieces, 2);
   EXPECT_EQ(plan.tile_pairs, (std::vector<int64_t>{32, 32}));
   EXPECT_EQ(plan.window_pairs, 32);
-  // 300 bytes hold 15 pairs: less than a block row (16), so tiles of 3 blocks along axis 1 (12
+  // 300 bytes hold 12 pairs: less than a block row (16), so tiles of 3 blocks along axis 1 (12
   // pairs), cut evenly as 2 + 2 blocks: 4 block rows x 2 tiles, 8 pairs each.
   plan = DataPlan::make(data, 0, 0.2, 8, 300, 4, "-");
   EXPECT_EQ(plan.tiling.split_axis, 1);
@@ -168,9 +175,9 @@ TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
   EXPECT_EQ(tile.begin[1], 8);
   EXPECT_EQ(tile.extent[0], 4);
   EXPECT_EQ(tile.extent[1], 8);
-  // Level 1 (8 x 8 sites, 16 pairs): a top-level block is one block of level 1, one pair; 80
+  // Level 1 (8 x 8 sites, 16 pairs): a top-level block is one block of level 1, one pair; 96
   // bytes hold a block row of 4.
-  plan = DataPlan::make(data, 1, 0.2, 4, 4 * 20, 4, "-");
+  plan = DataPlan::make(data, 1, 0.2, 4, 4 * 24, 4, "-");
   EXPECT_EQ(plan.tiling.count(), 4);
   EXPECT_EQ(plan.window_pairs, 4);
   auto refusal = [&](int64_t batch, int64_t budget) {
@@ -182,10 +189,10 @@ TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
     return std::string("accepted");
   };
   EXPECT_EQ(refusal(8, 300), "accepted");
-  // One top-level block, 4 blocks of level 0, needs 80 bytes.
+  // One top-level block, 4 blocks of level 0, needs 96 bytes.
   EXPECT_EQ(refusal(1, 79),
             "option -train_m_test_memory_bytes: 79 bytes cannot hold the training pairs of one "
-            "top-level block (side b^K = 4, 4 pairs of level 0): they need 80 bytes; raise it");
+            "top-level block (side b^K = 4, 4 pairs of level 0): they need 96 bytes; raise it");
   EXPECT_NE(refusal(9, 300).find("-train_m_batch: 9 exceeds the 8 pairs a tile of "
                                  "-train_m_test_memory_bytes holds"),
             std::string::npos);

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "rgflow/coarse/block_pairs.hpp"
+#include "rgflow/field/philox.hpp"
 #include "rgflow/train/schedule.hpp"
 
 namespace rgflow::train {
@@ -46,6 +48,27 @@ TEST(Schedule, EpochOrderIsASeededPermutation) {
   auto sorted = a;
   std::sort(sorted.begin(), sorted.end());
   for (uint32_t i = 0; i < 1000; ++i) ASSERT_EQ(sorted[i], i);
+}
+
+// The order is plain Fisher-Yates from the top with the j of step t from Philox block t / 2 of
+// (seed, epoch): the same permutation as this direct loop (the implementation draws the j a
+// chunk ahead), for counts around the chunk size and odd and even ones.
+TEST(Schedule, EpochOrderIsFisherYatesWithPhiloxDraws) {
+  for (uint64_t count : {0, 1, 2, 3, 255, 256, 257, 258, 1000, 100003}) {
+    std::vector<uint32_t> expected(count);
+    std::iota(expected.begin(), expected.end(), 0u);
+    const field::PhiloxKey key = field::philox_key(11);
+    for (uint64_t t = 0; t + 1 < count; ++t) {
+      const uint64_t i = count - 1 - t, block = t / 2, slot = t % 2;
+      const field::PhiloxCounter words = field::philox4x32_10(
+          {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 5u, 0x4F524452u}, key);
+      const uint64_t bits = (uint64_t{words[2 * slot]} << 32) | words[2 * slot + 1];
+      std::swap(
+          expected[i],
+          expected[static_cast<uint64_t>((static_cast<unsigned __int128>(bits) * (i + 1)) >> 64)]);
+    }
+    EXPECT_EQ(epoch_order(count, 11, 5), expected) << count;
+  }
 }
 
 TEST(Schedule, LearningRates) {

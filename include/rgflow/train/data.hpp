@@ -39,7 +39,9 @@ struct DataPlan {
 
   /// Plans training on `level` of `data` with `val_fraction` of the samples held out, batches of
   /// `batch` pairs and `memory_budget` bytes (over all ranks) for the pairs of `scalar_bytes`
-  /// per value. The budget counts over all ranks, each holding its share of a window, so the
+  /// per value and the epoch order of a training window (4 bytes a pair, held whole by every
+  /// rank); in memory, both splits are held at once, streamed, one window's pairs at a time. The
+  /// budget counts over all ranks, each holding its share of a window, so the
   /// windows, and with them the batches, do not depend on the rank count. UsageError naming the
   /// option (`option_prefix` + name; the budget as `budget_option`) when the split leaves no
   /// training sample, a batch exceeds the training split or a window, or the training pairs of
