@@ -46,7 +46,8 @@ struct AnalyzeConfig {
   std::string output_option = "-o";
 };
 
-// Reads and checks every option; the one place analyze's options are read.
+// Reads and checks every option; the one place analyze's options are read. Local: it reads the
+// options database only, and every rank reaches the same verdict.
 AnalyzeConfig read_config(OptionReader& o) {
   AnalyzeConfig c;
   c.data = o.get_string("data", "", "dataset to analyse (required)");
@@ -108,7 +109,8 @@ AnalyzeConfig read_config(OptionReader& o) {
 }
 
 // Collective over `world`: the analysis of `config`, results.h5 and its tables written
-// atomically by rank 0 (nothing left behind on failure), the summary printed on rank 0.
+// atomically by rank 0 with serial HDF5 (nothing left behind on failure), the summary printed on
+// rank 0. Every rank opens the inputs itself (serial HDF5).
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
   PhaseTimes times;  // each -log_view stage holds its phases and the sums over ranks after them
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.

@@ -38,6 +38,7 @@ int dispatch(const std::string& stage, const Comm& world, const Invocation& invo
   return run_analyze(world, invocation);
 }
 
+// How `task` runs inside `run`: its prefix, the run's command line. Local.
 Invocation invocation_for(const Task& task, const Invocation& run) {
   Invocation stage_invocation;
   stage_invocation.prefix = task.plan.prefix;
