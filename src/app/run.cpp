@@ -175,6 +175,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
   if (!selection.empty()) throw UsageError(selection);
   outdir = pipeline_outdir(outdir, pipeline_path);
 
+  // The command line's options that rgflow run itself did not take: each must belong to a stage.
   const auto command_line = unused_options();
   const std::vector<PlannedStage> plans = plan_pipeline(file, command_line, {outdir, force, quiet});
   // The command line's stage options are taken; one that no stage takes is a typo.
