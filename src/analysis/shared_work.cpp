@@ -4,6 +4,47 @@
 
 namespace rgflow::analysis {
 
+GeneralisationTable generalisation_over_ranks(const Comm& world, PhaseTimes& times,
+                                              const PassModels& pass_models,
+                                              const GeneralisationPlan& plan, TileSums& sums,
+                                              const std::vector<std::string>& model_names,
+                                              const PassSource& data,
+                                              const std::vector<PassSource>& test_sets) {
+  times.run(world, "analyze: generalisation", [&] {
+    for (size_t e = 0; e < test_sets.size(); ++e) {
+      test_set_pass(test_sets[e], static_cast<int>(e) + 1, pass_models, plan, sums, world.rank(),
+                    world.size());
+    }
+  });
+  world.sum(sums.buffer());
+  return generalisation_table(plan, sums, model_names, data, test_sets);
+}
+
+std::vector<LearnedFlow> learned_flows(const Comm& world, PhaseTimes& times,
+                                       const PassModels& pass_models,
+                                       const std::vector<PassModels::Source>& models,
+                                       const lattice::Geometry& data, double scaling_dimension,
+                                       const std::function<double(int)>& level0_exact,
+                                       int64_t groups, const std::vector<double>& exact_spins) {
+  for (size_t m = 0; m < models.size(); ++m) {
+    if (pass_models.flow_table(m)) world.sum(pass_models.flow_table(m)->buffer());
+    if (pass_models.spin_table(m)) world.sum(pass_models.spin_table(m)->buffer());
+  }
+  std::vector<LearnedFlow> flows;
+  times.run(world, "analyze: flows", [&] {
+    for (size_t m = 0; m < models.size(); ++m) {
+      flows.push_back(learned_flow(pass_models.flow_table(m), models[m].level_input, data,
+                                   scaling_dimension, level0_exact));
+      if (const auto* spins = pass_models.spin_table(m)) {
+        // Exact values apply to the flow's row 0 when it is the data's level 0.
+        flows.back().spins =
+            spins->flow(groups, models[m].level_input == 0 ? exact_spins : std::vector<double>{});
+      }
+    }
+  });
+  return flows;
+}
+
 std::vector<PropagationReport> propagate_models(const Comm& world, PhaseTimes& times,
                                                 const std::vector<PassModels::Source>& models,
                                                 const PropagationData& data,

@@ -1,14 +1,13 @@
 // rgflow analyze: reads its options, calls the layers and reports. The analysis lives in
 // analysis/ (the data passes over (sample, tile) pieces, grouped moments, generalisation, learned
 // flows, propagation and symmetry metrics: kernels without MPI or files, and shared_work for the
-// steps shared out by model), the files in io/ (analysis_inputs: the datasets and model.h5 files
-// opened and checked; results_file: results.h5, its CSV tables and the printed summary). Work is
-// shared out by chunk of a jackknife slot, piece or model; each chunk's numbers are made by one
-// rank and summed over ranks with zeros elsewhere, so results are bit-identical for any rank count
-// and memory budget. Every rank-local phase runs inside Comm::local_phase (PhaseTimes), so a
-// failure on any rank ends every rank with one line; each step is a PETSc log stage for -log_view.
-#include <unistd.h>
-
+// steps that communicate), the files in io/ (analysis_inputs: the datasets and model.h5 files
+// opened, checked and planned; results_file: results.h5, its CSV tables and the printed summary,
+// atomic_file: no partial output on failure). Work is shared out by chunk of a jackknife slot,
+// piece or model; each chunk's numbers are made by one rank and summed over ranks with zeros
+// elsewhere, so results are bit-identical for any rank count and memory budget. Every rank-local
+// phase runs inside Comm::local_phase (PhaseTimes), so a failure on any rank ends every rank with
+// one line; each step is a PETSc log stage for -log_view.
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -39,23 +38,16 @@ struct AnalyzeConfig {
   int order = 8;
   int64_t groups = 16;
   std::string jackknife = "auto";
-  int64_t memory_budget_bytes = 0;  // per rank: pieces read at once and the models' work space
+  io::ReadBudget budget;  // per rank: pieces read at once and the models' work space
   bool force = false, quiet = false;
   analysis::PropagationOptions propagation;
-  std::string groups_option = "-groups", jackknife_option = "-jackknife", output_option = "-o",
-              budget_option = "-memory_mb";  // as the user types them
+  // The options as the user types them, for messages.
+  analysis::JackknifeNames jackknife_names{"-groups", "-jackknife", ""};
+  std::string output_option = "-o";
 };
 
-// The non-empty items of a comma-separated list of files.
-std::vector<std::string> file_list(const std::string& text) {
-  std::vector<std::string> items;
-  for (auto& item : split_list(text)) {
-    if (!item.empty()) items.push_back(std::move(item));
-  }
-  return items;
-}
-
-// Reads and checks every option; the one place analyze's options are read.
+// Reads and checks every option; the one place analyze's options are read. Local: it reads the
+// options database only, and every rank reaches the same verdict.
 AnalyzeConfig read_config(OptionReader& o) {
   AnalyzeConfig c;
   c.data = o.get_string("data", "", "dataset to analyse (required)");
@@ -69,7 +61,7 @@ AnalyzeConfig read_config(OptionReader& o) {
       "jackknife groups: consecutive samples, or slabs of whole top-level block rows of every "
       "sample (for few large samples); auto: samples when there are at least -groups of them");
   c.output = o.get_string("o", "results.h5", "output results file");
-  c.memory_budget_bytes =
+  c.budget.bytes =
       o.get_int("memory_mb", 64,
                 "memory budget per rank, MiB: the pieces of samples read at once (whole tiles of "
                 "top-level block rows, all levels) and the models' work space",
@@ -96,13 +88,12 @@ AnalyzeConfig read_config(OptionReader& o) {
       o.get_int("propagation_blocks", 32768,
                 "propagation: blocks of the data for the Monte Carlo estimates", 16, INT32_MAX);
   if (o.help()) return c;
-  c.groups_option = o.full_name("groups");
-  c.jackknife_option = o.full_name("jackknife");
+  c.jackknife_names = {o.full_name("groups"), o.full_name("jackknife"), c.data};
   c.output_option = o.full_name("o");
-  c.budget_option = o.full_name(test_budget > 0 ? "test_memory_bytes" : "memory_mb");
-  if (test_budget > 0) c.memory_budget_bytes = test_budget;
-  c.models = file_list(models);
-  c.eval_data = file_list(eval_data);
+  c.budget.option = o.full_name(test_budget > 0 ? "test_memory_bytes" : "memory_mb");
+  if (test_budget > 0) c.budget.bytes = test_budget;
+  c.models = non_empty_items(models);
+  c.eval_data = non_empty_items(eval_data);
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
   if (c.models.empty() && !c.eval_data.empty()) {
     throw UsageError("option " + o.full_name("eval_data") + " needs -models");
@@ -118,61 +109,38 @@ AnalyzeConfig read_config(OptionReader& o) {
 }
 
 // Collective over `world`: the analysis of `config`, results.h5 and its tables written
-// atomically by rank 0 (nothing left behind on failure), the summary printed on rank 0.
+// atomically by rank 0 with serial HDF5 (nothing left behind on failure), the summary printed on
+// rank 0. Every rank opens the inputs itself (serial HDF5).
 int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& command_line) {
   PhaseTimes times;  // each -log_view stage holds its phases and the sums over ranks after them
   // Inputs: every rank opens every file itself, so a missing or malformed one fails everywhere.
-  std::unique_ptr<io::DatasetReader> reader;
-  std::vector<std::unique_ptr<io::DatasetReader>> eval_readers;
-  std::vector<io::TrainedModel> models;
-  analysis::JackknifeGroups groups_kind = analysis::JackknifeGroups::kSamples;
-  int64_t read_rows = 0;    // top-level block rows of the data read at once
-  int64_t spin_pieces = 0;  // pieces per sample of the spin sums; 0: the data are not spins
-  const io::ReadBudget budget{config.memory_budget_bytes, config.budget_option};
+  io::AnalysisInputs inputs;
   {
     LogStageGuard stage(log_stage("Analyze: inputs"));
     times.run(world, "analyze: inputs", [&] {
-      reader = io::open_complete_dataset(config.data);
-      const auto& g = reader->spec().geometry;
-      groups_kind = analysis::choose_jackknife_groups(
-          config.jackknife, config.groups, reader->spec().samples, g.level_side(g.levels),
-          {config.groups_option, config.jackknife_option, config.data});
-      for (const auto& path : config.models) models.push_back(io::read_model_for(path, g));
-      for (const auto& path : config.eval_data) {
-        eval_readers.push_back(io::open_test_set(path, *reader));
-      }
-      read_rows = io::rows_per_read(*reader, !models.empty(), budget);
-      std::vector<int> level_inputs;
-      for (const auto& model : models) level_inputs.push_back(model.level_input);
-      spin_pieces = io::spin_sum_pieces(*reader, groups_kind, config.groups, level_inputs, budget);
-      for (const auto& eval : eval_readers) io::rows_per_read(*eval, true, budget);
+      inputs =
+          io::open_analysis_inputs(config.data, config.models, config.eval_data, config.jackknife,
+                                   config.groups, config.jackknife_names, config.budget);
     });
   }
+  const auto& reader = inputs.data;
+  const analysis::JackknifeGroups groups_kind = inputs.groups_kind;
+  const int64_t read_rows = inputs.read_rows;
   const auto& spec = reader->spec();
   const auto& g = spec.geometry;
   const analysis::PassSource data = io::pass_source(*reader);
   const analysis::PassChunks chunks(g, spec.samples, groups_kind, config.groups);
   io::prepare_output(world, config.output, config.output_option, config.force, false);
-  try {
+  {
+    // No partial output: the results file is written last, whole, or not at all.
+    const io::PartialOutputDiscard discard(world, config.output);
     io::AnalysisResults results;
-    std::vector<analysis::PassModels::Source> sources;
-    std::vector<analysis::GeneralisationModel> planned;
-    for (const auto& model : models) {
-      results.models.push_back(io::results_name(model.path));
-      sources.push_back({&model.network, model.scalar, model.level_input});
-      planned.push_back({results.models.back(), model.level_input,
-                         model.has_provenance && io::same_file(model.dataset_path, config.data),
-                         model.training_samples});
-    }
+    results.models = inputs.model_names();
+    const std::vector<analysis::PassModels::Source> sources = inputs.pass_models();
     // One table of (level, group) moments, grouped as decided above, a slot per chunk.
     auto grouped = [&](int levels) { return chunks.table(levels, config.order); };
     // Spin sums of the data's levels and of every learned flow (fields of spins only).
-    std::function<analysis::SpinSumTable(int)> spin_table;
-    if (spin_pieces > 0) {
-      spin_table = [&](int first_level) {
-        return analysis::SpinSumTable::of_levels(g, first_level, spec.samples, spin_pieces);
-      };
-    }
+    const auto spin_table = inputs.spin_tables();
     std::unique_ptr<analysis::SpinSumTable> data_spins;
     if (spin_table) data_spins = std::make_unique<analysis::SpinSumTable>(spin_table(0));
     const std::vector<double> exact_spins =
@@ -181,15 +149,8 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     // learned levels' spin sums.
     const analysis::PassModels pass_models(sources, spec.dtype, g.levels, grouped, spin_table);
     // The generalisation table's cells (model x test set) and their slots.
-    std::vector<analysis::PassSource> test_sets;
-    std::vector<analysis::GeneralisationData> planned_tests;
-    for (size_t e = 0; e < eval_readers.size(); ++e) {
-      test_sets.push_back(io::pass_source(*eval_readers[e]));
-      planned_tests.push_back({io::results_name(config.eval_data[e]), test_sets[e].geometry.levels,
-                               test_sets[e].samples});
-    }
-    results.plan =
-        analysis::plan_generalisation(planned, {"data", g.levels, spec.samples}, planned_tests);
+    const std::vector<analysis::PassSource> test_sets = inputs.test_set_sources();
+    results.plan = inputs.generalisation_plan();
     analysis::TileSums tile_sums(
         results.plan, analysis::tiles_per_source(data, groups_kind, config.groups, test_sets));
     const auto exact = analysis::known_exact_cumulants(spec.distribution);
@@ -215,35 +176,16 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     {
       // One pass over each test set for every model's cell on it.
       LogStageGuard stage(log_stage("Analyze: generalisation"));
-      times.run(world, "analyze: generalisation", [&] {
-        for (size_t e = 0; e < test_sets.size(); ++e) {
-          analysis::test_set_pass(test_sets[e], static_cast<int>(e) + 1, pass_models, results.plan,
-                                  tile_sums, world.rank(), world.size());
-        }
-      });
-      world.sum(tile_sums.buffer());
-      auto table =
-          analysis::generalisation_table(results.plan, tile_sums, results.models, data, test_sets);
+      auto table = analysis::generalisation_over_ranks(world, times, pass_models, results.plan,
+                                                       tile_sums, results.models, data, test_sets);
       results.mse = std::move(table.mse);
       results.notes = std::move(table.notes);
     }
     {
       LogStageGuard stage(log_stage("Analyze: flows"));
-      for (size_t m = 0; m < models.size(); ++m) {
-        if (pass_models.flow_table(m)) world.sum(pass_models.flow_table(m)->buffer());
-        if (pass_models.spin_table(m)) world.sum(pass_models.spin_table(m)->buffer());
-      }
-      times.run(world, "analyze: flows", [&] {
-        for (size_t m = 0; m < models.size(); ++m) {
-          results.learned_flows.push_back(analysis::learned_flow(
-              pass_models.flow_table(m), models[m].level_input, g, spec.scaling_dimension, exact));
-          if (const auto* spins = pass_models.spin_table(m)) {
-            // Exact values apply to the flow's row 0 when it is the data's level 0.
-            results.learned_flows.back().spins = spins->flow(
-                config.groups, models[m].level_input == 0 ? exact_spins : std::vector<double>{});
-          }
-        }
-      });
+      results.learned_flows =
+          analysis::learned_flows(world, times, pass_models, sources, g, spec.scaling_dimension,
+                                  exact, config.groups, exact_spins);
     }
     if (config.propagation.modes != "none") {
       LogStageGuard stage(log_stage("Analyze: propagation"));
@@ -256,15 +198,11 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     {
       LogStageGuard stage(log_stage("Analyze: symmetry"));
       results.symmetry = analysis::measure_symmetry(world, times, sources, data, spec.seed);
-      for (size_t k = 0; k < models.size(); ++k) {
-        results.symmetry[k].order_history = models[k].history.order_parameter_table();
-        results.symmetry[k].history_epochs = models[k].history.epoch;
-      }
+      inputs.add_histories(results.symmetry);
     }
     {
       LogStageGuard stage(log_stage("Analyze: write"));
-      times.run(world, "analyze: write", [&] {
-        if (world.rank() != 0) return;
+      times.run_on_root(world, "analyze: write", [&] {
         io::write_analysis_results(
             io::partial_path(config.output), config.output,
             {config.data, command_line, utc_timestamp(), config.groups,
@@ -276,26 +214,19 @@ int analyze(const Comm& world, const AnalyzeConfig& config, const std::string& c
     const double peak_rss = peak_rss_mib(world);
     if (world.rank() == 0 && !config.quiet) {
       io::print_analysis_summary(stdout, config.output, config.order, results);
-      std::printf("rgflow analyze: seconds per phase on rank 0: %s\n",
-                  times.summary(false).c_str());
-      std::printf("rgflow analyze: CPU seconds per phase on rank 0: %s\n",
-                  times.summary(true).c_str());
+      times.print(stdout, "rgflow analyze");
       std::printf(
           "rgflow analyze: peak RSS %.0f MiB/rank (largest), budget %s/rank, %lld "
           "top-level block row(s) of the data per read\n",
-          peak_rss, mib_text(config.memory_budget_bytes).c_str(),
-          static_cast<long long>(read_rows));
+          peak_rss, mib_text(config.budget.bytes).c_str(), static_cast<long long>(read_rows));
     }
-  } catch (...) {
-    // No partial output: the results file is written last, whole, or not at all.
-    if (world.rank() == 0) unlink(io::partial_path(config.output).c_str());
-    throw;
   }
   return 0;
 }
 
 }  // namespace
 
+// Collective over `world` (commands.hpp).
 int run_analyze(const Comm& world, const Invocation& invocation) {
   OptionReader options(invocation.prefix, invocation.help);
   const AnalyzeConfig config = read_config(options);

@@ -58,6 +58,8 @@ int dispatch(const std::string& command, const rgflow::app::Invocation& invocati
 
 }  // namespace
 
+// Collective over MPI_COMM_WORLD: MPI and PETSc are initialised and finalised on every rank, and
+// the subcommand runs on all of them.
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   const bool root = world_rank() == 0;

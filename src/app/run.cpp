@@ -3,8 +3,6 @@
 // gets a PETSc options database of its own, every stage checks its options before the first one
 // starts, and a stage whose output is complete is kept, so rerunning after a failure continues
 // where it stopped.
-#include <petscsys.h>
-
 #include <cstdio>
 
 #include "commands.hpp"
@@ -20,9 +18,11 @@
 namespace rgflow::app {
 namespace {
 
-// A planned stage, its options database and what it did.
+// A planned stage, its options database (holding the plan's options) and what it did.
 struct Task {
-  explicit Task(PlannedStage planned) : plan(std::move(planned)) {}
+  explicit Task(PlannedStage planned) : plan(std::move(planned)) {
+    for (const StageOption& option : plan.options) options->set(option.name, option.value);
+  }
   PlannedStage plan;
   // The stage's own options database: PETSc's global one holds at most 512 options, fewer than
   // a study's grid of models needs, and a private one per stage also keeps stages apart.
@@ -31,27 +31,6 @@ struct Task {
   double seconds = 0;
 };
 
-// The command line's options that rgflow run itself did not take: each must belong to a stage.
-// Local: every rank holds the same database.
-std::vector<std::pair<std::string, std::string>> stage_options_of_command_line() {
-  std::vector<std::pair<std::string, std::string>> options;
-  PetscInt count = 0;
-  char** names = nullptr;
-  char** values = nullptr;
-  RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
-  for (PetscInt k = 0; k < count; ++k) options.emplace_back(names[k], values[k] ? values[k] : "");
-  RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
-  return options;
-}
-
-// Marks the global database's option `name` used (reading does).
-void mark_used(const std::string& name) {
-  PetscBool found = PETSC_FALSE;
-  std::vector<char> buffer(kMaxOptionLength + 2, '\0');
-  RGFLOW_PETSC(PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer.data(),
-                                     buffer.size(), &found));
-}
-
 // Runs the subcommand `stage`: collective over `world`, as every subcommand is.
 int dispatch(const std::string& stage, const Comm& world, const Invocation& invocation) {
   if (stage == "generate") return run_generate(world, invocation);
@@ -59,6 +38,7 @@ int dispatch(const std::string& stage, const Comm& world, const Invocation& invo
   return run_analyze(world, invocation);
 }
 
+// How `task` runs inside `run`: its prefix, the run's command line. Local.
 Invocation invocation_for(const Task& task, const Invocation& run) {
   Invocation stage_invocation;
   stage_invocation.prefix = task.plan.prefix;
@@ -80,15 +60,7 @@ void validate(const Comm& world, const Task& task, const Invocation& run,
     throw UsageError(locate_in_file(error.what(), task.plan, pipeline_path));
   }
   const std::string first = first_unused_option();
-  if (first.empty()) return;
-  const auto origin = task.plan.origins.find(first);
-  if (origin != task.plan.origins.end()) {
-    throw UsageError("pipeline file '" + pipeline_path + "', line " +
-                     std::to_string(origin->second.second) + ": unknown option '" +
-                     origin->second.first + "' (run 'rgflow " + stage_of_option(first) +
-                     " -help' for the options)");
-  }
-  throw UsageError("unknown option -" + first + " (misspelt? run with -help to list options)");
+  if (!first.empty()) throw UsageError(unknown_option_message(task.plan, first, pipeline_path));
 }
 
 // The results are kept when they are complete and newer than every file they were made from
@@ -166,21 +138,9 @@ void report(const std::vector<Task>& tasks, const std::vector<size_t>& selected,
   }
 }
 
-constexpr const char* kPipelineHelp =
-    "\n"
-    "A pipeline file is YAML with up to three stages; every value is the option of that name:\n"
-    "  generate:                 # datasets by name (rgflow generate -help)\n"
-    "    uniform: {d: 2, L: 128, levels: 5, samples: 256, distribution: uniform}\n"
-    "  train:                    # models by name (rgflow train -help); 'defaults' applies to all\n"
-    "    defaults: {epochs: 4, batch: 256}\n"
-    "    linear: {data: uniform, hidden: [8], activation: identity, tying: inputs}\n"
-    "  analyze: {data: uniform, eval_data: [laplace]}   # rgflow analyze -help\n"
-    "Outputs: DIR/data/<dataset>.h5, DIR/models/<model>.h5, DIR/results/results.h5 and CSVs.\n"
-    "Any option can be overridden on the command line with its prefix, e.g. -train_linear_epochs "
-    "2.\n";
-
 }  // namespace
 
+// Collective over `world` (commands.hpp).
 int run_pipeline(const Comm& world, const Invocation& invocation,
                  const std::string& pipeline_path) {
   OptionReader options(invocation.prefix, invocation.help);
@@ -199,7 +159,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
   if (invocation.help) {
     if (world.rank() == 0) {
       options.print_help("rgflow run PIPELINE.yaml [options]");
-      std::fputs(kPipelineHelp, stdout);
+      std::fputs(kPipelineFileHelp, stdout);
     }
     return 0;
   }
@@ -208,44 +168,26 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
   }
   // Rank 0 reads the file and every rank parses the same text: one verdict everywhere.
   std::string text;
-  world.local_phase("run: read pipeline", [&] {
-    if (world.rank() == 0) text = read_pipeline_text(pipeline_path);
-  });
+  world.root_phase("run: read pipeline", [&] { text = read_pipeline_text(pipeline_path); });
   text = world.broadcast(text);
   PipelineFile file = parse_pipeline(pipeline_path, text);
-  if (file.datasets.empty() && file.models.empty() && file.analyses.empty()) {
-    throw UsageError("pipeline file '" + pipeline_path + "' defines no stage");
-  }
-  if (!model.empty() && file.model(model) == nullptr) {
-    throw UsageError("option -model: '" + model + "' is not a model of '" + pipeline_path + "'");
-  }
-  if (model_index >= static_cast<int64_t>(file.models.size())) {
-    throw UsageError("option -model_index: " + std::to_string(model_index) + " is out of range ('" +
-                     pipeline_path + "' has " + std::to_string(file.models.size()) + " models)");
-  }
-  if ((!model.empty() || model_index >= 0) && stage != "train") {
-    throw UsageError("options -model and -model_index need -stage train");
-  }
-  if (outdir.empty()) outdir = "runs/" + pipeline_name(pipeline_path);
-  while (outdir.size() > 1 && outdir.back() == '/') outdir.pop_back();
+  const std::string selection = selection_problem(file, stage, model, model_index);
+  if (!selection.empty()) throw UsageError(selection);
+  outdir = pipeline_outdir(outdir, pipeline_path);
 
-  const auto command_line = stage_options_of_command_line();
+  // The command line's options that rgflow run itself did not take: each must belong to a stage.
+  const auto command_line = unused_options();
   const std::vector<PlannedStage> plans = plan_pipeline(file, command_line, {outdir, force, quiet});
   // The command line's stage options are taken; one that no stage takes is a typo.
   for (const auto& option : command_line) {
-    if (belongs_to_a_stage(plans, option.first)) mark_used(option.first);
+    if (belongs_to_a_stage(plans, option.first)) mark_option_used(option.first);
   }
   const std::string unused = first_unused_option();
   if (!unused.empty()) {
     throw UsageError("unknown option -" + unused +
                      " (not an option of rgflow run, nor of a stage of '" + file.path + "')");
   }
-  std::vector<Task> tasks;
-  for (const PlannedStage& plan : plans) {
-    tasks.emplace_back(plan);
-    for (const StageOption& option : plan.options)
-      tasks.back().options->set(option.name, option.value);
-  }
+  std::vector<Task> tasks(plans.begin(), plans.end());
   for (const Task& task : tasks) validate(world, task, invocation, file.path);
   if (list_models) {
     if (world.rank() == 0) {
@@ -254,8 +196,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
     return 0;
   }
   // The folders, checked by trying: nothing else has been written yet.
-  world.local_phase("run: folders", [&] {
-    if (world.rank() != 0) return;
+  world.root_phase("run: folders", [&] {
     for (const char* sub : {"", "/data", "/models", "/results"}) {
       const std::string error = io::make_folders(outdir + sub);
       if (!error.empty()) throw UsageError("option -outdir: " + error);
@@ -265,8 +206,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
   // as its siblings run beside it (each model's own output lock keeps them apart), but it is
   // refused while a whole run holds the folder.
   io::FileLock run_lock;
-  world.local_phase("run: lock", [&] {
-    if (world.rank() != 0) return;
+  world.root_phase("run: lock", [&] {
     const std::string lock = outdir + "/.rgflow-run.lock";
     const std::string what = "the pipeline folder '" + outdir + "'";
     const std::string held = !model.empty() || model_index >= 0
@@ -275,8 +215,7 @@ int run_pipeline(const Comm& world, const Invocation& invocation,
     if (!held.empty()) throw UsageError("option -outdir: " + held);
   });
   const std::vector<size_t> selected = select_stages(plans, file, stage, model, model_index);
-  world.local_phase("run: check inputs", [&] {
-    if (world.rank() != 0) return;
+  world.root_phase("run: check inputs", [&] {
     const std::string problem = check_inputs(plans, selected, file.path, io::input_file_problem);
     if (!problem.empty()) throw UsageError(problem);
   });

@@ -2,14 +2,12 @@
 // k, targets the same blocks' values at level k+1, read from the file (not recomputed).
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 #include "commands.hpp"
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/options.hpp"
 #include "rgflow/core/petsc.hpp"
 #include "rgflow/core/progress.hpp"
-#include "rgflow/core/text.hpp"
 #include "rgflow/io/atomic_file.hpp"
 #include "rgflow/io/dataset.hpp"
 #include "rgflow/train/training_run.hpp"
@@ -28,22 +26,6 @@ struct TrainConfig {
   bool force = false, resume = false, quiet = false;
   int64_t stop_after_steps = 0;
 };
-
-// The hidden widths of `text` (-hidden), each in [1, 2^20]; `option` names it in messages.
-std::vector<int> parse_widths(const std::string& option, const std::string& text) {
-  std::vector<int> widths;
-  for (const std::string& item : split_list(text)) {
-    char* end = nullptr;
-    const long value = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || value < 1 || value > 1 << 20) {
-      throw UsageError("option " + option + ": '" + text +
-                       "' is not a list of positive widths (e.g. 64,64)");
-    }
-    widths.push_back(static_cast<int>(value));
-  }
-  if (widths.empty()) throw UsageError("option " + option + ": no hidden widths given");
-  return widths;
-}
 
 // Reads and checks every option of `rgflow train` (UsageError naming the first bad one). Local: it
 // reads the options database only, and every rank reaches the same verdict.
@@ -135,7 +117,7 @@ TrainConfig read_config(OptionReader& o) {
                                  "testing only: end abruptly after this many steps", 0, INT64_MAX);
   if (o.help()) return c;
 
-  spec.hidden = parse_widths(o.full_name("hidden"), hidden);
+  spec.hidden = train::parse_hidden_widths(o.full_name("hidden"), hidden);
   spec.seed = settings.seed;
   if (c.data.empty()) throw UsageError("option " + o.full_name("data") + " is required");
   if (!tune.empty()) {
@@ -169,18 +151,8 @@ void train_with(const Comm& world, const TrainConfig& config, const io::DatasetR
                                     report};
   train::TrainingRun<Scalar> run(world, reader, config.options, settings,
                                  state == io::OutputState::kResume);
-  const train::DataPlan& plan = run.plan();
   const auto& pairs = run.pairs();
   const train::Trainer<Scalar>& trainer = run.trainer();
-  std::string streaming;
-  if (plan.tiled) {
-    streaming = " (streamed from the file in tiles of whole top-level blocks, " +
-                std::to_string(plan.tiling.count()) + " per sample, of up to " +
-                std::to_string(plan.window_pairs) + " pairs)";
-  } else if (plan.streamed) {
-    streaming = " (streamed from the file in windows of " + std::to_string(plan.window_samples) +
-                " samples)";
-  }
   if (report) {
     std::printf(
         "rgflow train: %s, %lld parameters, %llu training and %llu validation pairs%s, %lld "
@@ -188,7 +160,7 @@ void train_with(const Comm& world, const TrainConfig& config, const io::DatasetR
         nn::model_kind_name(run.spec().kind).c_str(),
         static_cast<long long>(run.model().network().parameter_count()),
         static_cast<unsigned long long>(pairs.train.total()),
-        static_cast<unsigned long long>(pairs.validation.total()), streaming.c_str(),
+        static_cast<unsigned long long>(pairs.validation.total()), run.plan().streaming().c_str(),
         static_cast<long long>(trainer.total_steps()), static_cast<long long>(run.settings().batch),
         world.size(), run.settings().reproducible ? ", reproducible reduction" : "");
     std::fflush(stdout);

@@ -145,15 +145,27 @@ void OptionReader::print_help(const std::string& title) const {
       "  -log_view  PETSc's profile of where the time went\n");
 }
 
-std::string first_unused_option() {
+std::vector<std::pair<std::string, std::string>> unused_options() {
+  std::vector<std::pair<std::string, std::string>> options;
   PetscInt count = 0;
   char** names = nullptr;
   char** values = nullptr;
   RGFLOW_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
-  std::string first;
-  if (count > 0) first = names[0];
+  for (PetscInt k = 0; k < count; ++k) options.emplace_back(names[k], values[k] ? values[k] : "");
   RGFLOW_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
-  return first;
+  return options;
+}
+
+std::string first_unused_option() {
+  const auto options = unused_options();
+  return options.empty() ? "" : options.front().first;
+}
+
+void mark_option_used(const std::string& name) {
+  PetscBool found = PETSC_FALSE;
+  std::vector<char> buffer(kMaxOptionLength + 2, '\0');
+  RGFLOW_PETSC(PetscOptionsGetString(nullptr, nullptr, ("-" + name).c_str(), buffer.data(),
+                                     buffer.size(), &found));
 }
 
 void require_all_options_used() {

@@ -329,6 +329,24 @@ bool belongs_to_a_stage(const std::vector<PlannedStage>& stages, const std::stri
   return false;
 }
 
+std::string selection_problem(const PipelineFile& file, const std::string& stage,
+                              const std::string& model, int64_t model_index) {
+  if (file.datasets.empty() && file.models.empty() && file.analyses.empty()) {
+    return "pipeline file '" + file.path + "' defines no stage";
+  }
+  if (!model.empty() && file.model(model) == nullptr) {
+    return "option -model: '" + model + "' is not a model of '" + file.path + "'";
+  }
+  if (model_index >= static_cast<int64_t>(file.models.size())) {
+    return "option -model_index: " + std::to_string(model_index) + " is out of range ('" +
+           file.path + "' has " + std::to_string(file.models.size()) + " models)";
+  }
+  if ((!model.empty() || model_index >= 0) && stage != "train") {
+    return "options -model and -model_index need -stage train";
+  }
+  return "";
+}
+
 std::vector<size_t> select_stages(const std::vector<PlannedStage>& stages, const PipelineFile& file,
                                   const std::string& stage, const std::string& model,
                                   int64_t model_index) {
@@ -402,6 +420,23 @@ std::string pipeline_name(const std::string& path) {
   const auto dot = name.find_last_of('.');
   if (dot != std::string::npos && dot > 0) name = name.substr(0, dot);
   return name.empty() ? "pipeline" : name;
+}
+
+std::string pipeline_outdir(const std::string& outdir, const std::string& pipeline_path) {
+  std::string folder = outdir.empty() ? "runs/" + pipeline_name(pipeline_path) : outdir;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+  return folder;
+}
+
+std::string unknown_option_message(const PlannedStage& stage, const std::string& option,
+                                   const std::string& pipeline_path) {
+  const auto origin = stage.origins.find(option);
+  if (origin == stage.origins.end()) {
+    return "unknown option -" + option + " (misspelt? run with -help to list options)";
+  }
+  return "pipeline file '" + pipeline_path + "', line " + std::to_string(origin->second.second) +
+         ": unknown option '" + origin->second.first + "' (run 'rgflow " + stage_of_option(option) +
+         " -help' for the options)";
 }
 
 }  // namespace rgflow

@@ -12,6 +12,14 @@ std::vector<std::string> split_list(const std::string& text, char separator) {
   return items;
 }
 
+std::vector<std::string> non_empty_items(const std::string& text) {
+  std::vector<std::string> items;
+  for (auto& item : split_list(text)) {
+    if (!item.empty()) items.push_back(std::move(item));
+  }
+  return items;
+}
+
 std::string join_list(const std::vector<std::string>& items) {
   std::string text;
   for (size_t i = 0; i < items.size(); ++i) text += (i == 0 ? "" : ",") + items[i];

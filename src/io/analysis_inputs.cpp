@@ -4,6 +4,8 @@
 
 #include "rgflow/core/error.hpp"
 #include "rgflow/core/text.hpp"
+#include "rgflow/io/atomic_file.hpp"
+#include "rgflow/io/results_file.hpp"
 
 namespace rgflow::io {
 
@@ -96,6 +98,79 @@ analysis::PassSource pass_source(const DatasetReader& reader) {
   const auto& spec = reader.spec();
   return {spec.geometry, spec.samples, spec.dtype, slab_reader<float>(reader),
           slab_reader<double>(reader)};
+}
+
+std::vector<analysis::PassModels::Source> AnalysisInputs::pass_models() const {
+  std::vector<analysis::PassModels::Source> sources;
+  for (const auto& model : models) {
+    sources.push_back({&model.network, model.scalar, model.level_input});
+  }
+  return sources;
+}
+
+std::vector<std::string> AnalysisInputs::model_names() const {
+  std::vector<std::string> names;
+  for (const auto& model : models) names.push_back(results_name(model.path));
+  return names;
+}
+
+std::function<analysis::SpinSumTable(int)> AnalysisInputs::spin_tables() const {
+  if (spin_pieces == 0) return nullptr;
+  const auto& spec = data->spec();
+  return [geometry = spec.geometry, samples = spec.samples, pieces = spin_pieces](int first_level) {
+    return analysis::SpinSumTable::of_levels(geometry, first_level, samples, pieces);
+  };
+}
+
+std::vector<analysis::PassSource> AnalysisInputs::test_set_sources() const {
+  std::vector<analysis::PassSource> sources;
+  for (const auto& test_set : test_sets) sources.push_back(pass_source(*test_set));
+  return sources;
+}
+
+void AnalysisInputs::add_histories(std::vector<analysis::SymmetryReport>& reports) const {
+  for (size_t k = 0; k < models.size(); ++k) {
+    reports[k].order_history = models[k].history.order_parameter_table();
+    reports[k].history_epochs = models[k].history.epoch;
+  }
+}
+
+analysis::GeneralisationPlan AnalysisInputs::generalisation_plan() const {
+  std::vector<analysis::GeneralisationModel> planned;
+  for (const auto& model : models) {
+    planned.push_back({results_name(model.path), model.level_input,
+                       model.has_provenance && same_file(model.dataset_path, data->path()),
+                       model.training_samples});
+  }
+  std::vector<analysis::GeneralisationData> planned_tests;
+  for (const auto& test_set : test_sets) {
+    planned_tests.push_back({results_name(test_set->path()), test_set->spec().geometry.levels,
+                             test_set->spec().samples});
+  }
+  const auto& spec = data->spec();
+  return analysis::plan_generalisation(planned, {"data", spec.geometry.levels, spec.samples},
+                                       planned_tests);
+}
+
+AnalysisInputs open_analysis_inputs(const std::string& data, const std::vector<std::string>& models,
+                                    const std::vector<std::string>& eval_data,
+                                    const std::string& jackknife, int64_t groups,
+                                    const analysis::JackknifeNames& names,
+                                    const ReadBudget& budget) {
+  AnalysisInputs inputs;
+  inputs.data = open_complete_dataset(data);
+  const DatasetReader& reader = *inputs.data;
+  const auto& g = reader.spec().geometry;
+  inputs.groups_kind = analysis::choose_jackknife_groups(jackknife, groups, reader.spec().samples,
+                                                         g.level_side(g.levels), names);
+  for (const auto& path : models) inputs.models.push_back(read_model_for(path, g));
+  for (const auto& path : eval_data) inputs.test_sets.push_back(open_test_set(path, reader));
+  inputs.read_rows = rows_per_read(reader, !inputs.models.empty(), budget);
+  std::vector<int> level_inputs;
+  for (const auto& model : inputs.models) level_inputs.push_back(model.level_input);
+  inputs.spin_pieces = spin_sum_pieces(reader, inputs.groups_kind, groups, level_inputs, budget);
+  for (const auto& test_set : inputs.test_sets) rows_per_read(*test_set, true, budget);
+  return inputs;
 }
 
 }  // namespace rgflow::io

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -347,11 +348,19 @@ void commit_output(const Comm& comm, const std::string& final_path) {
   });
 }
 
+PartialOutputDiscard::PartialOutputDiscard(const Comm& comm, std::string final_path)
+    : root_(comm.rank() == 0),
+      final_path_(std::move(final_path)),
+      exceptions_(std::uncaught_exceptions()) {}
+
+PartialOutputDiscard::~PartialOutputDiscard() {
+  if (root_ && std::uncaught_exceptions() > exceptions_) unlink(partial_path(final_path_).c_str());
+}
+
 void keep_complete_output(const Comm& comm, const std::string& command,
                           const std::string& final_path, bool quiet,
                           const std::function<std::string()>& problem) {
-  comm.local_phase((command + ": check existing output").c_str(), [&] {
-    if (comm.rank() != 0) return;
+  comm.root_phase((command + ": check existing output").c_str(), [&] {
     const std::string reason = problem();
     if (!reason.empty()) throw UsageError(reason + " (use -force to replace it)");
   });

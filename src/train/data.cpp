@@ -98,6 +98,18 @@ DataPlan DataPlan::make(const io::DatasetSpec& data, int level, double val_fract
   return plan;
 }
 
+std::string DataPlan::streaming() const {
+  if (tiled) {
+    return " (streamed from the file in tiles of whole top-level blocks, " +
+           std::to_string(tiling.count()) + " per sample, of up to " +
+           std::to_string(window_pairs) + " pairs)";
+  }
+  if (streamed) {
+    return " (streamed from the file in windows of " + std::to_string(window_samples) + " samples)";
+  }
+  return "";
+}
+
 std::optional<lattice::Tiling> plan_pair_tiling(const lattice::Geometry& geometry, int level,
                                                 int64_t pair_bytes, int64_t budget_bytes) {
   lattice::Tiling tiling;

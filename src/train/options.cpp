@@ -116,6 +116,21 @@ std::string TuningOptions::parse(const std::string& types_text, const std::strin
   return "";
 }
 
+std::vector<int> parse_hidden_widths(const std::string& option, const std::string& text) {
+  std::vector<int> widths;
+  for (const std::string& item : split_list(text)) {
+    char* end = nullptr;
+    const long value = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || value < 1 || value > 1 << 20) {
+      throw UsageError("option " + option + ": '" + text +
+                       "' is not a list of positive widths (e.g. 64,64)");
+    }
+    widths.push_back(static_cast<int>(value));
+  }
+  if (widths.empty()) throw UsageError("option " + option + ": no hidden widths given");
+  return widths;
+}
+
 std::string TrainingOptions::problem(const std::string& option_prefix) const {
   const std::string& p = option_prefix;
   {

@@ -98,8 +98,7 @@ TrainingRun<Scalar>::TrainingRun(const Comm& world, const io::DatasetReader& rea
 template <typename Scalar>
 void TrainingRun<Scalar>::save(const TrainState<Scalar>& now, bool complete) {
   LogStageGuard guard(stage_save_);
-  world_.local_phase("train: save", [&] {
-    if (world_.rank() != 0) return;
+  world_.root_phase("train: save", [&] {
     try {
       write_training_file(io::partial_path(run_.output), model_, optimizer_, now, provenance_,
                           complete);

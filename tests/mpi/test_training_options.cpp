@@ -198,6 +198,40 @@ TEST(DataPlan, WindowsSmallerThanOneSampleAreTilesOfWholeTopLevelBlocks) {
             std::string::npos);
 }
 
+// What rgflow train's first line says about the plans above: nothing when the pairs fit in
+// memory, the window's samples when streamed, the tiles and their pairs when tiled.
+TEST(DataPlan, StreamingSaysHowThePairsAreRead) {
+  io::DatasetSpec data;
+  data.geometry = {2, 16, 2, 2};
+  data.samples = 10;
+  EXPECT_EQ(DataPlan::make(data, 0, 0.2, 64, 1 << 20, 4, "-").streaming(), "");
+  EXPECT_EQ(DataPlan::make(data, 0, 0.2, 64, 3 * 1280 + 1279, 4, "-").streaming(),
+            " (streamed from the file in windows of 3 samples)");
+  EXPECT_EQ(DataPlan::make(data, 0, 0.2, 16, 1279, 4, "-").streaming(),
+            " (streamed from the file in tiles of whole top-level blocks, 2 per sample, of up to "
+            "32 pairs)");
+}
+
+TEST(TrainingOptions, HiddenWidthsAreACommaListOfPositiveIntegers) {
+  EXPECT_EQ(parse_hidden_widths("-hidden", "64,64"), (std::vector<int>{64, 64}));
+  EXPECT_EQ(parse_hidden_widths("-hidden", "1"), (std::vector<int>{1}));
+  EXPECT_EQ(parse_hidden_widths("-hidden", "1048576,3"), (std::vector<int>{1 << 20, 3}));
+  auto refusal = [](const std::string& text) {
+    try {
+      parse_hidden_widths("-train_m_hidden", text);
+    } catch (const UsageError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  for (const char* bad : {"0", "-4", "8,,8", "8x", "1048577", "4.5", ","}) {
+    EXPECT_EQ(refusal(bad), "option -train_m_hidden: '" + std::string(bad) +
+                                "' is not a list of positive widths (e.g. 64,64)")
+        << bad;
+  }
+  EXPECT_EQ(refusal(""), "option -train_m_hidden: no hidden widths given");
+}
+
 // The pairs of a box equal the pairs of the whole sample at the same blocks (coarse::extract_pairs,
 // the whole-sample kernel), in d = 1, 2, 3.
 TEST(ExtractBoxPairs, EqualTheWholeSamplePairsOfTheSameBlocks) {

@@ -164,5 +164,39 @@ TEST(PipelinePlan, MessagesPointIntoTheFile) {
   EXPECT_EQ(pipeline_name("dir/"), "pipeline");
 }
 
+TEST(PipelinePlan, UnknownOptionsPointIntoTheFileOrTheCommandLine) {
+  PipelineFile file = study();
+  file.models[0].options.push_back({"activaton", "tanh", 12});
+  const auto stages = plan_pipeline(file, {{"train_a_lrr", "1"}}, {"out", false, false});
+  EXPECT_EQ(unknown_option_message(stages[3], "train_a_activaton", "p.yaml"),
+            "pipeline file 'p.yaml', line 12: unknown option 'train: a: activaton' (run 'rgflow "
+            "train -help' for the options)");
+  EXPECT_EQ(unknown_option_message(stages[3], "train_a_lrr", "p.yaml"),
+            "unknown option -train_a_lrr (misspelt? run with -help to list options)");
+}
+
+TEST(PipelinePlan, SelectionOptionsAndTheOutputFolder) {
+  const PipelineFile file = study();
+  EXPECT_EQ(selection_problem(file, "all", "", -1), "");
+  EXPECT_EQ(selection_problem(file, "train", "b", -1), "");
+  EXPECT_EQ(selection_problem(file, "train", "", 2), "");
+  EXPECT_EQ(selection_problem(file, "train", "z", -1),
+            "option -model: 'z' is not a model of 'p.yaml'");
+  EXPECT_EQ(selection_problem(file, "train", "", 3),
+            "option -model_index: 3 is out of range ('p.yaml' has 3 models)");
+  EXPECT_EQ(selection_problem(file, "all", "b", -1),
+            "options -model and -model_index need -stage train");
+  EXPECT_EQ(selection_problem(file, "analyze", "", 0),
+            "options -model and -model_index need -stage train");
+  PipelineFile empty;
+  empty.path = "e.yaml";
+  EXPECT_EQ(selection_problem(empty, "all", "", -1), "pipeline file 'e.yaml' defines no stage");
+
+  EXPECT_EQ(pipeline_outdir("", "pipelines/quickstart.yaml"), "runs/quickstart");
+  EXPECT_EQ(pipeline_outdir("out//", "p.yaml"), "out");
+  EXPECT_EQ(pipeline_outdir("/", "p.yaml"), "/");
+  EXPECT_EQ(pipeline_outdir("a/b", "p.yaml"), "a/b");
+}
+
 }  // namespace
 }  // namespace rgflow

@@ -107,6 +107,18 @@ class Comm {
     raise_if_any(error);
   }
 
+  /// Collective: local_phase whose work runs on rank 0 alone, for what one rank looks at or does
+  /// for all under a phase name (a look at the file system, a lock, a file written with serial
+  /// HDF5): every rank passes the failure-injection hook `name`, and a failure on any rank ends
+  /// every rank with one UsageError. The one way the stages run named work on rank 0 (on_root is
+  /// the layers' unnamed form, with a choice of error type).
+  template <typename Work>
+  void root_phase(const char* name, Work&& work) const {
+    local_phase(name, [&] {
+      if (rank() == 0) work();
+    });
+  }
+
  private:
   MPI_Comm comm_;
   bool owned_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rgflow {
@@ -48,9 +49,16 @@ class OptionReader {
   std::vector<std::string> help_lines_;
 };
 
+/// Every option in the default database that nothing has read, in the database's order: its
+/// name (without the dash) and value ("" for a flag).
+std::vector<std::pair<std::string, std::string>> unused_options();
+
 /// The name (without the dash) of the first option in the default database that nothing has
 /// read, or "".
 std::string first_unused_option();
+
+/// Marks the default database's option `name` (without the dash) as read, as reading it would.
+void mark_option_used(const std::string& name);
 
 /// Throws UsageError naming the first option in the database that nothing has read (a misspelt
 /// option must not silently run with the default).

@@ -21,20 +21,19 @@ class PhaseTimes {
   /// Collective over `world` (Comm::local_phase): runs `phase` as the phase `name`.
   template <typename Phase>
   void run(const Comm& world, const std::string& name, Phase&& phase) {
-    const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = cpu_seconds();
-    world.local_phase(name.c_str(), phase);
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu = cpu_seconds() - cpu_start;
-    for (auto& entry : entries_) {
-      if (entry.name == name) {
-        entry.wall += wall;
-        entry.cpu += cpu;
-        return;
-      }
-    }
-    entries_.push_back({name, wall, cpu});
+    timed(name, [&] { world.local_phase(name.c_str(), phase); });
+  }
+  /// Collective over `world` (Comm::root_phase): runs `work` on rank 0 alone as the phase `name`
+  /// (a file written with serial HDF5), every rank timing it.
+  template <typename Work>
+  void run_on_root(const Comm& world, const std::string& name, Work&& work) {
+    timed(name, [&] { world.root_phase(name.c_str(), work); });
+  }
+  /// Prints the phases' wall and CPU seconds on this rank, one line each, to `out`:
+  /// "<command>: seconds per phase on rank 0: ..." (call it on rank 0). Local.
+  void print(std::FILE* out, const char* command) const {
+    std::fprintf(out, "%s: seconds per phase on rank 0: %s\n", command, summary(false).c_str());
+    std::fprintf(out, "%s: CPU seconds per phase on rank 0: %s\n", command, summary(true).c_str());
   }
   std::string summary(bool cpu) const {
     std::string text;
@@ -53,6 +52,24 @@ class PhaseTimes {
     std::string name;
     double wall, cpu;
   };
+  // Runs `run` and adds its wall and CPU seconds to the phase `name`.
+  template <typename Run>
+  void timed(const std::string& name, Run&& run) {
+    const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_seconds();
+    run();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_start;
+    for (auto& entry : entries_) {
+      if (entry.name == name) {
+        entry.wall += wall;
+        entry.cpu += cpu;
+        return;
+      }
+    }
+    entries_.push_back({name, wall, cpu});
+  }
   static double cpu_seconds() {
     timespec t{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);

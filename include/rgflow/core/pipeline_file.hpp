@@ -48,6 +48,20 @@ struct PipelineFile {
   const PipelineEntry* model(const std::string& name) const;
 };
 
+/// The shape of a pipeline file in a few lines, for `rgflow run -help` (after its options).
+constexpr const char* kPipelineFileHelp =
+    "\n"
+    "A pipeline file is YAML with up to three stages; every value is the option of that name:\n"
+    "  generate:                 # datasets by name (rgflow generate -help)\n"
+    "    uniform: {d: 2, L: 128, levels: 5, samples: 256, distribution: uniform}\n"
+    "  train:                    # models by name (rgflow train -help); 'defaults' applies to all\n"
+    "    defaults: {epochs: 4, batch: 256}\n"
+    "    linear: {data: uniform, hidden: [8], activation: identity, tying: inputs}\n"
+    "  analyze: {data: uniform, eval_data: [laplace]}   # rgflow analyze -help\n"
+    "Outputs: DIR/data/<dataset>.h5, DIR/models/<model>.h5, DIR/results/results.h5 and CSVs.\n"
+    "Any option can be overridden on the command line with its prefix, e.g. -train_linear_epochs "
+    "2.\n";
+
 /// The text of the pipeline file at `path`. UsageError, one line, when it does not exist, cannot
 /// be read (a folder, no permission) or is larger than any real pipeline (16 MiB). Local.
 std::string read_pipeline_text(const std::string& path);

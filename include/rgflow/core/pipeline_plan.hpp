@@ -63,6 +63,13 @@ std::vector<PlannedStage> plan_pipeline(
 /// Whether the command-line option `name` (without dash) goes to one of `stages`.
 bool belongs_to_a_stage(const std::vector<PlannedStage>& stages, const std::string& name);
 
+/// "" when `-stage` `stage`, `-model` `model` ("": not given) and `-model_index` `model_index`
+/// (-1: not given) can select from `file`, else the problem in one line naming the file or the
+/// option: a file that defines no stage, a model that is not in the file, an index out of range,
+/// -model or -model_index without -stage train.
+std::string selection_problem(const PipelineFile& file, const std::string& stage,
+                              const std::string& model, int64_t model_index);
+
 /// The positions in `stages` that `-stage` (all, generate, train, analyze), `-model` ("": any)
 /// and `-model_index` (-1: any) select, in order. `model_index` indexes `file.models`.
 std::vector<size_t> select_stages(const std::vector<PlannedStage>& stages, const PipelineFile& file,
@@ -91,5 +98,16 @@ std::string locate_in_file(const std::string& message, const PlannedStage& stage
 
 /// The pipeline's name: the file name without folder and extension ("pipeline" if none).
 std::string pipeline_name(const std::string& path);
+
+/// The folder of every output: `outdir` (-outdir) without trailing slashes, or
+/// "runs/<pipeline name>" when it is empty.
+std::string pipeline_outdir(const std::string& outdir, const std::string& pipeline_path);
+
+/// The message for the option `option` (without dash) that `stage` left unread after reading its
+/// options: where the file set it, "pipeline file '<path>', line <n>: unknown option
+/// '<train: m1: activaton>' (run 'rgflow train -help' for the options)"; else (the command line)
+/// "unknown option -<option> (misspelt? run with -help to list options)".
+std::string unknown_option_message(const PlannedStage& stage, const std::string& option,
+                                   const std::string& pipeline_path);
 
 }  // namespace rgflow

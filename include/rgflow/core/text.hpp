@@ -14,6 +14,10 @@ namespace rgflow {
 /// item, and an empty text has none.
 std::vector<std::string> split_list(const std::string& text, char separator = ',');
 
+/// The non-empty items of the comma-separated `text`, in order: a list of files, where an empty
+/// item (a doubled or trailing comma) names no file.
+std::vector<std::string> non_empty_items(const std::string& text);
+
 /// The items joined by commas.
 std::string join_list(const std::vector<std::string>& items);
 std::string join_list(const std::vector<int>& items);

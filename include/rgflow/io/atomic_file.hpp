@@ -80,6 +80,23 @@ OutputState prepare_extension(const Comm& comm, const std::string& final_path,
 /// it), then releases the output's lock.
 void commit_output(const Comm& comm, const std::string& final_path);
 
+/// For an output written whole at the end, never resumed (results.h5): while it lives, leaving
+/// the scope by an exception removes the partial file on rank 0 of `comm`, so a failed stage
+/// leaves no partial output behind (the lock goes with release_all_outputs). Local: no
+/// communication (rank 0 unlinks).
+class PartialOutputDiscard {
+ public:
+  PartialOutputDiscard(const Comm& comm, std::string final_path);
+  ~PartialOutputDiscard();
+  PartialOutputDiscard(const PartialOutputDiscard&) = delete;
+  PartialOutputDiscard& operator=(const PartialOutputDiscard&) = delete;
+
+ private:
+  bool root_;
+  std::string final_path_;
+  int exceptions_;  // std::uncaught_exceptions() when made
+};
+
 /// For an output that prepare_output found complete. Collective over `comm`: rank 0 runs
 /// `problem`, which returns "" when the existing output may be kept, else why not (it may
 /// throw); the reason, with " (use -force to replace it)", ends every rank as one UsageError (the

@@ -50,6 +50,10 @@ struct DataPlan {
                        int64_t memory_budget, int64_t scalar_bytes,
                        const std::string& option_prefix,
                        const std::string& budget_option = "memory_mb");
+  /// How the pairs are read, as rgflow train's first line says it: "" when they are held in
+  /// memory, else " (streamed from the file in windows of <n> samples)" or, tiled, " (streamed
+  /// from the file in tiles of whole top-level blocks, <count> per sample, of up to <n> pairs)".
+  std::string streaming() const;
 };
 
 /// The tiling of the lattice of `geometry` (level-0 sites, whole top-level blocks, in the order of

@@ -33,6 +33,10 @@ struct TuningOptions {
                     const std::vector<std::string>& given, const std::string& option_prefix);
 };
 
+/// The hidden widths of `text` (-hidden: a comma list, e.g. "64,64"), each in [1, 2^20];
+/// UsageError, one line naming `option` (as the user types it), for anything else or no width.
+std::vector<int> parse_hidden_widths(const std::string& option, const std::string& text);
+
 /// One stored option (an attribute of model.h5's /options).
 using StoredOption = io::StoredOption;
 
