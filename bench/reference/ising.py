@@ -16,13 +16,12 @@ median over repeats) and, with --json, writes the figures.
         [--json ref.json]
 """
 import argparse
-import json
 import math
-import statistics
-import time
 
 import numba
 import numpy as np
+
+import timing
 
 
 @numba.njit(cache=False)
@@ -79,23 +78,14 @@ def main():
     numba.njit(lambda s: np.random.seed(s))(args.seed)  # seeds numba's own generator
     sweep(spins, p_up, colour_order)  # compile and warm up
 
-    ns_per_update = []
-    for _ in range(args.repeats):
-        start = time.process_time()
-        for _ in range(args.sweeps):
-            sweep(spins, p_up, colour_order)
-        seconds = time.process_time() - start
-        ns_per_update.append(seconds * 1e9 / (args.sweeps * args.L ** d))
-    median = statistics.median(ns_per_update)
+    ns_per_update, median, _ = timing.ns_per_site(lambda: sweep(spins, p_up, colour_order),
+                                                  args.sweeps, args.repeats, args.L ** d)
     print(f"numba checkerboard heat-bath, d = {d}, L = {args.L}: {median:.2f} ns per spin update (CPU) "
           f"(repeats {', '.join(f'{v:.2f}' for v in ns_per_update)}); "
           f"<m> after the run {spins.mean():+.4f}")
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump({"workload": {"dim": d, "L": args.L, "sweeps": args.sweeps, "beta": beta},
-                       "ns_per_update": ns_per_update, "median": median,
-                       "numba": numba.__version__}, out, indent=1)
-
+        timing.write_json(args.json, {"dim": d, "L": args.L, "sweeps": args.sweeps, "beta": beta},
+                          "ns_per_update", ns_per_update, median)
 
 if __name__ == "__main__":
     main()

@@ -14,13 +14,12 @@ prints ns per site per sweep (the median over repeats) and, with --json, writes 
         [--json F]
 """
 import argparse
-import json
 import math
-import statistics
-import time
 
 import numba
 import numpy as np
+
+import timing
 
 
 @numba.njit(cache=False)
@@ -121,24 +120,14 @@ def main():
     for _ in range(args.warmup):  # compile, then reach equilibrium (cluster sizes of beta_c)
         step(spins, p, parent, heads)
 
-    ns_per_site = []
-    clusters = 0
-    for _ in range(args.repeats):
-        start = time.process_time()
-        for _ in range(args.sweeps):
-            clusters = step(spins, p, parent, heads)
-        seconds = time.process_time() - start
-        ns_per_site.append(seconds * 1e9 / (args.sweeps * sites))
-    median = statistics.median(ns_per_site)
+    ns_per_site, median, clusters = timing.ns_per_site(lambda: step(spins, p, parent, heads),
+                                                       args.sweeps, args.repeats, sites)
     print(f"numba Swendsen-Wang, d = {d}, L = {args.L}: {median:.2f} ns per site per sweep (CPU) "
           f"(repeats {', '.join(f'{v:.2f}' for v in ns_per_site)}); "
           f"clusters per site {clusters / sites:.3f}, |m| {abs(spins.mean()):.4f}")
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump({"workload": {"dim": d, "L": args.L, "sweeps": args.sweeps, "beta": beta},
-                       "ns_per_site": ns_per_site, "median": median,
-                       "numba": numba.__version__}, out, indent=1)
-
+        timing.write_json(args.json, {"dim": d, "L": args.L, "sweeps": args.sweeps, "beta": beta},
+                          "ns_per_site", ns_per_site, median)
 
 if __name__ == "__main__":
     main()
