@@ -33,6 +33,17 @@ h5::Hid open_file(const std::string& path, unsigned flags = H5F_ACC_RDONLY) {
   return h5::file_id(H5Fopen(path.c_str(), flags, H5P_DEFAULT));
 }
 
+// `net` written to a new model file at `path`, and that file opened again for reading.
+template <typename Scalar>
+h5::Hid written_model(const nn::Network<Scalar>& net, const std::string& path) {
+  {
+    h5::Hid file = create_file(path);
+    write_model(file.get(), net);
+    file.close();
+  }
+  return open_file(path);
+}
+
 // Moves every parameter off its seeded initial value (a reader that ignored /model/parameters
 // and kept the constructor's values would then fail), and plants a negative zero and a
 // subnormal, which only a bit-exact path preserves.
@@ -225,12 +236,7 @@ void check_effective_weights(const nn::ModelSpec& spec) {
   nn::Network<Scalar> net(spec);
   perturb(net);
   TemporaryFile temporary("model_weights");
-  {
-    h5::Hid file = create_file(temporary.path());
-    write_model(file.get(), net);
-    file.close();
-  }
-  h5::Hid file = open_file(temporary.path());
+  h5::Hid file = written_model(net, temporary.path());
   const bool gnn = spec.kind == nn::ModelKind::kGnn;
   int layers = 0;
   while (h5::link_exists(file.get(), "/model/layer_" + std::to_string(layers))) ++layers;
@@ -422,12 +428,7 @@ TEST(ModelFile, ConvertWidensAFloatModelExactly) {
   nn::Network<float> net(spec);
   perturb(net);
   TemporaryFile temporary("model_widen");
-  {
-    h5::Hid file = create_file(temporary.path());
-    write_model(file.get(), net);
-    file.close();
-  }
-  h5::Hid file = open_file(temporary.path());
+  h5::Hid file = written_model(net, temporary.path());
   const nn::Network<double> wide = read_model<double>(file.get(), temporary.path(), true);
   ASSERT_EQ(wide.parameter_count(), net.parameter_count());
   for (Eigen::Index i = 0; i < net.parameter_count(); ++i) {
