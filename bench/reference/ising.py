@@ -15,7 +15,6 @@ median over repeats) and, with --json, writes the figures.
     /usr/bin/python3 bench/reference/ising.py [--dim 2] --L 1024 --sweeps 20 --repeats 5 \
         [--json ref.json]
 """
-import argparse
 import math
 
 import numba
@@ -59,20 +58,9 @@ def sweep_3d(spins, p_up, colour_order):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dim", type=int, choices=(2, 3), default=2)
-    parser.add_argument("--L", type=int, default=1024)
-    parser.add_argument("--sweeps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json")
-    args = parser.parse_args()
-
+    args, beta, spins = timing.lattice_run(__doc__.splitlines()[0], sweeps=20)
     d = args.dim
-    beta = 0.5 * math.log(1.0 + math.sqrt(2.0)) if d == 2 else 0.2216546
     p_up = np.array([1.0 / (1.0 + math.exp(-2.0 * beta * h)) for h in range(-2 * d, 2 * d + 1, 2)])
-    rng = np.random.default_rng(args.seed)
-    spins = np.where(rng.random((args.L,) * d) < 0.5, 1, -1).astype(np.int8)
     sweep = globals()["sweep" if d == 2 else "sweep_3d"]
     colour_order = np.array([0, 1])
     numba.njit(lambda s: np.random.seed(s))(args.seed)  # seeds numba's own generator

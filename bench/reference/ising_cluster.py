@@ -13,7 +13,6 @@ prints ns per site per sweep (the median over repeats) and, with --json, writes 
     /usr/bin/python3 bench/reference/ising_cluster.py [--dim 2] --L 1024 --sweeps 10 --repeats 5 \
         [--json F]
 """
-import argparse
 import math
 
 import numba
@@ -97,22 +96,11 @@ def sweep3(spins, p, parent, heads):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dim", type=int, choices=(2, 3), default=2)
-    parser.add_argument("--L", type=int, default=1024)
-    parser.add_argument("--sweeps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json")
-    args = parser.parse_args()
-
+    args, beta, spins = timing.lattice_run(__doc__.splitlines()[0], sweeps=10,
+                                           extra=[("--warmup", 20)])
     d = args.dim
-    beta = 0.5 * math.log(1.0 + math.sqrt(2.0)) if d == 2 else 0.2216546
     p = 1.0 - math.exp(-2.0 * beta)
     sites = args.L**d
-    rng = np.random.default_rng(args.seed)
-    spins = np.where(rng.random((args.L,) * d) < 0.5, 1, -1).astype(np.int8)
     parent = np.empty(sites, dtype=np.int64)
     heads = np.zeros(sites, dtype=np.bool_)
     step = sweep if d == 2 else sweep3

@@ -411,6 +411,26 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
                                       [&central](const std::vector<int>& t) { return central(t); });
 }
 
+std::vector<Vector<double>> gaussian_directions(const std::vector<double>& covariance, int width,
+                                                const std::vector<int>& units) {
+  const int r = static_cast<int>(units.size());
+  Matrix<double> sub(r, r);
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < r; ++j)
+      sub(i, j) = covariance[static_cast<size_t>(units[static_cast<size_t>(i)] * width +
+                                                 units[static_cast<size_t>(j)])];
+  Eigen::SelfAdjointEigenSolver<Matrix<double>> solver(sub);
+  const double largest = std::max(solver.eigenvalues().maxCoeff(), 0.0);
+  std::vector<Vector<double>> directions;
+  for (int k = 0; k < r; ++k) {
+    const double lambda = solver.eigenvalues()(k);
+    if (lambda > 1e-13 * std::max(largest, 1e-300)) {
+      directions.push_back(solver.eigenvectors().col(k) * std::sqrt(lambda));
+    }
+  }
+  return directions;
+}
+
 void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights) {
   Matrix<double> jacobi = Matrix<double>::Zero(points, points);
   for (int k = 1; k < points; ++k) jacobi(k, k - 1) = jacobi(k - 1, k) = std::sqrt(double(k));
@@ -463,20 +483,7 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
       w, max_order, [&](const std::vector<int>& units, const std::vector<Pattern>& patterns) {
         if (!symmetry.canonical(units)) return;
         const int r = static_cast<int>(units.size());
-        Matrix<double> sub(r, r);
-        for (int i = 0; i < r; ++i)
-          for (int j = 0; j < r; ++j)
-            sub(i, j) = cov[static_cast<size_t>(units[static_cast<size_t>(i)] * w +
-                                                units[static_cast<size_t>(j)])];
-        Eigen::SelfAdjointEigenSolver<Matrix<double>> solver(sub);
-        const double largest = std::max(solver.eigenvalues().maxCoeff(), 0.0);
-        std::vector<Vector<double>> directions;
-        for (int k = 0; k < r; ++k) {
-          const double lambda = solver.eigenvalues()(k);
-          if (lambda > 1e-13 * std::max(largest, 1e-300)) {
-            directions.push_back(solver.eigenvectors().col(k) * std::sqrt(lambda));
-          }
-        }
+        const std::vector<Vector<double>> directions = gaussian_directions(cov, w, units);
         const int q = static_cast<int>(directions.size());
         const std::vector<double>& node_weight = grid_weight[static_cast<size_t>(q)];
         const size_t count = node_weight.size();

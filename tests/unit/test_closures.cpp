@@ -111,20 +111,9 @@ JointCumulants reference_gauss(const JointCumulants& z, nn::Activation activatio
     std::vector<int> distinct(t);
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
     const int r = static_cast<int>(distinct.size());
-    Matrix<double> sub(r, r);
-    for (int i = 0; i < r; ++i)
-      for (int j = 0; j < r; ++j)
-        sub(i, j) = cov[static_cast<size_t>(distinct[static_cast<size_t>(i)] * w +
-                                            distinct[static_cast<size_t>(j)])];
-    Eigen::SelfAdjointEigenSolver<Matrix<double>> solver(sub);
-    const double largest = std::max(solver.eigenvalues().maxCoeff(), 0.0);
-    std::vector<Vector<double>> directions;
-    for (int k = 0; k < r; ++k) {
-      const double lambda = solver.eigenvalues()(k);
-      if (lambda > 1e-13 * std::max(largest, 1e-300)) {
-        directions.push_back(solver.eigenvectors().col(k) * std::sqrt(lambda));
-      }
-    }
+    // The same directions as the closure (their own test is below): what this reference checks
+    // is the closure's grid over them, its patterns and its symmetry orbits, by brute force.
+    const std::vector<Vector<double>> directions = gaussian_directions(cov, w, distinct);
     const int q = static_cast<int>(directions.size());
     double total = 0;
     std::vector<int> grid(static_cast<size_t>(q), 0);
@@ -297,4 +286,30 @@ TEST(Closures, GraphLayerSymmetriesAreExactAndGiveTheSamePredictions) {
 }
 
 }  // namespace
+// The directions reproduce the covariance of the chosen units (sum of d d^T), and a degenerate
+// covariance (two units that are the same variable) gives one direction fewer.
+TEST(Closures, GaussianDirectionsReproduceTheCovarianceAndDropDegenerateOnes) {
+  const int w = 3;
+  // Units 0 and 2 are one variable (equal variances, covariance 1): rank 2 over {0, 1, 2}.
+  const std::vector<double> cov{1.0, 0.3, 1.0, 0.3, 2.0, 0.3, 1.0, 0.3, 1.0};
+  for (const std::vector<int>& units :
+       {std::vector<int>{0, 1}, std::vector<int>{1, 2}, std::vector<int>{0, 1, 2}}) {
+    const auto directions = gaussian_directions(cov, w, units);
+    EXPECT_EQ(directions.size(), 2u);  // {0, 2, 1}: rank 2; the pairs: full rank
+    const int r = static_cast<int>(units.size());
+    for (int i = 0; i < r; ++i) {
+      for (int j = 0; j < r; ++j) {
+        double sum = 0;
+        for (const auto& d : directions) sum += d(i) * d(j);
+        EXPECT_NEAR(sum,
+                    cov[static_cast<size_t>(units[static_cast<size_t>(i)] * w +
+                                            units[static_cast<size_t>(j)])],
+                    1e-12)
+            << "units of size " << r << ", entry (" << i << ", " << j << ")";
+      }
+    }
+  }
+  EXPECT_EQ(gaussian_directions(cov, w, {0, 2}).size(), 1u);
+}
+
 }  // namespace rgflow::analysis

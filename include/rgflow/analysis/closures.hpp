@@ -10,6 +10,7 @@
 
 #include "rgflow/analysis/cumulant_tensor.hpp"
 #include "rgflow/nn/activation.hpp"
+#include "rgflow/nn/network.hpp"
 
 namespace rgflow::analysis {
 
@@ -24,6 +25,14 @@ std::vector<double> taylor_coefficients(nn::Activation activation, double x, int
 /// copied to the others (the same values up to rounding, a fraction of the work).
 JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation, int order,
                               int max_order, const std::vector<std::vector<int>>& symmetries = {});
+
+/// The covariance of `units` (rows and columns of the width x width row-major `covariance`) as
+/// a sum of outer products d d^T, one d per eigenvalue above 1e-13 of the largest: a Gaussian
+/// vector with that covariance is mean + sum_k d_k u_k, u_k independent N(0, 1). Eigenvalues
+/// below the threshold (a degenerate law) drop out, so the Gauss-Hermite grid is over fewer
+/// directions.
+std::vector<nn::Vector<double>> gaussian_directions(const std::vector<double>& covariance,
+                                                    int width, const std::vector<int>& units);
 
 /// Gauss-Hermite nodes and weights for E[f(u)], u ~ N(0, 1) (probabilists' normalisation).
 void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights);
