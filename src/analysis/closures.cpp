@@ -444,6 +444,25 @@ void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<doub
   }
 }
 
+std::vector<double> gauss_unit_means(const JointCumulants& z, nn::Activation activation,
+                                     const std::vector<double>& nodes,
+                                     const std::vector<double>& weights) {
+  const int w = z.width;
+  const auto& mu = z.kappa[0];
+  const auto& cov = z.kappa[1];
+  std::vector<double> mean(static_cast<size_t>(w));
+  for (int a = 0; a < w; ++a) {
+    const double sd = std::sqrt(std::max(0.0, cov[static_cast<size_t>(a * w + a)]));
+    double m = 0;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      m +=
+          weights[k] * nn::activation_value(activation, mu[static_cast<size_t>(a)] + sd * nodes[k]);
+    }
+    mean[static_cast<size_t>(a)] = m;
+  }
+  return mean;
+}
+
 JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation, int points,
                              int max_order, const std::vector<std::vector<int>>& symmetries) {
   const UnitSymmetry symmetry(symmetries);
@@ -452,17 +471,7 @@ JointCumulants gauss_closure(const JointCumulants& z, nn::Activation activation,
   gauss_hermite_rule(points, nodes, weights);
   const auto& mu = z.kappa[0];
   const auto& cov = z.kappa[1];
-  std::vector<double> mean(static_cast<size_t>(w));
-  for (int a = 0; a < w; ++a) {
-    const double sd = std::sqrt(std::max(0.0, cov[static_cast<size_t>(a * w + a)]));
-    double m = 0;
-    for (int k = 0; k < points; ++k) {
-      m += weights[static_cast<size_t>(k)] *
-           nn::activation_value(activation,
-                                mu[static_cast<size_t>(a)] + sd * nodes[static_cast<size_t>(k)]);
-    }
-    mean[static_cast<size_t>(a)] = m;
-  }
+  const std::vector<double> mean = gauss_unit_means(z, activation, nodes, weights);
   // Central moments of phi over each set of distinct units D: z_D = mu_D + V sqrt(L) u with the
   // eigen-decomposition of the covariance of D (rank-deficient ones integrate over fewer
   // dimensions: tied units are perfectly correlated). One decomposition and one grid per set,

@@ -96,17 +96,7 @@ JointCumulants reference_gauss(const JointCumulants& z, nn::Activation activatio
   gauss_hermite_rule(points, nodes, weights);
   const auto& mu = z.kappa[0];
   const auto& cov = z.kappa[1];
-  std::vector<double> mean(static_cast<size_t>(w));
-  for (int a = 0; a < w; ++a) {
-    const double sd = std::sqrt(std::max(0.0, cov[static_cast<size_t>(a * w + a)]));
-    double m = 0;
-    for (int k = 0; k < points; ++k) {
-      m += weights[static_cast<size_t>(k)] *
-           nn::activation_value(activation,
-                                mu[static_cast<size_t>(a)] + sd * nodes[static_cast<size_t>(k)]);
-    }
-    mean[static_cast<size_t>(a)] = m;
-  }
+  const std::vector<double> mean = gauss_unit_means(z, activation, nodes, weights);
   auto central = [&](const std::vector<int>& t) {
     std::vector<int> distinct(t);
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());

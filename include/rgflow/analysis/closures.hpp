@@ -34,6 +34,12 @@ JointCumulants taylor_closure(const JointCumulants& z, nn::Activation activation
 std::vector<nn::Vector<double>> gaussian_directions(const std::vector<double>& covariance,
                                                     int width, const std::vector<int>& units);
 
+/// E[phi(z_a)] for every unit a of z, each z_a taken as N(mean, variance) of its cumulants, by
+/// the Gauss-Hermite rule (`nodes`, `weights`: gauss_hermite_rule).
+std::vector<double> gauss_unit_means(const JointCumulants& z, nn::Activation activation,
+                                     const std::vector<double>& nodes,
+                                     const std::vector<double>& weights);
+
 /// Gauss-Hermite nodes and weights for E[f(u)], u ~ N(0, 1) (probabilists' normalisation).
 void gauss_hermite_rule(int points, std::vector<double>& nodes, std::vector<double>& weights);
 
