@@ -91,12 +91,12 @@ JointCumulants reference_taylor(const JointCumulants& z, nn::Activation activati
 
 JointCumulants reference_gauss(const JointCumulants& z, nn::Activation activation, int points,
                                int max_order) {
-  const int w = z.width;
   std::vector<double> nodes, weights;
   gauss_hermite_rule(points, nodes, weights);
+  const std::vector<double> mean = gauss_unit_means(z, activation, nodes, weights);
+  const int w = z.width;
   const auto& mu = z.kappa[0];
   const auto& cov = z.kappa[1];
-  const std::vector<double> mean = gauss_unit_means(z, activation, nodes, weights);
   auto central = [&](const std::vector<int>& t) {
     std::vector<int> distinct(t);
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
