@@ -277,6 +277,29 @@ void check_room(const std::string& path, int64_t bytes) {
   }
 }
 
+// The file and memory dataspaces of samples [first_sample, first_sample + count) of a level on
+// `box`: a hyperslab of the file, or nothing on both sides when count is 0 (a rank that takes
+// part in a collective transfer without data).
+std::pair<h5::Hid, h5::Hid> sample_box_spaces(hid_t dataset, int64_t first_sample, int64_t count,
+                                              const lattice::Box& box) {
+  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset));
+  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
+  std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
+  for (int axis = 0; axis < box.dim; ++axis) {
+    start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
+    extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
+  }
+  h5::Hid memory_space = h5::simple_space(extent);
+  if (count > 0) {
+    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                  extent.data(), nullptr));
+  } else {
+    RGFLOW_H5(H5Sselect_none(file_space.get()));
+    RGFLOW_H5(H5Sselect_none(memory_space.get()));
+  }
+  return {std::move(file_space), std::move(memory_space)};
+}
+
 }  // namespace
 
 int64_t dtype_bytes(const std::string& dtype) {
@@ -442,41 +465,15 @@ void DatasetWriter::write(int level, int64_t first_sample, int64_t count, const 
                           const T* data) {
   if (!collective_ && count == 0) return;
   const hid_t dataset = levels_.at(static_cast<size_t>(level)).get();
-  h5::Hid file_space = h5::dataspace_id(H5Dget_space(dataset));
-  std::vector<hsize_t> start{static_cast<hsize_t>(first_sample)};
-  std::vector<hsize_t> extent{static_cast<hsize_t>(count)};
-  for (int axis = 0; axis < box.dim; ++axis) {
-    start.push_back(static_cast<hsize_t>(box.begin[axis]));
-    extent.push_back(static_cast<hsize_t>(box.extent[axis]));
-  }
-  h5::Hid memory_space = h5::simple_space(extent);
-  if (count > 0) {
-    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                  extent.data(), nullptr));
-  } else {
-    RGFLOW_H5(H5Sselect_none(file_space.get()));
-    RGFLOW_H5(H5Sselect_none(memory_space.get()));
-  }
+  const auto [file_space, memory_space] = sample_box_spaces(dataset, first_sample, count, box);
   RGFLOW_H5(H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(),
                      transfer_.get(), data));
 }
 
 void DatasetWriter::read_spins(int64_t sample, const lattice::Box& box, int8_t* out) const {
   if (!spec_.level_holds_spins(0)) throw std::logic_error("read_spins: level 0 holds no spins");
-  h5::Hid file_space = h5::dataspace_id(H5Dget_space(levels_.at(0).get()));
-  std::vector<hsize_t> start{static_cast<hsize_t>(sample)}, extent{1};
-  for (int axis = 0; axis < box.dim; ++axis) {
-    start.push_back(static_cast<hsize_t>(box.begin[static_cast<size_t>(axis)]));
-    extent.push_back(static_cast<hsize_t>(box.extent[static_cast<size_t>(axis)]));
-  }
-  h5::Hid memory_space = h5::simple_space(extent);
-  if (box.size() > 0) {
-    RGFLOW_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                  extent.data(), nullptr));
-  } else {
-    RGFLOW_H5(H5Sselect_none(file_space.get()));
-    RGFLOW_H5(H5Sselect_none(memory_space.get()));
-  }
+  const auto [file_space, memory_space] =
+      sample_box_spaces(levels_.at(0).get(), sample, box.size() > 0 ? 1 : 0, box);
   RGFLOW_H5(H5Dread(levels_.at(0).get(), H5T_NATIVE_INT8, memory_space.get(), file_space.get(),
                     collective_transfer_.get(), out));
 }
