@@ -32,6 +32,30 @@ TEST(Philox, UniformOpenIntervalIsSymmetricAndExclusive) {
   EXPECT_EQ(uniform_open01(0) + uniform_open01(0xffffffffu), 1.0);
 }
 
+// Every batch length from 0 to 80, so the batch's blocks of 32 and 16 counters and its partial
+// tail are all taken (AVX-512 builds; the compiler's loops elsewhere): each counter's words equal
+// philox4x32_10 on it, and nothing past the n-th counter is touched.
+TEST(Philox, BatchEqualsTheScalarOnEveryLength) {
+  const PhiloxKey key{0xa4093822u, 0x299f31d0u};
+  constexpr int kMax = 80;
+  for (int n = 0; n <= kMax; ++n) {
+    uint32_t x[4][kMax + 1];
+    PhiloxCounter in[kMax + 1];
+    for (int i = 0; i <= kMax; ++i) {
+      const uint32_t u = static_cast<uint32_t>(i);
+      in[i] = {0xffffffe0u + u, 0x243f6a88u * u, 0x85a308d3u ^ u, 0xffffffffu - u};
+      for (int k = 0; k < 4; ++k) x[k][i] = in[i][k];
+    }
+    philox4x32_10_batch(x[0], x[1], x[2], x[3], n, key);
+    for (int i = 0; i <= kMax; ++i) {
+      const PhiloxCounter expected = i < n ? philox4x32_10(in[i], key) : in[i];
+      for (int k = 0; k < 4; ++k) {
+        ASSERT_EQ(x[k][i], expected[k]) << "n " << n << ", counter " << i << ", word " << k;
+      }
+    }
+  }
+}
+
 #if RGFLOW_HAVE_AVX2_KERNELS
 // Two groups of 4 counters through the AVX2 rounds, garbage in the ignored high halves, counters
 // with carries in every word: the words equal philox4x32_10 on each counter.

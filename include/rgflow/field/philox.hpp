@@ -49,12 +49,78 @@ inline PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key) {
   return counter;
 }
 
+#ifdef __AVX512F__
+namespace detail {
+// The high and low 32 bits of m times each 32-bit lane of x. A vector multiply (32 x 32 -> 64)
+// takes the even lanes only, so the odd lanes are shifted down, multiplied apart and the halves
+// blended back into place. Zero-masking forms with every lane selected: the plain ones start
+// from _mm512_undefined_epi32, which GCC 12 reports as used uninitialised.
+inline void mulhilo_avx512(__m512i x, __m512i m, __m512i& hi, __m512i& lo) {
+  constexpr __mmask8 kAll = 0xff;
+  constexpr __mmask16 kOdd = 0xAAAA;
+  const __m512i even = _mm512_maskz_mul_epu32(kAll, x, m);
+  const __m512i odd = _mm512_maskz_mul_epu32(kAll, _mm512_maskz_srli_epi64(kAll, x, 32), m);
+  hi = _mm512_mask_blend_epi32(kOdd, _mm512_maskz_srli_epi64(kAll, even, 32), odd);
+  lo = _mm512_mask_blend_epi32(kOdd, even, _mm512_maskz_slli_epi64(kAll, odd, 32));
+}
+
+// Ten rounds on G x 16 counters in the batch layout (word k of counter i in lane i % 16 of
+// x[k][i / 16]); the G groups' rounds interleave so their multiply latencies overlap.
+template <int G>
+inline void philox4x32_10_avx512(__m512i (&x)[4][G], PhiloxKey key) {
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kPhiloxM0));
+  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(kPhiloxM1));
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    const __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0));
+    const __m512i key1 = _mm512_set1_epi32(static_cast<int>(k1));
+    for (int g = 0; g < G; ++g) {
+      __m512i hi0, lo0, hi1, lo1;
+      mulhilo_avx512(x[0][g], m0, hi0, lo0);
+      mulhilo_avx512(x[2][g], m1, hi1, lo1);
+      x[0][g] = _mm512_ternarylogic_epi32(hi1, x[1][g], key0, 0x96);  // three-way xor
+      x[1][g] = lo1;
+      x[2][g] = _mm512_ternarylogic_epi32(hi0, x[3][g], key1, 0x96);
+      x[3][g] = lo0;
+    }
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+}
+}  // namespace detail
+#endif
+
 /// Ten rounds of Philox4x32 on `n` counters at once, held word by word (x0[i], x1[i], x2[i],
-/// x3[i]: counter i), in place: the same bits as philox4x32_10 on each, in loops the compiler
-/// runs in vector lanes (the generators' batches).
+/// x3[i]: counter i), in place: the same bits as philox4x32_10 on each, in vector lanes (the
+/// generators' batches): AVX-512 registers where the build targets them, otherwise loops the
+/// compiler vectorises. The AVX-512 path is about twice as fast as the compiler's (it spreads the
+/// 32-bit lanes for the 32 x 32 -> 64 multiplies with permutes).
 inline void philox4x32_10_batch(uint32_t* __restrict x0, uint32_t* __restrict x1,
                                 uint32_t* __restrict x2, uint32_t* __restrict x3, int n,
                                 PhiloxKey key) {
+#ifdef __AVX512F__
+  uint32_t* const words[4] = {x0, x1, x2, x3};
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512i x[4][2];
+    for (int k = 0; k < 4; ++k) {
+      x[k][0] = _mm512_loadu_si512(words[k] + i);
+      x[k][1] = _mm512_loadu_si512(words[k] + i + 16);
+    }
+    detail::philox4x32_10_avx512<2>(x, key);
+    for (int k = 0; k < 4; ++k) {
+      _mm512_storeu_si512(words[k] + i, x[k][0]);
+      _mm512_storeu_si512(words[k] + i + 16, x[k][1]);
+    }
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    __m512i x[4][1];
+    for (int k = 0; k < 4; ++k) x[k][0] = _mm512_maskz_loadu_epi32(lanes, words[k] + i);
+    detail::philox4x32_10_avx512<1>(x, key);
+    for (int k = 0; k < 4; ++k) _mm512_mask_storeu_epi32(words[k] + i, lanes, x[k][0]);
+  }
+#else
   uint32_t k0 = key[0], k1 = key[1];
   for (int round = 0; round < 10; ++round) {
     for (int i = 0; i < n; ++i) {
@@ -72,6 +138,7 @@ inline void philox4x32_10_batch(uint32_t* __restrict x0, uint32_t* __restrict x1
     k0 += detail::kPhiloxW0;
     k1 += detail::kPhiloxW1;
   }
+#endif
 }
 
 #if RGFLOW_HAVE_AVX2_KERNELS
