@@ -67,6 +67,30 @@ uint64_t global_of_local(const Geometry& g, uint64_t local) {
   return global_site(g, c);
 }
 
+// The box index of global site `site` (in the box).
+uint32_t local_of_global(const Geometry& g, uint64_t site) {
+  const int64_t i = static_cast<int64_t>(site);
+  const int64_t c0 = i / (g.global[1] * g.global[2]), c1 = i / g.global[2] % g.global[1],
+                c2 = i % g.global[2];
+  return static_cast<uint32_t>(((c0 - g.origin[0]) * g.extent[1] + c1 - g.origin[1]) * g.extent[2] +
+                               c2 - g.origin[2]);
+}
+
+// Sites share a Philox call for their clusters' coins in blocks of 128, one bit each.
+constexpr uint64_t kCoinBlock = 128;
+
+// The coin of the cluster whose smallest global site is `root`: bit root % 128 of the 128 bits
+// of Philox((root / 128 low, root / 128 high | kClusterFlip << 24, sample, sweep)), word after
+// word (bit b is bit b % 32 of word b / 32).
+bool cluster_coin(PhiloxKey key, uint64_t root, uint32_t sample, uint32_t sweep) {
+  const uint64_t block = root / kCoinBlock;
+  const PhiloxCounter w = philox4x32_10(
+      {static_cast<uint32_t>(block), tagged_high(block, IsingStream::kClusterFlip), sample, sweep},
+      key);
+  const uint64_t bit = root % kCoinBlock;
+  return (w[bit / 32] >> (bit % 32) & 1) != 0;
+}
+
 }  // namespace
 
 void check_cluster_box(const IsingBox& box) {
@@ -138,6 +162,23 @@ inline uint64_t bits_from(const uint64_t* bits, uint32_t first, uint32_t count) 
   const uint64_t low = word[0] >> shift;
   const uint64_t high = shift == 0 ? 0 : word[1] << (64 - shift);
   return count == 64 ? (low | high) : (low | high) & ((uint64_t{1} << count) - 1);
+}
+
+// Bits first .. first + 63 of a bit array held in 32-bit words (two spare words at its end).
+inline uint64_t word_bits_from(const uint32_t* words, uint64_t first) {
+  const uint32_t* at = words + 2 * (first / 64);
+  uint64_t low, high;
+  std::memcpy(&low, at, 8);
+  std::memcpy(&high, at + 2, 8);
+  const uint32_t shift = first % 64;
+  return shift == 0 ? low : (low >> shift) | (high << (64 - shift));
+}
+
+// Ors `value` (count <= 64 bits, none above) into a zeroed bit array at bit `first`.
+inline void append_bits(uint64_t* bits, uint32_t first, uint64_t value) {
+  const uint32_t shift = first % 64;
+  bits[first / 64] |= value << shift;
+  if (shift != 0) bits[first / 64 + 1] |= value >> (64 - shift);
 }
 
 // Bits Dim i + k (i = 0 .. 63) of the Dim words at `bits`: the bonds along axis k of 64 sites
@@ -490,78 +531,56 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   const Rows rows(g);
   const PhiloxKey key = philox_key(seed);
   uint32_t* parent = clusters.parent.data();
-  std::vector<uint8_t>& coin = clusters.coin;
-  coin.resize(clusters.parent.size());
-  // The coins of the root runs, 64 Philox calls at a time (vectorised).
-  constexpr int kChunk = 64;
-  uint32_t local[kChunk], lane[kChunk], x0[kChunk], x1[kChunk], x2[kChunk], x3[kChunk];
-  uint64_t site[kChunk];
-  int n = 0;
-  // Only a local root that is the label of one of this box's links can belong to a larger
-  // cluster (a bond into the box is recorded by this box too, as a link of the entered site's
-  // cluster). Roots come in increasing global order, the links are sorted by label: one walk
-  // finds them, and the search in `roots` is spent on those alone.
-  const std::vector<ClusterLink>& links = clusters.links;
-  size_t next_link = 0;
-  auto root_of = [&](uint64_t local_root) {
-    while (next_link < links.size() && links[next_link].label < local_root) ++next_link;
-    const bool linked = next_link < links.size() && links[next_link].label == local_root;
-    return linked ? roots.root(local_root) : local_root;
-  };
-  auto toss = [&] {
-    for (int k = 0; k < n; ++k) {
-      const uint64_t root = root_of(site[k]);
-      lane[k] = static_cast<uint32_t>(root % 4);
-      x0[k] = static_cast<uint32_t>(root / 4);
-      x1[k] = tagged_high(root / 4, IsingStream::kClusterFlip);
-      x2[k] = sample;
-      x3[k] = sweep;
-    }
-    philox4x32_10_batch(x0, x1, x2, x3, n, key);
-    for (int k = 0; k < n; ++k) {
-      const uint32_t words[4] = {x0[k], x1[k], x2[k], x3[k]};
-      const uint32_t w = words[lane[k]];
-      coin[local[k]] = static_cast<uint8_t>(w >> 31);
-    }
-    n = 0;
-  };
-  // Which runs are roots, as bits in run order (compared in vector lanes, then packed).
   const uint32_t runs = clusters.row_runs[rows.rows];
-  clusters.flags.resize(runs);
-  uint8_t* __restrict flags = clusters.flags.data();
-  for (uint32_t k = 0; k < runs; ++k) flags[k] = static_cast<uint8_t>(parent[k] == k);
+  // The coin of every site a run starts at, as bits in run order: a row's coin bits from its
+  // Philox calls (one per 128 sites), the bits at the run starts extracted word by word. A local
+  // cluster's coin is then the bit of its root run.
   std::vector<uint64_t>& run_bits = clusters.run_bits;
   run_bits.assign(runs / kWordBits + 2, 0);
-  pack_flags(flags, runs, run_bits.data());
-  // Per word of a row: the root runs' bits deposited at their starts, so only roots are visited.
+  std::vector<uint32_t>& words = clusters.words;
+  words.resize(static_cast<size_t>(4 * ((rows.nx + kCoinBlock - 1) / kCoinBlock + 2)));
   const uint64_t* starts = clusters.starts.data();
   uint32_t run = 0;
   for (int64_t r = 0; r < rows.rows; ++r) {
     const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
     const uint64_t row_site = global_site(g, c);
+    const uint64_t first_block = row_site / kCoinBlock;
+    const uint64_t last_block = (row_site + static_cast<uint64_t>(rows.nx) - 1) / kCoinBlock;
+    philox_row(key, first_block, static_cast<int64_t>(last_block - first_block + 1),
+               IsingStream::kClusterFlip, sample, sweep, words.data());
+    const uint64_t offset = row_site - kCoinBlock * first_block;
     for (int64_t w = 0; w < rows.nw; ++w) {
       const uint64_t s = *starts++;
-      const uint32_t count = count_ones(s);
-      for (uint64_t roots_here = deposit_bits(bits_from(run_bits.data(), run, count), s);
-           roots_here != 0; roots_here &= roots_here - 1) {
-        const int b = __builtin_ctzll(roots_here);
-        local[n] = run - 1 + count_ones(s & bits_through(b));
-        site[n] = row_site + static_cast<uint64_t>(kWordBits * w + b);
-        if (++n == kChunk) toss();
-      }
-      run += count;
+      const uint64_t coins = extract_bits(word_bits_from(words.data(), offset + kWordBits * w), s);
+      append_bits(run_bits.data(), run, coins);
+      run += count_ones(s);
     }
   }
-  if (n > 0) toss();
+  // A local cluster that is part of a larger one takes the coin of that cluster's root. Only the
+  // labels of this box's links can be (a bond into the box is recorded by this box too, as a link
+  // of the entered site's cluster).
+  const std::vector<ClusterLink>& links = clusters.links;
+  for (size_t k = 0; k < links.size(); ++k) {
+    if (k > 0 && links[k].label == links[k - 1].label) continue;
+    const uint64_t root = roots.root(links[k].label);
+    if (root == links[k].label) continue;
+    const uint32_t root_run = run_of_site(clusters, local_of_global(g, links[k].label));
+    const uint64_t bit = uint64_t{1} << (root_run % kWordBits);
+    run_bits[root_run / kWordBits] = cluster_coin(key, root, sample, sweep)
+                                         ? run_bits[root_run / kWordBits] | bit
+                                         : run_bits[root_run / kWordBits] & ~bit;
+  }
   // Every run pointed at its root (parent[k] < k is already done: one pass in increasing order)
   // and given its root's coin, packed as bits in run order.
+  clusters.flags.resize(runs);
+  uint8_t* __restrict flags = clusters.flags.data();
   {
     uint32_t* __restrict compressed = parent;
-    const uint8_t* __restrict heads = coin.data();
+    const uint64_t* __restrict heads = run_bits.data();
     for (uint32_t k = 0; k < runs; ++k) {
       const uint32_t root = compressed[compressed[k]];
       compressed[k] = root;
-      flags[k] = heads[root];
+      flags[k] = static_cast<uint8_t>(heads[root / kWordBits] >> (root % kWordBits) & 1);
     }
   }
   run_bits.assign(runs / kWordBits + 2, 0);

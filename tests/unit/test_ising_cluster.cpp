@@ -36,6 +36,18 @@ uint32_t documented_word(uint64_t seed, uint64_t index, uint32_t tag, uint32_t s
   return w[index % 4];
 }
 
+// The documented coin of the cluster whose smallest site is r: bit r % 128 of the 128 bits of
+// Philox((r / 128 low, r / 128 high | 7 << 24, sample, sweep)), bit b being bit b % 32 of word
+// b / 32.
+bool documented_coin(uint64_t seed, uint64_t r, uint32_t sample, uint32_t sweep) {
+  const uint64_t block = r / 128;
+  const PhiloxCounter w =
+      philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32) | (7u << 24),
+                     sample, sweep},
+                    philox_key(seed));
+  return (w[(r % 128) / 32] >> (r % 32) & 1) == 1;
+}
+
 // One Swendsen-Wang sweep written from the definition: every bond tested with the documented
 // word against p = 1 - exp(-2 beta) in double, clusters by breadth-first search, each flipped by
 // the coin of its smallest site.
@@ -74,8 +86,7 @@ std::vector<int8_t> reference_sweep(int dim, int64_t side, const std::vector<int
   for (int64_t start = 0; start < sites; ++start) {
     if (cluster_min[start] >= 0) continue;
     // `start` is the smallest site of its cluster: every smaller one is already labelled.
-    const bool flip =
-        (documented_word(seed, static_cast<uint64_t>(start), 7, sample, sweep) >> 31) == 1;
+    const bool flip = documented_coin(seed, static_cast<uint64_t>(start), sample, sweep);
     std::deque<int64_t> queue{start};
     cluster_min[start] = start;
     while (!queue.empty()) {

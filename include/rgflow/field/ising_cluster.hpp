@@ -8,8 +8,10 @@
 //   wolff_update) is active, when both spins agree, if lane q % 4 of Philox(counter = (q / 4 low,
 //   q / 4 high | kClusterBond << 24, sample, sweep), philox_key(seed)) is below the threshold of
 //   p = 1 - exp(-2 beta);
-// - a cluster is flipped when the top bit of lane r % 4 of Philox((r / 4 low, r / 4 high |
-//   kClusterFlip << 24, sample, sweep)) is 1, r the cluster's smallest global site index.
+// - a cluster is flipped when bit r % 128 of Philox((r / 128 low, r / 128 high | kClusterFlip
+//   << 24, sample, sweep)) is 1 (its 128 bits word after word: bit b is bit b % 32 of word b / 32),
+//   r the cluster's smallest global site index. One call serves the coins of 128 consecutive
+//   sites, so a box draws its coins a row at a time.
 //
 // A sweep of one box, in three steps:
 //   1. label_box_clusters: bonds inside the box join sites into local clusters (union-find over
@@ -77,7 +79,7 @@ struct BoxClusters {
   int64_t row_length = 0;
   std::vector<uint64_t> bonds, starts, below, run_bits;
   std::vector<uint32_t> row_runs, parent, words;
-  std::vector<uint8_t> flags, coin;
+  std::vector<uint8_t> flags;
 };
 
 /// Throws std::invalid_argument (one line) when `box` fails check_box or holds more than
