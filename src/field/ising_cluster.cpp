@@ -532,26 +532,41 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   const PhiloxKey key = philox_key(seed);
   uint32_t* parent = clusters.parent.data();
   const uint32_t runs = clusters.row_runs[rows.rows];
-  // The coin of every site a run starts at, as bits in run order: a row's coin bits from its
-  // Philox calls (one per 128 sites), the bits at the run starts extracted word by word. A local
-  // cluster's coin is then the bit of its root run.
+  // The coin of every site a run starts at, as bits in run order. The rows' blocks of 128 sites
+  // come in increasing order (box order is global order), each drawn once although short rows
+  // share one: one batch of Philox calls for the box, then per row word the bits at the run
+  // starts extracted. A local cluster's coin is then the bit of its root run.
+  std::vector<uint64_t>& blocks = clusters.coin_blocks;
+  blocks.clear();
+  auto row_site = [&](int64_t r) {
+    const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
+    return global_site(g, c);
+  };
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    const uint64_t first = row_site(r) / kCoinBlock;
+    const uint64_t last = (row_site(r) + static_cast<uint64_t>(rows.nx) - 1) / kCoinBlock;
+    for (uint64_t b = blocks.empty() ? first : std::max(first, blocks.back() + 1); b <= last; ++b) {
+      blocks.push_back(b);
+    }
+  }
+  std::vector<uint32_t>& words = clusters.words;
+  words.resize(4 * blocks.size() + 4);  // the last word_bits_from may read two words past them
+  philox_groups(
+      key, static_cast<int64_t>(blocks.size()), [&](int64_t i) { return blocks[i]; },
+      IsingStream::kClusterFlip, sample, sweep, words.data());
   std::vector<uint64_t>& run_bits = clusters.run_bits;
   run_bits.assign(runs / kWordBits + 2, 0);
-  std::vector<uint32_t>& words = clusters.words;
-  words.resize(static_cast<size_t>(4 * ((rows.nx + kCoinBlock - 1) / kCoinBlock + 2)));
   const uint64_t* starts = clusters.starts.data();
   uint32_t run = 0;
+  size_t block = 0;  // the position in `blocks` of the row's first block
   for (int64_t r = 0; r < rows.rows; ++r) {
-    const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
-    const uint64_t row_site = global_site(g, c);
-    const uint64_t first_block = row_site / kCoinBlock;
-    const uint64_t last_block = (row_site + static_cast<uint64_t>(rows.nx) - 1) / kCoinBlock;
-    philox_row(key, first_block, static_cast<int64_t>(last_block - first_block + 1),
-               IsingStream::kClusterFlip, sample, sweep, words.data());
-    const uint64_t offset = row_site - kCoinBlock * first_block;
+    const uint64_t site = row_site(r);
+    while (blocks[block] != site / kCoinBlock) ++block;
+    const uint32_t* row_words = words.data() + 4 * block;
+    const uint64_t offset = site - kCoinBlock * blocks[block];
     for (int64_t w = 0; w < rows.nw; ++w) {
       const uint64_t s = *starts++;
-      const uint64_t coins = extract_bits(word_bits_from(words.data(), offset + kWordBits * w), s);
+      const uint64_t coins = extract_bits(word_bits_from(row_words, offset + kWordBits * w), s);
       append_bits(run_bits.data(), run, coins);
       run += count_ones(s);
     }

@@ -54,16 +54,17 @@ inline uint32_t tagged_high(uint64_t group, IsingStream stream) {
   return static_cast<uint32_t>(group >> 32) | (static_cast<uint32_t>(stream) << 24);
 }
 
-// Philox for counters (first + i, tag, c2, c3), i < count, words stored lane-interleaved: out[4 i
-// + lane]. The loop runs across counters so the rounds vectorise.
-inline void philox_row(PhiloxKey key, uint64_t first, int64_t count, IsingStream stream,
-                       uint32_t c2, uint32_t c3, uint32_t* out) {
+// Philox for counters (group_of(i), tag, c2, c3), i < count, words stored lane-interleaved:
+// out[4 i + lane]. The loop runs across counters so the rounds vectorise.
+template <typename GroupOf>
+void philox_groups(PhiloxKey key, int64_t count, GroupOf group_of, IsingStream stream, uint32_t c2,
+                   uint32_t c3, uint32_t* out) {
   constexpr int kChunk = 64;
   uint32_t x0[kChunk], x1[kChunk], x2[kChunk], x3[kChunk];
   for (int64_t start = 0; start < count; start += kChunk) {
     const int n = static_cast<int>(std::min<int64_t>(kChunk, count - start));
     for (int i = 0; i < n; ++i) {
-      const uint64_t group = first + static_cast<uint64_t>(start + i);
+      const uint64_t group = group_of(start + i);
       x0[i] = static_cast<uint32_t>(group);
       x1[i] = tagged_high(group, stream);
       x2[i] = c2;
@@ -78,6 +79,14 @@ inline void philox_row(PhiloxKey key, uint64_t first, int64_t count, IsingStream
       dst[4 * i + 3] = x3[i];
     }
   }
+}
+
+// philox_groups for the consecutive counters first, first + 1, ...
+inline void philox_row(PhiloxKey key, uint64_t first, int64_t count, IsingStream stream,
+                       uint32_t c2, uint32_t c3, uint32_t* out) {
+  philox_groups(
+      key, count, [first](int64_t i) { return first + static_cast<uint64_t>(i); }, stream, c2, c3,
+      out);
 }
 
 // One word of a keyed stream: lane index % 4 of the counter (index / 4, tag, c2, c3).

@@ -68,7 +68,8 @@ struct ClusterLink {
 /// site is the cluster's smallest (box order is global order). `links` are the boundary links,
 /// each once, sorted. The rest is the kernels' workspace, reused from sweep to sweep, so nothing
 /// is reallocated: bond bits per axis and row, run-start bits per row, each row's first run, the
-/// runs' parents and coins, a row's Philox words and bond flags.
+/// runs' parents and coins, the blocks of 128 sites whose coins are drawn, Philox words and
+/// bond flags.
 struct BoxClusters {
   std::vector<ClusterLink> links;
 
@@ -77,7 +78,7 @@ struct BoxClusters {
   uint32_t local_root(uint32_t site) const;
 
   int64_t row_length = 0;
-  std::vector<uint64_t> bonds, starts, below, run_bits;
+  std::vector<uint64_t> bonds, starts, below, run_bits, coin_blocks;
   std::vector<uint32_t> row_runs, parent, words;
   std::vector<uint8_t> flags;
 };
