@@ -230,16 +230,58 @@ struct Rows {
   }
 };
 
+// Bit j of `bits` (j < n) set when words[j] <= limit. With AVX-512 a compare gives 16 bits at a
+// time; otherwise byte flags (vectorised) are packed, `flags` holding n bytes.
+void words_at_or_below(const uint32_t* __restrict words, int64_t n, uint32_t limit, uint64_t* bits,
+                       uint8_t* __restrict flags) {
+#ifdef __AVX512BW__
+  (void)flags;
+  const __m512i bound = _mm512_set1_epi32(static_cast<int>(limit));
+  for (int64_t w = 0; w < words_per_row(n); ++w) {
+    uint64_t word = 0;
+    for (int64_t i = 0; i < 4 && kWordBits * w + 16 * i < n; ++i) {
+      const int64_t first = kWordBits * w + 16 * i, left = n - first;
+      const __mmask16 lanes =
+          static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << static_cast<int>(left)) - 1);
+      const __m512i v = _mm512_maskz_loadu_epi32(lanes, words + first);
+      word |= uint64_t{_mm512_mask_cmple_epu32_mask(lanes, v, bound)} << (16 * i);
+    }
+    bits[w] = word;
+  }
+#else
+  for (int64_t j = 0; j < n; ++j) flags[j] = static_cast<uint8_t>(words[j] <= limit);
+  pack_flags(flags, n, bits);
+#endif
+}
+
+// Bit x of `bits` (x < n) set when a[x] == b[x]: one AVX-512 compare per 64 sites, or byte flags
+// packed.
+void equal_bytes(const int8_t* __restrict a, const int8_t* __restrict b, int64_t n, uint64_t* bits,
+                 uint8_t* __restrict flags) {
+#ifdef __AVX512BW__
+  (void)flags;
+  for (int64_t w = 0; w < words_per_row(n); ++w) {
+    const int64_t left = n - kWordBits * w;
+    const __mmask64 lanes = left >= kWordBits ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+    bits[w] = _mm512_mask_cmpeq_epi8_mask(lanes, _mm512_maskz_loadu_epi8(lanes, a + kWordBits * w),
+                                          _mm512_maskz_loadu_epi8(lanes, b + kWordBits * w));
+  }
+#else
+  for (int64_t x = 0; x < n; ++x) flags[x] = static_cast<uint8_t>(a[x] == b[x]);
+  pack_flags(flags, n, bits);
+#endif
+}
+
 // Pass 1: the bonds of the box as bits, bit x of row r of axis a set when the bond from site x
-// of row r to its +1 neighbour along axis a is active. Row by row: the row's Philox words, the
-// flags compared without branches (vectorised), then packed.
+// of row r to its +1 neighbour along axis a is active. Row by row: the row's Philox words compared
+// with the threshold in bond order, split by axis; the spin agreements per axis; the bonds where
+// both hold.
 template <int Dim>
 void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint64_t threshold,
                 PhiloxKey key, uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
   const int64_t nx = rows.nx;
   // w < threshold as w <= threshold - 1 in 32 bits (threshold is at most 2^32); none when 0.
   const uint32_t limit = threshold == 0 ? 0 : static_cast<uint32_t>(threshold - 1);
-  const uint8_t any = threshold == 0 ? 0 : 1;
   clusters.words.resize(static_cast<size_t>(4 * ((Dim * nx) / 4 + 2)));
   clusters.flags.resize(static_cast<size_t>(Dim * nx));
   clusters.below.assign(static_cast<size_t>(Dim * rows.nw), 0);
@@ -253,22 +295,14 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
       philox_row(key, first_group, static_cast<int64_t>(last_group - first_group + 1),
                  IsingStream::kClusterBond, sample, sweep, clusters.words.data());
       // word[Dim x + k]: the bond from site x of the row along used axis k (k = Dim - 1 fastest).
-      const uint32_t* __restrict word = clusters.words.data() + (first_bond - 4 * first_group);
-      const int8_t* __restrict row =
-          padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + 1;
-      // The thresholds in bond order as bits (contiguous: vectorised), then split by axis; the
-      // spin agreements per axis as bits; the bonds where both hold.
-      uint8_t* __restrict flags = clusters.flags.data();
-      for (int64_t j = 0; j < Dim * nx; ++j)
-        flags[j] = static_cast<uint8_t>((word[j] <= limit) & any);
+      const uint32_t* word = clusters.words.data() + (first_bond - 4 * first_group);
+      const int8_t* row = padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + 1;
       uint64_t* below = clusters.below.data();
-      pack_flags(flags, Dim * nx, below);
+      if (threshold > 0) words_at_or_below(word, Dim * nx, limit, below, clusters.flags.data());
       const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
       for (int k = 0; k < Dim; ++k) {
-        const int8_t* __restrict next = row + step[3 - Dim + k];
-        for (int64_t x = 0; x < nx; ++x) flags[x] = static_cast<uint8_t>(next[x] == row[x]);
         uint64_t* out = clusters.bonds.data() + rows.bond_row(3 - Dim + k, r);
-        pack_flags(flags, nx, out);
+        equal_bytes(row + step[3 - Dim + k], row, nx, out, clusters.flags.data());
         for (int64_t w = 0; w < rows.nw; ++w) out[w] &= axis_bits<Dim>(below + Dim * w, k);
       }
     }
