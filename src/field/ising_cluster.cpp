@@ -109,6 +109,7 @@ int64_t words_per_row(int64_t nx) {
   return (nx + kWordBits - 1) / kWordBits;
 }
 
+#ifndef __AVX512BW__
 // Sites 0 .. n-1 of the 0/1 flags as bits, 64 per word (8 bytes to 8 bits by one multiply: the
 // products of flag j land on bit 56 + j, with no carry into the top byte).
 void pack_flags(const uint8_t* flags, int64_t n, uint64_t* out) {
@@ -128,6 +129,7 @@ void pack_flags(const uint8_t* flags, int64_t n, uint64_t* out) {
     out[w] = bits;
   }
 }
+#endif
 
 inline uint32_t count_ones(uint64_t w) {
   return static_cast<uint32_t>(__builtin_popcountll(w));
@@ -339,10 +341,9 @@ void join_rows(const Rows& rows, BoxClusters& clusters, int64_t from, int64_t to
       const uint32_t run_from = before_from + count_ones(starts_from[w] & through);
       // Two hops reach the root almost always; the loops below are the rare deeper paths. No
       // branch on the bonds themselves: they are coin flips no predictor learns.
-      const uint32_t start_to = parent[parent[run_to]];
-      root = run_to == run ? root : start_to;
+      const uint32_t root_to = find_root(parent, parent[parent[run_to]]);
+      root = run_to == run ? root : root_to;
       run = run_to;
-      root = find_root(parent, root);
       uint32_t other = parent[parent[run_from]];
       if (parent[other] != other) other = find_root(parent, run_from);
       parent[run_from] = other;
@@ -620,20 +621,23 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
                                          : run_bits[root_run / kWordBits] & ~bit;
   }
   // Every run pointed at its root (parent[k] < k is already done: one pass in increasing order)
-  // and given its root's coin, packed as bits in run order.
-  clusters.flags.resize(runs);
-  uint8_t* __restrict flags = clusters.flags.data();
+  // and given its root's coin, 64 runs to a word.
+  std::vector<uint64_t>& run_heads = clusters.run_heads;
+  run_heads.assign(runs / kWordBits + 2, 0);
   {
     uint32_t* __restrict compressed = parent;
     const uint64_t* __restrict heads = run_bits.data();
-    for (uint32_t k = 0; k < runs; ++k) {
-      const uint32_t root = compressed[compressed[k]];
-      compressed[k] = root;
-      flags[k] = static_cast<uint8_t>(heads[root / kWordBits] >> (root % kWordBits) & 1);
+    for (uint32_t first = 0; first < runs; first += kWordBits) {
+      const uint32_t end = std::min<uint32_t>(runs, first + kWordBits);
+      uint64_t word = 0;
+      for (uint32_t k = first; k < end; ++k) {
+        const uint32_t root = compressed[compressed[k]];
+        compressed[k] = root;
+        word |= (heads[root / kWordBits] >> (root % kWordBits) & 1) << (k - first);
+      }
+      run_heads[first / kWordBits] = word;
     }
   }
-  run_bits.assign(runs / kWordBits + 2, 0);
-  pack_flags(flags, runs, run_bits.data());
   // A row's flip bits, a word at a time: the coin changes between consecutive runs deposited at
   // the run starts, then a prefix xor; applied 8 sites at a time.
   starts = clusters.starts.data();
@@ -645,7 +649,7 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
     for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
       const uint64_t s = *starts++;
       const uint32_t count = count_ones(s);
-      const uint64_t heads = bits_from(run_bits.data(), run, count);
+      const uint64_t heads = bits_from(run_heads.data(), run, count);
       run += count;
       const uint64_t changes = deposit_bits(heads ^ ((heads << 1) | previous), s);
       const uint64_t flip = prefix_xor(changes) ^ (uint64_t{0} - previous);

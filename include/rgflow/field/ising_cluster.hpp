@@ -78,7 +78,7 @@ struct BoxClusters {
   uint32_t local_root(uint32_t site) const;
 
   int64_t row_length = 0;
-  std::vector<uint64_t> bonds, starts, below, run_bits, coin_blocks;
+  std::vector<uint64_t> bonds, starts, below, run_bits, run_heads, coin_blocks;
   std::vector<uint32_t> row_runs, parent, words;
   std::vector<uint8_t> flags;
 };
