@@ -108,12 +108,6 @@ RowSpan layer_rows(const Geometry& g, int64_t first_layer, int64_t end_layer) {
   return {0, 1, first_layer, end_layer};
 }
 
-// Half-word q of a keyed stream: bits 16 (q % 2) .. 16 (q % 2) + 15 of word q / 2 (lane q / 2 % 4
-// of counter q / 8).
-uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint32_t c2, uint32_t c3) {
-  return (stream_word(key, q >> 1, stream, c2, c3) >> (16 * (q & 1))) & 0xffffu;
-}
-
 // Everything one colour's update of a box needs besides the spins.
 struct ColourUpdate {
   PhiloxKey key;
@@ -654,7 +648,7 @@ int64_t wolff_update(IsingLattice& lattice, double beta, uint64_t seed, uint32_t
             static_cast<uint64_t>((lower[0] * g.global[1] + lower[1]) * g.global[2] + lower[2]);
         const uint64_t bond =
             lower_site * static_cast<uint64_t>(g.dim) + static_cast<uint64_t>(a - first_axis);
-        if (stream_word(key, bond, IsingStream::kClusterBond, sample, step) >= threshold) continue;
+        if (!cluster_bond_active(key, bond, sample, step, threshold)) continue;
         spin = flipped;
         stack.push_back(next);
         ++size;

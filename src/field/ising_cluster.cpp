@@ -232,26 +232,47 @@ struct Rows {
   }
 };
 
-// Bit j of `bits` (j < n) set when words[j] <= limit. With AVX-512 a compare gives 16 bits at a
-// time; otherwise byte flags (vectorised) are packed, `flags` holding n bytes.
-void words_at_or_below(const uint32_t* __restrict words, int64_t n, uint32_t limit, uint64_t* bits,
-                       uint8_t* __restrict flags) {
+// Bit j of `bits` (j < n) set when bond first_bond + j is active by the documented rule, its
+// leading half halves[j]. With AVX-512 a compare gives 32 bits at a time, and the ties (one bond
+// in 65536) are decided one by one; otherwise byte flags are packed, `flags` holding n bytes.
+void active_bonds(const uint16_t* __restrict halves, int64_t n, uint64_t first_bond,
+                  uint64_t threshold, PhiloxKey key, uint32_t sample, uint32_t sweep,
+                  uint64_t* bits, uint8_t* __restrict flags) {
+  if (threshold > 0xffffffffu) {  // p rounds to 1: every bond
+    for (int64_t w = 0; w < words_per_row(n); ++w) {
+      bits[w] =
+          n - kWordBits * w >= kWordBits ? ~uint64_t{0} : (uint64_t{1} << (n - kWordBits * w)) - 1;
+    }
+    return;
+  }
+  const uint32_t lead = static_cast<uint32_t>(threshold >> 16);
 #ifdef __AVX512BW__
   (void)flags;
-  const __m512i bound = _mm512_set1_epi32(static_cast<int>(limit));
+  const __m512i bound = _mm512_set1_epi16(static_cast<int16_t>(lead));
   for (int64_t w = 0; w < words_per_row(n); ++w) {
-    uint64_t word = 0;
-    for (int64_t i = 0; i < 4 && kWordBits * w + 16 * i < n; ++i) {
-      const int64_t first = kWordBits * w + 16 * i, left = n - first;
-      const __mmask16 lanes =
-          static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << static_cast<int>(left)) - 1);
-      const __m512i v = _mm512_maskz_loadu_epi32(lanes, words + first);
-      word |= uint64_t{_mm512_mask_cmple_epu32_mask(lanes, v, bound)} << (16 * i);
+    uint64_t below = 0, tied = 0;
+    for (int64_t i = 0; i < 2 && kWordBits * w + 32 * i < n; ++i) {
+      const int64_t first = kWordBits * w + 32 * i, left = n - first;
+      const __mmask32 lanes = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+      const __m512i v = _mm512_maskz_loadu_epi16(lanes, halves + first);
+      below |= uint64_t{_mm512_mask_cmplt_epu16_mask(lanes, v, bound)} << (32 * i);
+      tied |= uint64_t{_mm512_mask_cmpeq_epu16_mask(lanes, v, bound)} << (32 * i);
     }
-    bits[w] = word;
+    for (; tied != 0; tied &= tied - 1) {
+      const int64_t j = kWordBits * w + __builtin_ctzll(tied);
+      const uint64_t active = cluster_bond_active(key, first_bond + static_cast<uint64_t>(j),
+                                                  halves[j], sample, sweep, threshold);
+      below |= active << __builtin_ctzll(tied);
+    }
+    bits[w] = below;
   }
 #else
-  for (int64_t j = 0; j < n; ++j) flags[j] = static_cast<uint8_t>(words[j] <= limit);
+  for (int64_t j = 0; j < n; ++j) {
+    flags[j] =
+        static_cast<uint8_t>(halves[j] != lead ? halves[j] < lead
+                                               : cluster_bond_active(key, first_bond + j, halves[j],
+                                                                     sample, sweep, threshold));
+  }
   pack_flags(flags, n, bits);
 #endif
 }
@@ -282,25 +303,34 @@ template <int Dim>
 void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint64_t threshold,
                 PhiloxKey key, uint32_t sample, uint32_t sweep, BoxClusters& clusters) {
   const int64_t nx = rows.nx;
-  // w < threshold as w <= threshold - 1 in 32 bits (threshold is at most 2^32); none when 0.
-  const uint32_t limit = threshold == 0 ? 0 : static_cast<uint32_t>(threshold - 1);
-  clusters.words.resize(static_cast<size_t>(4 * ((Dim * nx) / 4 + 2)));
+  // A Philox call gives the leading halves of 8 bonds.
+  constexpr uint64_t kBondsPerCall = 8;
+  clusters.words.resize(static_cast<size_t>(4 * ((Dim * nx) / kBondsPerCall + 2)));
   clusters.flags.resize(static_cast<size_t>(Dim * nx));
   clusters.below.assign(static_cast<size_t>(Dim * rows.nw), 0);
+  std::vector<uint16_t>& halves = clusters.halves;
+  halves.resize(static_cast<size_t>(Dim * nx));
   int64_t c[3] = {0, 0, 0};
   int64_t r = 0;
   for (c[0] = 0; c[0] < g.extent[0]; ++c[0]) {
     for (c[1] = 0; c[1] < g.extent[1]; ++c[1], ++r) {
       const uint64_t first_bond = Dim * global_site(g, c);
-      const uint64_t first_group = first_bond / 4;
-      const uint64_t last_group = (first_bond + Dim * static_cast<uint64_t>(nx) - 1) / 4;
+      const uint64_t first_group = first_bond / kBondsPerCall;
+      const uint64_t last_group =
+          (first_bond + Dim * static_cast<uint64_t>(nx) - 1) / kBondsPerCall;
       philox_row(key, first_group, static_cast<int64_t>(last_group - first_group + 1),
                  IsingStream::kClusterBond, sample, sweep, clusters.words.data());
-      // word[Dim x + k]: the bond from site x of the row along used axis k (k = Dim - 1 fastest).
-      const uint32_t* word = clusters.words.data() + (first_bond - 4 * first_group);
+      // Half-word j of the row's words (low half first): the leading half of bond
+      // kBondsPerCall first_group + j. halves[Dim x + k]: the bond from site x of the row along
+      // used axis k (k = Dim - 1 fastest).
+      std::memcpy(halves.data(),
+                  reinterpret_cast<const unsigned char*>(clusters.words.data()) +
+                      2 * (first_bond - kBondsPerCall * first_group),
+                  halves.size() * sizeof(uint16_t));
       const int8_t* row = padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + 1;
       uint64_t* below = clusters.below.data();
-      if (threshold > 0) words_at_or_below(word, Dim * nx, limit, below, clusters.flags.data());
+      active_bonds(halves.data(), Dim * nx, first_bond, threshold, key, sample, sweep, below,
+                   clusters.flags.data());
       const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
       for (int k = 0; k < Dim; ++k) {
         uint64_t* out = clusters.bonds.data() + rows.bond_row(3 - Dim + k, r);
@@ -522,7 +552,7 @@ void label_box_clusters(const IsingBox& box, const int8_t* padded, double beta, 
       if (site[-g.stride[a]] != site[0]) return;
       const uint64_t bond =
           static_cast<uint64_t>(g.dim) * global_neighbour(g, c, a, -1) + static_cast<uint64_t>(bit);
-      if (stream_word(key, bond, IsingStream::kClusterBond, sample, sweep) < threshold) {
+      if (cluster_bond_active(key, bond, sample, sweep, threshold)) {
         link(local_root(i), global_site(g, c));
       }
     });

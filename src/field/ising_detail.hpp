@@ -98,6 +98,29 @@ inline uint32_t stream_word(PhiloxKey key, uint64_t index, IsingStream stream, u
   return w[index % 4];
 }
 
+// Half-word q of a keyed stream: bits 16 (q % 2) .. 16 (q % 2) + 15 of word q / 2 (lane q / 2 % 4
+// of counter q / 8).
+inline uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint32_t c2,
+                            uint32_t c3) {
+  return (stream_word(key, q >> 1, stream, c2, c3) >> (16 * (q & 1))) & 0xffffu;
+}
+
+// Whether cluster bond q (Swendsen-Wang and Wolff), its leading half `lead` known, is active
+// under `threshold`: the leading half decides unless it equals the threshold's; then the
+// trailing half, from the tie stream, does (ising.hpp, wolff_update).
+inline bool cluster_bond_active(PhiloxKey key, uint64_t q, uint32_t lead, uint32_t sample,
+                                uint32_t step, uint64_t threshold) {
+  if (lead != threshold >> 16) return lead < threshold >> 16;
+  const uint32_t trail = stream_half(key, q, IsingStream::kClusterBondTie, sample, step);
+  return ((uint64_t{lead} << 16) | trail) < threshold;
+}
+
+inline bool cluster_bond_active(PhiloxKey key, uint64_t q, uint32_t sample, uint32_t step,
+                                uint64_t threshold) {
+  const uint32_t lead = stream_half(key, q, IsingStream::kClusterBond, sample, step);
+  return cluster_bond_active(key, q, lead, sample, step, threshold);
+}
+
 inline int64_t wrap(int64_t x, int64_t side) {
   const int64_t r = x % side;
   return r < 0 ? r + side : r;

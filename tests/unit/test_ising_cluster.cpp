@@ -36,6 +36,15 @@ uint32_t documented_word(uint64_t seed, uint64_t index, uint32_t tag, uint32_t s
   return w[index % 4];
 }
 
+// The documented 32-bit word of cluster bond q: half-word q of stream 3 (bits 16 (q % 2) .. + 15
+// of the stream's word q / 2) leading, half-word q of stream 8 trailing.
+uint32_t documented_bond_word(uint64_t seed, uint64_t q, uint32_t sample, uint32_t sweep) {
+  auto half = [&](uint32_t tag) {
+    return documented_word(seed, q / 2, tag, sample, sweep) >> (16 * (q % 2)) & 0xffffu;
+  };
+  return half(3) << 16 | half(8);
+}
+
 // The documented coin of the cluster whose smallest site is r: bit r % 128 of the 128 bits of
 // Philox((r / 128 low, r / 128 high | 7 << 24, sample, sweep)), bit b being bit b % 32 of word
 // b / 32.
@@ -75,7 +84,7 @@ std::vector<int8_t> reference_sweep(int dim, int64_t side, const std::vector<int
       const int64_t h = index(c);
       const uint64_t bond = static_cast<uint64_t>(dim * g + a);
       if (spins[g] == spins[h] &&
-          uniform_open01(documented_word(seed, bond, 3, sample, sweep)) < p) {
+          uniform_open01(documented_bond_word(seed, bond, sample, sweep)) < p) {
         joined[g].push_back(h);
         joined[h].push_back(g);
       }

@@ -26,7 +26,8 @@ enum class IsingStream : uint32_t {
   kClusterSeed = 4,
   kHotStart = 5,
   kHeatBathTie = 6,
-  kClusterFlip = 7  // Swendsen-Wang: a cluster's flip, keyed by its smallest global site
+  kClusterFlip = 7,    // Swendsen-Wang: a cluster's flip, keyed by its smallest global site
+  kClusterBondTie = 8  // a cluster bond whose leading half ties the threshold's
 };
 
 /// A box of a periodic lattice of side `side`: the sites origin[a] <= x_a < origin[a] + extent[a]
@@ -148,9 +149,12 @@ void decimation_map(const int8_t* in, const IsingBox& box, int64_t block_side, i
 /// Wolff single-cluster update on a whole lattice held by one rank; returns the cluster size.
 /// The seed site is (word0 | word1 << 32) % side^d of Philox((step, kClusterSeed << 24, sample,
 /// 0)); the bond from site g to its +1 neighbour along axis a (index q = d g + a) is active, when
-/// both spins agree, if lane q % 4 of Philox((q / 4 low, q / 4 high | kClusterBond << 24, sample,
-/// step)) is below the threshold of p = 1 - exp(-2 beta). Every bond has its own fixed word, so
-/// the cluster does not depend on the order in which it is grown.
+/// both spins agree, if its 32-bit word is below the threshold T of p = 1 - exp(-2 beta) (T/2^32
+/// rounds p to the nearest 2^-32). The word's leading 16 bits are half-word q of the kClusterBond
+/// stream (bits 16 (q % 2) .. + 15 of lane q / 2 % 4 of Philox((q / 8 low, q / 8 high |
+/// kClusterBond << 24, sample, step))); its trailing 16 bits, needed only when the leading ones
+/// equal T's (one bond in 65536), are half-word q of the kClusterBondTie stream. Every bond has
+/// its own fixed word, so the cluster does not depend on the order in which it is grown.
 int64_t wolff_update(IsingLattice& lattice, double beta, uint64_t seed, uint32_t sample,
                      uint32_t step);
 

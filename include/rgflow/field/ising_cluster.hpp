@@ -4,10 +4,11 @@
 //
 // Every random number is keyed, never drawn in order, so the result does not depend on how the
 // lattice is split into boxes:
-// - the bond from global site g to its +1 neighbour along axis a (q = d g + a, as for
-//   wolff_update) is active, when both spins agree, if lane q % 4 of Philox(counter = (q / 4 low,
-//   q / 4 high | kClusterBond << 24, sample, sweep), philox_key(seed)) is below the threshold of
-//   p = 1 - exp(-2 beta);
+// - the bond from global site g to its +1 neighbour along axis a (q = d g + a) is active, when
+//   both spins agree, if its word is below the threshold of p = 1 - exp(-2 beta), the word as for
+//   wolff_update (ising.hpp): leading half from Philox(counter = (q / 8 low, q / 8 high |
+//   kClusterBond << 24, sample, sweep), philox_key(seed)), so one call serves 8 bonds, trailing
+//   half from the kClusterBondTie stream when the leading one ties;
 // - a cluster is flipped when bit r % 128 of Philox((r / 128 low, r / 128 high | kClusterFlip
 //   << 24, sample, sweep)) is 1 (its 128 bits word after word: bit b is bit b % 32 of word b / 32),
 //   r the cluster's smallest global site index. One call serves the coins of 128 consecutive
@@ -80,6 +81,7 @@ struct BoxClusters {
   int64_t row_length = 0;
   std::vector<uint64_t> bonds, starts, below, run_bits, run_heads, coin_blocks;
   std::vector<uint32_t> row_runs, parent, words;
+  std::vector<uint16_t> halves;
   std::vector<uint8_t> flags;
 };
 
