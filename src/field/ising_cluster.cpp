@@ -396,7 +396,8 @@ void label_runs(const Geometry& g, const Rows& rows, BoxClusters& clusters) {
   uint32_t* parent = clusters.parent.data();
   const bool spans_x = rows.nx == g.global[2];
   uint32_t runs = 0;
-  for (int64_t r = 0; r < rows.rows; ++r) {
+  int64_t y = 0, z = 0;  // of row r (no division per row)
+  for (int64_t r = 0; r < rows.rows; ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
     clusters.row_runs[r] = runs;
     uint64_t carry = 0;  // a bond along the row from the last site of the previous word
     for (int64_t w = 0; w < nw; ++w) {
@@ -408,7 +409,6 @@ void label_runs(const Geometry& g, const Rows& rows, BoxClusters& clusters) {
       runs += count_ones(starts);
     }
     std::iota(parent + clusters.row_runs[r], parent + runs, clusters.row_runs[r]);
-    const int64_t y = r % rows.ny, z = r / rows.ny;
     if (y > 0) join_rows(rows, clusters, r - 1, r, clusters.bonds.data() + rows.bond_row(1, r - 1));
     if (g.dim == 3 && z > 0) {
       join_rows(rows, clusters, r - rows.ny, r,
@@ -603,13 +603,19 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   // starts extracted. A local cluster's coin is then the bit of its root run.
   std::vector<uint64_t>& blocks = clusters.coin_blocks;
   blocks.clear();
-  auto row_site = [&](int64_t r) {
-    const int64_t c[3] = {r / rows.ny, r % rows.ny, 0};
-    return global_site(g, c);
-  };
-  for (int64_t r = 0; r < rows.rows; ++r) {
-    const uint64_t first = row_site(r) / kCoinBlock;
-    const uint64_t last = (row_site(r) + static_cast<uint64_t>(rows.nx) - 1) / kCoinBlock;
+  // The global site each row starts at.
+  std::vector<uint64_t>& row_sites = clusters.row_sites;
+  row_sites.resize(static_cast<size_t>(rows.rows));
+  {
+    int64_t c[3] = {0, 0, 0};
+    size_t r = 0;
+    for (c[0] = 0; c[0] < rows.nz; ++c[0]) {
+      for (c[1] = 0; c[1] < rows.ny; ++c[1]) row_sites[r++] = global_site(g, c);
+    }
+  }
+  for (const uint64_t site : row_sites) {
+    const uint64_t first = site / kCoinBlock;
+    const uint64_t last = (site + static_cast<uint64_t>(rows.nx) - 1) / kCoinBlock;
     for (uint64_t b = blocks.empty() ? first : std::max(first, blocks.back() + 1); b <= last; ++b) {
       blocks.push_back(b);
     }
@@ -625,7 +631,7 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   uint32_t run = 0;
   size_t block = 0;  // the position in `blocks` of the row's first block
   for (int64_t r = 0; r < rows.rows; ++r) {
-    const uint64_t site = row_site(r);
+    const uint64_t site = row_sites[static_cast<size_t>(r)];
     while (blocks[block] != site / kCoinBlock) ++block;
     const uint32_t* row_words = words.data() + 4 * block;
     const uint64_t offset = site - kCoinBlock * blocks[block];
@@ -672,9 +678,9 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   // the run starts, then a prefix xor; applied 8 sites at a time.
   starts = clusters.starts.data();
   run = 0;
-  for (int64_t r = 0; r < rows.rows; ++r) {
-    int8_t* row =
-        padded + (r / rows.ny + g.halo[0]) * g.stride[0] + (r % rows.ny + 1) * g.stride[1] + 1;
+  for (int64_t r = 0, y = 0, z = 0; r < rows.rows;
+       ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
+    int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
     uint64_t previous = 0;  // the coin of the run in progress
     for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
       const uint64_t s = *starts++;

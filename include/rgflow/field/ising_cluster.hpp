@@ -69,8 +69,8 @@ struct ClusterLink {
 /// site is the cluster's smallest (box order is global order). `links` are the boundary links,
 /// each once, sorted. The rest is the kernels' workspace, reused from sweep to sweep, so nothing
 /// is reallocated: bond bits per axis and row, run-start bits per row, each row's first run, the
-/// runs' parents and coins, the blocks of 128 sites whose coins are drawn, Philox words and
-/// bond flags.
+/// runs' parents and coins, the blocks of 128 sites whose coins are drawn, each row's first global
+/// site, Philox words, bond halves and flags.
 struct BoxClusters {
   std::vector<ClusterLink> links;
 
@@ -79,7 +79,7 @@ struct BoxClusters {
   uint32_t local_root(uint32_t site) const;
 
   int64_t row_length = 0;
-  std::vector<uint64_t> bonds, starts, below, run_bits, run_heads, coin_blocks;
+  std::vector<uint64_t> bonds, starts, below, run_bits, run_heads, coin_blocks, row_sites;
   std::vector<uint32_t> row_runs, parent, words;
   std::vector<uint16_t> halves;
   std::vector<uint8_t> flags;
