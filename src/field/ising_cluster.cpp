@@ -369,6 +369,12 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
 // and both rows join x to x + 1 along the row: the runs are already joined. The root of the run
 // of `to` being joined is kept in a register: while its bonds are taken in order, only these
 // unions change it.
+//
+// Nearly every bond joins two different sets, and the link's address (the larger root) is known
+// only at the end of a chain of loads. Stored at once, it would hold up the next bond's loads
+// (the core cannot tell whether they read it), so the link is kept pending in registers and
+// stored after the next bond's loads: their walks stop at the pending link's upper root (still a
+// root in memory) and are redirected to its lower one.
 void join_rows(const Rows& rows, BoxClusters& clusters, int64_t from, int64_t to,
                const uint64_t* across) {
   const uint64_t* along = clusters.bonds.data() + rows.bond_row(2, 0);
@@ -379,6 +385,8 @@ void join_rows(const Rows& rows, BoxClusters& clusters, int64_t from, int64_t to
   uint32_t* parent = clusters.parent.data();
   uint32_t base_from = clusters.row_runs[from], base_to = clusters.row_runs[to];
   uint32_t run = std::numeric_limits<uint32_t>::max(), root = 0;
+  // The pending link, upper -> lower; 0 -> 0 changes nothing (run 0 is always a root).
+  uint32_t upper = 0, lower = 0;
   uint64_t carry = 0;
   for (int64_t w = 0; w < rows.nw; ++w) {
     const uint64_t joined_before = across[w] & along_from[w] & along_to[w];
@@ -394,19 +402,23 @@ void join_rows(const Rows& rows, BoxClusters& clusters, int64_t from, int64_t to
       const uint32_t run_from = before_from + count_ones(starts_from[w] & through);
       // Two hops reach the root almost always; the loops below are the rare deeper paths. No
       // branch on the bonds themselves: they are coin flips no predictor learns.
-      const uint32_t root_to = find_root(parent, parent[parent[run_to]]);
+      uint32_t root_to = find_root(parent, parent[parent[run_to]]);
+      root_to = root_to == upper ? lower : root_to;
       root = run_to == run ? root : root_to;
       run = run_to;
       uint32_t other = parent[parent[run_from]];
       if (parent[other] != other) other = find_root(parent, run_from);
+      other = other == upper ? lower : other;
+      parent[upper] = lower;
       parent[run_from] = other;
-      const uint32_t low = other < root ? other : root, high = other < root ? root : other;
-      parent[high] = low;
-      root = low;
+      upper = other < root ? root : other;
+      lower = other < root ? other : root;
+      root = lower;
     }
     base_from += count_ones(starts_from[w]);
     base_to += count_ones(starts_to[w]);
   }
+  parent[upper] = lower;
 }
 
 // Pass 2: the runs of every row and their union-find: each row's runs joined to those of the row
