@@ -317,39 +317,42 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
   const int64_t step[3] = {Dim == 3 ? g.stride[0] : 0, g.stride[1], 1};
   for (int64_t r0 = 0, y = 0, z = 0; r0 < rows.rows; r0 += batch_rows) {
     const int64_t r1 = std::min(rows.rows, r0 + batch_rows);
-    // The batch's counters, row after row; row r's start at call_start[r - r0].
-    uint64_t groups[kBatchCalls];
+    // The batch's counters, row after row: row r's from first_group[r - r0], its words from
+    // call_start[r - r0].
+    uint64_t first_group[kBatchCalls / 2];
     int64_t call_start[kBatchCalls / 2 + 1];
     int64_t calls = 0;
     for (int64_t r = r0; r < r1; ++r) {
       const uint64_t first_bond = Dim * clusters.row_sites[static_cast<size_t>(r)];
-      const uint64_t first = first_bond / kBondsPerCall;
       const uint64_t last = (first_bond + Dim * static_cast<uint64_t>(nx) - 1) / kBondsPerCall;
+      first_group[r - r0] = first_bond / kBondsPerCall;
       call_start[r - r0] = calls;
-      if (batch_rows == 1) break;
-      for (uint64_t group = first; group <= last; ++group) groups[calls++] = group;
+      calls += static_cast<int64_t>(last - first_group[r - r0] + 1);
     }
+    call_start[r1 - r0] = calls;
     if (batch_rows == 1) {
-      const uint64_t first_bond = Dim * clusters.row_sites[static_cast<size_t>(r0)];
-      const uint64_t first = first_bond / kBondsPerCall;
-      const uint64_t last = (first_bond + Dim * static_cast<uint64_t>(nx) - 1) / kBondsPerCall;
-      philox_row(key, first, static_cast<int64_t>(last - first + 1), IsingStream::kClusterBond,
-                 sample, sweep, clusters.words.data());
+      philox_row(key, first_group[0], calls, IsingStream::kClusterBond, sample, sweep,
+                 clusters.words.data());
     } else {
+      uint64_t groups[kBatchCalls];
+      for (int64_t b = 0; b < r1 - r0; ++b) {
+        for (int64_t i = call_start[b]; i < call_start[b + 1]; ++i) {
+          groups[i] = first_group[b] + static_cast<uint64_t>(i - call_start[b]);
+        }
+      }
       philox_groups(
           key, calls, [&](int64_t i) { return groups[i]; }, IsingStream::kClusterBond, sample,
           sweep, clusters.words.data());
     }
     for (int64_t r = r0; r < r1; ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
       const uint64_t first_bond = Dim * clusters.row_sites[static_cast<size_t>(r)];
-      const uint64_t first_group = first_bond / kBondsPerCall;
       // Half-word j of the row's words (low half first): the leading half of bond
-      // kBondsPerCall first_group + j. halves[Dim x + k]: the bond from site x of the row along
-      // used axis k (k = Dim - 1 fastest).
+      // kBondsPerCall first_group[r - r0] + j. halves[Dim x + k]: the bond from site x of the row
+      // along used axis k (k = Dim - 1 fastest).
       std::memcpy(
           halves.data(),
           reinterpret_cast<const unsigned char*>(clusters.words.data() + 4 * call_start[r - r0]) +
-              2 * (first_bond - kBondsPerCall * first_group),
+              2 * (first_bond - kBondsPerCall * first_group[r - r0]),
           halves.size() * sizeof(uint16_t));
       const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
       uint64_t* below = clusters.below.data();
