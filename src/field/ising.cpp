@@ -120,10 +120,9 @@ struct ColourUpdate {
 // The documented rule for site g once its leading half is known: the leading half decides unless
 // it equals the threshold's leading half; then the trailing half, from the tie stream, does.
 int8_t heat_bath_decision(const ColourUpdate& u, uint64_t g, uint32_t lead, uint64_t threshold) {
-  const uint64_t q = g >> 1;
-  if (lead != threshold >> 16) return lead < (threshold >> 16) ? int8_t{1} : int8_t{-1};
-  const uint32_t trail = stream_half(u.key, q, IsingStream::kHeatBathTie, u.sample, u.counter3);
-  return ((uint64_t{lead} << 16) | trail) < threshold ? int8_t{1} : int8_t{-1};
+  return word_below(u.key, g >> 1, lead, IsingStream::kHeatBathTie, u.sample, u.counter3, threshold)
+             ? int8_t{1}
+             : int8_t{-1};
 }
 
 int heat_bath_index(const int8_t* site, int64_t sy, int64_t sz, int dim) {

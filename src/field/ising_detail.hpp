@@ -105,14 +105,22 @@ inline uint32_t stream_half(PhiloxKey key, uint64_t q, IsingStream stream, uint3
   return (stream_word(key, q >> 1, stream, c2, c3) >> (16 * (q & 1))) & 0xffffu;
 }
 
+// Whether the 32-bit word whose leading half is `lead` and whose trailing half is half-word q of
+// `tie_stream` lies below `threshold` (at most 2^32): the leading half decides unless it equals
+// the threshold's, and only then, one time in 65536, is the trailing half drawn. The heat bath's
+// updates and the cluster bonds both decide so.
+inline bool word_below(PhiloxKey key, uint64_t q, uint32_t lead, IsingStream tie_stream,
+                       uint32_t c2, uint32_t c3, uint64_t threshold) {
+  if (lead != threshold >> 16) return lead < threshold >> 16;
+  const uint32_t trail = stream_half(key, q, tie_stream, c2, c3);
+  return ((uint64_t{lead} << 16) | trail) < threshold;
+}
+
 // Whether cluster bond q (Swendsen-Wang and Wolff), its leading half `lead` known, is active
-// under `threshold`: the leading half decides unless it equals the threshold's; then the
-// trailing half, from the tie stream, does (ising.hpp, wolff_update).
+// under `threshold` (ising.hpp, wolff_update).
 inline bool cluster_bond_active(PhiloxKey key, uint64_t q, uint32_t lead, uint32_t sample,
                                 uint32_t step, uint64_t threshold) {
-  if (lead != threshold >> 16) return lead < threshold >> 16;
-  const uint32_t trail = stream_half(key, q, IsingStream::kClusterBondTie, sample, step);
-  return ((uint64_t{lead} << 16) | trail) < threshold;
+  return word_below(key, q, lead, IsingStream::kClusterBondTie, sample, step, threshold);
 }
 
 inline bool cluster_bond_active(PhiloxKey key, uint64_t q, uint32_t sample, uint32_t step,
