@@ -140,12 +140,14 @@ void write_spec_attributes(hid_t file, const DatasetSpec& spec) {
                                       "before sample s takes the 16-bit half (g/2) mod 2 of lane "
                                       "(g/4) mod 4 of counter (g/16 lo, g/16 hi | 1 << 24, s, "
                                       "2 t + colour), and on a tie the same half with tag 6; "
-                                      "Swendsen-Wang: bond q = d g + axis active when lane q mod "
-                                      "4 of counter (q/4 lo, q/4 hi | 3 << 24, s, t) is below "
-                                      "the threshold of 1 - exp(-2 beta), a cluster flipped when "
-                                      "the top bit of lane r mod 4 of (r/4 lo, r/4 hi | 7 << 24, "
-                                      "s, t) is 1, r its smallest site (docs/science.md section "
-                                      "8.1)")
+                                      "Swendsen-Wang: bond q = d g + axis active when its word "
+                                      "is below the threshold of 1 - exp(-2 beta), the word's "
+                                      "leading 16 bits the half q mod 2 of lane (q/2) mod 4 of "
+                                      "counter (q/8 lo, q/8 hi | 3 << 24, s, t), its trailing 16 "
+                                      "bits (read on a tie) the same half with tag 8; a cluster "
+                                      "flipped when bit r mod 128 of counter (r/128 lo, r/128 hi "
+                                      "| 7 << 24, s, t) is 1 (bit b of word b/32), r its smallest "
+                                      "site (docs/science.md section 8.1)")
                         : std::string("philox4x32-10; key (seed lo, seed hi); counter "
                                       "(site/4 lo, site/4 hi, sample, 0); site takes word "
                                       "site mod 4"));
