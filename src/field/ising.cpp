@@ -93,8 +93,7 @@ struct BoxRow {
 BoxRow box_row(const Geometry& g, int8_t* padded, int64_t z, int64_t y, int colour) {
   const int64_t gz = g.origin[0] + z, gy = g.origin[1] + y;
   return {static_cast<uint64_t>((gz * g.global[1] + gy) * g.global[2] + g.origin[2]),
-          padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1,
-          static_cast<uint64_t>(colour + gz + gy) & 1};
+          padded + g.row_offset(y, z), static_cast<uint64_t>(colour + gz + gy) & 1};
 }
 
 // The rows (z, y) one update visits: layers [first_layer, end_layer) of the box's slowest axis
@@ -456,7 +455,7 @@ void store_box(const int8_t* padded, const IsingBox& box, int8_t* lattice) {
   const Geometry g = geometry_of(box);
   for (int64_t z = 0; z < g.extent[0]; ++z) {
     for (int64_t y = 0; y < g.extent[1]; ++y) {
-      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+      const int8_t* row = padded + g.row_offset(y, z);
       int8_t* dst =
           lattice + ((g.origin[0] + z) * g.global[1] + g.origin[1] + y) * g.global[2] + g.origin[2];
       std::copy(row, row + g.extent[2], dst);
@@ -469,7 +468,7 @@ int64_t box_magnetisation_sum(const IsingBox& box, const int8_t* padded) {
   int64_t sum = 0;
   for (int64_t z = 0; z < g.extent[0]; ++z) {
     for (int64_t y = 0; y < g.extent[1]; ++y) {
-      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+      const int8_t* row = padded + g.row_offset(y, z);
       int64_t row_sum = 0;
       for (int64_t x = 0; x < g.extent[2]; ++x) row_sum += row[x];
       sum += row_sum;
@@ -485,7 +484,7 @@ int64_t box_bond_sum(const IsingBox& box, const int8_t* padded) {
   int64_t sum = 0;
   for (int64_t z = 0; z < g.extent[0]; ++z) {
     for (int64_t y = 0; y < g.extent[1]; ++y) {
-      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * sy + 1;
+      const int8_t* row = padded + g.row_offset(y, z);
       int64_t row_sum = 0;
       for (int64_t x = 0; x < g.extent[2]; ++x) {
         const int neighbours = row[x + 1] + row[x + sy] + (sz ? row[x + sz] : 0);

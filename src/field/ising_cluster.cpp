@@ -230,6 +230,13 @@ struct Rows {
   size_t bond_row(int axis, int64_t r) const {
     return static_cast<size_t>(((axis - first_axis) * rows + r) * nw);
   }
+  // Moves the coordinates (y, z) of a row to the next row's (counted: no division per row).
+  void step(int64_t& y, int64_t& z) const {
+    if (++y == ny) {
+      y = 0;
+      ++z;
+    }
+  }
 };
 
 // Bit j of `bits` (j < n) set when bond first_bond + j is active by the documented rule, its
@@ -245,10 +252,9 @@ void active_bonds(const uint16_t* __restrict halves, int64_t n, uint64_t first_b
     }
     return;
   }
-  const uint32_t lead = static_cast<uint32_t>(threshold >> 16);
 #ifdef __AVX512BW__
   (void)flags;
-  const __m512i bound = _mm512_set1_epi16(static_cast<int16_t>(lead));
+  const __m512i bound = _mm512_set1_epi16(static_cast<int16_t>(threshold >> 16));
   for (int64_t w = 0; w < words_per_row(n); ++w) {
     uint64_t below = 0, tied = 0;
     for (int64_t i = 0; i < 2 && kWordBits * w + 32 * i < n; ++i) {
@@ -268,10 +274,8 @@ void active_bonds(const uint16_t* __restrict halves, int64_t n, uint64_t first_b
   }
 #else
   for (int64_t j = 0; j < n; ++j) {
-    flags[j] =
-        static_cast<uint8_t>(halves[j] != lead ? halves[j] < lead
-                                               : cluster_bond_active(key, first_bond + j, halves[j],
-                                                                     sample, sweep, threshold));
+    flags[j] = static_cast<uint8_t>(
+        cluster_bond_active(key, first_bond + j, halves[j], sample, sweep, threshold));
   }
   pack_flags(flags, n, bits);
 #endif
@@ -344,7 +348,7 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
           key, calls, [&](int64_t i) { return groups[i]; }, IsingStream::kClusterBond, sample,
           sweep, clusters.words.data());
     }
-    for (int64_t r = r0; r < r1; ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
+    for (int64_t r = r0; r < r1; ++r, rows.step(y, z)) {
       const uint64_t first_bond = Dim * clusters.row_sites[static_cast<size_t>(r)];
       // Half-word j of the row's words (low half first): the leading half of bond
       // kBondsPerCall first_group[r - r0] + j. halves[Dim x + k]: the bond from site x of the row
@@ -354,7 +358,7 @@ void draw_bonds(const Geometry& g, const Rows& rows, const int8_t* padded, uint6
           reinterpret_cast<const unsigned char*>(clusters.words.data() + 4 * call_start[r - r0]) +
               2 * (first_bond - kBondsPerCall * first_group[r - r0]),
           halves.size() * sizeof(uint16_t));
-      const int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+      const int8_t* row = padded + g.row_offset(y, z);
       uint64_t* below = clusters.below.data();
       active_bonds(halves.data(), Dim * nx, first_bond, threshold, key, sample, sweep, below,
                    clusters.flags.data());
@@ -434,8 +438,8 @@ void label_runs(const Geometry& g, const Rows& rows, BoxClusters& clusters) {
   uint32_t* parent = clusters.parent.data();
   const bool spans_x = rows.nx == g.global[2];
   uint32_t runs = 0;
-  int64_t y = 0, z = 0;  // of row r (no division per row)
-  for (int64_t r = 0; r < rows.rows; ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
+  int64_t y = 0, z = 0;  // of row r
+  for (int64_t r = 0; r < rows.rows; ++r, rows.step(y, z)) {
     clusters.row_runs[r] = runs;
     uint64_t carry = 0;  // a bond along the row from the last site of the previous word
     for (int64_t w = 0; w < nw; ++w) {
@@ -594,8 +598,7 @@ void label_box_clusters(const IsingBox& box, const int8_t* padded, double beta, 
       if (bond_active(clusters, rows, a, i)) link(local_root(i), global_neighbour(g, c, a, 1));
     });
     for_each_on_layer(g, a, 0, [&](const int64_t* c, uint32_t i) {
-      const int8_t* site =
-          padded + (c[0] + g.halo[0]) * g.stride[0] + (c[1] + 1) * g.stride[1] + c[2] + 1;
+      const int8_t* site = padded + g.row_offset(c[1], c[0]) + c[2];
       if (site[-g.stride[a]] != site[0]) return;
       const uint64_t bond =
           static_cast<uint64_t>(g.dim) * global_neighbour(g, c, a, -1) + static_cast<uint64_t>(bit);
@@ -716,9 +719,8 @@ void flip_box_clusters(const IsingBox& box, int8_t* padded, BoxClusters& cluster
   // the run starts, then a prefix xor; applied 8 sites at a time.
   starts = clusters.starts.data();
   run = 0;
-  for (int64_t r = 0, y = 0, z = 0; r < rows.rows;
-       ++r, y = y + 1 == rows.ny ? 0 : y + 1, z += y == 0) {
-    int8_t* row = padded + (z + g.halo[0]) * g.stride[0] + (y + 1) * g.stride[1] + 1;
+  for (int64_t r = 0, y = 0, z = 0; r < rows.rows; ++r, rows.step(y, z)) {
+    int8_t* row = padded + g.row_offset(y, z);
     uint64_t previous = 0;  // the coin of the run in progress
     for (int64_t w = 0; w < rows.nw; ++w, row += kWordBits) {
       const uint64_t s = *starts++;

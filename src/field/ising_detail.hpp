@@ -21,6 +21,11 @@ struct Geometry {
   int64_t padded[3];  // extent + 2 halo
   int64_t stride[3];  // of the padded array
   int64_t global[3];  // lattice side along the axis (1 along the unused axis)
+
+  // Offset in the padded array of the first interior site of row (y, z) (box coordinates).
+  int64_t row_offset(int64_t y, int64_t z) const {
+    return (z + halo[0]) * stride[0] + (y + 1) * stride[1] + 1;
+  }
 };
 
 inline Geometry geometry_of(const IsingBox& box) {
